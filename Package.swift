@@ -1,0 +1,45 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No Swift package dependencies: the toolchain and Debian's C libraries only.
+let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+
+let package = Package(
+    name: "convos-controller",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "convos-controller", targets: ["convos-controller"]),
+    ],
+    targets: [
+        // System libraries, reached through pkg-config. C types never leave their wrapper module.
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+
+        // Wrappers: the only modules that touch C or unsafe pointers.
+        .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
+        .target(name: "YAML", dependencies: ["CYAML"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+
+        // The declarative model: pure, no I/O.
+        .target(name: "Resources", dependencies: ["YAML"], swiftSettings: strict),
+
+        // The controller: store, API, CLI and composition root. `convos-controller` is main.swift only.
+        .target(
+            name: "Controller",
+            dependencies: ["Resources", "Postgres", "HTTPServer", "YAML"],
+            // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
+            resources: [.embedInCode("Migrations/v0001_initial.sql")],
+            swiftSettings: strict
+        ),
+        .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),
+
+        // Test helpers: a fresh database per test on the cluster scripts/test starts.
+        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Resources", "Postgres", "HTTPServer", "TestSupport"], swiftSettings: strict),
+    ]
+)

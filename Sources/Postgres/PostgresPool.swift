@@ -1,0 +1,113 @@
+/// A small pool of connections. Callers borrow one with `withConnection` or `transaction`.
+///
+/// Connections are opened lazily up to `size`; a caller that finds none free waits in FIFO order.
+/// A connection that broke is reconnected on its next checkout, so after a server restart the
+/// first query on each old connection fails with `connectionLost` and the next one succeeds.
+public actor PostgresPool {
+    public let url: String
+    public let size: Int
+    private let settings: SessionSettings
+    private var idle: [PostgresConnection] = []
+    private var opened = 0
+    private var waiters: [CheckedContinuation<PostgresConnection, any Error>] = []
+    private var closed = false
+
+    public init(url: String, size: Int = 4, settings: SessionSettings = SessionSettings()) {
+        self.url = url
+        self.size = max(1, size)
+        self.settings = settings
+    }
+
+    /// Borrows a connection for `body` and returns it afterwards, even when `body` throws.
+    public nonisolated func withConnection<T: Sendable>(
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        let connection = try await checkout()
+        do {
+            let value = try await body(connection)
+            await checkin(connection)
+            return value
+        } catch {
+            await checkin(connection)
+            throw error
+        }
+    }
+
+    /// Runs `body` inside BEGIN/COMMIT at READ COMMITTED; any throw rolls back and rethrows.
+    public nonisolated func transaction<T: Sendable>(
+        _ body: (PostgresConnection) async throws -> T
+    ) async throws -> T {
+        try await withConnection { connection in
+            try await connection.begin()
+            do {
+                let value = try await body(connection)
+                try await connection.commit()
+                return value
+            } catch {
+                await connection.rollbackQuietly()
+                throw error
+            }
+        }
+    }
+
+    /// Runs one statement on any free connection.
+    public nonisolated func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(sql, parameters) }
+    }
+
+    /// Closes idle connections and fails waiters; borrowed ones close when returned.
+    public func close() {
+        closed = true
+        idle.removeAll()
+        for waiter in waiters { waiter.resume(throwing: PostgresError.closed) }
+        waiters.removeAll()
+    }
+
+    private func checkout() async throws -> PostgresConnection {
+        guard !closed else { throw PostgresError.closed }
+        let connection: PostgresConnection
+        if let free = idle.popLast() {
+            connection = free
+        } else if opened < size {
+            opened += 1
+            connection = PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)")
+        } else {
+            connection = try await withCheckedThrowingContinuation { waiters.append($0) }
+        }
+        do {
+            try await connection.reconnectIfNeeded()
+            return connection
+        } catch {
+            // Keep the slot: the broken connection goes back and is retried by the next caller.
+            checkin(connection)
+            throw error
+        }
+    }
+
+    private func checkin(_ connection: PostgresConnection) {
+        if closed { opened -= 1; return }
+        if waiters.isEmpty {
+            idle.append(connection)
+        } else {
+            waiters.removeFirst().resume(returning: connection)
+        }
+    }
+}
+
+extension PostgresConnection {
+    func begin() throws {
+        _ = try query("BEGIN")
+        inTransaction = true
+    }
+
+    func commit() throws {
+        inTransaction = false
+        _ = try query("COMMIT")
+    }
+
+    /// Rolls back; if even that fails the connection is dropped, so no caller inherits the transaction.
+    func rollbackQuietly() {
+        inTransaction = false
+        do { _ = try query("ROLLBACK") } catch { markBroken() }
+    }
+}

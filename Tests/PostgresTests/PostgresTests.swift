@@ -1,0 +1,159 @@
+import Foundation
+import Testing
+@testable import Postgres
+import TestSupport
+
+@Suite struct PostgresTests {
+    struct Boom: Error {}
+
+    @Test func transactionRollsBackWhenBodyThrows() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 2)
+        _ = try await pool.query("CREATE TABLE t (v text)")
+        await #expect(throws: Boom.self) {
+            try await pool.transaction { connection in
+                _ = try await connection.query("INSERT INTO t VALUES ($1)", ["kept?"])
+                throw Boom()
+            }
+        }
+        let count = try await pool.query("SELECT count(*) AS n FROM t").first!.decode("n", as: Int.self)
+        #expect(count == 0)
+        // The connection that rolled back is reusable and not left inside the transaction.
+        let state = try await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")
+        #expect(try state.first!.decode("n", as: Int.self) == 0)
+    }
+
+    @Test func committedTransactionIsVisible() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 2)
+        _ = try await pool.query("CREATE TABLE t (v int)")
+        try await pool.transaction { c in
+            _ = try await c.query("INSERT INTO t VALUES ($1), ($2)", [1, 2])
+        }
+        let sum = try await pool.query("SELECT sum(v)::int AS s FROM t").first!.decode("s", as: Int.self)
+        #expect(sum == 3)
+    }
+
+    @Test func manyTasksShareTheSmallPool() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 4)
+        let results = try await withThrowingTaskGroup(of: (Int, Int, Int).self) { group in
+            for i in 0..<200 {
+                group.addTask {
+                    let row = try await pool.query("SELECT $1::int * 2 AS v, pg_backend_pid() AS pid", [i]).first!
+                    return (i, try row.decode("v"), try row.decode("pid"))
+                }
+            }
+            var all: [(Int, Int, Int)] = []
+            for try await r in group { all.append(r) }
+            return all
+        }
+        #expect(results.count == 200)
+        #expect(results.allSatisfy { $0.1 == $0.0 * 2 })
+        #expect(Set(results.map(\.2)).count <= 4, "never more server sessions than the pool size")
+    }
+
+    @Test func injectionTextStaysData() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        _ = try await pool.query("CREATE TABLE victims (name text)")
+        let hostile = "x'); DROP TABLE victims; --"
+        _ = try await pool.query("INSERT INTO victims VALUES ($1)", [hostile])
+        let rows = try await pool.query("SELECT name FROM victims WHERE name = $1", [hostile])
+        #expect(try rows.first?.decode("name", as: String.self) == hostile)
+        let exists = try await pool.query("SELECT to_regclass('victims') IS NOT NULL AS e").first!.decode("e", as: Bool.self)
+        #expect(exists)
+    }
+
+    @Test func typedValuesRoundTrip() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        let date = Date(timeIntervalSince1970: 1_790_000_000.123456)
+        let id = UUID()
+        let row = try await pool.query(
+            "SELECT $1::timestamptz AS d, $2::uuid AS u, $3::boolean AS b, $4::float8 AS f, $5::text AS n, $6::jsonb AS j",
+            [date, id, true, 2.5, Optional<String>.none, JSONText("{\"a\": [1, 2]}")]).first!
+        #expect(abs(try row.decode("d", as: Date.self).timeIntervalSince(date)) < 0.000_001)
+        #expect(try row.decode("u", as: UUID.self) == id)
+        #expect(try row.decode("b", as: Bool.self))
+        #expect(try row.decode("f", as: Double.self) == 2.5)
+        #expect(try row.decode("n", as: String?.self) == nil)
+        #expect(try row.decode("j", as: JSONText.self).text == "{\"a\": [1, 2]}")
+        #expect(throws: PostgresError.self) { try row.decode("n", as: String.self) }
+    }
+
+    @Test func sessionTimeoutsAreSet() async throws {
+        var settings = SessionSettings()
+        settings.statementTimeoutMs = 1234
+        settings.idleInTransactionTimeoutMs = 5678
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1, settings: settings)
+        let row = try await pool.query("SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i").first!
+        #expect(try row.decode("s", as: String.self) == "1234ms")
+        #expect(try row.decode("i", as: String.self) == "5678ms")
+        // A statement over the limit is cancelled by the server with a clear error.
+        await #expect(throws: PostgresError.self) { _ = try await pool.query("SELECT pg_sleep(5)") }
+    }
+
+    @Test func serverErrorsCarryTheirSQLState() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        _ = try await pool.query("CREATE TABLE u (k text PRIMARY KEY)")
+        _ = try await pool.query("INSERT INTO u VALUES ($1)", ["a"])
+        do {
+            _ = try await pool.query("INSERT INTO u VALUES ($1)", ["a"])
+            Issue.record("a duplicate key was accepted")
+        } catch PostgresError.server(let e) {
+            #expect(e.isUniqueViolation)
+            #expect(e.constraint == "u_pkey")
+        }
+    }
+
+    @Test func reconnectsAfterServerRestart() async throws {
+        let cluster = try await TemporaryCluster()
+        
+        let pool = PostgresPool(url: cluster.url, size: 1)
+        #expect(try await pool.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+        try await cluster.restart()
+        // The first query on the old connection may fail, with a clear error; the next succeeds.
+        do {
+            _ = try await pool.query("SELECT 1 AS one")
+        } catch let error as PostgresError {
+            #expect(error.isUnavailable, "unexpected error kind: \(error)")
+        }
+        #expect(try await pool.query("SELECT 2 AS two").first!.decode("two", as: Int.self) == 2)
+        await pool.close()
+        await cluster.destroy()
+    }
+
+    @Test func unreachableServerFailsFastWithConnectionFailed() async throws {
+        let pool = PostgresPool(url: "postgresql://postgres@127.0.0.1:\(try freePort())/postgres", size: 1)
+        do {
+            _ = try await pool.query("SELECT 1")
+            Issue.record("query on a closed port succeeded")
+        } catch let error as PostgresError {
+            #expect(error.isUnavailable)
+            #expect("\(error)".contains("database unreachable"))
+        }
+    }
+
+    @Test func migrationsApplyOnceUnderConcurrentRunners() async throws {
+        let url = try await TestDatabase.create()
+        let migrator = Migrator([
+            Migration(version: 1, name: "one", sql: "CREATE TABLE a (x int); CREATE TABLE b (y int);"),
+            Migration(version: 2, name: "two", sql: "ALTER TABLE a ADD COLUMN z int;"),
+        ])
+        let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+            for _ in 0..<3 { group.addTask { try await migrator.migrate(PostgresPool(url: url, size: 1)) } }
+            var all: [Int] = []
+            for try await a in group { all += a }
+            return all
+        }
+        #expect(applied.sorted() == [1, 2], "each version applied by exactly one runner")
+        let pool = PostgresPool(url: url, size: 1)
+        #expect(try await migrator.currentVersion(pool) == 2)
+        #expect(try await migrator.migrate(pool).isEmpty)
+    }
+
+    @Test func failedMigrationLeavesNoTrace() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        let migrator = Migrator([Migration(version: 1, name: "bad", sql: "CREATE TABLE ok (x int); SELECT nope;")])
+        await #expect(throws: MigrationError.self) { try await migrator.migrate(pool) }
+        #expect(try await migrator.currentVersion(pool) == 0)
+        let exists = try await pool.query("SELECT to_regclass('ok') IS NOT NULL AS e").first!.decode("e", as: Bool.self)
+        #expect(!exists)
+    }
+}

@@ -1,0 +1,24 @@
+import Foundation
+
+/// Runs `/bin/sh -c command` and waits for it on a thread of its own, never on the cooperative
+/// pool. (Foundation's `Process.waitUntilExit` has been seen to miss a child's exit on Linux.)
+/// Returns the exit status.
+public func shell(_ command: String) async -> Int32 {
+    await withCheckedContinuation { continuation in
+        let thread = Thread {
+            continuation.resume(returning: shellBlocking(command))
+        }
+        thread.start()
+    }
+}
+
+func shellBlocking(_ command: String) -> Int32 {
+    var pid: pid_t = 0
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
+    defer { argv.forEach { free($0) } }
+    guard posix_spawn(&pid, "/bin/sh", nil, nil, argv, environ) == 0 else { return -1 }
+    var status: Int32 = 0
+    while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+    // WIFEXITED / WEXITSTATUS, written out: Swift does not import the macros.
+    return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
+}

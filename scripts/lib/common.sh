@@ -1,0 +1,71 @@
+# Shared by scripts/run and scripts/test: system packages and a private Postgres cluster.
+# Sourced, not run. Postgres refuses to run as root, so the cluster runs as the `postgres` user
+# in a folder it owns, on a private port, with its socket inside that folder.
+
+APT_PACKAGES="libpq-dev libyaml-dev libmicrohttpd-dev postgresql pkg-config"
+
+log() { printf '==> %s\n' "$*" >&2; }
+
+ensure_packages() {
+    local missing=()
+    for p in $APT_PACKAGES; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    log "installing ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -ne 0 ] && sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+pg_bin() {
+    local initdb
+    initdb=$(ls /usr/lib/postgresql/*/bin/initdb 2>/dev/null | sort -V | tail -n 1)
+    [ -n "$initdb" ] || { echo "no Postgres server found under /usr/lib/postgresql" >&2; return 1; }
+    dirname "$initdb"
+}
+
+# as_postgres CMD...: runs a Postgres tool as the `postgres` user when we are root.
+as_postgres() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+# pg_start DIR PORT [fast]: creates the cluster in DIR if needed and starts it. With `fast`,
+# fsync is off (a throwaway test cluster); otherwise durable defaults are kept.
+pg_start() {
+    local dir=$1 port=$2 mode=${3:-}
+    local bin; bin=$(pg_bin) || return 1
+    mkdir -p "$dir"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$dir" && chmod 700 "$dir"
+    if [ ! -f "$dir/PG_VERSION" ]; then
+        log "creating Postgres cluster in $dir"
+        as_postgres "$bin/initdb" -D "$dir" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 >/dev/null
+        {
+            echo "listen_addresses = '127.0.0.1'"
+            echo "port = $port"
+            echo "unix_socket_directories = '$dir'"
+            echo "max_connections = 200"
+            if [ "$mode" = fast ]; then
+                echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"
+            fi
+        } | as_postgres tee -a "$dir/postgresql.conf" >/dev/null
+    fi
+    if as_postgres "$bin/pg_ctl" -D "$dir" status >/dev/null 2>&1; then
+        return 0
+    fi
+    log "starting Postgres on 127.0.0.1:$port"
+    as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start >/dev/null
+}
+
+pg_stop() {
+    local dir=$1
+    local bin; bin=$(pg_bin) || return 0
+    [ -f "$dir/PG_VERSION" ] || return 0
+    as_postgres "$bin/pg_ctl" -D "$dir" -m fast -w stop >/dev/null 2>&1 || true
+}
+
+# free_port: a TCP port on loopback that nothing listens on now.
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
