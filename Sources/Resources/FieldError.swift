@@ -1,0 +1,70 @@
+import YAML
+
+/// One problem with one field of one object, as the API reports it in `error.details`.
+public struct FieldError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
+    /// Dotted path within the object: `spec.tools.openrouter.creditLimitUsd`.
+    public var path: String
+    public var message: String
+    /// `kind/name` of the object, or `document N` when the name is not known.
+    public var object: String?
+    /// 1-based source position, when the input was text.
+    public var line: Int?
+    public var column: Int?
+
+    public init(_ path: String, _ message: String, object: String? = nil, mark: Mark = .none) {
+        self.path = path
+        self.message = message
+        self.object = object
+        if mark != .none { self.line = mark.line; self.column = mark.column }
+    }
+
+    public var description: String {
+        var text = object.map { "\($0): " } ?? ""
+        text += path.isEmpty ? message : "\(path): \(message)"
+        if let line { text += " (line \(line)" + (column.map { ", column \($0)" } ?? "") + ")" }
+        return text
+    }
+}
+
+/// Small checks shared by every kind's `validate()`.
+public enum Check {
+    /// A lowercase RFC 1123 DNS label of 1 to 63 characters.
+    public static func dnsLabel(_ value: String, at path: String) -> [FieldError] {
+        if value.isEmpty { return [FieldError(path, "must not be empty")] }
+        if value.utf8.count > 63 { return [FieldError(path, "must be at most 63 characters")] }
+        let bytes = Array(value.utf8)
+        let allowed = bytes.allSatisfy { ($0 >= 97 && $0 <= 122) || ($0 >= 48 && $0 <= 57) || $0 == 45 }
+        if !allowed || bytes.first == 45 || bytes.last == 45 {
+            return [FieldError(path, "must be a lowercase DNS label: a-z, 0-9 and '-', starting and ending with a letter or digit")]
+        }
+        return []
+    }
+
+    /// Printable text of bounded length, without control characters (newlines allowed if `multiline`).
+    public static func text(_ value: String, at path: String, max: Int, required: Bool = true, multiline: Bool = false) -> [FieldError] {
+        if required && value.trimmingCharacters(in: .whitespaces).isEmpty { return [FieldError(path, "must not be empty")] }
+        if value.utf8.count > max { return [FieldError(path, "must be at most \(max) bytes")] }
+        let bad = value.unicodeScalars.contains { s in
+            s.properties.generalCategory == .control && !(multiline && (s == "\n" || s == "\t" || s == "\r"))
+        }
+        return bad ? [FieldError(path, "must not contain control characters")] : []
+    }
+
+    public static func range<T: Comparable>(_ value: T, _ range: ClosedRange<T>, at path: String) -> [FieldError] {
+        range.contains(value) ? [] : [FieldError(path, "must be between \(range.lowerBound) and \(range.upperBound)")]
+    }
+
+    /// Kubernetes-style labels: keys of letters, digits, `.`, `_`, `-` and `/`; values up to 63 characters.
+    public static func labels(_ labels: [String: String], at path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        if labels.count > 64 { errors.append(FieldError(path, "at most 64 labels")) }
+        for (key, value) in labels.sorted(by: { $0.key < $1.key }) {
+            let keyOK = !key.isEmpty && key.utf8.count <= 63 && key.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-/".unicodeScalars.contains($0))
+            }
+            if !keyOK { errors.append(FieldError("\(path).\(key)", "label keys are 1-63 characters of letters, digits, '.', '_', '-' and '/'")) }
+            errors += text(value, at: "\(path).\(key)", max: 63, required: false)
+        }
+        return errors
+    }
+}

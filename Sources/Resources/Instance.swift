@@ -1,0 +1,35 @@
+import Foundation
+
+/// The lifecycle of a pool instance, as stored in `pool.instances.state`.
+public enum InstanceState: String, Codable, Sendable, CaseIterable {
+    case provisioning, idle, claimed, failed, deleting
+}
+
+/// One instance of a pool, as `GET /v1/instances` shows it. Controller-owned and read-only.
+public struct Instance: Codable, Sendable, Equatable {
+    public var id: String
+    public var state: InstanceState
+    public var pool: String
+    public var imageDigest: String?
+    public var url: String?
+    public var agent: String?
+    public var parentInstance: String?
+    public var createdAt: Date
+    public var claimedAt: Date?
+    public var templateSyncedAt: Date?
+
+    public init(id: String, state: InstanceState, pool: String, imageDigest: String? = nil, url: String? = nil,
+                agent: String? = nil, parentInstance: String? = nil, createdAt: Date, claimedAt: Date? = nil,
+                templateSyncedAt: Date? = nil) {
+        self.id = id
+        self.state = state
+        self.pool = pool
+        self.imageDigest = imageDigest
+        self.url = url
+        self.agent = agent
+        self.parentInstance = parentInstance
+        self.createdAt = createdAt
+        self.claimedAt = claimedAt
+        self.templateSyncedAt = templateSyncedAt
+    }
+}

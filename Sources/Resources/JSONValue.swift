@@ -1,0 +1,101 @@
+import Foundation
+import YAML
+
+/// Any JSON value. Specs and statuses travel as this between the store, the API and the CLI.
+public enum JSONValue: Sendable, Equatable, Codable {
+    case null
+    case bool(Bool)
+    case int(Int)
+    case double(Double)
+    case string(String)
+    case array([JSONValue])
+    case object([String: JSONValue])
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let i = try? c.decode(Int.self) { self = .int(i) }
+        else if let d = try? c.decode(Double.self) { self = .double(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.singleValueContainer()
+        switch self {
+        case .null: try c.encodeNil()
+        case .bool(let b): try c.encode(b)
+        case .int(let i): try c.encode(i)
+        case .double(let d): try c.encode(d)
+        case .string(let s): try c.encode(s)
+        case .array(let a): try c.encode(a)
+        case .object(let o): try c.encode(o)
+        }
+    }
+
+    public subscript(key: String) -> JSONValue? {
+        if case .object(let o) = self { return o[key] }
+        return nil
+    }
+
+    public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
+    public var intValue: Int? { if case .int(let i) = self { return i }; return nil }
+
+    /// Converts any Encodable value (a spec, a status) through JSON.
+    public static func from<T: Encodable>(_ value: T) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
+    }
+
+    /// Decodes a typed value from this JSON.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try JSONDecoder().decode(type, from: try JSONEncoder().encode(self))
+    }
+
+    /// Canonical JSON text: keys sorted, no whitespace. Equal values give equal text.
+    public func canonicalData() -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return (try? encoder.encode(self)) ?? Data("null".utf8)
+    }
+
+    /// A YAML node for display; object keys in the given preferred order, then sorted.
+    public func yamlNode(keyOrder: [String] = []) -> YAMLNode {
+        switch self {
+        case .null: return .null
+        case .bool(let b): return .plain(b ? "true" : "false")
+        case .int(let i): return .plain(String(i))
+        case .double(let d): return .plain(d.rounded() == d && abs(d) < 1e15 ? String(Int(d)) + ".0" : String(d))
+        case .string(let s): return .string(s)
+        case .array(let a): return YAMLNode(.sequence(a.map { $0.yamlNode(keyOrder: keyOrder) }))
+        case .object(let o):
+            let keys = o.keys.sorted { a, b in
+                let ia = keyOrder.firstIndex(of: a) ?? Int.max, ib = keyOrder.firstIndex(of: b) ?? Int.max
+                return ia != ib ? ia < ib : a < b
+            }
+            return YAMLNode(.mapping(keys.map { .init(key: $0, value: o[$0]!.yamlNode(keyOrder: keyOrder)) }))
+        }
+    }
+
+    /// Reads a JSON value from a parsed YAML node with core-schema scalars.
+    public init(yaml node: YAMLNode) {
+        switch node.kind {
+        case .scalar(let s) where !s.isPlain: self = .string(s.text)
+        case .scalar(let s):
+            switch CoreSchema.resolve(s.text) {
+            case .null: self = .null
+            case .bool(let b): self = .bool(b)
+            case .int(let i): self = .int(i)
+            case .float(let d): self = .double(d)
+            case .string: self = .string(s.text)
+            }
+        case .sequence(let items): self = .array(items.map(JSONValue.init(yaml:)))
+        case .mapping(let pairs): self = .object(Dictionary(pairs.map { ($0.key, JSONValue(yaml: $0.value)) }, uniquingKeysWith: { a, _ in a }))
+        }
+    }
+
+    /// A YAML node with JSON's typing: strings quoted, other scalars plain. For JSON request bodies,
+    /// so JSON and YAML input share one decoding path.
+    public var typedYAMLNode: YAMLNode { yamlNode() }
+}

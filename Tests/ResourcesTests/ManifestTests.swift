@@ -1,0 +1,187 @@
+import Testing
+import YAML
+@testable import Resources
+
+@Suite struct ManifestTests {
+    static let valid = """
+        apiVersion: agents.convos.org/v1
+        kind: Pool
+        metadata: {name: default}
+        spec:
+          minIdle: 3
+          maxInstances: 50
+          image: ghcr.io/xmtplabs/convos-agent-runtime:production
+        ---
+        apiVersion: agents.convos.org/v1
+        kind: AgentTemplate
+        metadata: {name: concierge, labels: {team: growth}}
+        spec:
+          displayName: Concierge
+          model: anthropic/claude-sonnet-4
+          instructions: |
+            You help the user plan their week.
+          tools:
+            openrouter: {creditLimitUsd: 10}
+            agentmail: {}
+            telnyx: {country: US}
+            bankr: {}
+        ---
+        apiVersion: agents.convos.org/v1
+        kind: Agent
+        metadata: {name: alice-concierge}
+        spec:
+          template: concierge
+          owner: user_123
+          cloneFrom: alice-planner
+        """
+
+    @Test func contractExampleDecodes() throws {
+        let manifests = try ManifestDecoder.decode(yaml: Self.valid)
+        #expect(manifests.map(\.reference) == ["pool/default", "agenttemplate/concierge", "agent/alice-concierge"])
+        let template = try manifests[1].typedSpec(AgentTemplateSpec.self)
+        #expect(template.toolNames == [.openrouter, .agentmail, .telnyx, .bankr])
+        #expect(template.instructions == "You help the user plan their week.\n")
+        #expect(manifests[1].labels == ["team": "growth"])
+        #expect(try manifests[2].typedSpec(AgentSpec.self) == AgentSpec(template: "concierge", owner: "user_123", cloneFrom: "alice-planner"))
+    }
+
+    @Test func defaultsAreFilledIn() throws {
+        let m = try ManifestDecoder.decode(yaml: """
+            {"apiVersion": "agents.convos.org/v1", "kind": "Pool", "metadata": {"name": "p"},
+             "spec": {"minIdle": 1, "image": "ghcr.io/a/b:c"}}
+            """)
+        #expect(m[0].spec["maxInstances"] == .int(50))
+        let t = try ManifestDecoder.decode(yaml: """
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: t}
+            spec: {model: a/b, tools: {telnyx: , agentmail: }}
+            """)
+        #expect(try t[0].typedSpec(AgentTemplateSpec.self).tools == Tools(agentmail: AgentMailTool(), telnyx: TelnyxTool(country: "US")))
+    }
+
+    @Test func everyBadFieldIsReportedByPath() {
+        let text = """
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: Bad_Name}
+            spec:
+              model: claude
+              colour: blue
+              tools:
+                openrouter: {creditLimitUsd: -1}
+                telnyx: {country: usa}
+                slack: {}
+            """
+        do {
+            _ = try ManifestDecoder.decode(yaml: text)
+            Issue.record("accepted an invalid template")
+        } catch {
+            let paths = error.errors.map(\.path).sorted()
+            #expect(paths == ["metadata.name", "spec.colour", "spec.model", "spec.tools.openrouter.creditLimitUsd",
+                              "spec.tools.slack", "spec.tools.telnyx.country"])
+            let credit = error.errors.first { $0.path == "spec.tools.openrouter.creditLimitUsd" }
+            #expect(credit?.message == "must be > 0 and at most 10000")
+            #expect(credit?.line == 8)
+            #expect(error.errors.allSatisfy { $0.object == "agenttemplate/Bad_Name" })
+            #expect(error.errors.first { $0.path == "spec.colour" }?.message == "unknown field")
+        }
+    }
+
+    @Test func poolRangesAndImage() {
+        do {
+            _ = try ManifestDecoder.decode(yaml: """
+                apiVersion: agents.convos.org/v1
+                kind: Pool
+                metadata: {name: p}
+                spec: {minIdle: 5, maxInstances: 2, image: "not an image"}
+                """)
+            Issue.record("accepted an invalid pool")
+        } catch {
+            #expect(Set(error.errors.map(\.path)) == ["spec.maxInstances", "spec.image"])
+        }
+    }
+
+    @Test func typeErrorNamesFieldAndLine() {
+        do {
+            _ = try ManifestDecoder.decode(yaml: "apiVersion: agents.convos.org/v1\nkind: Pool\nmetadata: {name: p}\nspec:\n  minIdle: many\n  image: ghcr.io/a/b\n")
+            Issue.record("accepted a string for minIdle")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors[0].description == "pool/p: spec.minIdle: expected an integer, got the string \"many\" (line 5, column 12)")
+        }
+    }
+
+    @Test func wrongKindAndVersionAndDuplicates() {
+        do {
+            _ = try ManifestDecoder.decode(yaml: """
+                apiVersion: v1
+                kind: Pod
+                metadata: {name: x}
+                ---
+                apiVersion: agents.convos.org/v1
+                kind: Agent
+                metadata: {name: a}
+                spec: {template: t, owner: o}
+                ---
+                apiVersion: agents.convos.org/v1
+                kind: Agent
+                metadata: {name: a}
+                spec: {template: t, owner: o}
+                """)
+            Issue.record("accepted a bad batch")
+        } catch {
+            #expect(error.errors.map(\.path) == ["apiVersion", "kind", "metadata.name"])
+            #expect(error.errors[0].object == "document 1")
+            #expect(error.errors[2].message == "agent/a appears twice (documents 2 and 3)")
+        }
+    }
+
+    @Test func agentRefusesCloneOfItselfShapeAndEmptyOwner() {
+        do {
+            _ = try ManifestDecoder.decode(yaml: """
+                apiVersion: agents.convos.org/v1
+                kind: Agent
+                metadata: {name: a}
+                spec: {template: T, owner: "  ", cloneFrom: "-x"}
+                """)
+            Issue.record("accepted")
+        } catch {
+            #expect(error.errors.map(\.path) == ["spec.template", "spec.owner", "spec.cloneFrom"])
+        }
+    }
+
+    @Test func syntaxErrorsHaveLines() {
+        do {
+            _ = try ManifestDecoder.decode(yaml: "kind: Pool\nspec: [1, 2\n")
+            Issue.record("accepted")
+        } catch {
+            #expect(error.errors.count == 1)
+            #expect(error.errors[0].line != nil)
+        }
+    }
+
+    @Test func imageReferences() {
+        #expect(ImageReference("ghcr.io/xmtplabs/convos-agent-runtime:production")?.tag == "production")
+        #expect(ImageReference("ghcr.io/a/b")?.tag == "latest")
+        #expect(ImageReference("localhost:5000/a/b:1")?.registry == "localhost:5000")
+        let digest = "sha256:" + String(repeating: "a", count: 64)
+        #expect(ImageReference("ghcr.io/a/b@\(digest)")?.digest == digest)
+        #expect(ImageReference("ubuntu:22.04") == nil)
+        #expect(ImageReference("ghcr.io/A/b:1") == nil)
+    }
+
+    @Test func yamlOutputAppliesBack() throws {
+        let m = try ManifestDecoder.decode(yaml: Self.valid)
+        let object = JSONValue.object([
+            "apiVersion": .string(ResourceKind.apiVersion), "kind": .string("AgentTemplate"),
+            "metadata": .object(["name": .string("concierge"), "generation": .int(2), "resourceVersion": .string("17"),
+                                 "createdAt": .string("2026-11-24T00:00:00Z")]),
+            "spec": m[1].spec, "status": .object(["observedGeneration": .int(1)]),
+        ])
+        let text = YAMLEmitter.emit(object.yamlNode(keyOrder: ["apiVersion", "kind", "metadata", "spec", "status"]))
+        let back = try ManifestDecoder.decode(yaml: text)
+        #expect(back[0].spec == m[1].spec)
+        #expect(back[0].resourceVersion == "17")
+    }
+}
