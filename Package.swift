@@ -19,7 +19,9 @@ let package = Package(
         // Wrappers: the only modules that touch C or unsafe pointers.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         .target(name: "YAML", dependencies: ["CYAML"], swiftSettings: strict),
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"], swiftSettings: strict),
+        // libmicrohttpd's start and info calls are variadic; this tiny C target wraps them.
+        .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPDShim"], swiftSettings: strict),
 
         // The declarative model: pure, no I/O.
         .target(name: "Resources", dependencies: ["YAML"], swiftSettings: strict),
@@ -38,7 +40,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"], swiftSettings: strict),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),
         .testTarget(name: "ControllerTests", dependencies: ["Controller", "Resources", "Postgres", "HTTPServer", "TestSupport"], swiftSettings: strict),
     ]

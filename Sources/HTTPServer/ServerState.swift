@@ -1,0 +1,64 @@
+import Foundation
+internal import CMicroHTTPDShim
+
+/// What libmicrohttpd's callbacks share: the responder, limits, in-flight count and deadlines.
+/// Passed to every callback as its `cls` pointer; the server keeps it alive until the daemon stops.
+final class ServerState: @unchecked Sendable {
+    let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let deadlines: ConnectionDeadlines
+    let inFlight = Locked(0)
+    private let drainWaiters = Locked<[CheckedContinuation<Void, Never>]>([])
+
+    init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
+        self.configuration = configuration
+        self.responder = responder
+        self.deadlines = ConnectionDeadlines(timeout: configuration.requestTimeout)
+    }
+
+    /// Returns once no request is in flight.
+    func drained() async {
+        await withCheckedContinuation { continuation in
+            let idle = inFlight.withLock { count -> Bool in
+                if count == 0 { return true }
+                drainWaiters.withLock { $0.append(continuation) }
+                return false
+            }
+            if idle { continuation.resume() }
+        }
+    }
+
+    func finishedOne() {
+        let waiters = inFlight.withLock { count -> [CheckedContinuation<Void, Never>] in
+            count -= 1
+            guard count == 0 else { return [] }
+            return drainWaiters.withLock { w in defer { w = [] }; return w }
+        }
+        waiters.forEach { $0.resume() }
+    }
+}
+
+/// Per-request state, owned by libmicrohttpd's `con_cls` slot from the first callback to completion.
+final class RequestContext: @unchecked Sendable {
+    let method: String
+    let path: String
+    let headers: [String: String]
+    let query: [String: String]
+    var body = Data()
+    var tooLarge = false
+    var started = false
+    /// Written by the handler's Task before it resumes the connection; read after the resume.
+    var response: HTTPResponse?
+
+    init(method: String, path: String, headers: [String: String], query: [String: String]) {
+        self.method = method
+        self.path = path
+        self.headers = headers
+        self.query = query
+    }
+}
+
+/// A connection pointer handed to the Task that resumes it. libmicrohttpd allows resume from any thread.
+struct ConnectionHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}

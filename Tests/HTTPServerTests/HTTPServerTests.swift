@@ -1,0 +1,158 @@
+import Foundation
+import Testing
+@testable import HTTPServer
+import TestSupport
+
+/// A responder whose slow route waits for the test to release it: no sleeps.
+actor Gate {
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    private var open = false
+    private(set) var arrived = 0
+    func wait() async {
+        arrived += 1
+        if open { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func release() { open = true; waiters.forEach { $0.resume() }; waiters = [] }
+}
+
+func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws -> HTTPServer {
+    var router = Router()
+    router.add("GET", "/hello/:name") { request in
+        .json(["hello": request.pathParameters["name"]!, "q": request.query["q"] ?? ""])
+    }
+    router.add("POST", "/echo") { request in
+        HTTPResponse(status: 200, headers: [("Content-Type", "application/octet-stream")], body: request.body)
+    }
+    router.add("GET", "/slow") { _ in
+        await gate.wait()
+        return .text("done")
+    }
+    router.add("GET", "/fail") { _ in throw CocoaError(.fileNoSuchFile) }
+    var configuration = HTTPServerConfiguration()
+    configuration.port = 0
+    configuration.requestTimeout = timeout
+    return try HTTPServer(configuration: configuration, responder: router)
+}
+
+@Suite struct HTTPServerTests {
+    @Test func routesWithParametersAndQuery() async throws {
+        let server = try makeServer()
+        let client = TestHTTPClient(port: server.port)
+        let r = try await client.get("/hello/world?q=1")
+        #expect(r.status == 200)
+        #expect(try r.json() as NSDictionary == ["hello": "world", "q": "1"] as NSDictionary)
+        await server.shutdown()
+    }
+
+    @Test func unknownPathIs404InContractShape() async throws {
+        let server = try makeServer()
+        let r = try await TestHTTPClient(port: server.port).get("/nope")
+        #expect(r.status == 404)
+        let error = try r.json()["error"] as? [String: Any]
+        #expect(error?["code"] as? String == "NotFound")
+        #expect(error?["message"] as? String == "no route for GET /nope")
+        #expect(error?["details"] as? [Any] != nil)
+        await server.shutdown()
+    }
+
+    @Test func wrongMethodIs405WithAllow() async throws {
+        let server = try makeServer()
+        let r = try await TestHTTPClient(port: server.port).send("DELETE", "/echo")
+        #expect(r.status == 405)
+        #expect(r.headers["allow"] == "POST")
+        await server.shutdown()
+    }
+
+    @Test func handlerErrorIs500WithoutInternals() async throws {
+        let server = try makeServer()
+        let r = try await TestHTTPClient(port: server.port).get("/fail")
+        #expect(r.status == 500)
+        #expect(!r.text.contains("fileNoSuchFile"))
+        await server.shutdown()
+    }
+
+    @Test func bodyEchoes() async throws {
+        let server = try makeServer()
+        let body = Data((0..<100_000).map { UInt8($0 % 251) })
+        let r = try await TestHTTPClient(port: server.port).send("POST", "/echo", body: body)
+        #expect(r.status == 200)
+        #expect(r.body == body)
+        await server.shutdown()
+    }
+
+    @Test func announcedOversizedBodyIs413WithoutReadingIt() async throws {
+        let server = try makeServer()
+        let connection = try await RawConnection(port: server.port)
+        // Announce 2 MiB but send only the head: the answer must come without the body.
+        await connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(2 << 20)\r\n\r\n")
+        let response = await connection.readResponse()
+        #expect(response.hasPrefix("HTTP/1.1 413"))
+        #expect(response.contains("\"code\":\"PayloadTooLarge\""))
+        await server.shutdown()
+    }
+
+    @Test func chunkedOversizedBodyIs413() async throws {
+        let server = try makeServer()
+        let connection = try await RawConnection(port: server.port)
+        await connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = String(repeating: "a", count: 256 << 10)
+        for _ in 0..<5 { await connection.send(String(chunk.utf8.count, radix: 16) + "\r\n" + chunk + "\r\n") }
+        await connection.send("0\r\n\r\n")
+        let response = await connection.readResponse()
+        #expect(response.hasPrefix("HTTP/1.1 413"))
+        await server.shutdown()
+    }
+
+    @Test func slowClientIsCutOffWhileOthersAreServed() async throws {
+        let server = try makeServer(timeout: .seconds(1))
+        let slow = try await RawConnection(port: server.port)
+        let start = ContinuousClock.now
+        // Trickle a header a byte at a time, every 200 ms: inactivity timers never fire on this.
+        let trickle = Task {
+            await slow.send("GET /hello/slow HTTP/1.1\r\nHost: x\r\n")
+            for byte in "X-Trickle: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" {
+                guard await slow.send(String(byte)) else { return true }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return false
+        }
+        // Meanwhile an ordinary request is served at once.
+        let r = try await TestHTTPClient(port: server.port).get("/hello/fast")
+        #expect(r.status == 200)
+        let (_, closed) = await slow.readUntilClosed(timeout: 5)
+        let elapsed = ContinuousClock.now - start
+        #expect(closed, "the server closed the slow connection")
+        #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(3), "cut off after about the timeout: \(elapsed)")
+        #expect(server.connectionsCut >= 1, "the slow connection (and any idle keep-alive one) was cut")
+        _ = await trickle.value
+        await server.shutdown()
+    }
+
+    @Test func manyConcurrentRequests() async throws {
+        let server = try makeServer()
+        let client = TestHTTPClient(port: server.port)
+        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<200 { group.addTask { try await client.get("/hello/n\(i)").status } }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(statuses.count == 200 && statuses.allSatisfy { $0 == 200 })
+        await server.shutdown()
+    }
+
+    @Test func shutdownWaitsForInFlightRequests() async throws {
+        let gate = Gate()
+        let server = try makeServer(gate: gate)
+        let client = TestHTTPClient(port: server.port)
+        let pending = Task { try await client.get("/slow") }
+        while await gate.arrived == 0 { await Task.yield() }
+        let stopping = Task { await server.shutdown() }
+        #expect(server.inFlight == 1)
+        await gate.release()
+        let r = try await pending.value
+        #expect(r.status == 200 && r.text == "done")
+        await stopping.value
+        // Stopped: new connections are refused.
+        await #expect(throws: (any Error).self) { _ = try await client.get("/hello/x") }
+    }
+}
