@@ -14,6 +14,17 @@ public struct Manifest: Sendable, Equatable {
     public var document: Int
     public var mark: Mark
 
+    public init(kind: ResourceKind, name: String, labels: [String: String] = [:], resourceVersion: String? = nil,
+                spec: JSONValue, document: Int = 1, mark: Mark = .none) {
+        self.kind = kind
+        self.name = name
+        self.labels = labels
+        self.resourceVersion = resourceVersion
+        self.spec = spec
+        self.document = document
+        self.mark = mark
+    }
+
     /// `agenttemplate/concierge`, as the CLI prints it.
     public var reference: String { "\(kind.singular)/\(name)" }
 

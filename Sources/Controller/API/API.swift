@@ -1,0 +1,108 @@
+import Foundation
+import HTTPServer
+import Postgres
+import Resources
+
+/// The controller's HTTP API (CONTRACT.md section 4), as one router.
+///
+/// Built by the composition root; every route but the public ones requires the bearer token.
+/// Store errors map to the contract's statuses here, in one place.
+public struct API: Sendable {
+    let store: ResourceStore
+    let health: Health
+    let token: String?
+    let logger: Logger
+
+    /// Routes anyone may call: probes, metrics and the dashboard.
+    static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/"]
+
+    public init(store: ResourceStore, health: Health, token: String?, logger: Logger) {
+        self.store = store
+        self.health = health
+        self.token = token
+        self.logger = logger
+    }
+
+    public func router() -> Router {
+        var router = Router()
+        router.add("GET", "/healthz") { _ in .json(["status": "ok"]) }
+        router.add("GET", "/readyz") { _ in await health.readiness() }
+        addResourceRoutes(&router)
+        addTemplateRoutes(&router)
+        let token = self.token
+        let logger = self.logger
+        router.middleware = { request, pattern, next in
+            let started = ContinuousClock.now
+            if let token, !Self.publicPaths.contains(pattern), !Self.authorized(request, token: token) {
+                throw HTTPError.unauthorized
+            }
+            let response: HTTPResponse
+            do {
+                response = try await next(request)
+            } catch let error as StoreError {
+                response = Self.httpError(error).response
+            } catch let error as PostgresError where error.isUnavailable {
+                logger.warning("database unavailable", ["requestId": request.requestID, "error": "\(error)"])
+                response = HTTPError.unavailable("database unreachable; retry shortly").response
+            }
+            let ms = (ContinuousClock.now - started).components
+            logger.debug("request", ["requestId": request.requestID, "method": request.method, "route": pattern,
+                                     "status": String(response.status),
+                                     "ms": String(format: "%.2f", Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15)])
+            return response
+        }
+        router.onError = { request, error in
+            logger.error("unhandled error", ["requestId": request.requestID, "path": request.path, "error": "\(error)"])
+        }
+        return router
+    }
+
+    /// Constant-time comparison of the bearer token, so timing reveals nothing of it.
+    static func authorized(_ request: HTTPRequest, token: String) -> Bool {
+        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return false }
+        let given = Array(header.dropFirst(7).utf8)
+        let expected = Array(token.utf8)
+        var difference = UInt8(given.count == expected.count ? 0 : 1)
+        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
+        return difference == 0
+    }
+
+    static func httpError(_ error: StoreError) -> HTTPError {
+        switch error {
+        case .notFound: return .notFound(error.description)
+        case .conflict(let message, let details): return .conflict(message, details: details.map(detail))
+        case .unprocessable(let message, let details): return .unprocessable(message, details: details.map(detail))
+        }
+    }
+
+    static func detail(_ e: FieldError) -> HTTPError.Detail {
+        HTTPError.Detail(path: e.path, message: e.message, object: e.object, line: e.line, column: e.column)
+    }
+
+    static func invalid(_ errors: ManifestErrors) -> HTTPError {
+        let first = errors.errors.first.map(\.description) ?? "invalid input"
+        let more = errors.errors.count > 1 ? " (and \(errors.errors.count - 1) more)" : ""
+        return .badRequest(first + more, details: errors.errors.map(detail))
+    }
+}
+
+/// Liveness and readiness, for Railway's health check and for people.
+public struct Health: Sendable {
+    let db: PostgresPool
+
+    public init(db: PostgresPool) { self.db = db }
+
+    /// 200 when the database answers and its schema is the one this binary expects; 503 otherwise.
+    func readiness() async -> HTTPResponse {
+        do {
+            let current = try await Migrations.migrator.currentVersion(db)
+            let latest = Migrations.migrator.latestVersion
+            guard current == latest else {
+                return HTTPError.unavailable("database schema is at version \(current); this binary needs \(latest)").response
+            }
+            return .json(["status": "ready", "schemaVersion": String(current)])
+        } catch {
+            return HTTPError.unavailable("database unreachable").response
+        }
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import HTTPServer
+import Resources
+import YAML
+
+/// `/v1`: apply, list, get and delete declared objects, and list instances.
+extension API {
+    func addResourceRoutes(_ router: inout Router) {
+        let store = self.store
+        router.add("POST", "/v1/apply") { request in
+            let manifests = try Self.manifests(from: request)
+            let dryRun = ["true", "1"].contains(request.query["dryRun"]?.lowercased() ?? "")
+            let results = try await store.apply(manifests, dryRun: dryRun)
+            return .json(ApplyResponse(results: results, dryRun: dryRun ? true : nil))
+        }
+        router.add("GET", "/v1/instances") { _ in
+            .json(List(kind: "InstanceList", items: try await InstanceQueries(db: store.db).list()))
+        }
+        router.add("GET", "/v1/instances/:name") { request in
+            let id = request.pathParameters["name"]!
+            guard let instance = try await InstanceQueries(db: store.db).get(id) else {
+                throw HTTPError.notFound("instance/\(id) not found")
+            }
+            return .json(instance)
+        }
+        router.add("GET", "/v1/:kind") { request in
+            let kind = try Self.kind(request)
+            return .json(List(kind: kind.rawValue + "List", items: try await store.list(kind)))
+        }
+        router.add("GET", "/v1/:kind/:name") { request in
+            .json(try await store.get(try Self.kind(request), request.pathParameters["name"]!))
+        }
+        router.add("DELETE", "/v1/:kind/:name") { request in
+            let kind = try Self.kind(request)
+            let name = request.pathParameters["name"]!
+            if let remaining = try await store.delete(kind, name) {
+                return .json(remaining, status: 202)
+            }
+            return .json(["kind": kind.rawValue, "name": name, "status": "deleted"])
+        }
+    }
+
+    struct ApplyResponse: Encodable {
+        let results: [ApplyResult]
+        let dryRun: Bool?
+    }
+
+    struct List<Item: Encodable>: Encodable {
+        var apiVersion = ResourceKind.apiVersion
+        let kind: String
+        let items: [Item]
+    }
+
+    static func kind(_ request: HTTPRequest) throws -> ResourceKind {
+        let segment = request.pathParameters["kind"] ?? ""
+        guard let kind = ResourceKind.allCases.first(where: { $0.plural == segment }) else {
+            throw HTTPError.notFound("no resource kind \"\(segment)\"; expected pools, agenttemplates, agents or instances")
+        }
+        return kind
+    }
+
+    /// Reads YAML (several documents) or JSON (an object, an array, or a List) into manifests.
+    static func manifests(from request: HTTPRequest) throws -> [Manifest] {
+        guard let text = String(data: request.body, encoding: .utf8) else {
+            throw HTTPError.badRequest("body is not UTF-8 text")
+        }
+        do {
+            switch request.contentType {
+            case nil, "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml":
+                return try ManifestDecoder.decode(yaml: text)
+            case "application/json":
+                return try ManifestDecoder.decode(documents: [try parseJSON(request.body)])
+            case let other?:
+                throw HTTPError.unsupportedMediaType("content type \(other) is not accepted; send application/yaml or application/json")
+            }
+        } catch let errors as ManifestErrors {
+            throw invalid(errors)
+        }
+    }
+
+    /// Parses JSON with Foundation, keeping JSON's types (a quoted "3" stays a string).
+    static func parseJSON(_ body: Data) throws -> YAMLNode {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: body).typedYAMLNode
+        } catch {
+            throw malformedJSON(body)
+        }
+    }
+
+    /// JSONDecoder says only "not valid JSON"; JSONSerialization names the offset, which becomes
+    /// a line and column here.
+    static func malformedJSON(_ body: Data) -> HTTPError {
+        var reason = "not valid JSON"
+        var line: Int?, column: Int?
+        do {
+            _ = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
+        } catch {
+            let text = ((error as NSError).userInfo[NSDebugDescriptionErrorKey] as? String) ?? reason
+            reason = text
+            if let range = text.range(of: #"character (\d+)"#, options: .regularExpression),
+               let offset = Int(text[range].dropFirst(10)) {
+                let prefix = body.prefix(offset)
+                line = prefix.filter { $0 == UInt8(ascii: "\n") }.count + 1
+                column = offset - (prefix.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? 0) + 1
+                reason = String(text[..<range.lowerBound]).replacingOccurrences(of: " around ", with: "").trimmingCharacters(in: .whitespaces)
+            }
+        }
+        let location = line.map { " (line \($0), column \(column ?? 0))" } ?? ""
+        return .badRequest("malformed JSON: \(reason)\(location)",
+                           details: [.init(path: "", message: "malformed JSON: \(reason)", line: line, column: column)])
+    }
+}

@@ -1,0 +1,75 @@
+import Foundation
+
+/// `convos-controller`'s commands (CONTRACT.md section 1). `main.swift` calls `run` and exits with
+/// its code: 0 success, 1 changes found (diff), 2 usage, 3 refused by the server, 4 server or network.
+public enum CommandLineTool {
+    static let usage = """
+        usage: convos-controller <command> [options]
+
+        server commands:
+          serve [--simulate]          run the API and controller (configured by the environment)
+          migrate                     apply database migrations and exit
+
+        client commands (CONTROLLER_URL, CONTROLLER_API_TOKEN):
+          apply -f PATH|- [--dry-run] send YAML specs (a file, a folder of *.yaml, or stdin)
+          diff -f PATH                show what apply would change; exit 1 when there are changes
+          get KIND [NAME] [-o json|yaml]
+                                      KIND: pools, agenttemplates, agents, instances
+          delete KIND NAME
+        """
+
+    public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        var args = Array(arguments.dropFirst())
+        guard let command = args.first else { return fail(.usage(usage)) }
+        args.removeFirst()
+        do {
+            switch command {
+            case "serve": return try await ServeCommand.run(args, environment: environment)
+            case "migrate": return try await ServeCommand.migrate(environment: environment)
+            case "apply": try await ClientCommands.apply(args, client: ControllerClient(environment: environment))
+            case "diff": try await ClientCommands.diff(args, client: ControllerClient(environment: environment))
+            case "get": try await ClientCommands.get(args, client: ControllerClient(environment: environment))
+            case "delete": try await ClientCommands.delete(args, client: ControllerClient(environment: environment))
+            case "help", "-h", "--help": print(usage); return 0
+            default: return fail(.usage("error: unknown command \"\(command)\"\n\n\(usage)"))
+            }
+            return 0
+        } catch let failure as CLIFailure {
+            return fail(failure)
+        } catch {
+            return fail(CLIFailure(code: .failure, lines: ["error: \(error)"]))
+        }
+    }
+
+    static func fail(_ failure: CLIFailure) -> Int32 {
+        for line in failure.lines { FileHandle.standardError.write(Data((line + "\n").utf8)) }
+        return failure.code.rawValue
+    }
+}
+
+/// Parsed `-f PATH`, `-o FORMAT`, `--flag` and positional arguments.
+struct Arguments {
+    var positional: [String] = []
+    var values: [String: String] = [:]
+    var flags: Set<String> = []
+
+    init(_ args: [String], valued: Set<String>, flags allowed: Set<String>) throws {
+        var i = 0
+        while i < args.count {
+            let arg = args[i]
+            if valued.contains(arg) {
+                guard i + 1 < args.count else { throw CLIFailure.usage("error: \(arg) needs a value") }
+                values[arg] = args[i + 1]
+                i += 2
+            } else if allowed.contains(arg) {
+                flags.insert(arg)
+                i += 1
+            } else if arg.hasPrefix("-") && arg != "-" {
+                throw CLIFailure.usage("error: unknown option \(arg)")
+            } else {
+                positional.append(arg)
+                i += 1
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Why a CLI command stopped, with the contract's exit code.
+struct CLIFailure: Error {
+    enum Code: Int32 {
+        case changes = 1, usage = 2, refused = 3, failure = 4
+    }
+    let code: Code
+    /// One line per problem, already formatted for stderr.
+    let lines: [String]
+
+    static func usage(_ message: String) -> CLIFailure { CLIFailure(code: .usage, lines: [message]) }
+}
+
+/// The client side of the API for CLI commands: `CONTROLLER_URL` and `CONTROLLER_API_TOKEN`.
+struct ControllerClient {
+    let base: String
+    let token: String?
+
+    init(environment: [String: String]) {
+        var base = environment["CONTROLLER_URL"].flatMap { $0.isEmpty ? nil : $0 } ?? "http://127.0.0.1:8080"
+        while base.hasSuffix("/") { base.removeLast() }
+        self.base = base
+        self.token = environment["CONTROLLER_API_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    struct Response {
+        let status: Int
+        let body: Data
+        var json: [String: Any] { ((try? JSONSerialization.jsonObject(with: body)) as? [String: Any]) ?? [:] }
+    }
+
+    /// Sends a request; 2xx and 404 come back, other 4xx throw `refused` (exit 3) and 5xx or
+    /// network failures throw `failure` (exit 4), each with the server's message.
+    func send(_ method: String, _ path: String, body: Data? = nil, contentType: String? = nil, allow404: Bool = false) async throws -> Response {
+        guard let url = URL(string: base + path) else { throw CLIFailure.usage("CONTROLLER_URL is not a URL: \(base)") }
+        var request = URLRequest(url: url, timeoutInterval: 60)
+        request.httpMethod = method
+        request.httpBody = body
+        if let contentType { request.setValue(contentType, forHTTPHeaderField: "Content-Type") }
+        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        let data: Data
+        let response: URLResponse
+        do {
+            (data, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw CLIFailure(code: .failure, lines: ["error: cannot reach the controller at \(base): \(error.localizedDescription)"])
+        }
+        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        let result = Response(status: status, body: data)
+        if (200..<300).contains(status) || (allow404 && status == 404) { return result }
+        throw CLIFailure(code: (400..<500).contains(status) ? .refused : .failure, lines: Self.errorLines(result))
+    }
+
+    /// The contract's error body as one line per detail: `error: agent/a: spec.owner: is immutable`.
+    static func errorLines(_ response: Response) -> [String] {
+        guard let error = response.json["error"] as? [String: Any] else {
+            return ["error: the controller answered \(response.status)"]
+        }
+        let details = (error["details"] as? [[String: Any]]) ?? []
+        if details.isEmpty { return ["error: \(error["message"] as? String ?? "HTTP \(response.status)")"] }
+        return details.map { d in
+            var line = "error: "
+            if let object = d["object"] as? String { line += "\(object): " }
+            if let path = d["path"] as? String, !path.isEmpty { line += "\(path): " }
+            line += d["message"] as? String ?? ""
+            if let l = d["line"] as? Int { line += " (line \(l))" }
+            return line
+        }
+    }
+}

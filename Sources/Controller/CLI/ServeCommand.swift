@@ -1,0 +1,46 @@
+import Foundation
+
+/// `serve` and `migrate`: the server side of the binary.
+enum ServeCommand {
+    static func run(_ args: [String], environment: [String: String]) async throws -> Int32 {
+        let a = try Arguments(args, valued: [], flags: ["--simulate"])
+        guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller serve [--simulate]") }
+        if a.flags.contains("--simulate") {
+            throw CLIFailure.usage("error: --simulate needs the simulated cloud, which this build does not have yet")
+        }
+        let configuration: ServeConfiguration
+        do {
+            configuration = try ServeConfiguration.fromEnvironment(environment)
+        } catch let invalid as ServeConfiguration.Invalid {
+            throw CLIFailure.usage("error: \(invalid.description)")
+        }
+        let logger = Logger(level: configuration.logLevel, json: configuration.logJSON, secrets: configuration.secrets)
+        let controller: Controller
+        do {
+            controller = try await Controller.start(configuration, logger: logger)
+        } catch {
+            logger.error("cannot start", ["error": "\(error)"])
+            Logger.flush()
+            return CLIFailure.Code.failure.rawValue
+        }
+        let signal = await Signals.waitForTermination()
+        logger.info("signal received", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
+        await controller.shutdown()
+        Logger.flush()
+        return 0
+    }
+
+    static func migrate(environment: [String: String]) async throws -> Int32 {
+        guard let url = environment["DATABASE_URL"], !url.isEmpty else { throw CLIFailure.usage("error: DATABASE_URL is required") }
+        let db = PostgresPoolFactory.make(url)
+        do {
+            let applied = try await Migrations.migrator.migrate(db)
+            print(applied.isEmpty ? "schema is current (version \(Migrations.migrator.latestVersion))"
+                                  : "applied migrations \(applied.map(String.init).joined(separator: ", "))")
+            await db.close()
+            return 0
+        } catch {
+            throw CLIFailure(code: .failure, lines: ["error: \(Redactor(secrets: [URLComponents(string: url)?.password ?? ""]).redact("\(error)"))"])
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The environment of `serve`, as CONTRACT.md section 2 lists it. Parsed once at start; a bad value
+/// stops the process with a message naming the variable.
+public struct ServeConfiguration: Sendable {
+    public var databaseURL: String
+    public var port: Int = 8080
+    public var bindAddress: String = "0.0.0.0"
+    public var apiToken: String?
+    public var reconcileInterval: Duration = .seconds(5)
+    public var poolMinIdle: Int?
+    public var servicesURL: String?
+    public var logJSON = true
+    public var logLevel: Logger.Level = .info
+    /// Every secret value found in the environment, for the log redactor.
+    public var secrets: [String] = []
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    static let secretVariables = ["CONTROLLER_API_TOKEN", "RAILWAY_API_TOKEN", "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY",
+                                  "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS"]
+
+    public init(databaseURL: String) { self.databaseURL = databaseURL }
+
+    public static func fromEnvironment(_ env: [String: String]) throws -> ServeConfiguration {
+        func value(_ name: String) -> String? {
+            guard let v = env[name]?.trimmingCharacters(in: .whitespaces), !v.isEmpty else { return nil }
+            return v
+        }
+        guard let url = value("DATABASE_URL") else {
+            throw Invalid(description: "DATABASE_URL is required (a libpq connection string or postgresql:// URI)")
+        }
+        var c = ServeConfiguration(databaseURL: url)
+        if let p = value("PORT") {
+            guard let port = Int(p), (0...65535).contains(port) else { throw Invalid(description: "PORT must be a number from 0 to 65535, got \(p)") }
+            c.port = port
+        }
+        c.bindAddress = value("BIND_ADDRESS") ?? c.bindAddress
+        c.apiToken = value("CONTROLLER_API_TOKEN")
+        if let i = value("RECONCILE_INTERVAL") {
+            guard let d = parseDuration(i), d > .zero else { throw Invalid(description: "RECONCILE_INTERVAL must be a duration like 5s or 500ms, got \(i)") }
+            c.reconcileInterval = d
+        }
+        if let m = value("POOL_MIN_IDLE") {
+            guard let n = Int(m), (0...1000).contains(n) else { throw Invalid(description: "POOL_MIN_IDLE must be a number from 0 to 1000, got \(m)") }
+            c.poolMinIdle = n
+        }
+        c.servicesURL = value("SERVICES_URL")
+        if let f = value("LOG_FORMAT") {
+            guard ["json", "text"].contains(f) else { throw Invalid(description: "LOG_FORMAT must be json or text, got \(f)") }
+            c.logJSON = f == "json"
+        }
+        if let l = value("LOG_LEVEL") {
+            guard let level = Logger.Level(name: l) else { throw Invalid(description: "LOG_LEVEL must be debug, info, warning or error, got \(l)") }
+            c.logLevel = level
+        }
+        c.secrets = secretVariables.compactMap(value).flatMap { $0.split(separator: ",").map(String.init) + [$0] }
+        if let password = URLComponents(string: url)?.password { c.secrets.append(password) }
+        guard c.apiToken != nil || isLoopback(c.bindAddress) else {
+            throw Invalid(description: "CONTROLLER_API_TOKEN is not set: refusing to serve on \(c.bindAddress) without a token (set one, or BIND_ADDRESS=127.0.0.1)")
+        }
+        return c
+    }
+
+    static func isLoopback(_ address: String) -> Bool {
+        address == "localhost" || address == "::1" || address.hasPrefix("127.")
+    }
+
+    /// `5s`, `500ms`, `2m`, or a bare number of seconds.
+    static func parseDuration(_ text: String) -> Duration? {
+        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
+        for (suffix, scale) in units where text.hasSuffix(suffix) {
+            guard let n = Double(text.dropLast(suffix.count)) else { return nil }
+            return .milliseconds(Int64(n * scale * 1000))
+        }
+        return Double(text).map { .milliseconds(Int64($0 * 1000)) }
+    }
+}

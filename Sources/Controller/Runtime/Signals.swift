@@ -1,0 +1,39 @@
+import Foundation
+
+/// Waits for SIGTERM or SIGINT. Signals are taken by dispatch sources on their own queue, so no
+/// handler runs in signal context and nothing blocks a cooperative thread.
+public enum Signals {
+    public static func waitForTermination() async -> Int32 {
+        await withCheckedContinuation { continuation in
+            let fired = Locked(false)
+            let queue = DispatchQueue(label: "convos.signals")
+            var sources: [any DispatchSourceSignal] = []
+            for sig in [SIGTERM, SIGINT] {
+                signal(sig, SIG_IGN)
+                let source = DispatchSource.makeSignalSource(signal: sig, queue: queue)
+                source.setEventHandler {
+                    guard fired.withLock({ f -> Bool in defer { f = true }; return !f }) else { return }
+                    continuation.resume(returning: sig)
+                }
+                source.resume()
+                sources.append(source)
+            }
+            // The sources must outlive this call; they live as long as the process.
+            retained.withLock { $0 += sources }
+        }
+    }
+
+    private static let retained = Locked<[any DispatchSourceSignal]>([])
+}
+
+/// A mutex-protected value.
+final class Locked<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+    init(_ value: Value) { self.value = value }
+    func withLock<R>(_ body: (inout Value) -> R) -> R {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
+    }
+}

@@ -1,0 +1,31 @@
+import Foundation
+import Postgres
+import Resources
+
+/// Reads of `pool.instances` for the API. The reconciler owns the writes.
+struct InstanceQueries: Sendable {
+    let db: PostgresPool
+
+    static let columns = """
+        instance_id, state, pool, image_digest, url, agent, parent_instance, created_at, claimed_at, template_synced_at
+        """
+
+    func list() async throws -> [Instance] {
+        try await db.query("SELECT \(Self.columns) FROM pool.instances ORDER BY created_at, instance_id").rows.map(Self.instance)
+    }
+
+    func get(_ id: String) async throws -> Instance? {
+        try await db.query("SELECT \(Self.columns) FROM pool.instances WHERE instance_id = $1", [id]).first.map(Self.instance)
+    }
+
+    static func instance(_ row: PostgresRows.Row) throws -> Instance {
+        guard let state = InstanceState(rawValue: try row.decode("state")) else {
+            throw PostgresError.decoding(column: "state", message: "unknown state")
+        }
+        return Instance(
+            id: try row.decode("instance_id"), state: state, pool: try row.decode("pool"),
+            imageDigest: try row.decode("image_digest"), url: try row.decode("url"), agent: try row.decode("agent"),
+            parentInstance: try row.decode("parent_instance"), createdAt: try row.decode("created_at"),
+            claimedAt: try row.decode("claimed_at"), templateSyncedAt: try row.decode("template_synced_at"))
+    }
+}

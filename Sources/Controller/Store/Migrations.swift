@@ -1,0 +1,13 @@
+import Postgres
+
+/// The controller's schema migrations: numbered SQL files under `Migrations/`, compiled into the
+/// binary (`embedInCode`), so a deployed image carries its schema. Add a file and a line here.
+enum Migrations {
+    static let all: [Migration] = [
+        Migration(version: 1, name: "initial", sql: text(PackageResources.v0001_initial_sql)),
+    ]
+
+    static let migrator = Migrator(all)
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}

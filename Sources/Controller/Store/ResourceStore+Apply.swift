@@ -1,0 +1,151 @@
+import Foundation
+import Postgres
+import Resources
+
+/// What apply did to one object, as `POST /v1/apply` reports it.
+public struct ApplyResult: Sendable, Codable, Equatable {
+    public enum Action: String, Sendable, Codable { case created, configured, unchanged }
+    public var kind: ResourceKind
+    public var name: String
+    public var action: Action
+    public var generation: Int
+}
+
+extension ResourceStore {
+    public enum ApplyMode: Sendable {
+        /// Create or update (kubectl apply).
+        case apply
+        /// Only create; an existing object is a conflict (POST of the template API).
+        case createOnly
+        /// Only update; a missing object is not found (PUT of the template API).
+        case updateOnly
+    }
+
+    /// Applies manifests in one transaction: all or nothing. With `dryRun` the transaction is rolled
+    /// back after every check has run, so the results are exactly what a real apply would report.
+    /// Results come back in the order of the manifests.
+    public func apply(_ manifests: [Manifest], dryRun: Bool = false, mode: ApplyMode = .apply) async throws -> [ApplyResult] {
+        // What others refer to goes first, so a template and its agents can arrive in one request.
+        let ordered = manifests.enumerated().sorted {
+            ($0.element.kind.applyOrder, $0.offset) < ($1.element.kind.applyOrder, $1.offset)
+        }
+        do {
+            return try await db.transaction { c in
+                var results = [ApplyResult?](repeating: nil, count: manifests.count)
+                for (index, manifest) in ordered {
+                    results[index] = try await applyOne(c, manifest, mode: mode)
+                }
+                try await checkClones(c, manifests)
+                if dryRun { throw DryRunRollback(results: results.compactMap { $0 }) }
+                return results.compactMap { $0 }
+            }
+        } catch let rollback as DryRunRollback {
+            return rollback.results
+        }
+    }
+
+    private struct DryRunRollback: Error { let results: [ApplyResult] }
+
+    private func applyOne(_ c: PostgresConnection, _ m: Manifest, mode: ApplyMode) async throws -> ApplyResult {
+        let table = StoredObject.table(m.kind)
+        let existing = try await c.query(
+            "SELECT generation, resource_version, \(m.kind == .agent ? "deletion_requested_at, owner_id, clone_from" : "NULL AS deletion_requested_at") FROM \(table) WHERE name = $1 FOR UPDATE",
+            [m.name])
+        let spec = m.spec.jsonText
+        let labels = JSONValue.object(m.labels.mapValues(JSONValue.string)).jsonText
+
+        guard let current = existing.first else {
+            if mode == .updateOnly { throw StoreError.notFound(kind: m.kind, name: m.name) }
+            if let rv = m.resourceVersion {
+                throw StoreError.conflict("\(m.reference) does not exist, so it cannot be at resourceVersion \(rv)",
+                                          [FieldError("metadata.resourceVersion", "object does not exist", object: m.reference)])
+            }
+            let generation = try await insert(c, m, spec: spec, labels: labels)
+            try await Events.record(c, kind: m.kind, name: m.name, reason: "Created", message: "generation 1")
+            return ApplyResult(kind: m.kind, name: m.name, action: .created, generation: generation)
+        }
+        if mode == .createOnly {
+            throw StoreError.conflict("\(m.reference) already exists", [FieldError("metadata.name", "already exists", object: m.reference)])
+        }
+        let currentVersion: String = try current.decode("resource_version")
+        if let rv = m.resourceVersion, rv != currentVersion {
+            throw StoreError.conflict(
+                "\(m.reference) was changed since resourceVersion \(rv) (now \(currentVersion)); get it again and reapply",
+                [FieldError("metadata.resourceVersion", "stale: current is \(currentVersion)", object: m.reference)])
+        }
+        if m.kind == .agent { try checkAgentUpdate(m, current) }
+
+        let updated = try await c.query("""
+            UPDATE \(table) SET
+                generation = generation + CASE WHEN spec = $2::jsonb THEN 0 ELSE 1 END,
+                spec = $2::jsonb, labels = $3::jsonb,
+                \(m.kind == .agent ? "template = $4," : "")
+                resource_version = nextval('pool.resource_version_seq'), updated_at = now()
+            WHERE name = $1 AND (spec <> $2::jsonb OR labels <> $3::jsonb)
+            RETURNING generation
+            """, m.kind == .agent ? [m.name, spec, labels, try m.typedSpec(AgentSpec.self).template] : [m.name, spec, labels])
+        guard let row = updated.first else {
+            return ApplyResult(kind: m.kind, name: m.name, action: .unchanged, generation: try current.decode("generation"))
+        }
+        let generation: Int = try row.decode("generation")
+        try await Events.record(c, kind: m.kind, name: m.name, reason: "Configured", message: "generation \(generation)")
+        return ApplyResult(kind: m.kind, name: m.name, action: .configured, generation: generation)
+    }
+
+    private func insert(_ c: PostgresConnection, _ m: Manifest, spec: JSONText, labels: JSONText) async throws -> Int {
+        do {
+            switch m.kind {
+            case .pool, .agentTemplate:
+                _ = try await c.query(
+                    "INSERT INTO \(StoredObject.table(m.kind)) (name, spec, labels) VALUES ($1, $2::jsonb, $3::jsonb)",
+                    [m.name, spec, labels])
+            case .agent:
+                let agent = try m.typedSpec(AgentSpec.self)
+                let status = try JSONValue.from(AgentStatus(phase: .pending)).jsonText
+                _ = try await c.query("""
+                    INSERT INTO pool.agents (name, spec, labels, template, owner_id, clone_from, status)
+                    VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6, $7::jsonb)
+                    """, [m.name, spec, labels, agent.template, agent.owner, agent.cloneFrom, status])
+            }
+            return 1
+        } catch PostgresError.server(let e) where e.isForeignKeyViolation {
+            let template = (try? m.typedSpec(AgentSpec.self).template) ?? ""
+            throw StoreError.unprocessable("\(m.reference): agenttemplate/\(template) does not exist",
+                                           [FieldError("spec.template", "agenttemplate/\(template) does not exist", object: m.reference, mark: m.mark)])
+        }
+    }
+
+    /// An agent's owner and parent are fixed at creation; a Terminating agent takes no changes.
+    private func checkAgentUpdate(_ m: Manifest, _ current: PostgresRows.Row) throws {
+        let spec = try m.typedSpec(AgentSpec.self)
+        if try current.decode("deletion_requested_at", as: Date?.self) != nil {
+            throw StoreError.conflict("\(m.reference) is being deleted", [FieldError("metadata.name", "is being deleted", object: m.reference)])
+        }
+        var errors: [FieldError] = []
+        if try current.decode("owner_id", as: String.self) != spec.owner {
+            errors.append(FieldError("spec.owner", "is immutable", object: m.reference))
+        }
+        if try current.decode("clone_from", as: String?.self) != spec.cloneFrom {
+            errors.append(FieldError("spec.cloneFrom", "is immutable", object: m.reference))
+        }
+        if !errors.isEmpty { throw StoreError.unprocessable("\(m.reference): immutable fields changed", errors) }
+    }
+
+    /// A clone's parent must exist (stored, or earlier in this batch) and have the same owner.
+    private func checkClones(_ c: PostgresConnection, _ manifests: [Manifest]) async throws {
+        var errors: [FieldError] = []
+        for m in manifests where m.kind == .agent {
+            let spec = try m.typedSpec(AgentSpec.self)
+            guard let parent = spec.cloneFrom else { continue }
+            let rows = try await c.query("SELECT owner_id FROM pool.agents WHERE name = $1", [parent])
+            guard let owner = try rows.first?.decode("owner_id", as: String.self) else {
+                errors.append(FieldError("spec.cloneFrom", "agent/\(parent) does not exist", object: m.reference, mark: m.mark))
+                continue
+            }
+            if owner != spec.owner {
+                errors.append(FieldError("spec.cloneFrom", "agent/\(parent) belongs to another owner", object: m.reference, mark: m.mark))
+            }
+        }
+        if !errors.isEmpty { throw StoreError.unprocessable("clone refused", errors) }
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Postgres
+import Resources
+
+/// An object as stored: what `GET /v1/{kind}/{name}` returns and the CLI prints.
+public struct StoredObject: Sendable, Encodable, Equatable {
+    public struct Metadata: Sendable, Encodable, Equatable {
+        public var name: String
+        public var labels: [String: String]
+        public var generation: Int
+        public var resourceVersion: String
+        public var createdAt: Date
+        public var deletionRequestedAt: Date?
+    }
+
+    public var apiVersion = ResourceKind.apiVersion
+    public var kind: ResourceKind
+    public var metadata: Metadata
+    public var spec: JSONValue
+    public var status: JSONValue
+
+    /// The table each kind lives in. Kinds are a closed enum, so this is never user input.
+    static func table(_ kind: ResourceKind) -> String {
+        switch kind {
+        case .pool: return "pool.pools"
+        case .agentTemplate: return "pool.agent_templates"
+        case .agent: return "pool.agents"
+        }
+    }
+
+    static func columns(_ kind: ResourceKind) -> String {
+        let deletion = kind == .agent ? "deletion_requested_at" : "NULL::timestamptz AS deletion_requested_at"
+        return "name, labels, spec, generation, resource_version, status, created_at, \(deletion)"
+    }
+
+    init(kind: ResourceKind, row: PostgresRows.Row) throws {
+        self.kind = kind
+        let labels = try JSONValue.decodeText(row.decode("labels", as: JSONText.self))
+        metadata = Metadata(
+            name: try row.decode("name"),
+            labels: (try? labels.decode([String: String].self)) ?? [:],
+            generation: try row.decode("generation"),
+            resourceVersion: try row.decode("resource_version"),
+            createdAt: try row.decode("created_at"),
+            deletionRequestedAt: try row.decode("deletion_requested_at"))
+        spec = try JSONValue.decodeText(row.decode("spec", as: JSONText.self))
+        status = try JSONValue.decodeText(row.decode("status", as: JSONText.self))
+    }
+
+    /// The object as a JSON value, keys in the order people expect to read them.
+    public var json: JSONValue {
+        var meta: [String: JSONValue] = [
+            "name": .string(metadata.name),
+            "generation": .int(metadata.generation),
+            "resourceVersion": .string(metadata.resourceVersion),
+            "createdAt": .string(ISO8601.format(metadata.createdAt)),
+        ]
+        if !metadata.labels.isEmpty { meta["labels"] = .object(metadata.labels.mapValues(JSONValue.string)) }
+        if let d = metadata.deletionRequestedAt { meta["deletionRequestedAt"] = .string(ISO8601.format(d)) }
+        return .object(["apiVersion": .string(apiVersion), "kind": .string(kind.rawValue),
+                        "metadata": .object(meta), "spec": spec, "status": status])
+    }
+
+    public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
+
+    public static let keyOrder = ["apiVersion", "kind", "metadata", "name", "labels", "generation", "resourceVersion",
+                                  "createdAt", "spec", "status", "phase"]
+}
+
+extension JSONValue {
+    static func decodeText(_ text: JSONText) throws -> JSONValue {
+        try JSONDecoder().decode(JSONValue.self, from: text.data)
+    }
+
+    var jsonText: JSONText { JSONText(data: canonicalData()) }
+}
+
+/// RFC 3339 timestamps with milliseconds in UTC, as every API field shows them.
+public enum ISO8601 {
+    public static func format(_ date: Date) -> String {
+        date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
+            .timeSeparator(.colon).timeZone(separator: .omitted))
+    }
+
+    public static func parse(_ text: String) -> Date? {
+        (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))
+            ?? (try? Date.ISO8601FormatStyle().parse(text))
+    }
+}
