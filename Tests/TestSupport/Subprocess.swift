@@ -22,3 +22,13 @@ func shellBlocking(_ command: String) -> Int32 {
     // WIFEXITED / WEXITSTATUS, written out: Swift does not import the macros.
     return (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f)
 }
+
+/// Runs a shell command and returns its exit status and standard output (stderr goes to the output too
+/// when `mergeErrors`). Waits on a thread of its own.
+public func shellOutput(_ command: String, mergeErrors: Bool = false) async -> (status: Int32, output: String) {
+    let file = "/tmp/convos-test-out-\(UUID().uuidString)"
+    defer { unlink(file) }
+    let status = await shell("(\(command)) >\(file)\(mergeErrors ? " 2>&1" : "")")
+    let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
+    return (status, output)
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+@testable import Controller
+import TestSupport
+
+/// The real binary against a real controller: output lines and exit codes of CONTRACT.md section 1.
+@Suite struct CLITests {
+    func cli(_ t: TestController, _ arguments: String, token: String? = nil) async throws -> (status: Int32, output: String) {
+        guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
+            throw TestEnvironmentError("CONVOS_CONTROLLER_BIN is not set: run the suite with `bash scripts/test`")
+        }
+        let env = "CONTROLLER_URL=\(t.url)" + (token.map { " CONTROLLER_API_TOKEN=\($0)" } ?? "")
+        return await shellOutput("cd \(Self.repo) && \(env) \(bin) \(arguments)", mergeErrors: true)
+    }
+
+    static let repo = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+
+    @Test func applyGetDiffDeleteWithTheRepositorySpecs() async throws {
+        let t = try await TestController.start(token: "cli-token")
+        let applied = try await cli(t, "apply -f specs/", token: "cli-token")
+        #expect(applied.status == 0)
+        #expect(applied.output.split(separator: "\n").sorted() == [
+            "agent/alice-concierge created", "agent/alice-planner created", "agenttemplate/concierge created",
+            "agenttemplate/planner created", "pool/default created"])
+        let again = try await cli(t, "apply -f specs/ --dry-run", token: "cli-token")
+        #expect(again.output.contains("pool/default unchanged (dry run)"))
+
+        let agents = try await cli(t, "get agents", token: "cli-token")
+        #expect(agents.status == 0)
+        let lines = agents.output.split(separator: "\n")
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "TEMPLATE", "OWNER", "PHASE", "INSTANCE", "AGE"])
+        #expect(lines.count == 3 && lines[1].hasPrefix("alice-concierge") && lines[1].contains("Pending"))
+
+        let yaml = try await cli(t, "get agent alice-planner -o yaml", token: "cli-token")
+        #expect(yaml.output.contains("kind: Agent") && yaml.output.contains("template: planner"))
+
+        #expect(try await cli(t, "diff -f specs/", token: "cli-token").status == 0)
+        let changed = try await shellOutput("mkdir -p /tmp/convos-diff-\(t.controller.port) && sed 's/minIdle: 3/minIdle: 4/' \(Self.repo)/specs/pool.yaml > /tmp/convos-diff-\(t.controller.port)/pool.yaml")
+        #expect(changed.status == 0)
+        let diff = try await cli(t, "diff -f /tmp/convos-diff-\(t.controller.port)", token: "cli-token")
+        #expect(diff.status == 1)
+        #expect(diff.output.contains("-  minIdle: 3\n+  minIdle: 4"))
+
+        let deleted = try await cli(t, "delete agent alice-concierge", token: "cli-token")
+        #expect(deleted.status == 0 && deleted.output == "agent/alice-concierge terminating\n")
+        await t.stop()
+    }
+
+    @Test func exitCodes() async throws {
+        let t = try await TestController.start(token: "cli-token")
+        #expect(try await cli(t, "frobnicate").status == 2)
+        #expect(try await cli(t, "get").status == 2)
+        let unauthorized = try await cli(t, "get agents")
+        #expect(unauthorized.status == 3)
+        #expect(unauthorized.output.contains("missing or invalid bearer token"))
+        let bad = try await shellOutput("printf 'apiVersion: agents.convos.org/v1\\nkind: Pool\\nmetadata: {name: p}\\nspec: {minIdle: -1, image: ghcr.io/a/b}\\n' > /tmp/convos-bad-\(t.controller.port).yaml")
+        #expect(bad.status == 0)
+        let refused = try await cli(t, "apply -f /tmp/convos-bad-\(t.controller.port).yaml", token: "cli-token")
+        #expect(refused.status == 3)
+        #expect(refused.output == "error: pool/p: spec.minIdle: must be between 0 and 1000 (/tmp/convos-bad-\(t.controller.port).yaml:4)\n")
+        await t.stop()
+        let unreachable = try await cli(t, "get agents", token: "cli-token")
+        #expect(unreachable.status == 4)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+@testable import Controller
+import Postgres
+import TestSupport
+
+/// A real controller on a fresh database and an ephemeral loopback port, started through the same
+/// composition root as `serve`.
+struct TestController {
+    let controller: Controller
+    let client: TestHTTPClient
+    let databaseURL: String
+    var url: String { "http://127.0.0.1:\(controller.port)" }
+
+    static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil) async throws -> TestController {
+        let url: String
+        if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(prefix: "c") }
+        var configuration = ServeConfiguration(databaseURL: url)
+        configuration.port = 0
+        configuration.bindAddress = "127.0.0.1"
+        configuration.apiToken = token
+        configuration.poolMinIdle = minIdle
+        let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true))
+        return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
+    }
+
+    func stop() async { await controller.shutdown() }
+
+    func apply(_ yaml: String, dryRun: Bool = false, headers: [String: String] = [:]) async throws -> TestHTTPClient.Response {
+        try await client.send("POST", "/v1/apply" + (dryRun ? "?dryRun=true" : ""), body: Data(yaml.utf8),
+                              headers: ["Content-Type": "application/yaml"].merging(headers) { _, b in b })
+    }
+
+    /// Rows in the pool schema's tables, to prove a refused request changed nothing.
+    func rowCounts() async throws -> [String: Int] {
+        let rows = try await controller.db.query("""
+            SELECT (SELECT count(*) FROM pool.pools)::int AS pools, (SELECT count(*) FROM pool.agent_templates)::int AS templates,
+                   (SELECT count(*) FROM pool.agents)::int AS agents,
+                   (SELECT coalesce(max(resource_version), 0) FROM (SELECT resource_version FROM pool.pools UNION ALL
+                    SELECT resource_version FROM pool.agent_templates UNION ALL SELECT resource_version FROM pool.agents) v)::int AS rv
+            """)
+        let r = rows.first!
+        return ["pools": try r.decode("pools"), "templates": try r.decode("templates"), "agents": try r.decode("agents"), "rv": try r.decode("rv")]
+    }
+}
+
+enum Specs {
+    static let pool = """
+        apiVersion: agents.convos.org/v1
+        kind: Pool
+        metadata: {name: default}
+        spec: {minIdle: 3, maxInstances: 50, image: "ghcr.io/xmtplabs/convos-agent-runtime:production"}
+        """
+    static func template(_ name: String = "concierge", model: String = "anthropic/claude-sonnet-4", labels: String = "{}") -> String {
+        """
+        apiVersion: agents.convos.org/v1
+        kind: AgentTemplate
+        metadata: {name: \(name), labels: \(labels)}
+        spec:
+          model: \(model)
+          instructions: Plan the week.
+          tools: {openrouter: {creditLimitUsd: 10}, agentmail: {}}
+        """
+    }
+    static func agent(_ name: String, template: String = "concierge", owner: String = "user_1", cloneFrom: String? = nil) -> String {
+        """
+        apiVersion: agents.convos.org/v1
+        kind: Agent
+        metadata: {name: \(name)}
+        spec: {template: \(template), owner: \(owner)\(cloneFrom.map { ", cloneFrom: \($0)" } ?? "")}
+        """
+    }
+    static func join(_ docs: String...) -> String { docs.joined(separator: "\n---\n") }
+}
+
+extension TestHTTPClient.Response {
+    var results: [[String: Any]] { ((try? json())?["results"] as? [[String: Any]]) ?? [] }
+    var actions: [String] { results.map { "\(($0["kind"] as? String ?? "").lowercased())/\($0["name"] as? String ?? "") \($0["action"] as? String ?? "")" } }
+    var errorBody: [String: Any] { ((try? json())?["error"] as? [String: Any]) ?? [:] }
+    var detailPaths: [String] { ((errorBody["details"] as? [[String: Any]]) ?? []).compactMap { $0["path"] as? String } }
+}
