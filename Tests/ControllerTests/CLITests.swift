@@ -35,7 +35,7 @@ import TestSupport
         #expect(yaml.output.contains("kind: Agent") && yaml.output.contains("template: planner"))
 
         #expect(try await cli(t, "diff -f specs/", token: "cli-token").status == 0)
-        let changed = try await shellOutput("mkdir -p /tmp/convos-diff-\(t.controller.port) && sed 's/minIdle: 3/minIdle: 4/' \(Self.repo)/specs/pool.yaml > /tmp/convos-diff-\(t.controller.port)/pool.yaml")
+        let changed = await shellOutput("mkdir -p /tmp/convos-diff-\(t.controller.port) && sed 's/minIdle: 3/minIdle: 4/' \(Self.repo)/specs/pool.yaml > /tmp/convos-diff-\(t.controller.port)/pool.yaml")
         #expect(changed.status == 0)
         let diff = try await cli(t, "diff -f /tmp/convos-diff-\(t.controller.port)", token: "cli-token")
         #expect(diff.status == 1)
@@ -53,7 +53,7 @@ import TestSupport
         let unauthorized = try await cli(t, "get agents")
         #expect(unauthorized.status == 3)
         #expect(unauthorized.output.contains("missing or invalid bearer token"))
-        let bad = try await shellOutput("printf 'apiVersion: agents.convos.org/v1\\nkind: Pool\\nmetadata: {name: p}\\nspec: {minIdle: -1, image: ghcr.io/a/b}\\n' > /tmp/convos-bad-\(t.controller.port).yaml")
+        let bad = await shellOutput("printf 'apiVersion: agents.convos.org/v1\\nkind: Pool\\nmetadata: {name: p}\\nspec: {minIdle: -1, image: ghcr.io/a/b}\\n' > /tmp/convos-bad-\(t.controller.port).yaml")
         #expect(bad.status == 0)
         let refused = try await cli(t, "apply -f /tmp/convos-bad-\(t.controller.port).yaml", token: "cli-token")
         #expect(refused.status == 3)
