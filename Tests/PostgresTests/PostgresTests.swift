@@ -18,7 +18,7 @@ import TestSupport
         let count = try await pool.query("SELECT count(*) AS n FROM t").first!.decode("n", as: Int.self)
         #expect(count == 0)
         // The connection that rolled back is reusable and not left inside the transaction.
-        let state = try await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE state LIKE 'idle in transaction%'")
+        let state = try await pool.query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND state LIKE 'idle in transaction%'")
         #expect(try state.first!.decode("n", as: Int.self) == 0)
     }
 
