@@ -26,10 +26,21 @@ let package = Package(
         // The declarative model: pure, no I/O.
         .target(name: "Resources", dependencies: ["YAML"], swiftSettings: strict),
 
+        // Clients of the six external systems, and the HTTP client they share. No Postgres here.
+        .target(
+            name: "Providers",
+            dependencies: ["Resources"],
+            // Railway GraphQL documents: static text in one folder, validated against the published schema by scripts/test.
+            resources: [.embedInCode("Railway/Documents/ProjectCreate.graphql"), .embedInCode("Railway/Documents/ServiceCreate.graphql"), .embedInCode("Railway/Documents/ServiceDomainCreate.graphql"), .embedInCode("Railway/Documents/VariableCollectionUpsert.graphql"), .embedInCode("Railway/Documents/ServiceInstanceUpdate.graphql"), .embedInCode("Railway/Documents/ServiceInstanceDeployV2.graphql"), .embedInCode("Railway/Documents/ProjectDelete.graphql"), .embedInCode("Railway/Documents/Projects.graphql")],
+            swiftSettings: strict
+        ),
+        // The simulated cloud: real-wire fakes of every provider. It never imports Providers.
+        .target(name: "Simulator", dependencies: ["HTTPServer"], swiftSettings: strict),
+
         // The controller: store, API, CLI and composition root. `convos-controller` is main.swift only.
         .target(
             name: "Controller",
-            dependencies: ["Resources", "Postgres", "HTTPServer", "YAML"],
+            dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML"],
             // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
             resources: [.embedInCode("Migrations/v0001_initial.sql")],
             swiftSettings: strict

@@ -1,0 +1,71 @@
+import Foundation
+import Resources
+
+/// Per-agent AgentMail inboxes. `client_id` is AgentMail's idempotency key: a create with a
+/// `client_id` that exists returns the existing inbox, so creates are safe to retry.
+public final class AgentMailProvider: ToolProvider {
+    public let tool = ToolName.agentmail
+    let http: ProviderHTTPClient
+    let base: URL
+    let key: String?
+
+    public init(base: URL, apiKey: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "agentmail")) {
+        self.base = base
+        self.key = apiKey
+        self.http = http
+    }
+
+    public var stats: ProviderStats { http.stats }
+    public var breaker: CircuitBreaker { http.breaker }
+
+    public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
+        var pageToken: String?
+        repeat {
+            var query = [("limit", "100")]
+            if let pageToken { query.append(("page_token", pageToken)) }
+            let page = try await send("GET", "/v0/inboxes", query: query, operation: "inboxes.list")
+            if let inbox = page["inboxes"]?.arrayValue?.first(where: { $0["client_id"]?.stringValue == name }) {
+                return Self.observation(inbox)
+            }
+            pageToken = page["next_page_token"]?.stringValue
+        } while pageToken != nil
+        return nil
+    }
+
+    public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
+        let inbox = try await send("POST", "/v0/inboxes", body: .object([
+            "username": .string(name), "client_id": .string(name),
+            "display_name": options.displayName.map(JSONValue.string) ?? .string(name)]), operation: "inboxes.create")
+        return Self.observation(inbox)
+    }
+
+    public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {
+        _ = try await send("PATCH", "/v0/inboxes/\(externalID)",
+                           body: .object(["display_name": options.displayName.map(JSONValue.string) ?? .string(name)]), operation: "inboxes.update")
+    }
+
+    public func delete(name: String, externalID: String?) async throws(ProviderError) {
+        var found = externalID
+        if found == nil { found = try await observe(name: name)?.externalID }
+        guard let id = found else { return }
+        do {
+            _ = try await send("DELETE", "/v0/inboxes/\(id)", operation: "inboxes.delete")
+        } catch where error.kind == .notFound {
+            return
+        }
+    }
+
+    static func observation(_ inbox: JSONValue) -> ToolObservation {
+        let id = inbox["inbox_id"]?.stringValue ?? ""
+        return ToolObservation(state: .ready, externalID: id, variables: ["AGENTMAIL_INBOX": inbox["email"]?.stringValue ?? id])
+    }
+
+    private func send(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
+                      operation: String) async throws(ProviderError) -> JSONValue {
+        guard let key else { throw ProviderError(.notConfigured, provider: "agentmail", message: "AGENTMAIL_API_KEY is not set") }
+        // Every call is idempotent: reads, deletes, and creates keyed by client_id.
+        let response = try await http.send(.init(method: method, url: url(base, path, query), headers: ["Authorization": "Bearer \(key)"],
+                                                  body: body?.canonicalData(), idempotent: true, operation: operation))
+        return JSONValue(jsonBody: response.body) ?? .null
+    }
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Resources
+
+/// What the controller needs to know of one instance's Railway project.
+public struct RailwayProject: Sendable, Equatable {
+    public var id: String
+    public var name: String
+    public var environmentID: String?
+    public var serviceID: String?
+    /// The generated public domain, taken as an opaque string.
+    public var domain: String?
+    /// The latest deployment's `DeploymentStatus` (`SUCCESS`, `DEPLOYING`, `FAILED`, ...).
+    public var deploymentStatus: String?
+
+    public var isComplete: Bool { environmentID != nil && serviceID != nil && domain != nil }
+}
+
+/// Railway's public GraphQL API (v2). Every request carries `operationName`, as the CLI sends it.
+/// Errors arrive as HTTP 200 with an `errors` array; they are classified like HTTP failures.
+public final class RailwayClient: Sendable {
+    let http: ProviderHTTPClient
+    let endpoint: URL
+    let token: String?
+    let workspaceID: String?
+
+    public init(endpoint: URL, token: String?, workspaceID: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "railway")) {
+        self.endpoint = endpoint
+        self.token = token
+        self.workspaceID = workspaceID
+        self.http = http
+    }
+
+    public var stats: ProviderStats { http.stats }
+    public var breaker: CircuitBreaker { http.breaker }
+
+    /// Every project of the workspace, in one paged query: the batch status call.
+    public func projects() async throws(ProviderError) -> [RailwayProject] {
+        var all: [RailwayProject] = []
+        var after: JSONValue = .null
+        repeat {
+            let data = try await call(.projects, ["workspaceId": workspaceID.map(JSONValue.string) ?? .null, "first": .int(100), "after": after])
+            let connection = data["projects"]
+            for edge in connection?["edges"]?.arrayValue ?? [] {
+                guard let node = edge["node"] else { continue }
+                all.append(Self.project(node))
+            }
+            let page = connection?["pageInfo"]
+            after = page?["hasNextPage"] == .bool(true) ? (page?["endCursor"] ?? .null) : .null
+        } while after != .null
+        return all
+    }
+
+    public func project(named name: String) async throws(ProviderError) -> RailwayProject? {
+        try await projects().first { $0.name == name }
+    }
+
+    /// Creates what is missing of the project, its image service and its domain. Safe to repeat:
+    /// it observes by name first and adopts what an earlier, interrupted call created.
+    public func ensure(name: String, image: String, variables: [String: String]) async throws(ProviderError) -> RailwayProject {
+        var project: RailwayProject
+        if let existing = try await self.project(named: name) {
+            project = existing
+        } else {
+            let data = try await call(.projectCreate, ["name": .string(name), "description": .string("Convos agent instance"),
+                                                        "workspaceId": workspaceID.map(JSONValue.string) ?? .null])
+            project = Self.project(data["projectCreate"] ?? .null)
+        }
+        guard let environmentID = project.environmentID else {
+            throw ProviderError(.terminal, provider: "railway", message: "project \(name) has no environment")
+        }
+        if project.serviceID == nil {
+            let data = try await call(.serviceCreate, [
+                "projectId": .string(project.id), "environmentId": .string(environmentID), "name": .string("agent"),
+                "source": .object(["image": .string(image)]),
+                "variables": .object(variables.mapValues(JSONValue.string))])
+            project.serviceID = data["serviceCreate"]?["id"]?.stringValue
+        }
+        guard let serviceID = project.serviceID else {
+            throw ProviderError(.terminal, provider: "railway", message: "serviceCreate returned no id")
+        }
+        if project.domain == nil {
+            let data = try await call(.serviceDomainCreate, ["environmentId": .string(environmentID), "serviceId": .string(serviceID),
+                                                              "targetPort": .int(8080)])
+            project.domain = data["serviceDomainCreate"]?["domain"]?.stringValue
+        }
+        return project
+    }
+
+    /// Sets service variables (a redeploy follows, as Railway does by default).
+    public func setVariables(_ project: RailwayProject, _ variables: [String: String]) async throws(ProviderError) {
+        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ProviderError(.terminal, provider: "railway", message: "project \(project.name) has no service yet")
+        }
+        _ = try await call(.variableCollectionUpsert, ["projectId": .string(project.id), "environmentId": .string(environmentID),
+                                                        "serviceId": .string(serviceID), "variables": .object(variables.mapValues(JSONValue.string))])
+    }
+
+    /// Points the service at another image and deploys it.
+    public func updateImage(_ project: RailwayProject, image: String) async throws(ProviderError) {
+        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ProviderError(.terminal, provider: "railway", message: "project \(project.name) has no service yet")
+        }
+        _ = try await call(.serviceInstanceUpdate, ["serviceId": .string(serviceID), "environmentId": .string(environmentID),
+                                                     "input": .object(["source": .object(["image": .string(image)])])])
+        _ = try await call(.serviceInstanceDeployV2, ["serviceId": .string(serviceID), "environmentId": .string(environmentID)])
+    }
+
+    /// Deletes the project; one already gone counts as deleted.
+    public func deleteProject(id: String) async throws(ProviderError) {
+        do {
+            _ = try await call(.projectDelete, ["id": .string(id)])
+        } catch where error.kind == .notFound {
+            return
+        }
+    }
+
+    private func call(_ document: RailwayDocument, _ variables: [String: JSONValue]) async throws(ProviderError) -> JSONValue {
+        guard let token else { throw ProviderError(.notConfigured, provider: "railway", message: "RAILWAY_API_TOKEN is not set") }
+        let body = JSONValue.object(["query": .string(document.text), "operationName": .string(document.rawValue),
+                                     "variables": .object(variables)])
+        let request = ProviderHTTPClient.Request(
+            method: "POST", url: endpoint, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
+            body: body.canonicalData(), idempotent: document.idempotent, operation: document.rawValue)
+        let response = try await http.send(request, classify: Self.graphQLError)
+        guard let data = JSONValue(jsonBody: response.body)?["data"], data != .null else {
+            throw ProviderError(.terminal, provider: "railway", message: "\(document.rawValue): response has no data")
+        }
+        return data
+    }
+
+    /// Railway answers resolver failures with HTTP 200 and `{"errors":[{"message"}],"data":null}`.
+    static let graphQLError: ProviderHTTPClient.Classifier = { response in
+        guard let errors = JSONValue(jsonBody: response.body)?["errors"]?.arrayValue, let first = errors.first else { return nil }
+        let message = first["message"]?.stringValue ?? "GraphQL error"
+        let lower = message.lowercased()
+        let kind: ProviderError.Kind
+        if lower.contains("not authorized") || lower.contains("token not found") { kind = .unauthorized }
+        else if lower.contains("not found") { kind = .notFound }
+        else if lower.contains("already exists") { kind = .conflict }
+        else if lower.contains("problem processing request") { kind = .retryable }
+        else { kind = .terminal }
+        return ProviderError(kind, provider: "railway", message: message, status: response.status)
+    }
+
+    static func project(_ node: JSONValue) -> RailwayProject {
+        let environment = node["environments"]?["edges"]?.arrayValue?.first?["node"]
+        let service = node["services"]?["edges"]?.arrayValue?.first?["node"]
+        let instance = service?["serviceInstances"]?["edges"]?.arrayValue?.first?["node"]
+        return RailwayProject(
+            id: node["id"]?.stringValue ?? "", name: node["name"]?.stringValue ?? "",
+            environmentID: environment?["id"]?.stringValue, serviceID: service?["id"]?.stringValue,
+            domain: instance?["domains"]?["serviceDomains"]?.arrayValue?.first?["domain"]?.stringValue,
+            deploymentStatus: instance?["latestDeployment"]?["status"]?.stringValue)
+    }
+}
+
+extension JSONValue {
+    public init?(jsonBody: Data) {
+        guard let value = try? JSONDecoder().decode(JSONValue.self, from: jsonBody) else { return nil }
+        self = value
+    }
+
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+}
