@@ -10,14 +10,16 @@ import Resources
 public struct API: Sendable {
     let store: ResourceStore
     let health: Health
+    let services: (any ServicesClient)?
     let token: String?
     let logger: Logger
 
     /// Routes anyone may call: probes, metrics and the dashboard.
     static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/"]
 
-    public init(store: ResourceStore, health: Health, token: String?, logger: Logger) {
+    public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger) {
         self.store = store
+        self.services = services
         self.health = health
         self.token = token
         self.logger = logger
@@ -29,6 +31,7 @@ public struct API: Sendable {
         router.add("GET", "/readyz") { _ in await health.readiness() }
         addResourceRoutes(&router)
         addTemplateRoutes(&router)
+        addServicesRoutes(&router)
         let token = self.token
         let logger = self.logger
         router.middleware = { request, pattern, next in

@@ -9,6 +9,9 @@ public enum CommandLineTool {
         server commands:
           serve [--simulate]          run the API and controller (configured by the environment)
           migrate                     apply database migrations and exit
+          simulate [--port N]         the simulated cloud alone; fault flags: --error-rate R --latency-ms N
+                                      --rate-limit-every N --lost-response-rate R --timeout-rate R
+                                      --deploy-delay-ms N --order-delay-ms N
 
         client commands (CONTROLLER_URL, CONTROLLER_API_TOKEN):
           apply -f PATH|- [--dry-run] send YAML specs (a file, a folder of *.yaml, or stdin)
@@ -26,6 +29,7 @@ public enum CommandLineTool {
             switch command {
             case "serve": return try await ServeCommand.run(args, environment: environment)
             case "migrate": return try await ServeCommand.migrate(environment: environment)
+            case "simulate": return try await SimulateCommand.run(args)
             case "apply": try await ClientCommands.apply(args, client: ControllerClient(environment: environment))
             case "diff": try await ClientCommands.diff(args, client: ControllerClient(environment: environment))
             case "get": try await ClientCommands.get(args, client: ControllerClient(environment: environment))

@@ -5,9 +5,6 @@ enum ServeCommand {
     static func run(_ args: [String], environment: [String: String]) async throws -> Int32 {
         let a = try Arguments(args, valued: [], flags: ["--simulate"])
         guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller serve [--simulate]") }
-        if a.flags.contains("--simulate") {
-            throw CLIFailure.usage("error: --simulate needs the simulated cloud, which this build does not have yet")
-        }
         let configuration: ServeConfiguration
         do {
             configuration = try ServeConfiguration.fromEnvironment(environment)
@@ -17,7 +14,8 @@ enum ServeCommand {
         let logger = Logger(level: configuration.logLevel, json: configuration.logJSON, secrets: configuration.secrets)
         let controller: Controller
         do {
-            controller = try await Controller.start(configuration, logger: logger)
+            controller = try await Controller.start(configuration, logger: logger, environment: environment,
+                                                    simulate: a.flags.contains("--simulate"))
         } catch {
             logger.error("cannot start", ["error": "\(error)"])
             Logger.flush()

@@ -1,7 +1,9 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Providers
 import Resources
+import Simulator
 
 /// The composition root: builds and starts everything `serve` runs, from one configuration.
 /// `main` and the end-to-end tests both start the controller through here.
@@ -11,30 +13,53 @@ public final class Controller: Sendable {
     public let db: PostgresPool
     public let store: ResourceStore
     public let server: HTTPServer
+    public let services: any ServicesClient
+    public let providers: ProviderSet
+    /// The in-process simulated cloud of `serve --simulate`, if any.
+    public let simulator: Simulator?
 
     public var port: Int { server.port }
 
     /// The image a pool created from `POOL_MIN_IDLE` runs.
     public static let defaultImage = "ghcr.io/xmtplabs/convos-agent-runtime:production"
 
-    public static func start(_ configuration: ServeConfiguration, logger: Logger) async throws -> Controller {
+    /// Starts everything. With `simulate`, the simulated cloud starts first, on loopback, and every
+    /// provider points at it; otherwise providers come from the environment.
+    public static func start(_ configuration: ServeConfiguration, logger: Logger, environment: [String: String] = [:],
+                             simulate: Bool = false, simulatorOptions: SimulatorOptions = SimulatorOptions()) async throws -> Controller {
+        let simulator = simulate ? try await Simulator(options: simulatorOptions) : nil
+        if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
+        let providers = simulator.map { ProviderSet.simulated($0) } ?? ProviderSet.fromEnvironment(environment)
         let db = PostgresPoolFactory.make(configuration.databaseURL)
         let applied = try await Migrations.migrator.migrate(db)
         if !applied.isEmpty { logger.info("migrations applied", ["versions": applied.map(String.init).joined(separator: ",")]) }
         let store = ResourceStore(db: db)
         if let minIdle = configuration.poolMinIdle { try await ensureDefaultPool(store, minIdle: minIdle, logger: logger) }
 
-        let api = API(store: store, health: Health(db: db), token: configuration.apiToken, logger: logger)
+        let services: any ServicesClient
+        if let remote = configuration.servicesURL, let url = URL(string: remote) {
+            services = RemoteServices(base: url, token: configuration.apiToken)
+        } else {
+            let local = InProcessServices(db: db, providers: providers)
+            try await local.loadBankrKeys()
+            services = local
+        }
+        let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger)
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
         let server = try HTTPServer(configuration: http, responder: api.router())
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
-        return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server)
+        return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server,
+                          services: services, providers: providers, simulator: simulator)
     }
 
-    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer) {
+    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer,
+                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?) {
+        self.services = services
+        self.providers = providers
+        self.simulator = simulator
         self.configuration = configuration
         self.logger = logger
         self.db = db
@@ -46,6 +71,7 @@ public final class Controller: Sendable {
     public func shutdown() async {
         logger.info("shutting down: draining requests")
         await server.shutdown()
+        await simulator?.shutdown()
         await db.close()
         logger.info("stopped")
     }

@@ -5,6 +5,7 @@ import Postgres
 enum Migrations {
     static let all: [Migration] = [
         Migration(version: 1, name: "initial", sql: text(PackageResources.v0001_initial_sql)),
+        Migration(version: 2, name: "bankr_keys", sql: text(PackageResources.v0002_bankr_keys_sql)),
     ]
 
     static let migrator = Migrator(all)

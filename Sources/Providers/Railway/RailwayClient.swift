@@ -13,6 +13,16 @@ public struct RailwayProject: Sendable, Equatable {
     public var deploymentStatus: String?
 
     public var isComplete: Bool { environmentID != nil && serviceID != nil && domain != nil }
+
+    public init(id: String, name: String, environmentID: String? = nil, serviceID: String? = nil, domain: String? = nil,
+                deploymentStatus: String? = nil) {
+        self.id = id
+        self.name = name
+        self.environmentID = environmentID
+        self.serviceID = serviceID
+        self.domain = domain
+        self.deploymentStatus = deploymentStatus
+    }
 }
 
 /// Railway's public GraphQL API (v2). Every request carries `operationName`, as the CLI sends it.

@@ -1,0 +1,131 @@
+import Foundation
+
+/// One answer of the simulated cloud.
+public struct SimResponse: Sendable {
+    public var status: Int
+    public var headers: [(String, String)]
+    public var body: Data
+
+    static func json(_ object: Any, status: Int = 200, headers: [(String, String)] = []) -> SimResponse {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8)
+        return SimResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: data)
+    }
+}
+
+/// A live external resource, as the ledger lists it.
+public struct LedgerEntry: Sendable, Codable, Equatable {
+    public var provider: String
+    public var kind: String
+    public var id: String
+    public var name: String
+}
+
+/// Something that happened in the cloud, in order: creates and deletes, for proving teardown order.
+public struct SimEvent: Sendable, Codable, Equatable {
+    public var seq: Int
+    public var provider: String
+    public var action: String
+    public var kind: String
+    public var id: String
+    public var name: String
+}
+
+/// The simulated cloud's state: every provider's resources, in memory, behind one actor.
+/// Each provider's fake is an extension in its own file, speaking that provider's wire format.
+actor SimCloud {
+    let options: SimulatorOptions
+    var baseURL = ""
+    var events: [SimEvent] = []
+    var counter = 0
+
+    // Railway
+    struct Project { var id, name, environmentID: String; var serviceIDs: [String]; var deleted = false }
+    struct Service {
+        var id, projectID, name, image: String
+        var variables: [String: String]
+        var domain: String?
+        var deployedAt: ContinuousClock.Instant
+        var failed: Bool
+    }
+    var projects: [String: Project] = [:]
+    var services: [String: Service] = [:]
+
+    // GHCR
+    var digests: [String: String] = [:]
+    var registryTokens: Set<String> = []
+
+    // OpenRouter
+    struct Key { var hash, name: String; var limit: Double?; var disabled: Bool; var createdAt: Date; var updatedAt: Date? }
+    var keys: [String: Key] = [:]
+
+    // Telnyx
+    struct Order { var id, phoneNumber, customerReference: String; var createdAt: ContinuousClock.Instant; var status: String }
+    struct Number { var id, phoneNumber, customerReference, status: String; var tags: [String] }
+    var orders: [String: Order] = [:]
+    var numbers: [String: Number] = [:]
+    var nextNumber = 5_550_000
+
+    // AgentMail
+    struct Inbox { var id, clientID, displayName: String; var createdAt: Date }
+    var inboxes: [String: Inbox] = [:]
+
+    // Agent runtimes, by service id: every template and clone summary pushed to them.
+    var runtimeTemplates: [String: [Data]] = [:]
+    var cloneSummaries: [String: [Data]] = [:]
+
+    init(options: SimulatorOptions) { self.options = options }
+
+    func setBaseURL(_ url: String) { baseURL = url }
+
+    func nextID(_ prefix: String = "") -> String {
+        counter += 1
+        return prefix + String(format: "%08x", counter) + String(UInt32.random(in: 0...UInt32.max), radix: 16)
+    }
+
+    func uuid() -> String { UUID().uuidString.lowercased() }
+
+    func record(_ provider: String, _ action: String, _ kind: String, id: String, name: String) {
+        events.append(SimEvent(seq: events.count + 1, provider: provider, action: action, kind: kind, id: id, name: name))
+    }
+
+    /// Every live external resource.
+    func ledger() -> [LedgerEntry] {
+        var out: [LedgerEntry] = []
+        for p in projects.values where !p.deleted { out.append(LedgerEntry(provider: "railway", kind: "project", id: p.id, name: p.name)) }
+        for k in keys.values { out.append(LedgerEntry(provider: "openrouter", kind: "key", id: k.hash, name: k.name)) }
+        for n in numbers.values where n.status != "deleted" {
+            out.append(LedgerEntry(provider: "telnyx", kind: "phone_number", id: n.id, name: n.customerReference))
+        }
+        for i in inboxes.values { out.append(LedgerEntry(provider: "agentmail", kind: "inbox", id: i.id, name: i.clientID)) }
+        return out.sorted { ($0.provider, $0.name, $0.id) < ($1.provider, $1.name, $1.id) }
+    }
+
+    func ledgerResponse() -> SimResponse {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        struct Body: Encodable { let resources: [LedgerEntry]; let events: [SimEvent] }
+        let data = (try? encoder.encode(Body(resources: ledger(), events: events))) ?? Data()
+        return SimResponse(status: 200, headers: [("Content-Type", "application/json")], body: data)
+    }
+}
+
+/// How the simulated cloud behaves when no fault is injected.
+public struct SimulatorOptions: Sendable {
+    /// Time from a service's creation to its deployment reaching SUCCESS.
+    public var deployDelay: Duration = .seconds(1)
+    /// Time for a Telnyx number order to complete.
+    public var orderDelay: Duration = .milliseconds(200)
+    /// Share of deployments that end FAILED instead of SUCCESS.
+    public var deployFailRate = 0.0
+    public init() {}
+}
+
+/// Reads a JSON request body as a dictionary.
+func jsonObject(_ data: Data) -> [String: Any]? {
+    (try? JSONSerialization.jsonObject(with: data)) as? [String: Any]
+}
+
+func iso(_ date: Date) -> String {
+    date.formatted(.iso8601.year().month().day().dateSeparator(.dash).time(includingFractionalSeconds: true)
+        .timeSeparator(.colon).timeZone(separator: .omitted))
+}

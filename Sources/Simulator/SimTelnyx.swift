@@ -1,0 +1,96 @@
+import Foundation
+
+/// Telnyx v2 numbers: search, orders that complete after `orderDelay`, owned numbers, release.
+extension SimCloud {
+    func telnyx(method: String, path: [String], query: [String: String], body: Data, authorization: String?) -> SimResponse {
+        guard let auth = authorization, auth.hasPrefix("Bearer "), auth.count > 7 else {
+            return telnyxError(401, "10009", "Authentication failed")
+        }
+        completeOrders()
+        switch (method, path.first, path.count) {
+        case ("GET", "available_phone_numbers", 1):
+            let country = query["filter[country_code]"] ?? "US"
+            nextNumber += 1
+            let number = "+1970\(nextNumber)"
+            return .json(["data": [["record_type": "available_phone_number", "phone_number": number, "vanity_format": "",
+                                    "best_effort": false, "quickship": true, "reservable": true,
+                                    "region_information": [["region_type": "country_code", "region_name": country]],
+                                    "cost_information": ["upfront_cost": "1.00", "monthly_cost": "1.00", "currency": "USD"],
+                                    "features": [["name": "sms"], ["name": "voice"]]]],
+                          "meta": ["total_results": 1, "best_effort_results": 0]])
+        case ("POST", "number_orders", 1):
+            guard let request = jsonObject(body), let first = (request["phone_numbers"] as? [[String: Any]])?.first,
+                  let phone = first["phone_number"] as? String else {
+                return telnyxError(422, "10004", "Missing required parameter")
+            }
+            let order = Order(id: uuid(), phoneNumber: phone, customerReference: request["customer_reference"] as? String ?? "",
+                              createdAt: .now, status: "pending")
+            orders[order.id] = order
+            record("telnyx", "create", "number_order", id: order.id, name: order.customerReference)
+            return .json(["data": orderObject(order)])
+        case ("GET", "number_orders", 1):
+            let matching = orders.values.filter { o in
+                (query["filter[customer_reference]"].map { $0 == o.customerReference } ?? true)
+                    && (query["filter[status]"].map { $0 == o.status } ?? true)
+            }
+            return .json(["data": matching.map(orderObject), "meta": ["total_results": matching.count]])
+        case ("GET", "number_orders", 2):
+            guard let order = orders[path[1]] else { return telnyxError(404, "10005", "Resource not found") }
+            return .json(["data": orderObject(order)])
+        case ("GET", "phone_numbers", 1):
+            let matching = numbers.values.filter { n in
+                (query["filter[customer_reference]"].map { $0 == n.customerReference } ?? true)
+                    && (query["filter[status]"].map { $0 == n.status } ?? true)
+            }.sorted { $0.id < $1.id }
+            return .json(["data": matching.map(numberObject),
+                          "meta": ["page_number": 1, "page_size": 250, "total_pages": 1, "total_results": matching.count]])
+        case ("GET", "phone_numbers", 2):
+            guard let number = numbers[path[1]], number.status != "deleted" else { return telnyxError(404, "10005", "Resource not found") }
+            return .json(["data": numberObject(number)])
+        case ("PATCH", "phone_numbers", 2):
+            guard var number = numbers[path[1]], number.status != "deleted" else { return telnyxError(404, "10005", "Resource not found") }
+            let request = jsonObject(body) ?? [:]
+            if let reference = request["customer_reference"] as? String { number.customerReference = reference }
+            if let tags = request["tags"] as? [String] { number.tags = tags }
+            numbers[number.id] = number
+            return .json(["data": numberObject(number)])
+        case ("DELETE", "phone_numbers", 2):
+            guard var number = numbers[path[1]], number.status != "deleted" else { return telnyxError(404, "10005", "Resource not found") }
+            number.status = "deleted"
+            numbers[number.id] = number
+            record("telnyx", "delete", "phone_number", id: number.id, name: number.customerReference)
+            return .json(["data": numberObject(number)])
+        default:
+            return telnyxError(404, "10005", "Resource not found")
+        }
+    }
+
+    /// Orders past their delay succeed, and their numbers become owned and active.
+    private func completeOrders() {
+        for (id, order) in orders where order.status == "pending" && ContinuousClock.now - order.createdAt >= options.orderDelay {
+            orders[id]?.status = "success"
+            counter += 1
+            let numberID = String(1_293_384_261_075_731_000 + counter)
+            numbers[numberID] = Number(id: numberID, phoneNumber: order.phoneNumber, customerReference: order.customerReference,
+                                       status: "active", tags: [])
+        }
+    }
+
+    private func orderObject(_ o: Order) -> [String: Any] {
+        ["id": o.id, "record_type": "number_order", "status": o.status, "phone_numbers_count": 1,
+         "customer_reference": o.customerReference, "connection_id": NSNull(), "messaging_profile_id": NSNull(), "billing_group_id": NSNull(),
+         "phone_numbers": [["id": o.id + "-n", "record_type": "number_order_phone_number", "phone_number": o.phoneNumber,
+                            "status": o.status, "phone_number_type": "local", "country_code": "US", "requirements_met": true]],
+         "sub_number_orders_ids": [], "requirements_met": true]
+    }
+
+    private func numberObject(_ n: Number) -> [String: Any] {
+        ["id": n.id, "record_type": "phone_number", "phone_number": n.phoneNumber, "status": n.status, "country_iso_alpha2": "US",
+         "phone_number_type": "local", "customer_reference": n.customerReference, "tags": n.tags, "deletion_lock_enabled": false,
+         "connection_id": NSNull(), "messaging_profile_id": NSNull()]
+    }
+
+    private func telnyxError(_ status: Int, _ code: String, _ title: String) -> SimResponse {
+        .json(["errors": [["code": code, "title": title, "detail": title, "source": ["pointer": "/base"]]]], status: status)
+    }
+}

@@ -1,0 +1,142 @@
+import Foundation
+import HTTPServer
+
+/// The simulated cloud: fakes of Railway, GHCR, OpenRouter, Telnyx, AgentMail, Bankr and the agent
+/// runtimes on one loopback server, each under its own path prefix and speaking its real wire format.
+///
+/// Started by `convos-controller simulate` and in-process by `serve --simulate` and the tests.
+/// `GET /_sim/ledger` lists every live external resource and the ordered create/delete events;
+/// `POST /_sim/faults` injects faults.
+public final class Simulator: Sendable {
+    let cloud: SimCloud
+    let faults = FaultState()
+    let server: HTTPServer
+
+    public var port: Int { server.port }
+    public var baseURL: String { "http://127.0.0.1:\(port)" }
+
+    /// Base URLs for the provider clients.
+    public var railwayURL: String { baseURL + "/railway/graphql/v2" }
+    public var ghcrURL: String { baseURL + "/ghcr" }
+    public var openRouterURL: String { baseURL + "/openrouter/api/v1" }
+    public var telnyxURL: String { baseURL + "/telnyx/v2" }
+    public var agentMailURL: String { baseURL + "/agentmail" }
+    public var bankrURL: String { baseURL + "/bankr" }
+
+    public init(host: String = "127.0.0.1", port: Int = 0, options: SimulatorOptions = SimulatorOptions(), faults initial: Faults = Faults()) async throws {
+        let cloud = SimCloud(options: options)
+        let faults = self.faults
+        faults.set(initial)
+        var configuration = HTTPServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.threads = 2
+        self.cloud = cloud
+        self.server = try HTTPServer(configuration: configuration, responder: Self.router(cloud: cloud, faults: faults))
+        await cloud.setBaseURL("http://\(host == "0.0.0.0" ? "127.0.0.1" : host):\(server.port)")
+    }
+
+    public func shutdown() async { await server.shutdown() }
+
+    public func setFaults(_ f: Faults) { faults.set(f) }
+    public var currentFaults: Faults { faults.current }
+    public func ledger() async -> [LedgerEntry] { await cloud.ledger() }
+    public func events() async -> [SimEvent] { await cloud.events }
+    /// Points `repository:tag` at a new digest, as a push would; returns it.
+    public func moveTag(repository: String, tag: String) async -> String { await cloud.moveTag(repository: repository, tag: tag) }
+
+    static func router(cloud: SimCloud, faults: FaultState) -> Router {
+        var r = Router()
+        r.add("POST", "/railway/graphql/v2") { q in await cloud.railway(body: q.body, authorization: q.header("authorization")).http }
+        r.add("GET", "/ghcr/token") { _ in await cloud.registryToken().http }
+        r.add("GET", "/ghcr/v2/:owner/:name/manifests/:ref") { q in
+            await cloud.manifest(repository: "\(q.pathParameters["owner"]!)/\(q.pathParameters["name"]!)",
+                                 reference: q.pathParameters["ref"]!, authorization: q.header("authorization")).http
+        }
+        for method in ["GET", "POST"] {
+            r.add(method, "/openrouter/api/v1/keys") { q in
+                await cloud.openRouter(method: q.method, hash: nil, query: q.query, body: q.body, authorization: q.header("authorization")).http
+            }
+        }
+        for method in ["GET", "PATCH", "DELETE"] {
+            r.add(method, "/openrouter/api/v1/keys/:hash") { q in
+                await cloud.openRouter(method: q.method, hash: q.pathParameters["hash"], query: q.query, body: q.body,
+                                       authorization: q.header("authorization")).http
+            }
+        }
+        for method in ["GET", "POST", "PATCH", "DELETE"] {
+            r.add(method, "/telnyx/v2/:collection") { q in
+                await cloud.telnyx(method: q.method, path: [q.pathParameters["collection"]!], query: q.query, body: q.body,
+                                   authorization: q.header("authorization")).http
+            }
+            r.add(method, "/telnyx/v2/:collection/:id") { q in
+                await cloud.telnyx(method: q.method, path: [q.pathParameters["collection"]!, q.pathParameters["id"]!], query: q.query,
+                                   body: q.body, authorization: q.header("authorization")).http
+            }
+        }
+        for method in ["GET", "POST"] {
+            r.add(method, "/agentmail/v0/inboxes") { q in
+                await cloud.agentMail(method: q.method, inboxID: nil, query: q.query, body: q.body, authorization: q.header("authorization")).http
+            }
+        }
+        for method in ["GET", "PATCH", "DELETE"] {
+            r.add(method, "/agentmail/v0/inboxes/:id") { q in
+                await cloud.agentMail(method: q.method, inboxID: q.pathParameters["id"], query: q.query, body: q.body,
+                                      authorization: q.header("authorization")).http
+            }
+        }
+        r.add("GET", "/bankr/wallet/me") { q in await cloud.bankrWallet(apiKey: q.header("x-api-key")).http }
+        r.add("GET", "/runtime/:id/health") { q in await cloud.runtime(serviceID: q.pathParameters["id"]!, action: "health", body: q.body).http }
+        r.add("POST", "/runtime/:id/pool/:action") { q in
+            await cloud.runtime(serviceID: q.pathParameters["id"]!, action: q.pathParameters["action"]!, body: q.body).http
+        }
+        r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
+        r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
+        r.add("GET", "/_sim/faults") { _ in .json(faults.current) }
+        r.add("POST", "/_sim/faults") { q in
+            guard let f = try? JSONDecoder().decode(Faults.self, from: q.body) else {
+                throw HTTPError.badRequest("faults must be a JSON object like {\"errorRate\":0.3}")
+            }
+            let problems = f.validate()
+            guard problems.isEmpty else {
+                throw HTTPError.badRequest(problems[0], details: problems.map { p in
+                    .init(path: String(p.prefix { $0 != ":" }), message: String(p.drop { $0 != ":" }.dropFirst(2)))
+                })
+            }
+            faults.set(f)
+            return .json(f)
+        }
+        r.middleware = { request, pattern, next in
+            let segments = pattern.split(separator: "/")
+            guard let provider = segments.first.map(String.init), !["_sim", "runtime"].contains(provider) else {
+                return try await next(request)
+            }
+            let mutating = !["GET", "HEAD"].contains(request.method)
+            switch faults.decide(provider: provider, mutating: mutating) {
+            case .pass(let latency):
+                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                return try await next(request)
+            case .error(let latency):
+                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                return SimResponse.json(["errors": [["message": "injected fault: service unavailable"]]], status: 503).http
+            case .rateLimit(let latency, let retryAfter):
+                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                return SimResponse.json(["errors": [["message": "Rate limit exceeded"]]], status: 429,
+                                        headers: [("Retry-After", String(retryAfter)), ("X-RateLimit-Remaining", "0")]).http
+            case .timeout(let ms):
+                try? await Task.sleep(for: .milliseconds(ms))
+                return SimResponse(status: 504, headers: [("Content-Type", "text/html")], body: Data("<html>gateway timeout</html>".utf8)).http
+            case .loseResponse(let latency):
+                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                // The effect happens; the answer is lost on the way back.
+                _ = try await next(request)
+                return SimResponse(status: 502, headers: [("Content-Type", "text/html")], body: Data("<html>bad gateway</html>".utf8)).http
+            }
+        }
+        return r
+    }
+}
+
+extension SimResponse {
+    var http: HTTPResponse { HTTPResponse(status: status, headers: headers, body: body) }
+}
