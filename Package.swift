@@ -50,9 +50,10 @@ let package = Package(
         // Test helpers: a fresh database per test on the cluster scripts/test starts.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Simulator", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Resources", "Postgres", "HTTPServer", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -2,6 +2,7 @@ import Foundation
 @testable import Controller
 import Postgres
 import TestSupport
+import Simulator
 
 /// A real controller on a fresh database and an ephemeral loopback port, started through the same
 /// composition root as `serve`.
@@ -11,7 +12,7 @@ struct TestController {
     let databaseURL: String
     var url: String { "http://127.0.0.1:\(controller.port)" }
 
-    static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil) async throws -> TestController {
+    static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil, simulate: Bool = false) async throws -> TestController {
         let url: String
         if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(prefix: "c") }
         var configuration = ServeConfiguration(databaseURL: url)
@@ -19,7 +20,11 @@ struct TestController {
         configuration.bindAddress = "127.0.0.1"
         configuration.apiToken = token
         configuration.poolMinIdle = minIdle
-        let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true))
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(50)
+        options.orderDelay = .zero
+        let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),
+                                                    simulate: simulate, simulatorOptions: options)
         return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
     }
 
