@@ -42,7 +42,8 @@ let package = Package(
             name: "Controller",
             dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML"],
             // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
-            resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql")],
+            resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"),
+                        .embedInCode("Migrations/v0003_reconciler.sql")],
             swiftSettings: strict
         ),
         .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),

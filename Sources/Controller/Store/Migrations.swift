@@ -6,6 +6,7 @@ enum Migrations {
     static let all: [Migration] = [
         Migration(version: 1, name: "initial", sql: text(PackageResources.v0001_initial_sql)),
         Migration(version: 2, name: "bankr_keys", sql: text(PackageResources.v0002_bankr_keys_sql)),
+        Migration(version: 3, name: "reconciler", sql: text(PackageResources.v0003_reconciler_sql)),
     ]
 
     static let migrator = Migrator(all)

@@ -1,0 +1,126 @@
+import Foundation
+
+/// Turns (desired, observed) into actions. Pure: same input, same output; no I/O, no clock of its
+/// own. The reconciler calls it once per tick; the table tests call it directly.
+public enum Planner {
+    public static func plan(_ input: PlannerInput) -> [Action] {
+        var actions: [Action] = []
+        let byID = Dictionary(input.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        let poolsByName = Dictionary(input.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+
+        // Instances: provisioning ones started and promoted, broken ones failed and removed.
+        for instance in input.instances {
+            actions += planInstance(instance, pool: poolsByName[instance.pool], input: input)
+        }
+
+        // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
+        let waiting = input.agents.filter { !$0.deleting && instanceOfAgent[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
+        let claimPool = defaultPool(input.pools)
+        var idleLeft = claimPool.map { pool in input.instances.filter { $0.pool == pool.name && $0.state == .idle && !$0.deployFailed }.count } ?? 0
+        for agent in waiting {
+            guard let pool = claimPool, idleLeft > 0 else { break }
+            actions.append(.bindAgent(agent: agent.name, pool: pool.name))
+            idleLeft -= 1
+        }
+        for agent in input.agents {
+            let instance = instanceOfAgent[agent.name]
+            if agent.deleting {
+                if let instance { actions.append(.teardown(instance: instance.id, reason: "AgentDeleted")) }
+                else { actions.append(.removeAgent(agent: agent.name)) }
+                continue
+            }
+            guard let instance, instance.state == .claimed, let template = input.templates[agent.spec.template] else { continue }
+            actions += planClaimed(agent, instance, template, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] }, byID: byID)
+        }
+
+        // Pools: refill to minIdle within maxInstances; replace instances on an old digest.
+        for pool in input.pools {
+            actions += planPool(pool, input: input, waitingForThisPool: claimPool?.name == pool.name ? waiting.count : 0)
+        }
+
+        for orphan in input.orphans where input.now.timeIntervalSince(orphan.firstSeen) >= input.settings.orphanGrace {
+            actions.append(.deleteOrphan(instanceID: orphan.instanceID))
+        }
+        return actions
+    }
+
+    /// The pool agents claim from: `default` when it exists, else the first by name.
+    public static func defaultPool(_ pools: [PoolView]) -> PoolView? {
+        pools.first { $0.name == "default" } ?? pools.min { $0.name < $1.name }
+    }
+
+    static func planInstance(_ instance: InstanceView, pool: PoolView?, input: PlannerInput) -> [Action] {
+        let age = input.now.timeIntervalSince(instance.createdAt)
+        switch instance.state {
+        case .provisioning:
+            if instance.deployFailed && instance.servicesState == "ready" {
+                return [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")]
+            }
+            if age >= input.settings.stuckAfter { return [.markFailed(instance: instance.id, reason: "NotReadyInTime")] }
+            if instance.servicesState == "missing" || instance.servicesState == "creating" {
+                guard let pool, let digest = instance.digest, let image = ImageReference(pool.spec.image) else { return [] }
+                return [.startInstance(instance: instance.id, image: "\(image.registry)/\(image.repository)@\(digest)")]
+            }
+            if instance.deployed, let url = instance.url { return [.markIdle(instance: instance.id, url: url)] }
+            return []
+        case .idle:
+            return instance.deployFailed ? [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")] : []
+        case .failed:
+            return instance.agent == nil ? [.teardown(instance: instance.id, reason: "Failed")] : []
+        case .deleting:
+            return [.teardown(instance: instance.id, reason: "Deleting")]
+        case .claimed:
+            return []
+        }
+    }
+
+    static func planClaimed(_ agent: AgentView, _ instance: InstanceView, _ template: TemplateView,
+                            parent: InstanceView?, byID: [String: InstanceView]) -> [Action] {
+        var actions: [Action] = []
+        let missing = template.spec.toolNames.filter { instance.tools[$0.rawValue] != "ready" }
+        for tool in missing { actions.append(.provisionTool(agent: agent.name, instance: instance.id, tool: tool)) }
+        guard missing.isEmpty, instance.deployed else { return actions }
+        if instance.templateGeneration != template.generation {
+            actions.append(.pushTemplate(agent: agent.name, instance: instance.id, generation: template.generation))
+        } else if agent.spec.cloneFrom != nil, !instance.cloneSummarySent,
+                  let parentID = instance.parentInstance ?? parent?.id, byID[parentID]?.url != nil {
+            actions.append(.sendCloneSummary(agent: agent.name, instance: instance.id, parentInstance: parentID))
+        }
+        return actions
+    }
+
+    static func planPool(_ pool: PoolView, input: PlannerInput, waitingForThisPool: Int) -> [Action] {
+        guard let digest = pool.digest else { return [] }
+        let mine = input.instances.filter { $0.pool == pool.name }
+        let active = mine.filter { $0.state != .deleting }
+        let freshIdle = mine.filter { $0.state == .idle && !$0.deployFailed && $0.digest == digest }
+        let staleIdle = mine.filter { $0.state == .idle && !$0.deployFailed && $0.digest != digest }
+        let provisioning = mine.filter { $0.state == .provisioning }
+        var actions: [Action] = []
+
+        // Waiting agents take idle instances (those bound this tick no longer count as idle):
+        // keep minIdle on top of what they take.
+        let wanted = pool.spec.minIdle + waitingForThisPool
+        let deficit = wanted - (freshIdle.count + provisioning.count)
+        let room = pool.spec.maxInstances - active.count
+        let budget = input.settings.createBudget[pool.name] ?? 1
+        let count = min(deficit, room, budget)
+        if count > 0 { actions.append(.createInstances(pool: pool.name, count: count, digest: digest)) }
+
+        // Old digest: replace a few at a time, only while fresh idle ones keep the pool at minIdle.
+        if freshIdle.count >= pool.spec.minIdle {
+            for instance in staleIdle.sorted(by: { $0.createdAt < $1.createdAt }).prefix(input.settings.replaceBatch) {
+                actions.append(.teardown(instance: instance.id, reason: "ImageOutdated"))
+            }
+        }
+        // minIdle lowered: the newest surplus idle instances go.
+        let surplus = freshIdle.count - pool.spec.minIdle - waitingForThisPool
+        if surplus > 0, waitingForThisPool == 0 {
+            for instance in freshIdle.sorted(by: { $0.createdAt > $1.createdAt }).prefix(surplus) {
+                actions.append(.teardown(instance: instance.id, reason: "ScaledDown"))
+            }
+        }
+        return actions
+    }
+}

@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+@testable import Resources
+
+/// Table-driven planner cases: each a name, a reason, desired + observed in, actions out.
+struct PlannerCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let reason: String
+    let input: PlannerInput
+    let expected: [Action]
+    var testDescription: String { name }
+}
+
+private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
+private let d1 = "sha256:" + String(repeating: "1", count: 64)
+private let d2 = "sha256:" + String(repeating: "2", count: 64)
+private func imageAt(_ d: String) -> String { "ghcr.io/xmtplabs/convos-agent-runtime@\(d)" }
+
+private func pool(_ minIdle: Int = 2, max: Int = 5, digest: String? = d1, name: String = "default") -> PoolView {
+    PoolView(name: name, spec: PoolSpec(minIdle: minIdle, maxInstances: max, image: "ghcr.io/xmtplabs/convos-agent-runtime:production"), digest: digest)
+}
+private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: String = "SUCCESS") -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, deployStatus: deploy)
+}
+private func provisioning(_ id: String, age: TimeInterval = 5, services: String = "ready", deploy: String? = "DEPLOYING", url: String? = nil) -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, servicesState: services, deployStatus: deploy)
+}
+private func claimed(_ id: String, agent: String, tools: [String: String] = [:], generation: Int? = nil, clone: Bool = false, parent: String? = nil) -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .claimed, digest: d1, url: "http://x/\(id)", agent: agent, createdAt: t0 - 100,
+                 tools: tools, templateGeneration: generation, cloneSummarySent: clone, parentInstance: parent)
+}
+private func agent(_ name: String, template: String = "concierge", owner: String = "u1", cloneFrom: String? = nil, deleting: Bool = false, age: TimeInterval = 10) -> AgentView {
+    AgentView(name: name, spec: AgentSpec(template: template, owner: owner, cloneFrom: cloneFrom), deleting: deleting, createdAt: t0 - age)
+}
+private let concierge = TemplateView(name: "concierge", spec: AgentTemplateSpec(model: "a/b", tools: Tools(openrouter: OpenRouterTool(creditLimitUsd: 5), agentmail: AgentMailTool())), generation: 3)
+private let bare = TemplateView(name: "bare", spec: AgentTemplateSpec(model: "a/b"), generation: 1)
+private let allReady = ["openrouter": "ready", "agentmail": "ready"]
+
+private func input(pools: [PoolView] = [pool()], agents: [AgentView] = [], instances: [InstanceView] = [], orphans: [OrphanView] = [],
+                   budget: Int = 8) -> PlannerInput {
+    var settings = PlannerSettings()
+    settings.createBudget = Dictionary(pools.map { ($0.name, budget) }, uniquingKeysWith: { a, _ in a })
+    return PlannerInput(now: t0, pools: pools, templates: ["concierge": concierge, "bare": bare], agents: agents,
+                        instances: instances, orphans: orphans, settings: settings)
+}
+
+let plannerCases: [PlannerCase] = [
+    PlannerCase(name: "empty pool fills to minIdle", reason: "no instances: create minIdle of them",
+                input: input(), expected: [.createInstances(pool: "default", count: 2, digest: d1)]),
+    PlannerCase(name: "pool below minIdle counts provisioning", reason: "one idle and one coming make two",
+                input: input(pools: [pool(3)], instances: [idle("a"), provisioning("b")]),
+                expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "pool at minIdle does nothing", reason: "a quiet tick plans nothing",
+                input: input(instances: [idle("a"), idle("b")]), expected: []),
+    PlannerCase(name: "pool above minIdle scales down newest", reason: "minIdle lowered: surplus idle goes, newest first",
+                input: input(pools: [pool(1)], instances: [idle("old", age: 100), idle("new", age: 10)]),
+                expected: [.teardown(instance: "new", reason: "ScaledDown")]),
+    PlannerCase(name: "maxInstances caps creation", reason: "four claimed and one idle leave no room under 5",
+                input: input(pools: [pool(3, max: 5)], agents: (1...4).map { agent("g\($0)") },
+                             instances: (1...4).map { claimed("c\($0)", agent: "g\($0)", tools: allReady, generation: 3) } + [idle("a")]),
+                expected: []),
+    PlannerCase(name: "maxInstances partly reached", reason: "room for one more, deficit two",
+                input: input(pools: [pool(3, max: 4)], instances: [claimed("c1", agent: "gone1"), claimed("c2", agent: "gone2"), idle("a")]),
+                expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "slow start limits creates", reason: "budget 1 this tick",
+                input: input(pools: [pool(4)], budget: 1), expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "unresolved digest creates nothing", reason: "no digest yet: never create from a floating tag",
+                input: input(pools: [pool(digest: nil)]), expected: []),
+    PlannerCase(name: "digest moved replaces idle once fresh ones are ready", reason: "two fresh idle keep minIdle; stale ones go",
+                input: input(pools: [pool(digest: d2)], instances: [idle("s1", digest: d1), idle("f1", digest: d2), idle("f2", digest: d2)]),
+                expected: [.teardown(instance: "s1", reason: "ImageOutdated")]),
+    PlannerCase(name: "digest moved creates replacements first", reason: "stale idle count for nothing; old ones stay until fresh are ready",
+                input: input(pools: [pool(digest: d2)], instances: [idle("s1", digest: d1), idle("s2", digest: d1)]),
+                expected: [.createInstances(pool: "default", count: 2, digest: d2)]),
+    PlannerCase(name: "digest moved leaves claimed alone", reason: "claimed instances keep their image",
+                input: input(pools: [pool(0, digest: d2)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: 3)]),
+                expected: []),
+    PlannerCase(name: "failed idle instance is marked", reason: "its deployment crashed",
+                input: input(instances: [idle("a"), idle("b", deploy: "CRASHED")]),
+                expected: [.markFailed(instance: "b", reason: "DeployCrashed"), .createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "failed instance is torn down", reason: "failed and unclaimed: remove it",
+                input: input(instances: [idle("a"), idle("b"),
+                                         InstanceView(id: "f", pool: "default", state: .failed, digest: d1, createdAt: t0)]),
+                expected: [.teardown(instance: "f", reason: "Failed")]),
+    PlannerCase(name: "stuck provisioning is failed", reason: "not ready after the grace period",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 700)]),
+                expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
+    PlannerCase(name: "provisioning without a project is started", reason: "crash after the intent row: create again, idempotently",
+                input: input(pools: [pool(1)], instances: [provisioning("p", services: "missing", deploy: nil)]),
+                expected: [.startInstance(instance: "p", image: imageAt(d1))]),
+    PlannerCase(name: "deployed instance becomes idle", reason: "SUCCESS with a URL",
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", url: "http://x/p")]),
+                expected: [.markIdle(instance: "p", url: "http://x/p")]),
+    PlannerCase(name: "waiting agent binds an idle instance", reason: "FIFO by creation; the pool refills behind it",
+                input: input(pools: [pool(1)], agents: [agent("w1")], instances: [idle("a")]),
+                expected: [.bindAgent(agent: "w1", pool: "default"), .createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "more waiting agents than idle", reason: "bind what exists, create for the rest and for minIdle",
+                input: input(pools: [pool(1)], agents: [agent("w1", age: 30), agent("w2", age: 20)], instances: [idle("a")]),
+                expected: [.bindAgent(agent: "w1", pool: "default"), .createInstances(pool: "default", count: 2, digest: d1)]),
+    PlannerCase(name: "claimed agent gets its tools", reason: "each missing tool provisioned, in parallel keys",
+                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: ["openrouter": "ready"])]),
+                expected: [.provisionTool(agent: "a1", instance: "c1", tool: .agentmail)]),
+    PlannerCase(name: "tools ready pushes the template", reason: "template generation not yet on the instance",
+                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: nil)]),
+                expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 3)]),
+    PlannerCase(name: "template changed is synced", reason: "instance runs generation 2, template is at 3",
+                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: 2)]),
+                expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 3)]),
+    PlannerCase(name: "agent without tools is synced at once", reason: "a template with no tools needs no provisioning",
+                input: input(pools: [pool(0)], agents: [agent("a1", template: "bare")], instances: [claimed("c1", agent: "a1")]),
+                expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 1)]),
+    PlannerCase(name: "clone sends its summary when ready", reason: "child synced, parent reachable, summary not yet sent",
+                input: input(pools: [pool(0)], agents: [agent("parent"), agent("child", cloneFrom: "parent")],
+                             instances: [claimed("p1", agent: "parent", tools: allReady, generation: 3),
+                                         claimed("c1", agent: "child", tools: allReady, generation: 3, parent: "p1")]),
+                expected: [.sendCloneSummary(agent: "child", instance: "c1", parentInstance: "p1")]),
+    PlannerCase(name: "clone summary is sent once", reason: "already sent: nothing more",
+                input: input(pools: [pool(0)], agents: [agent("parent"), agent("child", cloneFrom: "parent")],
+                             instances: [claimed("p1", agent: "parent", tools: allReady, generation: 3),
+                                         claimed("c1", agent: "child", tools: allReady, generation: 3, clone: true, parent: "p1")]),
+                expected: []),
+    PlannerCase(name: "deleted agent's instance is torn down", reason: "teardown first, the agent row after",
+                input: input(pools: [pool(0)], agents: [agent("a1", deleting: true)], instances: [claimed("c1", agent: "a1")]),
+                expected: [.teardown(instance: "c1", reason: "AgentDeleted")]),
+    PlannerCase(name: "teardown half done resumes", reason: "an instance left deleting is torn down again, idempotently",
+                input: input(pools: [pool(0)], instances: [InstanceView(id: "d", pool: "default", state: .deleting, createdAt: t0, servicesState: "deleting")]),
+                expected: [.teardown(instance: "d", reason: "Deleting")]),
+    PlannerCase(name: "deleted agent without instance is removed", reason: "nothing left to tear down",
+                input: input(pools: [pool(0)], agents: [agent("a1", deleting: true)]), expected: [.removeAgent(agent: "a1")]),
+    PlannerCase(name: "orphan past grace is deleted", reason: "our naming, no row, seen long enough",
+                input: input(pools: [pool(0)], orphans: [OrphanView(instanceID: "zz1", firstSeen: t0 - 120), OrphanView(instanceID: "zz2", firstSeen: t0 - 5)]),
+                expected: [.deleteOrphan(instanceID: "zz1")]),
+    PlannerCase(name: "claims come from the default pool", reason: "with several pools, agents bind in `default`",
+                input: input(pools: [pool(0, name: "aaa"), pool(1)], agents: [agent("w1")],
+                             instances: [InstanceView(id: "x", pool: "aaa", state: .idle, digest: d1, url: "u", createdAt: t0), idle("a")]),
+                expected: [.bindAgent(agent: "w1", pool: "default"), .teardown(instance: "x", reason: "ScaledDown"),
+                           .createInstances(pool: "default", count: 1, digest: d1)]),
+]
+
+@Suite struct PlannerTests {
+    @Test(arguments: plannerCases)
+    func plans(_ c: PlannerCase) {
+        #expect(Planner.plan(c.input) == c.expected, "\(c.name): \(c.reason)")
+    }
+
+    @Test func atLeastTwentyFiveCases() { #expect(plannerCases.count >= 25) }
+
+    @Test func keysSeparateParallelWork() {
+        #expect(Action.provisionTool(agent: "a", instance: "i", tool: .openrouter).key != Action.provisionTool(agent: "a", instance: "i", tool: .telnyx).key)
+        #expect(Action.markIdle(instance: "i", url: "u").key == Action.teardown(instance: "i", reason: "r").key)
+    }
+}
