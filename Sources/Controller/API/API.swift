@@ -11,13 +11,17 @@ public struct API: Sendable {
     let store: ResourceStore
     let health: Health
     let services: (any ServicesClient)?
+    /// Wakes the reconciler after a change (apply, claim, delete).
+    let wake: @Sendable () -> Void
     let token: String?
     let logger: Logger
 
     /// Routes anyone may call: probes, metrics and the dashboard.
     static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/"]
 
-    public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger) {
+    public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger,
+                wake: @escaping @Sendable () -> Void = {}) {
+        self.wake = wake
         self.store = store
         self.services = services
         self.health = health
@@ -32,8 +36,10 @@ public struct API: Sendable {
         addResourceRoutes(&router)
         addTemplateRoutes(&router)
         addServicesRoutes(&router)
+        addClaimRoutes(&router)
         let token = self.token
         let logger = self.logger
+        let wake = self.wake
         router.middleware = { request, pattern, next in
             let started = ContinuousClock.now
             if let token, !Self.publicPaths.contains(pattern), !Self.authorized(request, token: token) {
@@ -42,6 +48,7 @@ public struct API: Sendable {
             let response: HTTPResponse
             do {
                 response = try await next(request)
+                if ["POST", "PUT", "DELETE"].contains(request.method), response.status < 300 { wake() }
             } catch let error as StoreError {
                 response = Self.httpError(error).response
             } catch let error as PostgresError where error.isUnavailable {

@@ -17,6 +17,9 @@ public final class Controller: Sendable {
     public let providers: ProviderSet
     /// The in-process simulated cloud of `serve --simulate`, if any.
     public let simulator: Simulator?
+    public let reconciler: Reconciler
+    /// The reconcile loop, owned here and awaited on shutdown.
+    private let loop: Task<Void, Never>
 
     public var port: Int { server.port }
 
@@ -26,7 +29,8 @@ public final class Controller: Sendable {
     /// Starts everything. With `simulate`, the simulated cloud starts first, on loopback, and every
     /// provider points at it; otherwise providers come from the environment.
     public static func start(_ configuration: ServeConfiguration, logger: Logger, environment: [String: String] = [:],
-                             simulate: Bool = false, simulatorOptions: SimulatorOptions = SimulatorOptions()) async throws -> Controller {
+                             simulate: Bool = false, simulatorOptions: SimulatorOptions = SimulatorOptions(),
+                             reconcilerSettings: ReconcilerSettings? = nil) async throws -> Controller {
         let simulator = simulate ? try await Simulator(options: simulatorOptions) : nil
         if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
         let providers = simulator.map { ProviderSet.simulated($0) } ?? ProviderSet.fromEnvironment(environment)
@@ -44,19 +48,27 @@ public final class Controller: Sendable {
             try await local.loadBankrKeys()
             services = local
         }
-        let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger)
+        var settings = reconcilerSettings ?? ReconcilerSettings()
+        if reconcilerSettings == nil { settings.interval = configuration.reconcileInterval }
+        let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
+        let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings)
+        let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger,
+                      wake: { reconciler.wake() })
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
         let server = try HTTPServer(configuration: http, responder: api.router())
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
+        let loop = Task { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server,
-                          services: services, providers: providers, simulator: simulator)
+                          services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer,
-                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?) {
+                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>) {
+        self.reconciler = reconciler
+        self.loop = loop
         self.services = services
         self.providers = providers
         self.simulator = simulator
@@ -69,8 +81,10 @@ public final class Controller: Sendable {
 
     /// Stops taking requests, finishes those in flight, closes the database pool.
     public func shutdown() async {
-        logger.info("shutting down: draining requests")
+        logger.info("shutting down: draining requests and actions")
+        await reconciler.stop()
         await server.shutdown()
+        await loop.value
         await simulator?.shutdown()
         await db.close()
         logger.info("stopped")

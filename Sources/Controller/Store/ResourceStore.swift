@@ -72,8 +72,13 @@ public struct ResourceStore: Sendable {
 enum Events {
     static func record(_ c: PostgresConnection, kind: ResourceKind, name: String, type: String = "Normal",
                        reason: String, message: String) async throws {
+        try await record(c, kind: kind.rawValue, name: name, type: type, reason: reason, message: message)
+    }
+
+    static func record(_ c: PostgresConnection, kind: String, name: String, type: String = "Normal",
+                       reason: String, message: String) async throws {
         _ = try await c.query(
             "INSERT INTO pool.events (kind, name, type, reason, message) VALUES ($1, $2, $3, $4, $5)",
-            [kind.rawValue, name, type, reason, message])
+            [kind, name, type, reason, message])
     }
 }

@@ -1,0 +1,206 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+import Postgres
+import Providers
+import Resources
+
+/// Carries out one planned action. Every write to `pool` goes through the leader's fence; every
+/// external effect goes through the services layer or the instance's runtime URL, and all are
+/// idempotent, so an action cut short by a crash is simply planned and done again.
+struct Executor: Sendable {
+    let db: PostgresPool
+    let fence: Fence
+    let services: any ServicesClient
+    let runtime: ProviderHTTPClient
+    let logger: Logger
+    /// Called with how many instances a pool create made, or 0 when it failed: the slow start.
+    let creates: @Sendable (String, Int, Bool) -> Void
+
+    func run(_ action: Action) async -> ReconcileOutcome {
+        do {
+            return try await perform(action)
+        } catch let error as ServicesError where error.code == "ProviderNotConfigured" || error.code == "BankrPoolEmpty" {
+            return .failed(error.message)
+        } catch let error as Fence.Lost {
+            return .failed(error.description)
+        } catch {
+            return .retry(Redacted.message(error))
+        }
+    }
+
+    private func perform(_ action: Action) async throws -> ReconcileOutcome {
+        switch action {
+        case .createInstances(let pool, let count, let digest):
+            return try await createInstances(pool: pool, count: count, digest: digest)
+        case .startInstance(let id, let image):
+            _ = try await services.createInstance(id, image: image)
+            return .requeue(after: .milliseconds(200))
+        case .markIdle(let id, let url):
+            try await fence.transaction { c in
+                _ = try await c.query("UPDATE pool.instances SET state = 'idle', url = $2, ready_at = now(), updated_at = now() WHERE instance_id = $1 AND state = 'provisioning'", [id, url])
+                try await Events.record(c, kind: "Instance", name: id, reason: "Ready", message: "idle at \(url)")
+            }
+            return .converged
+        case .markFailed(let id, let reason):
+            try await fence.transaction { c in
+                _ = try await c.query("UPDATE pool.instances SET state = 'failed', last_error = $2, updated_at = now() WHERE instance_id = $1 AND state IN ('provisioning', 'idle')", [id, reason])
+                try await Events.record(c, kind: "Instance", name: id, type: "Warning", reason: reason, message: "instance failed; it will be replaced")
+            }
+            return .converged
+        case .bindAgent(let agent, let pool):
+            return try await bind(agent: agent, pool: pool)
+        case .provisionTool(let agent, let id, let tool):
+            let options = try await toolOptions(agent: agent)
+            let status = try await services.provision(id, tool: tool, options: options)
+            if status.state == .ready {
+                _ = try await fence.transaction { c in try await Events.record(c, kind: "Agent", name: agent, reason: "ToolProvisioned", message: tool.rawValue) }
+                return .converged
+            }
+            return .requeue(after: .milliseconds(250))
+        case .pushTemplate(let agent, let id, let generation):
+            return try await pushTemplate(agent: agent, instance: id, generation: generation)
+        case .sendCloneSummary(let agent, let id, let parent):
+            return try await sendCloneSummary(agent: agent, instance: id, parent: parent)
+        case .teardown(let id, let reason):
+            try await fence.transaction { c in
+                _ = try await c.query("UPDATE pool.instances SET state = 'deleting', updated_at = now() WHERE instance_id = $1", [id])
+            }
+            try await services.teardown(id)
+            try await fence.transaction { c in
+                _ = try await c.query("DELETE FROM pool.instances WHERE instance_id = $1", [id])
+                try await Events.record(c, kind: "Instance", name: id, reason: "TornDown", message: reason)
+            }
+            return .converged
+        case .removeAgent(let agent):
+            try await fence.transaction { c in
+                let rows = try await c.query("""
+                    DELETE FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NOT NULL
+                      AND NOT EXISTS (SELECT 1 FROM pool.instances WHERE agent = $1) RETURNING name
+                    """, [agent])
+                if !rows.isEmpty { try await Events.record(c, kind: "Agent", name: agent, reason: "Deleted", message: "teardown complete") }
+            }
+            return .converged
+        case .deleteOrphan(let id):
+            try await services.teardown(id)
+            _ = try await fence.transaction { c in
+                try await Events.record(c, kind: "Instance", name: id, type: "Warning", reason: "OrphanDeleted",
+                                        message: "convos-agent-\(id) had no row; deleted")
+            }
+            return .converged
+        }
+    }
+
+    /// Read your own writes: the count and the new intent rows are in one transaction, under the
+    /// pool's row lock, so a stale view can never create past minIdle or maxInstances.
+    private func createInstances(pool: String, count: Int, digest: String) async throws -> ReconcileOutcome {
+        let created: [String] = try await fence.transaction { c in
+            guard let row = try await c.query("SELECT spec FROM pool.pools WHERE name = $1 FOR UPDATE", [pool]).first else { return [] }
+            let spec = try JSONDecoder().decode(PoolSpec.self, from: try row.decode("spec", as: JSONText.self).data)
+            let counts = try await c.query("""
+                SELECT count(*) FILTER (WHERE state <> 'deleting')::int AS active,
+                       count(*) FILTER (WHERE state = 'provisioning' OR (state = 'idle' AND image_digest = $2))::int AS coming,
+                       (SELECT count(*)::int FROM pool.agents a WHERE a.deletion_requested_at IS NULL
+                          AND NOT EXISTS (SELECT 1 FROM pool.instances i WHERE i.agent = a.name)) AS waiting
+                FROM pool.instances WHERE pool = $1
+                """, [pool, digest]).first!
+            let wanted = spec.minIdle + (try counts.decode("waiting", as: Int.self))
+            let n = min(count, wanted - (try counts.decode("coming", as: Int.self)), spec.maxInstances - (try counts.decode("active", as: Int.self)))
+            guard n > 0 else { return [] }
+            var ids: [String] = []
+            for _ in 0..<n {
+                let id = InstanceID.make()
+                _ = try await c.query("INSERT INTO pool.instances (instance_id, pool, image_digest) VALUES ($1, $2, $3)", [id, pool, digest])
+                ids.append(id)
+            }
+            try await Events.record(c, kind: "Pool", name: pool, reason: "Scaling", message: "creating \(n) instance(s) on \(digest.prefix(19))")
+            return ids
+        }
+        guard let image = try await imageReference(pool: pool, digest: digest) else { return .converged }
+        var ok = true
+        for id in created {
+            do { _ = try await services.createInstance(id, image: image) } catch { ok = false }
+        }
+        creates(pool, created.count, ok)
+        return ok ? .converged : .retry("instance create failed; the next tick resumes it")
+    }
+
+    private func imageReference(pool: String, digest: String) async throws -> String? {
+        guard let row = try await db.query("SELECT spec->>'image' AS image FROM pool.pools WHERE name = $1", [pool]).first,
+              let image = ImageReference(try row.decode("image", as: String.self)) else { return nil }
+        return "\(image.registry)/\(image.repository)@\(digest)"
+    }
+
+    private func bind(agent: String, pool: String) async throws -> ReconcileOutcome {
+        let bound: Bool = try await fence.transaction { c in
+            guard let a = try await c.query("SELECT owner_id, template, clone_from FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NULL", [agent]).first
+            else { return false }
+            let claim = try await Claims.claim(c, pool: pool, agent: agent, owner: try a.decode("owner_id"),
+                                               template: try a.decode("template"), cloneFrom: try a.decode("clone_from"))
+            if let claim { try await Events.record(c, kind: "Agent", name: agent, reason: "Claimed", message: "bound to \(claim.instanceID)") }
+            return claim != nil
+        }
+        return bound ? .converged : .requeue(after: .milliseconds(500))
+    }
+
+    private func toolOptions(agent: String) async throws -> ToolOptions {
+        guard let row = try await db.query("SELECT t.spec FROM pool.agents a JOIN pool.agent_templates t ON t.name = a.template WHERE a.name = $1", [agent]).first
+        else { return ToolOptions() }
+        let spec = try JSONDecoder().decode(AgentTemplateSpec.self, from: try row.decode("spec", as: JSONText.self).data)
+        return ToolOptions(creditLimitUsd: spec.tools.openrouter?.creditLimitUsd, country: spec.tools.telnyx?.country ?? "US",
+                           displayName: spec.displayName)
+    }
+
+    /// `POST <url>/pool/update-template`, then the generation is recorded on the instance.
+    private func pushTemplate(agent: String, instance: String, generation: Int) async throws -> ReconcileOutcome {
+        guard let row = try await db.query("""
+            SELECT i.url, t.name, t.spec, t.generation FROM pool.instances i JOIN pool.agents a ON a.name = i.agent
+            JOIN pool.agent_templates t ON t.name = a.template WHERE i.instance_id = $1
+            """, [instance]).first, let url: String = try row.decode("url") else { return .requeue(after: .seconds(1)) }
+        let current: Int = try row.decode("generation")
+        let spec = try JSONValue.decodeText(try row.decode("spec", as: JSONText.self))
+        let body = JSONValue.object(["templateId": .string(try row.decode("name")), "generation": .int(current), "agent": .string(agent), "template": spec])
+        try await post(url + "/pool/update-template", body, operation: "update-template")
+        try await fence.transaction { c in
+            _ = try await c.query("UPDATE pool.instances SET template_generation = $2, template_synced_at = now(), updated_at = now() WHERE instance_id = $1",
+                                  [instance, current])
+            try await Events.record(c, kind: "Agent", name: agent, reason: "TemplateSynced", message: "generation \(current)")
+        }
+        return .converged
+    }
+
+    private func sendCloneSummary(agent: String, instance: String, parent: String) async throws -> ReconcileOutcome {
+        let rows = try await db.query("SELECT instance_id, url, agent FROM pool.instances WHERE instance_id IN ($1, $2)", [instance, parent])
+        let urls = Dictionary(try rows.rows.map { (try $0.decode("instance_id", as: String.self), try $0.decode("url", as: String?.self)) }, uniquingKeysWith: { a, _ in a })
+        guard let parentURL = urls[parent] ?? nil, let childURL = urls[instance] ?? nil else { return .requeue(after: .seconds(1)) }
+        try await post(parentURL + "/pool/clone-summary",
+                       .object(["childAgent": .string(agent), "childInstanceId": .string(instance), "childUrl": .string(childURL)]),
+                       operation: "clone-summary")
+        try await fence.transaction { c in
+            _ = try await c.query("UPDATE pool.instances SET clone_summary_sent_at = now() WHERE instance_id = $1", [instance])
+            try await Events.record(c, kind: "Agent", name: agent, reason: "CloneSummarySent", message: "to instance \(parent)")
+        }
+        return .converged
+    }
+
+    private func post(_ url: String, _ body: JSONValue, operation: String) async throws {
+        guard let target = URL(string: url) else { throw ServicesError.invalid("instance URL \(url) is not a URL") }
+        // Both runtime calls replace state on the runtime, so repeating one is harmless.
+        _ = try await runtime.send(.init(method: "POST", url: target, headers: ["Content-Type": "application/json"],
+                                         body: body.canonicalData(), idempotent: true, operation: operation))
+    }
+}
+
+/// Instance ids: 12 characters of [a-z0-9], random.
+enum InstanceID {
+    static func make() -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
+        return String((0..<12).map { _ in alphabet.randomElement()! })
+    }
+}
+
+/// Error text safe for status and events: classified provider errors already carry no secrets.
+enum Redacted {
+    static func message(_ error: any Error) -> String { String("\(error)".prefix(300)) }
+}

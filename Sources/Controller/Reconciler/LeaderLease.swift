@@ -1,0 +1,86 @@
+import Foundation
+import Postgres
+
+/// The leader lease in `pool.leases`: holder, a fencing token that only grows, and an expiry.
+///
+/// One replica holds it and reconciles; the others keep serving the API. The holder renews well
+/// inside the expiry; a holder that fails to renew stops at once. Every reconciler write runs in
+/// `fenced`, which checks the token under a share lock first, so a deposed leader's late writes fail.
+public actor LeaderLease {
+    public static let name = "reconciler"
+    let db: PostgresPool
+    public let holder: String
+    let duration: Duration
+    public private(set) var token: Int?
+
+    public init(db: PostgresPool, holder: String, duration: Duration = .seconds(6)) {
+        self.db = db
+        self.holder = holder
+        self.duration = duration
+    }
+
+    var seconds: Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
+
+    /// Takes the lease if it is free or expired; a new holder gets the next fencing token.
+    public func tryAcquire() async -> Bool {
+        do {
+            let rows = try await db.query("""
+                INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
+                ON CONFLICT (name) DO UPDATE SET holder = $2, fencing_token = pool.leases.fencing_token + 1,
+                    acquired_at = now(), renewed_at = now(), expires_at = now() + make_interval(secs => $3)
+                WHERE pool.leases.expires_at < now()
+                RETURNING fencing_token
+                """, [Self.name, holder, seconds])
+            token = try rows.first?.decode("fencing_token", as: Int.self)
+        } catch {
+            token = nil
+        }
+        return token != nil
+    }
+
+    /// Extends the lease; false (and no token) when it was lost.
+    public func renew() async -> Bool {
+        guard let current = token else { return false }
+        let rows = try? await db.query("""
+            UPDATE pool.leases SET renewed_at = now(), expires_at = now() + make_interval(secs => $4)
+            WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now()
+            RETURNING fencing_token
+            """, [Self.name, holder, current, seconds])
+        if rows?.isEmpty ?? true { token = nil }
+        return token != nil
+    }
+
+    /// Gives the lease up at once, so the next replica takes over without waiting for the expiry.
+    public func release() async {
+        guard let current = token else { return }
+        _ = try? await db.query("UPDATE pool.leases SET expires_at = now() - interval '1 second' WHERE name = $1 AND holder = $2 AND fencing_token = $3",
+                                [Self.name, holder, current])
+        token = nil
+    }
+
+    public func fence() -> Fence? { token.map { Fence(db: db, holder: holder, token: $0) } }
+}
+
+/// A leader's right to write, checked inside each write's transaction.
+public struct Fence: Sendable {
+    let db: PostgresPool
+    let holder: String
+    public let token: Int
+
+    public struct Lost: Error, CustomStringConvertible {
+        public let token: Int
+        public var description: String { "leadership lost: fencing token \(token) is no longer current" }
+    }
+
+    /// A transaction that first proves, under a share lock on the lease row, that this fence is
+    /// current. A new leader's acquire waits for the lock, so no write of ours lands after it.
+    public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await db.transaction { c in
+            let rows = try await c.query("""
+                SELECT 1 FROM pool.leases WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now() FOR SHARE
+                """, [LeaderLease.name, holder, token])
+            guard !rows.isEmpty else { throw Lost(token: token) }
+            return try await body(c)
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// Tuning of the reconcile loop; the defaults are production's, tests shorten them.
+public struct ReconcilerSettings: Sendable {
+    public var interval: Duration = .seconds(5)
+    public var leaseDuration: Duration = .seconds(6)
+    public var renewEvery: Duration = .seconds(2)
+    public var digestTTL: Duration = .seconds(30)
+    public var planner = PlannerSettings()
+    public var maxCreatesPerTick = 16
+    public var drainTimeout: Duration = .seconds(10)
+    public init() {}
+}
+
+/// What `/status` and tests read of the reconciler.
+public struct ReconcilerSnapshot: Sendable {
+    public var isLeader: Bool
+    public var fencingToken: Int?
+    public var ticks: Int
+    public var lastTick: Date?
+    public var lastTickDuration: Duration?
+    public var lastActions: Int
+    public var queueDepth: Int
+}
+
+/// The reconciler: while it holds the lease, it ticks every `interval` (and at once when woken),
+/// reads desired and observed state, plans, and hands the actions to the work queue.
+public actor Reconciler {
+    let db: PostgresPool
+    let services: any ServicesClient
+    let ghcr: GHCRClient
+    let logger: Logger
+    let settings: ReconcilerSettings
+    public let lease: LeaderLease
+    let wakeup = Wakeup()
+    let runtime = ProviderHTTPClient(provider: "runtime", requestTimeout: .seconds(10))
+    private var queue: WorkQueue?
+    private var stopping = false
+    private var digests: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
+    private var createBudget: [String: Int] = [:]
+    private var orphansSeen: [String: Date] = [:]
+    private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
+
+    public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
+                settings: ReconcilerSettings = ReconcilerSettings()) {
+        self.db = db
+        self.services = services
+        self.ghcr = ghcr
+        self.logger = logger.with(["component": "reconciler"])
+        self.settings = settings
+        self.lease = LeaderLease(db: db, holder: holder, duration: settings.leaseDuration)
+    }
+
+    /// Apply, claim and delete call this so the next tick starts now.
+    public nonisolated func wake() { Task { await wakeup.fire() } }
+
+    public var snapshot: ReconcilerSnapshot { snapshotValue }
+
+    /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
+    public func run() async {
+        var lastRenew = ContinuousClock.now
+        while !stopping {
+            if queue == nil {
+                if await lease.tryAcquire(), let fence = await lease.fence() {
+                    startLeading(fence)
+                    lastRenew = .now
+                } else {
+                    await wakeup.wait(timeout: settings.renewEvery)
+                    continue
+                }
+            }
+            if ContinuousClock.now - lastRenew >= settings.renewEvery {
+                if await lease.renew() { lastRenew = .now } else { await stopLeading(reason: "lease lost"); continue }
+            }
+            await tick()
+            await wakeup.wait(timeout: min(settings.interval, settings.renewEvery))
+        }
+        if let queue {
+            // Finish in-flight actions, bounded, then hand the lease over at once.
+            let drained = Task { await queue.drain() }
+            let deadline = Task { try? await Task.sleep(for: settings.drainTimeout); drained.cancel() }
+            await drained.value
+            deadline.cancel()
+            await queue.cancelAll()
+        }
+        await lease.release()
+        snapshotValue.isLeader = false
+        logger.info("reconciler stopped")
+    }
+
+    public func stop() {
+        stopping = true
+        Task { await wakeup.fire() }
+    }
+
+    private func startLeading(_ fence: Fence) {
+        logger.info("became leader", ["fencingToken": String(fence.token)])
+        let executor = Executor(db: db, fence: fence, services: services, runtime: runtime, logger: logger,
+                                creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } })
+        let log = logger
+        queue = WorkQueue(run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+            switch outcome {
+            case .converged: log.debug("action done", ["action": action.kind, "object": action.key])
+            case .requeue: break
+            case .retry(let e), .failed(let e): log.warning("action failed", ["action": action.kind, "object": action.key, "error": e])
+            }
+            // Progress wakes the loop: the next step of the same object can start at once.
+            if outcome == .converged { self?.wake() }
+        })
+        snapshotValue.isLeader = true
+        snapshotValue.fencingToken = fence.token
+    }
+
+    private func stopLeading(reason: String) async {
+        logger.warning("stopped leading", ["reason": reason])
+        await queue?.cancelAll()
+        queue = nil
+        snapshotValue.isLeader = false
+        snapshotValue.fencingToken = nil
+    }
+
+    /// Slow start: creates per tick double while they succeed, and fall back to 1 when one fails.
+    private func recordCreates(_ pool: String, _ count: Int, _ ok: Bool) {
+        let current = createBudget[pool] ?? 1
+        createBudget[pool] = ok ? min(settings.maxCreatesPerTick, max(current, count) * 2) : 1
+    }
+
+    func tick() async {
+        guard let queue, let fence = await lease.fence() else { return }
+        let started = ContinuousClock.now
+        do {
+            await refreshDigests()
+            let now = Date()
+            var state = try await StateReader(db: db, services: services)
+                .read(now: now, digests: digests.mapValues(\.digest))
+            for name in state.orphanNames where orphansSeen[name] == nil { orphansSeen[name] = now }
+            orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
+            state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
+            state.input.settings = settings.planner
+            state.input.settings.createBudget = Dictionary(state.input.pools.map { ($0.name, createBudget[$0.name] ?? 1) }, uniquingKeysWith: { a, _ in a })
+            let actions = Planner.plan(state.input)
+            for action in actions { await queue.submit(action, now: now) }
+            try await writeStatuses(state, fence: fence, now: now)
+            snapshotValue.lastActions = actions.count
+        } catch {
+            logger.warning("tick failed", ["error": Redacted.message(error)])
+        }
+        snapshotValue.ticks += 1
+        snapshotValue.lastTick = Date()
+        snapshotValue.lastTickDuration = ContinuousClock.now - started
+        snapshotValue.queueDepth = await queue.depth
+    }
+
+    private func refreshDigests() async {
+        guard let rows = try? await db.query("SELECT name, spec->>'image' AS image FROM pool.pools") else { return }
+        for row in rows.rows {
+            guard let name = try? row.decode("name", as: String.self), let text = try? row.decode("image", as: String.self),
+                  let image = ImageReference(text) else { continue }
+            if let cached = digests[name], ContinuousClock.now - cached.at < settings.digestTTL { continue }
+            do {
+                digests[name] = (try await ghcr.resolve(image), .now)
+            } catch {
+                logger.warning("image digest not resolved", ["pool": name, "image": text, "error": error.description])
+            }
+        }
+    }
+
+    /// Writes only the statuses that changed, in one fenced transaction.
+    private func writeStatuses(_ state: TickState, fence: Fence, now: Date) async throws {
+        let instanceOfAgent = Dictionary(state.input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        var agentWrites: [(String, JSONValue)] = []
+        for agent in state.input.agents {
+            guard let meta = state.agentMeta[agent.name] else { continue }
+            let previous = try? meta.status.decode(AgentStatus.self)
+            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
+                                             template: state.input.templates[agent.spec.template], now: now)
+            if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
+        }
+        var poolWrites: [(String, JSONValue)] = []
+        for pool in state.input.pools {
+            guard let meta = state.poolMeta[pool.name] else { continue }
+            let previous = try? meta.status.decode(PoolStatus.self)
+            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: state.input.instances)
+            if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
+        }
+        guard !agentWrites.isEmpty || !poolWrites.isEmpty else { return }
+        try await fence.transaction { c in
+            for (name, status) in agentWrites {
+                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in poolWrites {
+                _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Postgres
+import Resources
+
+/// One tick's view: desired state in five queries, observed state in one batch status call.
+struct TickState: Sendable {
+    var input: PlannerInput
+    /// Per agent: generation and stored status, to write status only when it changed.
+    var agentMeta: [String: (generation: Int, status: JSONValue)]
+    var poolMeta: [String: (generation: Int, status: JSONValue)]
+    var templateMeta: [String: JSONValue]
+    var orphanNames: [String]
+}
+
+struct StateReader: Sendable {
+    let db: PostgresPool
+    let services: any ServicesClient
+
+    func read(now: Date, digests: [String: String]) async throws -> TickState {
+        let poolRows = try await db.query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name")
+        let templateRows = try await db.query("SELECT name, spec, generation, status FROM pool.agent_templates")
+        let agentRows = try await db.query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents")
+        let instanceRows = try await db.query("""
+            SELECT instance_id, pool, state, image_digest, url, agent, created_at, template_generation,
+                   clone_summary_sent_at IS NOT NULL AS clone_sent, parent_instance
+            FROM pool.instances
+            """)
+        var pools: [PoolView] = []
+        var poolMeta: [String: (Int, JSONValue)] = [:]
+        for row in poolRows.rows {
+            let name: String = try row.decode("name")
+            pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name]))
+            poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        var templates: [String: TemplateView] = [:]
+        var templateMeta: [String: JSONValue] = [:]
+        for row in templateRows.rows {
+            let name: String = try row.decode("name")
+            templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
+            templateMeta[name] = try Self.json(row, "status")
+        }
+        var agents: [AgentView] = []
+        var agentMeta: [String: (Int, JSONValue)] = [:]
+        for row in agentRows.rows {
+            let name: String = try row.decode("name")
+            agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
+                                    deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
+            agentMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }
+        let batch = try await services.statusBatch(ids)
+        var instances: [InstanceView] = []
+        for row in instanceRows.rows {
+            let id: String = try row.decode("instance_id")
+            guard let state = InstanceState(rawValue: try row.decode("state")) else { continue }
+            let observed = batch.statuses[id]
+            instances.append(InstanceView(
+                id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
+                url: try row.decode("url", as: String?.self) ?? observed?.url, agent: try row.decode("agent"),
+                createdAt: try row.decode("created_at"), servicesState: observed?.state ?? "missing", deployStatus: observed?.deployStatus,
+                tools: (observed?.tools ?? [:]).mapValues { $0.state.rawValue },
+                toolErrors: (observed?.tools ?? [:]).compactMapValues(\.error),
+                templateGeneration: try row.decode("template_generation"), cloneSummarySent: try row.decode("clone_sent"),
+                parentInstance: try row.decode("parent_instance")))
+        }
+        let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
+        let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }
+        return TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans)
+    }
+
+    static func spec<S: Decodable>(_ row: PostgresRows.Row, _ type: S.Type) throws -> S {
+        try JSONDecoder().decode(type, from: try row.decode("spec", as: JSONText.self).data)
+    }
+
+    static func json(_ row: PostgresRows.Row, _ column: String) throws -> JSONValue {
+        try JSONValue.decodeText(try row.decode(column, as: JSONText.self))
+    }
+}

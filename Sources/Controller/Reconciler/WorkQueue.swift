@@ -1,0 +1,123 @@
+import Foundation
+import Resources
+
+/// How one action ended. An enum, so "error and requeue" cannot both be said.
+public enum ReconcileOutcome: Sendable, Equatable {
+    /// Done; the key's failure count resets.
+    case converged
+    /// Not done yet, nothing wrong (an order pending, a deployment starting): look again later.
+    case requeue(after: Duration)
+    /// Failed in a way worth retrying: back off.
+    case retry(String)
+    /// Failed for good until something changes; retried at the slowest pace.
+    case failed(String)
+}
+
+/// Runs actions, keyed by resource: a key never runs twice at once, a key already queued or
+/// running coalesces, failures back off per key (exponential, full jitter, capped), and at most
+/// `limit` actions run at all. The reconciler drains it on shutdown and cancels it on lost leadership.
+public actor WorkQueue {
+    public struct KeyState: Sendable, Codable {
+        public var failures = 0
+        public var lastError: String?
+        public var nextAttempt: Date?
+    }
+
+    let limit: Int
+    let baseDelay: Duration
+    let maxDelay: Duration
+    private var running: [String: Task<Void, Never>] = [:]
+    public private(set) var keys: [String: KeyState] = [:]
+    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private let run: @Sendable (Action) async -> ReconcileOutcome
+    private let onDone: @Sendable (Action, ReconcileOutcome) -> Void
+
+    public init(limit: Int = 32, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(30),
+                run: @escaping @Sendable (Action) async -> ReconcileOutcome,
+                onDone: @escaping @Sendable (Action, ReconcileOutcome) -> Void = { _, _ in }) {
+        self.limit = limit
+        self.baseDelay = baseDelay
+        self.maxDelay = maxDelay
+        self.run = run
+        self.onDone = onDone
+    }
+
+    /// Starts the action unless its key is running, backing off, or the queue is full.
+    @discardableResult
+    public func submit(_ action: Action, now: Date = Date()) -> Bool {
+        let key = action.key
+        guard running[key] == nil, running.count < limit else { return false }
+        if let next = keys[key]?.nextAttempt, next > now { return false }
+        running[key] = Task { [run] in
+            let outcome = await run(action)
+            self.finish(action, outcome)
+        }
+        return true
+    }
+
+    private func finish(_ action: Action, _ outcome: ReconcileOutcome) {
+        let key = action.key
+        running[key] = nil
+        var state = keys[key] ?? KeyState()
+        switch outcome {
+        case .converged:
+            keys[key] = nil
+            state = KeyState()
+        case .requeue(let after):
+            state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
+            keys[key] = state
+        case .retry(let error), .failed(let error):
+            state.failures += 1
+            state.lastError = error
+            let ceiling = outcome == .failed(error) ? maxDelay : min(maxDelay, baseDelay * (1 << min(state.failures, 20)))
+            state.nextAttempt = Date().addingTimeInterval(Self.seconds(ceiling * Double.random(in: 0.5...1)))
+            keys[key] = state
+        }
+        onDone(action, outcome)
+        if running.isEmpty { drainWaiters.forEach { $0.resume() }; drainWaiters = [] }
+    }
+
+    public var depth: Int { running.count }
+    public var backingOff: [String: KeyState] { keys.filter { $0.value.failures > 0 } }
+
+    /// Waits for running actions to finish.
+    public func drain() async {
+        if running.isEmpty { return }
+        await withCheckedContinuation { drainWaiters.append($0) }
+    }
+
+    /// Cancels running actions (leadership lost): their fenced writes fail anyway.
+    public func cancelAll() { running.values.forEach { $0.cancel() } }
+
+    static func seconds(_ d: Duration) -> TimeInterval { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+}
+
+/// A wake-up call for the reconcile loop: `fire` from anywhere, `wait` until fired or timed out.
+actor Wakeup {
+    private var pending = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var generation = 0
+
+    func fire() {
+        if let w = waiter { waiter = nil; w.resume() } else { pending = true }
+    }
+
+    func wait(timeout: Duration) async {
+        if pending { pending = false; return }
+        generation += 1
+        let mine = generation
+        await withCheckedContinuation { continuation in
+            waiter = continuation
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.expire(mine)
+            }
+        }
+    }
+
+    private func expire(_ generation: Int) {
+        guard generation == self.generation, let w = waiter else { return }
+        waiter = nil
+        w.resume()
+    }
+}
