@@ -12,7 +12,19 @@ struct TestController {
     let databaseURL: String
     var url: String { "http://127.0.0.1:\(controller.port)" }
 
-    static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil, simulate: Bool = false) async throws -> TestController {
+    /// Fast loop settings for end-to-end tests: the same code, shorter waits.
+    static var fastReconciler: ReconcilerSettings {
+        var s = ReconcilerSettings()
+        s.interval = .milliseconds(100)
+        s.renewEvery = .milliseconds(500)
+        s.leaseDuration = .seconds(3)
+        s.digestTTL = .milliseconds(200)
+        s.planner.orphanGrace = 0.5
+        return s
+    }
+
+    static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil, simulate: Bool = false,
+                      reconciler: ReconcilerSettings = fastReconciler) async throws -> TestController {
         let url: String
         if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(prefix: "c") }
         var configuration = ServeConfiguration(databaseURL: url)
@@ -24,7 +36,7 @@ struct TestController {
         options.deployDelay = .milliseconds(50)
         options.orderDelay = .zero
         let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),
-                                                    simulate: simulate, simulatorOptions: options)
+                                                    simulate: simulate, simulatorOptions: options, reconcilerSettings: reconciler)
         return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
     }
 
@@ -82,4 +94,32 @@ extension TestHTTPClient.Response {
     var actions: [String] { results.map { "\(($0["kind"] as? String ?? "").lowercased())/\($0["name"] as? String ?? "") \($0["action"] as? String ?? "")" } }
     var errorBody: [String: Any] { ((try? json())?["error"] as? [String: Any]) ?? [:] }
     var detailPaths: [String] { ((errorBody["details"] as? [[String: Any]]) ?? []).compactMap { $0["path"] as? String } }
+}
+
+/// Waits until `condition` holds, checking every 50 ms, or fails after `timeout`. For convergence,
+/// which happens in the background: the test waits for the state, never for a fixed time.
+func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(50))
+    }
+    throw TestEnvironmentError("timed out after \(timeout) waiting for: \(what)")
+}
+
+extension TestController {
+    func count(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> Int {
+        try await controller.db.query(sql, parameters).first!.decode("n", as: Int.self)
+    }
+    func idle(_ pool: String = "default") async throws -> Int {
+        try await count("SELECT count(*)::int AS n FROM pool.instances WHERE pool = $1 AND state = 'idle'", [pool])
+    }
+    func phase(_ agent: String) async throws -> String? {
+        try await controller.db.query("SELECT status->>'phase' AS p FROM pool.agents WHERE name = $1", [agent]).first?.decode("p")
+    }
+    func claim(_ template: String, owner: String, cloneFrom: String? = nil) async throws -> TestHTTPClient.Response {
+        var body: [String: String] = ["templateId": template, "ownerId": owner]
+        body["cloneFrom"] = cloneFrom
+        return try await client.send("POST", "/api/pool/claim", body: try JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
+    }
 }

@@ -1,0 +1,240 @@
+import Foundation
+import Testing
+@testable import Controller
+import Postgres
+import Resources
+import Simulator
+import TestSupport
+
+/// End to end over the simulated cloud and real Postgres: the reconciler converges by itself.
+@Suite struct ReconcilerTests {
+    static func pool(_ minIdle: Int, max: Int = 60) -> String {
+        """
+        apiVersion: agents.convos.org/v1
+        kind: Pool
+        metadata: {name: default}
+        spec: {minIdle: \(minIdle), maxInstances: \(max), image: "ghcr.io/xmtplabs/convos-agent-runtime:production"}
+        """
+    }
+    static let template = """
+        apiVersion: agents.convos.org/v1
+        kind: AgentTemplate
+        metadata: {name: concierge}
+        spec:
+          model: anthropic/claude-sonnet-4
+          instructions: Plan the week.
+          tools: {openrouter: {creditLimitUsd: 10}, agentmail: {}, telnyx: {country: US}, bankr: {}}
+        """
+
+    @Test func fromEmptyToMinIdleReady() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Self.pool(3))
+        try await eventually("3 idle instances") { try await t.idle() == 3 }
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances") == 3, "never more than minIdle created")
+        let status = try await t.client.get("/v1/pools/default").json()["status"] as? [String: Any]
+        try await eventually("pool status shows 3 idle") {
+            ((try await t.client.get("/v1/pools/default").json()["status"] as? [String: Any])?["idle"] as? Int) == 3
+        }
+        _ = status
+        #expect(await t.controller.simulator!.ledger().filter { $0.provider == "railway" }.count == 3)
+        await t.stop()
+    }
+
+    @Test func claimedAgentBecomesReadyWithItsTools() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(1), Self.template))
+        try await eventually("1 idle") { try await t.idle() == 1 }
+        let claim = try await t.claim("concierge", owner: "alice")
+        #expect(claim.status == 200)
+        let body = try claim.json()
+        let agent = try #require(body["agent"] as? String)
+        let instance = try #require(body["instanceId"] as? String)
+        #expect((body["url"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        try await eventually("agent Ready") { try await t.phase(agent) == "Ready" }
+        let conditions = (try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
+        #expect(conditions.map { $0["type"] as? String } == ["Claimed", "ToolsReady", "TemplateSynced", "Ready"])
+        #expect(conditions.allSatisfy { $0["status"] as? String == "True" })
+        let mine = await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(instance)" }
+        #expect(Set(mine.map(\.provider)) == ["railway", "openrouter", "agentmail", "telnyx"])
+        // The pool refills behind the claim.
+        try await eventually("refilled") { try await t.idle() == 1 }
+        await t.stop()
+    }
+
+    @Test func fiftyConcurrentClaimsGetFiftyDistinctInstances() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(50, max: 60), Self.template))
+        try await eventually("50 idle", timeout: .seconds(60)) { try await t.idle() == 50 }
+        let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+            for i in 0..<50 {
+                group.addTask {
+                    let r = try await t.claim("concierge", owner: "user\(i)")
+                    return (r.status, (try? r.json())?["instanceId"] as? String)
+                }
+            }
+            return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+        }
+        #expect(results.allSatisfy { $0.0 == 200 })
+        #expect(Set(results.compactMap(\.1)).count == 50)
+        await t.stop()
+    }
+
+    @Test func emptyPoolClaimWaitsThenBinds() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(0), Self.template))
+        let claim = try await t.claim("concierge", owner: "alice")
+        #expect(claim.status == 202)
+        let agent = try #require(try claim.json()["agent"] as? String)
+        try await eventually("waiting agent Ready") { try await t.phase(agent) == "Ready" }
+        await t.stop()
+    }
+
+    @Test func templateSyncReachesEveryAgent() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(3), Self.template))
+        try await eventually("3 idle") { try await t.idle() == 3 }
+        var agents: [String] = []
+        for i in 0..<3 { agents.append(try #require(try await t.claim("concierge", owner: "u\(i)").json()["agent"] as? String)) }
+        try await eventually("all Ready") { try await agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
+        let put = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(#"{"model":"openai/gpt-4o","instructions":"New.","tools":{"openrouter":{"creditLimitUsd":10},"agentmail":{},"telnyx":{"country":"US"},"bankr":{}}}"#.utf8), headers: ["Content-Type": "application/json"])
+        #expect(put.status == 200)
+        try await eventually("every agent on generation 2") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'claimed' AND template_generation = 2") == 3
+        }
+        for agent in agents {
+            let status = try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any]
+            try await eventually("status of \(agent) shows generation 2") {
+                ((try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any])?["templateGeneration"] as? Int) == 2
+            }
+            _ = status
+        }
+        await t.stop()
+    }
+
+    @Test func cloneGetsFreshToolsAndSendsItsSummary() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(2), Self.template))
+        try await eventually("2 idle") { try await t.idle() == 2 }
+        let parent = try #require(try await t.claim("concierge", owner: "alice").json()["agent"] as? String)
+        try await eventually("parent Ready") { try await t.phase(parent) == "Ready" }
+        #expect(try await t.claim("concierge", owner: "mallory", cloneFrom: parent).status == 422)
+        let child = try #require(try await t.claim("concierge", owner: "alice", cloneFrom: parent).json()["agent"] as? String)
+        try await eventually("clone summary sent") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE agent = $1 AND clone_summary_sent_at IS NOT NULL", [child]) == 1
+        }
+        let parentInstance: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances WHERE agent = $1", [parent]).first!.decode("instance_id")
+        let childRow = try await t.controller.db.query("SELECT instance_id, parent_instance FROM pool.instances WHERE agent = $1", [child]).first!
+        #expect(try childRow.decode("parent_instance", as: String?.self) == parentInstance)
+        let childInstance: String = try childRow.decode("instance_id")
+        // Fresh tools of its own: its own key, inbox and number.
+        #expect(await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(childInstance)" }.count == 4)
+        await t.stop()
+    }
+
+    @Test func deleteTearsDownInOrderAndTheAgentGoes() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(1), Self.template))
+        try await eventually("1 idle") { try await t.idle() == 1 }
+        let body = try await t.claim("concierge", owner: "alice").json()
+        let agent = try #require(body["agent"] as? String), instance = try #require(body["instanceId"] as? String)
+        try await eventually("Ready") { try await t.phase(agent) == "Ready" }
+        #expect(try await t.client.send("DELETE", "/v1/agents/\(agent)").status == 202)
+        try await eventually("agent gone") { try await t.phase(agent) == nil }
+        let sim = t.controller.simulator!
+        #expect(await sim.ledger().filter { $0.name == "convos-agent-\(instance)" }.isEmpty)
+        let order = await sim.events().filter { $0.action == "delete" && $0.name == "convos-agent-\(instance)" }.map(\.provider)
+        #expect(order == ["openrouter", "agentmail", "telnyx", "railway"])
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE instance_id = $1", [instance]) == 0, "never reused")
+        await t.stop()
+    }
+
+    @Test func convergesWithThirtyPercentProviderErrors() async throws {
+        let t = try await TestController.start(simulate: true)
+        var faults = Faults()
+        faults.errorRate = 0.3
+        t.controller.simulator!.setFaults(faults)
+        _ = try await t.apply(Specs.join(Self.pool(3), Self.template, """
+            apiVersion: agents.convos.org/v1
+            kind: Agent
+            metadata: {name: alice}
+            spec: {template: concierge, owner: alice}
+            """))
+        try await eventually("agent Ready and 3 idle", timeout: .seconds(60)) {
+            let ready = try await t.phase("alice") == "Ready"
+            let idle = try await t.idle()
+            return ready && idle == 3
+        }
+        t.controller.simulator!.setFaults(Faults())
+        // No leak, no duplicate: one Railway project per instance row.
+        try await eventually("ledger matches the database") {
+            let projects = await t.controller.simulator!.ledger().filter { $0.provider == "railway" }.map(\.name)
+            let rows = try await t.controller.db.query("SELECT instance_id FROM pool.instances").rows.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) }
+            return projects.sorted() == rows.sorted()
+        }
+        await t.stop()
+    }
+
+    @Test func orphanIsDeletedAfterGrace() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Self.pool(0))
+        _ = try await t.controller.providers.railway.ensure(name: "convos-agent-leftover1", image: "ghcr.io/a/b:c", variables: [:])
+        try await eventually("orphan deleted") { await t.controller.simulator!.ledger().isEmpty }
+        try await eventually("an event says so") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'OrphanDeleted' AND name = 'leftover1'") >= 1
+        }
+        await t.stop()
+    }
+
+    @Test func newDigestReplacesIdleButNotClaimed() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(Self.pool(2), Self.template))
+        try await eventually("2 idle") { try await t.idle() == 2 }
+        let agent = try #require(try await t.claim("concierge", owner: "alice").json()["agent"] as? String)
+        try await eventually("Ready and refilled") {
+            let ready = try await t.phase(agent) == "Ready"
+            let idle = try await t.idle()
+            return ready && idle == 2
+        }
+        let claimed: String = try await t.controller.db.query("SELECT image_digest FROM pool.instances WHERE agent = $1", [agent]).first!.decode("image_digest")
+        let moved = await t.controller.simulator!.moveTag(repository: "xmtplabs/convos-agent-runtime", tag: "production")
+        try await eventually("idle instances on the new digest") {
+            let fresh = try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'idle' AND image_digest = $1", [moved])
+            let stale = try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state IN ('idle','provisioning','deleting') AND image_digest <> $1", [moved])
+            return fresh == 2 && stale == 0
+        }
+        #expect(try await t.controller.db.query("SELECT image_digest FROM pool.instances WHERE agent = $1", [agent]).first!.decode("image_digest", as: String.self) == claimed)
+        await t.stop()
+    }
+
+    @Test func twoReplicasExactlyOneLeadsAndHandOver() async throws {
+        let url = try await TestDatabase.create(prefix: "r")
+        let a = try await TestController.start(databaseURL: url, simulate: true)
+        let b = try await TestController.start(databaseURL: url, simulate: true)
+        try await eventually("a leader") {
+            let x = await a.controller.reconciler.snapshot.isLeader
+            let y = await b.controller.reconciler.snapshot.isLeader
+            return x || y
+        }
+        let aLeads = await a.controller.reconciler.snapshot.isLeader
+        let bLeads = await b.controller.reconciler.snapshot.isLeader
+        #expect(aLeads != bLeads, "exactly one leads")
+        let (leader, follower) = aLeads ? (a, b) : (b, a)
+        let token = try #require(await leader.controller.reconciler.snapshot.fencingToken)
+        let start = ContinuousClock.now
+        await leader.stop()
+        try await eventually("the other takes over", timeout: .seconds(10)) { await follower.controller.reconciler.snapshot.isLeader }
+        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(try #require(await follower.controller.reconciler.snapshot.fencingToken) > token)
+        // The old token writes nothing any more.
+        let stale = Fence(db: follower.controller.db, holder: "nobody", token: token)
+        await #expect(throws: Fence.Lost.self) { try await stale.transaction { _ in } }
+        await follower.stop()
+    }
+}
+
+extension Array where Element: Sendable {
+    func asyncAllSatisfy(_ predicate: (Element) async throws -> Bool) async rethrows -> Bool {
+        for e in self where !(try await predicate(e)) { return false }
+        return true
+    }
+}
