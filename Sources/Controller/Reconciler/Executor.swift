@@ -35,7 +35,15 @@ struct Executor: Sendable {
         case .createInstances(let pool, let count, let digest):
             return try await createInstances(pool: pool, count: count, digest: digest)
         case .startInstance(let id, let image):
-            _ = try await services.createInstance(id, image: image)
+            do {
+                _ = try await services.createInstance(id, image: image)
+            } catch {
+                // Slow start: a failed create sends the pool back to one create per tick.
+                if let pool: String = try? await db.query("SELECT pool FROM pool.instances WHERE instance_id = $1", [id]).first?.decode("pool") {
+                    creates(pool, 0, false)
+                }
+                throw error
+            }
             return .requeue(after: .milliseconds(200))
         case .markIdle(let id, let url):
             try await fence.transaction { c in
@@ -93,7 +101,8 @@ struct Executor: Sendable {
     }
 
     /// Read your own writes: the count and the new intent rows are in one transaction, under the
-    /// pool's row lock, so a stale view can never create past minIdle or maxInstances.
+    /// pool's row lock, so a stale view can never create past minIdle or maxInstances. The next
+    /// tick (woken at once) starts each new instance.
     private func createInstances(pool: String, count: Int, digest: String) async throws -> ReconcileOutcome {
         let created: [String] = try await fence.transaction { c in
             guard let row = try await c.query("SELECT spec FROM pool.pools WHERE name = $1 FOR UPDATE", [pool]).first else { return [] }
@@ -117,19 +126,10 @@ struct Executor: Sendable {
             try await Events.record(c, kind: "Pool", name: pool, reason: "Scaling", message: "creating \(n) instance(s) on \(digest.prefix(19))")
             return ids
         }
-        guard let image = try await imageReference(pool: pool, digest: digest) else { return .converged }
-        var ok = true
-        for id in created {
-            do { _ = try await services.createInstance(id, image: image) } catch { ok = false }
-        }
-        creates(pool, created.count, ok)
-        return ok ? .converged : .retry("instance create failed; the next tick resumes it")
-    }
-
-    private func imageReference(pool: String, digest: String) async throws -> String? {
-        guard let row = try await db.query("SELECT spec->>'image' AS image FROM pool.pools WHERE name = $1", [pool]).first,
-              let image = ImageReference(try row.decode("image", as: String.self)) else { return nil }
-        return "\(image.registry)/\(image.repository)@\(digest)"
+        // Only the intent rows here: each instance's external create runs under its own key
+        // (`startInstance`), so no two actions ever create the same project at once.
+        creates(pool, created.count, true)
+        return .converged
     }
 
     private func bind(agent: String, pool: String) async throws -> ReconcileOutcome {

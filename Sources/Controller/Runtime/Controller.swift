@@ -49,7 +49,11 @@ public final class Controller: Sendable {
             services = local
         }
         var settings = reconcilerSettings ?? ReconcilerSettings()
-        if reconcilerSettings == nil { settings.interval = configuration.reconcileInterval }
+        if reconcilerSettings == nil {
+            settings.interval = configuration.reconcileInterval
+            settings.leaseDuration = configuration.leaseDuration
+            settings.renewEvery = configuration.leaseDuration / 3
+        }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings)
         let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger,

@@ -8,6 +8,8 @@ public struct ServeConfiguration: Sendable {
     public var bindAddress: String = "0.0.0.0"
     public var apiToken: String?
     public var reconcileInterval: Duration = .seconds(5)
+    /// How long the leader lease lasts without renewal; renewed every third of it.
+    public var leaseDuration: Duration = .seconds(6)
     public var poolMinIdle: Int?
     public var servicesURL: String?
     public var logJSON = true
@@ -42,6 +44,12 @@ public struct ServeConfiguration: Sendable {
         if let i = value("RECONCILE_INTERVAL") {
             guard let d = parseDuration(i), d > .zero else { throw Invalid(description: "RECONCILE_INTERVAL must be a duration like 5s or 500ms, got \(i)") }
             c.reconcileInterval = d
+        }
+        if let l = value("LEASE_DURATION") {
+            guard let d = parseDuration(l), d >= .milliseconds(300), d <= .seconds(60) else {
+                throw Invalid(description: "LEASE_DURATION must be a duration from 300ms to 60s, got \(l)")
+            }
+            c.leaseDuration = d
         }
         if let m = value("POOL_MIN_IDLE") {
             guard let n = Int(m), (0...1000).contains(n) else { throw Invalid(description: "POOL_MIN_IDLE must be a number from 0 to 1000, got \(m)") }

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import Controller
+import Postgres
+import TestSupport
+
+/// The real binary, SIGKILLed at random moments while it provisions and while it tears down, then
+/// restarted: at the end the simulated cloud's ledger matches the database, with no leak and no
+/// duplicate. The simulated cloud runs as its own process, so it outlives every kill.
+@Suite struct CrashTests {
+    struct Processes {
+        let bin: String
+        let databaseURL: String
+        let simPort: Int
+        let port: Int
+        var sim: String { "http://127.0.0.1:\(simPort)" }
+        var api: String { "http://127.0.0.1:\(port)" }
+
+        var environment: String {
+            [
+                "DATABASE_URL=\(databaseURL)", "PORT=\(port)", "BIND_ADDRESS=127.0.0.1", "RECONCILE_INTERVAL=200ms", "LEASE_DURATION=900ms",
+                "LOG_LEVEL=error", "RAILWAY_API_URL=\(sim)/railway/graphql/v2", "RAILWAY_API_TOKEN=t", "RAILWAY_WORKSPACE_ID=w",
+                "GHCR_URL=\(sim)/ghcr", "OPENROUTER_API_URL=\(sim)/openrouter/api/v1", "OPENROUTER_PROVISIONING_KEY=k",
+                "TELNYX_API_URL=\(sim)/telnyx/v2", "TELNYX_API_KEY=k", "AGENTMAIL_API_URL=\(sim)/agentmail", "AGENTMAIL_API_KEY=k",
+                "BANKR_API_URL=\(sim)/bankr", "BANKR_KEYS=" + (1...40).map { "bk_crash_\($0)" }.joined(separator: ","),
+                "INSTANCE_URL_SCHEME=http",
+            ].joined(separator: " ")
+        }
+
+        /// Starts the controller in the background; returns its pid.
+        func startController() async throws -> Int32 {
+            let out = await shellOutput("env \(environment) \(bin) serve >/tmp/convos-crash-\(port).log 2>&1 & echo $!")
+            guard let pid = Int32(out.output.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestEnvironmentError("no pid") }
+            let client = TestHTTPClient(base: api)
+            try await eventually("controller ready") { (try? await client.get("/readyz").status) == 200 }
+            return pid
+        }
+
+        func kill(_ pid: Int32) async { _ = await shell("kill -9 \(pid); while kill -0 \(pid) 2>/dev/null; do sleep 0.02; done") }
+    }
+
+    @Test func killedAtRandomMomentsLeavesNoLeakAndNoDuplicate() async throws {
+        guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
+            throw TestEnvironmentError("CONVOS_CONTROLLER_BIN is not set: run the suite with `bash scripts/test`")
+        }
+        let p = Processes(bin: bin, databaseURL: try await TestDatabase.create(prefix: "k"), simPort: try freePort(), port: try freePort())
+        let simPID = Int32(await shellOutput("\(bin) simulate --port \(p.simPort) --deploy-delay-ms 100 --order-delay-ms 50 --lost-response-rate 0.1 >/dev/null 2>&1 & echo $!")
+            .output.trimmingCharacters(in: .whitespacesAndNewlines))!
+        let client = TestHTTPClient(base: p.api)
+        let db = PostgresPool(url: p.databaseURL, size: 2)
+
+        var pid = try await p.startController()
+        let specs = Specs.join(ReconcilerTests.pool(4), ReconcilerTests.template, Specs.agent("a1", owner: "alice"), Specs.agent("a2", owner: "bob"))
+        #expect(try await client.send("POST", "/v1/apply", body: Data(specs.utf8), headers: ["Content-Type": "application/yaml"]).status == 200)
+        // Provisioning: kill at random moments.
+        for _ in 0..<5 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...700)))
+            await p.kill(pid)
+            pid = try await p.startController()
+        }
+        try await eventually("converged after the kills", timeout: .seconds(60)) {
+            let ready = try await db.query("SELECT count(*)::int AS n FROM pool.agents WHERE status->>'phase' = 'Ready'").first!.decode("n", as: Int.self)
+            let idle = try await db.query("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'idle'").first!.decode("n", as: Int.self)
+            return ready == 2 && idle == 4
+        }
+        do {
+            try await eventually("ledger matches the database") { try await ledgerMatches(p, db) }
+        } catch {
+            Issue.record("ledger and database differ: \(try await difference(p, db))")
+        }
+
+        // Teardown: delete the agents, empty the pool, and kill again.
+        _ = try await client.send("DELETE", "/v1/agents/a1")
+        _ = try await client.send("DELETE", "/v1/agents/a2")
+        _ = try await client.send("POST", "/v1/apply", body: Data(ReconcilerTests.pool(0).utf8), headers: ["Content-Type": "application/yaml"])
+        for _ in 0..<4 {
+            try await Task.sleep(for: .milliseconds(Int.random(in: 50...500)))
+            await p.kill(pid)
+            pid = try await p.startController()
+        }
+        try await eventually("everything torn down", timeout: .seconds(60)) {
+            let rows = try await db.query("SELECT (SELECT count(*) FROM pool.instances)::int + (SELECT count(*) FROM pool.agents)::int AS n").first!.decode("n", as: Int.self)
+            let live = try await ledger(p)
+            return rows == 0 && live.isEmpty
+        }
+        await p.kill(pid)
+        _ = await shell("kill -TERM \(simPID)")
+        await db.close()
+    }
+
+    /// Two replicas with the production lease (6 s): the leader is SIGKILLed, so it cannot release
+    /// the lease; the other must take over within 10 seconds, with a higher fencing token.
+    @Test func killedLeaderIsReplacedWithinTenSeconds() async throws {
+        guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
+            throw TestEnvironmentError("CONVOS_CONTROLLER_BIN is not set: run the suite with `bash scripts/test`")
+        }
+        let url = try await TestDatabase.create(prefix: "l")
+        let db = PostgresPool(url: url, size: 1)
+        var pids: [Int32] = []
+        for _ in 0..<2 {
+            let port = try freePort()
+            let out = await shellOutput("env DATABASE_URL='\(url)' PORT=\(port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=error \(bin) serve --simulate >/dev/null 2>&1 & echo $!")
+            pids.append(Int32(out.output.trimmingCharacters(in: .whitespacesAndNewlines))!)
+            let client = TestHTTPClient(port: port)
+            try await eventually("replica ready") { (try? await client.get("/readyz").status) == 200 }
+        }
+        func lease() async throws -> (holder: String, token: Int)? {
+            guard let row = try await db.query("SELECT holder, fencing_token FROM pool.leases WHERE name = 'reconciler' AND expires_at > now()").first else { return nil }
+            return (try row.decode("holder"), try row.decode("fencing_token"))
+        }
+        try await eventually("a leader") { try await lease() != nil }
+        let first = try #require(try await lease())
+        let leader = try #require(pids.first { first.holder.contains("/\($0)/") })
+        let killedAt = ContinuousClock.now
+        _ = await shell("kill -9 \(leader)")
+        try await eventually("another replica leads", timeout: .seconds(10)) {
+            guard let now = try await lease() else { return false }
+            return now.holder != first.holder
+        }
+        let handover = ContinuousClock.now - killedAt
+        #expect(handover < .seconds(10), "handover took \(handover)")
+        #expect(try #require(try await lease()).token > first.token)
+        for pid in pids { _ = await shell("kill -9 \(pid) 2>/dev/null") }
+        await db.close()
+    }
+
+    func ledger(_ p: Processes) async throws -> [[String: Any]] {
+        (try await TestHTTPClient(base: p.sim).get("/_sim/ledger").json()["resources"] as? [[String: Any]]) ?? []
+    }
+
+    func difference(_ p: Processes, _ db: PostgresPool) async throws -> String {
+        let live = try await ledger(p).map { "\($0["provider"]!):\($0["name"]!)" }.sorted()
+        let rows = try await db.query("SELECT instance_id, state, agent FROM pool.instances").rows.map {
+            "\(try $0.decode("instance_id", as: String.self)):\(try $0.decode("state", as: String.self)):\(try $0.decode("agent", as: String?.self) ?? "-")"
+        }
+        let tools = try await db.query("SELECT instance_id, tool, state, external_id FROM services.tool_resources ORDER BY 1, 2").rows.map {
+            "\(try $0.decode("instance_id", as: String.self))/\(try $0.decode("tool", as: String.self)):\(try $0.decode("state", as: String.self))"
+        }
+        return "ledger \(live); rows \(rows); tools \(tools)"
+    }
+
+    /// One Railway project per instance row; per claimed instance, one key, one inbox, one number; nothing else.
+    func ledgerMatches(_ p: Processes, _ db: PostgresPool) async throws -> Bool {
+        let live = try await ledger(p)
+        let rows = try await db.query("SELECT instance_id, state FROM pool.instances").rows
+        let instances = Set(try rows.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) })
+        let claimed = Set(try rows.filter { try $0.decode("state", as: String.self) == "claimed" }.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) })
+        func names(_ provider: String) -> [String] { live.filter { $0["provider"] as? String == provider }.compactMap { $0["name"] as? String } }
+        return names("railway").sorted() == instances.sorted()
+            && names("openrouter").sorted() == claimed.sorted()
+            && names("agentmail").sorted() == claimed.sorted()
+            && names("telnyx").sorted() == claimed.sorted()
+    }
+}
