@@ -124,6 +124,31 @@ import TestSupport
         await db.close()
     }
 
+    /// SIGTERM: stop taking work, finish in flight, release the lease at once, exit 0.
+    @Test func sigtermDrainsReleasesTheLeaseAndExitsZero() async throws {
+        guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
+            throw TestEnvironmentError("CONVOS_CONTROLLER_BIN is not set: run the suite with `bash scripts/test`")
+        }
+        let url = try await TestDatabase.create(prefix: "s")
+        let port = try freePort()
+        let status = "/tmp/convos-sigterm-\(port).status"
+        let pidFile = "/tmp/convos-sigterm-\(port).pid"
+        _ = await shell("(env DATABASE_URL='\(url)' PORT=\(port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=error \(bin) serve --simulate >/dev/null 2>&1 & p=$!; echo $p > \(pidFile); wait $p; echo $? > \(status)) >/dev/null 2>&1 &")
+        let db = PostgresPool(url: url, size: 1)
+        try await eventually("leading") {
+            (try? await db.query("SELECT 1 FROM pool.leases WHERE expires_at > now()").isEmpty) == false
+        }
+        let pid = try String(contentsOfFile: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(await shell("kill -TERM \(pid)") == 0)
+        try await eventually("exited") { FileManager.default.fileExists(atPath: status) }
+        let code = try String(contentsOfFile: status, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(code == "0")
+        #expect(try await db.query("SELECT 1 FROM pool.leases WHERE expires_at > now()").isEmpty, "lease released, not left to expire")
+        await db.close()
+        unlink(status)
+        unlink(pidFile)
+    }
+
     func ledger(_ p: Processes) async throws -> [[String: Any]] {
         (try await TestHTTPClient(base: p.sim).get("/_sim/ledger").json()["resources"] as? [[String: Any]]) ?? []
     }

@@ -22,6 +22,7 @@ public enum CommandLineTool {
         """
 
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
+        Signals.unblockTermination()
         var args = Array(arguments.dropFirst())
         guard let command = args.first else { return fail(.usage(usage)) }
         args.removeFirst()
