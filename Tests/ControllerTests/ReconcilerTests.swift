@@ -206,6 +206,30 @@ import TestSupport
         await t.stop()
     }
 
+    @Test func applyOnAFollowerWakesTheLeaderThroughNotify() async throws {
+        let url = try await TestDatabase.create(prefix: "n")
+        var slow = TestController.fastReconciler
+        slow.interval = .seconds(30)
+        slow.renewEvery = .seconds(10)
+        slow.leaseDuration = .seconds(30)
+        let a = try await TestController.start(databaseURL: url, simulate: true, reconciler: slow)
+        try await eventually("a leads and has ticked") {
+            let s = await a.controller.reconciler.snapshot
+            return s.isLeader && s.ticks >= 1
+        }
+        // The leader's next timer tick is about 10 s away; the apply goes to the follower.
+        let b = try await TestController.start(databaseURL: url, simulate: true, reconciler: slow)
+        let start = ContinuousClock.now
+        _ = try await b.apply(Self.pool(1))
+        try await eventually("the leader started creating", timeout: .seconds(5)) {
+            try await a.count("SELECT count(*)::int AS n FROM pool.instances") > 0
+        }
+        #expect(ContinuousClock.now - start < .seconds(5), "woken by NOTIFY, not by its 10 s timer")
+        #expect(await a.controller.reconciler.snapshot.ticks <= 3, "no timer tick needed")
+        await b.stop()
+        await a.stop()
+    }
+
     @Test func twoReplicasExactlyOneLeadsAndHandOver() async throws {
         let url = try await TestDatabase.create(prefix: "r")
         let a = try await TestController.start(databaseURL: url, simulate: true)

@@ -20,6 +20,7 @@ public final class Controller: Sendable {
     public let reconciler: Reconciler
     /// The reconcile loop, owned here and awaited on shutdown.
     private let loop: Task<Void, Never>
+    private let listener: PostgresListener?
 
     public var port: Int { server.port }
 
@@ -56,8 +57,14 @@ public final class Controller: Sendable {
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings)
+        // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
+        // leader's wherever it runs. A hint: polling every interval stays correct without it.
+        let listener = PostgresListener(url: configuration.databaseURL, channel: "convos_reconcile") { reconciler.wake() }
         let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger,
-                      wake: { reconciler.wake() })
+                      wake: {
+                          reconciler.wake()
+                          Task { _ = try? await db.query("SELECT pg_notify('convos_reconcile', '')") }
+                      })
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
@@ -66,11 +73,14 @@ public final class Controller: Sendable {
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
         let loop = Task { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server,
-                          services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop)
+                          services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop,
+                          listener: listener)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer,
-                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>) {
+                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>,
+                 listener: PostgresListener?) {
+        self.listener = listener
         self.reconciler = reconciler
         self.loop = loop
         self.services = services
@@ -89,6 +99,7 @@ public final class Controller: Sendable {
         await reconciler.stop()
         await server.shutdown()
         await loop.value
+        listener?.stop()
         await simulator?.shutdown()
         await db.close()
         logger.info("stopped")
