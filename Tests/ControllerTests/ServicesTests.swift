@@ -25,7 +25,7 @@ import TestSupport
     }
 
     @Test func teardownDeletesInTheSeedsOrderAndLeavesNothing() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
         _ = try await s.createInstance("inst000001", image: Self.image)
         try await provisionAll(s, "inst000001")
@@ -43,7 +43,7 @@ import TestSupport
     }
 
     @Test func createAndProvisionTwiceAreOneResourceEach() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
         let a = try await s.createInstance("inst000002", image: Self.image)
         let b = try await s.createInstance("inst000002", image: Self.image)
@@ -58,7 +58,7 @@ import TestSupport
     }
 
     @Test func lostResponseOnKeyCreateEndsWithOneKeyTheAgentHolds() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
         _ = try await s.createInstance("inst000003", image: Self.image)
         var faults = Faults()
@@ -78,7 +78,7 @@ import TestSupport
     }
 
     @Test func crashAfterRailwayCreatedBeforeWeRecordedIsAdopted() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         // As if a previous process created the project and died before writing anything down.
         _ = try await t.controller.providers.railway.ensure(name: "convos-agent-inst000004", image: Self.image, variables: [:])
         let batch = try await services(t).statusBatch([])
@@ -90,7 +90,7 @@ import TestSupport
     }
 
     @Test func statusBatchIsOneCallForAll() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
         for i in 0..<5 { _ = try await s.createInstance("batch00\(i)x", image: Self.image) }
         let before = t.controller.providers.railway.stats.count(outcome: "ok")
@@ -103,7 +103,7 @@ import TestSupport
     }
 
     @Test func bankrPoolEmptyIsSaid() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         _ = try await t.controller.db.query("UPDATE services.bankr_keys SET state = 'retired'")
         _ = try await services(t).createInstance("inst000005", image: Self.image)
         do {
@@ -116,7 +116,7 @@ import TestSupport
     }
 
     @Test func servicesAPIOverHTTPAndTheRemoteClient() async throws {
-        let t = try await TestController.start(simulate: true)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let bad = try await t.client.send("POST", "/create-instance", body: Data("{}".utf8), headers: ["Content-Type": "application/json"])
         #expect(bad.status == 400)
         #expect(try await t.client.send("POST", "/provision/inst000006/fax").status == 404)

@@ -20,6 +20,14 @@ struct TestController {
         s.leaseDuration = .seconds(3)
         s.digestTTL = .milliseconds(200)
         s.planner.orphanGrace = 0.5
+        s.maxBackoff = .seconds(1)
+        return s
+    }
+
+    /// A controller that serves the API only: for tests of the services layer, undisturbed by ticks.
+    static var noReconciler: ReconcilerSettings {
+        var s = fastReconciler
+        s.enabled = false
         return s
     }
 

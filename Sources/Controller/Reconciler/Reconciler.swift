@@ -12,6 +12,10 @@ public struct ReconcilerSettings: Sendable {
     public var planner = PlannerSettings()
     public var maxCreatesPerTick = 16
     public var drainTimeout: Duration = .seconds(10)
+    /// The longest a failing key waits before its next attempt.
+    public var maxBackoff: Duration = .seconds(30)
+    /// Off: the replica serves the API only and never competes for the lease.
+    public var enabled = true
     public init() {}
 }
 
@@ -61,6 +65,7 @@ public actor Reconciler {
 
     /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
     public func run() async {
+        guard settings.enabled else { return }
         var lastRenew = ContinuousClock.now
         while !stopping {
             if queue == nil {
@@ -101,7 +106,7 @@ public actor Reconciler {
         let executor = Executor(db: db, fence: fence, services: services, runtime: runtime, logger: logger,
                                 creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } })
         let log = logger
-        queue = WorkQueue(run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+        queue = WorkQueue(maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
             switch outcome {
             case .converged: log.debug("action done", ["action": action.kind, "object": action.key])
             case .requeue: break
