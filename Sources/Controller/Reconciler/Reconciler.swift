@@ -191,13 +191,26 @@ public actor Reconciler {
             let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: state.input.instances)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
-        guard !agentWrites.isEmpty || !poolWrites.isEmpty else { return }
+        var templateWrites: [(String, JSONValue)] = []
+        for (name, template) in state.input.templates {
+            let users = state.input.agents.filter { $0.spec.template == name && !$0.deleting }
+            var status = AgentTemplateStatus()
+            status.observedGeneration = template.generation
+            status.agents = users.count
+            status.agentsSynced = users.filter { instanceOfAgent[$0.name]?.templateGeneration == template.generation }.count
+            let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
+            if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
+        }
+        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty else { return }
         try await fence.transaction { c in
             for (name, status) in agentWrites {
                 _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
             for (name, status) in poolWrites {
                 _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in templateWrites {
+                _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
         }
     }
