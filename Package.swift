@@ -16,12 +16,15 @@ let package = Package(
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
+        // One lock type shared by the modules that meet foreign threads.
+        .target(name: "Sync", swiftSettings: strict),
+
         // Wrappers: the only modules that touch C or unsafe pointers.
         .target(name: "Postgres", dependencies: ["CLibPQ"], swiftSettings: strict),
         .target(name: "YAML", dependencies: ["CYAML"], swiftSettings: strict),
         // libmicrohttpd's start and info calls are variadic; this tiny C target wraps them.
         .target(name: "CMicroHTTPDShim", dependencies: ["CMicroHTTPD"]),
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPDShim"], swiftSettings: strict),
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPDShim", "Sync"], swiftSettings: strict),
 
         // The declarative model: pure, no I/O.
         .target(name: "Resources", dependencies: ["YAML"], swiftSettings: strict),
@@ -29,7 +32,7 @@ let package = Package(
         // Clients of the six external systems, and the HTTP client they share. No Postgres here.
         .target(
             name: "Providers",
-            dependencies: ["Resources"],
+            dependencies: ["Resources", "Sync"],
             // Railway GraphQL documents: static text in one folder, validated against the published schema by scripts/test.
             resources: [.embedInCode("Railway/Documents/ProjectCreate.graphql"), .embedInCode("Railway/Documents/ServiceCreate.graphql"), .embedInCode("Railway/Documents/ServiceDomainCreate.graphql"), .embedInCode("Railway/Documents/VariableCollectionUpsert.graphql"), .embedInCode("Railway/Documents/ServiceInstanceUpdate.graphql"), .embedInCode("Railway/Documents/ServiceInstanceDeployV2.graphql"), .embedInCode("Railway/Documents/ProjectDelete.graphql"), .embedInCode("Railway/Documents/Projects.graphql")],
             swiftSettings: strict
@@ -40,7 +43,7 @@ let package = Package(
         // The controller: store, API, CLI and composition root. `convos-controller` is main.swift only.
         .target(
             name: "Controller",
-            dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML"],
+            dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML", "Sync"],
             // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
             resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"),
                         .embedInCode("Migrations/v0003_reconciler.sql")],

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 
 /// Runs a blocking call on a new thread and awaits it, so it never holds a cooperative thread.
 /// For rare, slow calls (stopping the daemon), not for hot paths.
@@ -10,17 +11,6 @@ func onDedicatedThread<T: Sendable>(_ name: String, _ body: @escaping @Sendable 
     }
 }
 
-/// A mutex-protected value for state shared with libmicrohttpd's threads.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
 
 /// Monotonic nanoseconds, for deadlines that ignore wall-clock jumps.
 func monotonicNanoseconds() -> UInt64 {

@@ -1,3 +1,4 @@
+import Sync
 import Foundation
 internal import CMicroHTTPDShim
 

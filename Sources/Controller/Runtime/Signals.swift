@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 
 /// Waits for SIGTERM or SIGINT. Signals are taken by dispatch sources on their own queue, so no
 /// handler runs in signal context and nothing blocks a cooperative thread.
@@ -37,14 +38,3 @@ public enum Signals {
     private static let retained = Locked<[any DispatchSourceSignal]>([])
 }
 
-/// A mutex-protected value.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}

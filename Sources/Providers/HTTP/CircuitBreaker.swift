@@ -1,3 +1,5 @@
+import Sync
+
 /// A circuit breaker per provider. Closed: calls flow. After `threshold` consecutive failures it
 /// opens: calls fail at once with `breakerOpen`. After `cooldown` it lets one probe through
 /// (half-open); the probe's success closes it, its failure opens it again.

@@ -1,3 +1,5 @@
+import Sync
+
 /// Calls to one provider by operation and outcome, with latency sums, and recent errors:
 /// what `/status` and `/metrics` show. Outcomes are classes, never messages, so no secret can reach them.
 public final class ProviderStats: Sendable {

@@ -1,3 +1,5 @@
+import Sync
+
 /// How the HTTP client retries: exponential backoff with full jitter, capped, within a budget.
 public struct RetryPolicy: Sendable {
     /// Attempts in all, the first included.

@@ -1,16 +1,5 @@
 import Foundation
-
-/// A mutex-protected value.
-final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-    init(_ value: Value) { self.value = value }
-    func withLock<R>(_ body: (inout Value) -> R) -> R {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
-    }
-}
+import Sync
 
 /// Limits calls in flight to one provider; waiters are served in order.
 actor ConcurrencyLimiter {
