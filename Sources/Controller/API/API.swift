@@ -13,6 +13,8 @@ public struct API: Sendable {
     let services: (any ServicesClient)?
     /// Wakes the reconciler after a change (apply, claim, delete).
     let wake: @Sendable () -> Void
+    let status: StatusService?
+    let metrics: Metrics
     let token: String?
     let logger: Logger
 
@@ -20,8 +22,10 @@ public struct API: Sendable {
     static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/"]
 
     public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger,
-                wake: @escaping @Sendable () -> Void = {}) {
+                wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics()) {
         self.wake = wake
+        self.status = status
+        self.metrics = metrics
         self.store = store
         self.services = services
         self.health = health
@@ -33,6 +37,13 @@ public struct API: Sendable {
         var router = Router()
         router.add("GET", "/healthz") { _ in .json(["status": "ok"]) }
         router.add("GET", "/readyz") { _ in await health.readiness() }
+        let metrics = self.metrics
+        if let status = self.status {
+            router.add("GET", "/status") { _ in .json(try await status.report()) }
+            router.add("GET", "/metrics") { _ in
+                .text(try await status.metricsText(metrics), contentType: "text/plain; version=0.0.4; charset=utf-8")
+            }
+        }
         addResourceRoutes(&router)
         addTemplateRoutes(&router)
         addServicesRoutes(&router)
@@ -55,7 +66,10 @@ public struct API: Sendable {
                 logger.warning("database unavailable", ["requestId": request.requestID, "error": "\(error)"])
                 response = HTTPError.unavailable("database unreachable; retry shortly").response
             }
-            let ms = (ContinuousClock.now - started).components
+            let elapsed = ContinuousClock.now - started
+            metrics.increment("convos_http_requests_total", ["route": pattern, "method": request.method, "status": String(response.status)])
+            metrics.observe("convos_http_request_duration_seconds", ["route": pattern], seconds: Metrics.seconds(elapsed))
+            let ms = elapsed.components
             logger.debug("request", ["requestId": request.requestID, "method": request.method, "route": pattern,
                                      "status": String(response.status),
                                      "ms": String(format: "%.2f", Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15)])

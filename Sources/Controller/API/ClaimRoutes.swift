@@ -23,7 +23,9 @@ extension API {
     func addClaimRoutes(_ router: inout Router) {
         let store = self.store
         let wake = self.wake
+        let metrics = self.metrics
         router.add("POST", "/api/pool/claim") { request in
+            let started = ContinuousClock.now
             guard request.contentType == nil || request.contentType == "application/json" else {
                 throw HTTPError.unsupportedMediaType("send the claim as application/json")
             }
@@ -67,6 +69,8 @@ extension API {
                 return ClaimResponse(agent: name, instanceId: claimed.instanceID, url: claimed.url, status: "Claimed")
             }
             wake()
+            metrics.increment("convos_claims_total", ["result": result.instanceId == nil ? "waiting" : "bound"])
+            metrics.observe("convos_claim_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
             return .json(result, status: result.instanceId == nil ? 202 : 200)
         }
     }

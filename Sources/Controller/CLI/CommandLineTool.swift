@@ -19,6 +19,8 @@ public enum CommandLineTool {
           get KIND [NAME] [-o json|yaml]
                                       KIND: pools, agenttemplates, agents, instances
           delete KIND NAME
+          claim --template T --owner O [--clone-from AGENT]
+          status                      pool, agents, leader, last tick and providers, as tables
         """
 
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
@@ -35,6 +37,8 @@ public enum CommandLineTool {
             case "diff": try await ClientCommands.diff(args, client: ControllerClient(environment: environment))
             case "get": try await ClientCommands.get(args, client: ControllerClient(environment: environment))
             case "delete": try await ClientCommands.delete(args, client: ControllerClient(environment: environment))
+            case "claim": try await OperatorCommands.claim(args, client: ControllerClient(environment: environment))
+            case "status": try await OperatorCommands.status(args, client: ControllerClient(environment: environment))
             case "help", "-h", "--help": print(usage); return 0
             default: return fail(.usage("error: unknown command \"\(command)\"\n\n\(usage)"))
             }

@@ -28,6 +28,11 @@ public struct ReconcilerSnapshot: Sendable {
     public var lastTickDuration: Duration?
     public var lastActions: Int
     public var queueDepth: Int
+    /// Instances by pool and state, and agents by phase, as of the last tick.
+    public var instances: [String: [String: Int]] = [:]
+    public var agents: [String: Int] = [:]
+    /// Keys that are failing, with their count, last error and next attempt.
+    public var backoffs: [String: WorkQueue.KeyState] = [:]
 }
 
 /// The reconciler: while it holds the lease, it ticks every `interval` (and at once when woken),
@@ -38,6 +43,7 @@ public actor Reconciler {
     let ghcr: GHCRClient
     let logger: Logger
     let settings: ReconcilerSettings
+    let metrics: Metrics
     public let lease: LeaderLease
     let wakeup = Wakeup()
     let runtime = ProviderHTTPClient(provider: "runtime", requestTimeout: .seconds(10))
@@ -49,7 +55,8 @@ public actor Reconciler {
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
-                settings: ReconcilerSettings = ReconcilerSettings()) {
+                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics()) {
+        self.metrics = metrics
         self.db = db
         self.services = services
         self.ghcr = ghcr
@@ -106,7 +113,16 @@ public actor Reconciler {
         let executor = Executor(db: db, fence: fence, services: services, runtime: runtime, logger: logger,
                                 creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } })
         let log = logger
+        let metrics = self.metrics
         queue = WorkQueue(maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+            let result: String
+            switch outcome {
+            case .converged: result = "converged"
+            case .requeue: result = "requeue"
+            case .retry: result = "retry"
+            case .failed: result = "failed"
+            }
+            metrics.increment("convos_reconcile_actions_total", ["kind": action.kind, "outcome": result])
             switch outcome {
             case .converged: log.debug("action done", ["action": action.kind, "object": action.key])
             case .requeue: break
@@ -150,6 +166,13 @@ public actor Reconciler {
             for action in actions { await queue.submit(action, now: now) }
             try await writeStatuses(state, fence: fence, now: now)
             snapshotValue.lastActions = actions.count
+            var counts: [String: [String: Int]] = [:]
+            for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
+            for i in state.input.instances { counts[i.pool, default: [:]][i.state.rawValue, default: 0] += 1 }
+            snapshotValue.instances = counts
+            var phases = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
+            for (_, meta) in state.agentMeta { phases[meta.status["phase"]?.stringValue ?? "Pending", default: 0] += 1 }
+            snapshotValue.agents = phases
         } catch {
             logger.warning("tick failed", ["error": Redacted.message(error)])
         }
@@ -157,6 +180,9 @@ public actor Reconciler {
         snapshotValue.lastTick = Date()
         snapshotValue.lastTickDuration = ContinuousClock.now - started
         snapshotValue.queueDepth = await queue.depth
+        snapshotValue.backoffs = await queue.backingOff
+        metrics.increment("convos_reconcile_ticks_total")
+        metrics.observe("convos_reconcile_tick_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
     }
 
     private func refreshDigests() async {

@@ -56,7 +56,9 @@ public final class Controller: Sendable {
             settings.renewEvery = configuration.leaseDuration / 3
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
-        let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings)
+        let metrics = Metrics()
+        let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings, metrics: metrics)
+        let status = StatusService(db: db, reconciler: reconciler, providers: providers)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
         let listener = PostgresListener(url: configuration.databaseURL, channel: "convos_reconcile") { reconciler.wake() }
@@ -64,7 +66,7 @@ public final class Controller: Sendable {
                       wake: {
                           reconciler.wake()
                           Task { _ = try? await db.query("SELECT pg_notify('convos_reconcile', '')") }
-                      })
+                      }, status: status, metrics: metrics)
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port

@@ -1,0 +1,119 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// The `/status` summary. On the leader it comes from the reconciler's memory of its last tick;
+/// on a follower from one small read, cached for a second. Either way, cheap to poll every second.
+public actor StatusService {
+    let db: PostgresPool
+    let reconciler: Reconciler
+    let providers: ProviderSet
+    private var cache: (at: ContinuousClock.Instant, value: Observed)?
+
+    struct Observed: Sendable {
+        var instances: [String: [String: Int]]
+        var agents: [String: Int]
+        var leader: Leader?
+    }
+
+    struct Leader: Codable, Sendable {
+        var identity: String
+        var fencingToken: Int
+        var leaseExpiresAt: String
+    }
+
+    public struct Report: Encodable, Sendable {
+        struct Tick: Encodable { let at: String?; let durationMs: Double?; let actions: Int; let count: Int }
+        struct Backoff: Encodable { let key: String; let failures: Int; let lastError: String?; let nextAttempt: String? }
+        struct Provider: Encodable { let name: String; let breaker: String; let breakerOpens: Int; let calls: Int; let errors: Int; let retries: Int }
+        let leader: Leader?
+        let thisReplica: String
+        let isLeader: Bool
+        let pools: [String: [String: Int]]
+        let agents: [String: Int]
+        let lastTick: Tick
+        let queueDepth: Int
+        let backoffs: [Backoff]
+        let providers: [Provider]
+    }
+
+    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet) {
+        self.db = db
+        self.reconciler = reconciler
+        self.providers = providers
+    }
+
+    func report() async throws -> Report {
+        let snapshot = await reconciler.snapshot
+        let observed = try await observed(snapshot)
+        return Report(
+            leader: observed.leader, thisReplica: reconciler.lease.holder, isLeader: snapshot.isLeader,
+            pools: observed.instances, agents: observed.agents,
+            lastTick: .init(at: snapshot.lastTick.map(ISO8601.format), durationMs: snapshot.lastTickDuration.map { Metrics.seconds($0) * 1000 },
+                            actions: snapshot.lastActions, count: snapshot.ticks),
+            queueDepth: snapshot.queueDepth,
+            backoffs: snapshot.backoffs.sorted { $0.key < $1.key }.map { key, state in
+                .init(key: key, failures: state.failures, lastError: state.lastError, nextAttempt: state.nextAttempt.map(ISO8601.format))
+            },
+            providers: providerStats.map { name, stats, breaker in
+                .init(name: name, breaker: breaker.state.rawValue, breakerOpens: breaker.opens, calls: stats.total,
+                      errors: stats.total - stats.count(outcome: "ok"), retries: stats.retries)
+            })
+    }
+
+    nonisolated var providerStats: [(String, ProviderStats, CircuitBreaker)] {
+        [("railway", providers.railway.stats, providers.railway.breaker), ("ghcr", providers.ghcr.stats, providers.ghcr.breaker),
+         ("openrouter", providers.openRouter.stats, providers.openRouter.breaker), ("agentmail", providers.agentMail.stats, providers.agentMail.breaker),
+         ("telnyx", providers.telnyx.stats, providers.telnyx.breaker), ("bankr", providers.bankr.stats, providers.bankr.breaker)]
+    }
+
+    private func observed(_ snapshot: ReconcilerSnapshot) async throws -> Observed {
+        if let cache, ContinuousClock.now - cache.at < .seconds(1) { return cache.value }
+        let lease = try await db.query("""
+            SELECT holder, fencing_token, expires_at FROM pool.leases WHERE name = 'reconciler' AND expires_at > now()
+            """).first.map { Leader(identity: try $0.decode("holder"), fencingToken: try $0.decode("fencing_token"),
+                                    leaseExpiresAt: ISO8601.format(try $0.decode("expires_at"))) }
+        var value = Observed(instances: snapshot.instances, agents: snapshot.agents, leader: lease)
+        if !snapshot.isLeader || snapshot.ticks == 0 {
+            // A follower keeps no tick state: two grouped counts instead.
+            value.instances = [:]
+            for row in try await db.query("SELECT pool, state, count(*)::int AS n FROM pool.instances GROUP BY 1, 2").rows {
+                value.instances[try row.decode("pool"), default: [:]][try row.decode("state")] = try row.decode("n")
+            }
+            value.agents = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
+            for row in try await db.query("SELECT coalesce(status->>'phase', 'Pending') AS p, count(*)::int AS n FROM pool.agents GROUP BY 1").rows {
+                value.agents[try row.decode("p")] = try row.decode("n")
+            }
+        }
+        cache = (.now, value)
+        return value
+    }
+
+    /// `GET /metrics`: the registry plus gauges read from the same summary.
+    func metricsText(_ metrics: Metrics) async throws -> String {
+        let r = try await report()
+        var gauges: [Metrics.Gauge] = []
+        for (pool, states) in r.pools {
+            for (state, n) in states { gauges.append(.init(name: "convos_instances", help: "Instances by pool and state.", labels: ["pool": pool, "state": state], value: Double(n))) }
+        }
+        for (phase, n) in r.agents { gauges.append(.init(name: "convos_agents", help: "Agents by phase.", labels: ["phase": phase], value: Double(n))) }
+        gauges.append(.init(name: "convos_queue_depth", help: "Reconcile actions running now.", value: Double(r.queueDepth)))
+        gauges.append(.init(name: "convos_backoff_keys", help: "Resources whose actions are backing off after failures.", value: Double(r.backoffs.count)))
+        gauges.append(.init(name: "convos_leader", help: "1 when this replica holds the reconciler lease.", value: r.isLeader ? 1 : 0))
+        for (name, stats, breaker) in providerStats {
+            for (key, counter) in stats.calls {
+                let parts = key.split(separator: "|").map(String.init)
+                let labels = ["provider": name, "operation": parts[0], "outcome": parts.count > 1 ? parts[1] : ""]
+                gauges.append(.init(name: "convos_provider_calls_total", help: "Provider calls by operation and outcome.", type: "counter", labels: labels, value: Double(counter.count)))
+                gauges.append(.init(name: "convos_provider_call_seconds_total", help: "Time spent in provider calls, by operation and outcome.", type: "counter", labels: labels, value: counter.latencySeconds))
+            }
+            gauges.append(.init(name: "convos_provider_retries_total", help: "Retries made by the HTTP client, per provider.", type: "counter", labels: ["provider": name], value: Double(stats.retries)))
+            for state in ["closed", "open", "halfOpen"] {
+                gauges.append(.init(name: "convos_provider_breaker_state", help: "Circuit breaker state per provider (1 for the current one).",
+                                    labels: ["provider": name, "state": state], value: breaker.state.rawValue == state ? 1 : 0))
+            }
+        }
+        return metrics.render(gauges: gauges)
+    }
+}
