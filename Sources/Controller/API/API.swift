@@ -19,7 +19,7 @@ public struct API: Sendable {
     let logger: Logger
 
     /// Routes anyone may call: probes, metrics and the dashboard.
-    static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/"]
+    static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json"]
 
     public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger,
                 wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics()) {
@@ -36,6 +36,7 @@ public struct API: Sendable {
     public func router() -> Router {
         var router = Router()
         router.add("GET", "/healthz") { _ in .json(["status": "ok"]) }
+        router.add("GET", "/openapi.json") { _ in .json(OpenAPIDocument.json) }
         router.add("GET", "/readyz") { _ in await health.readiness() }
         let metrics = self.metrics
         if let status = self.status {
