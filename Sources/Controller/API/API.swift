@@ -59,7 +59,7 @@ public struct API: Sendable {
             if let token, !Self.publicPaths.contains(pattern), !Self.authorized(request, token: token) {
                 throw HTTPError.unauthorized
             }
-            let response: HTTPResponse
+            var response: HTTPResponse
             do {
                 response = try await next(request)
                 if ["POST", "PUT", "DELETE"].contains(request.method), response.status < 300 { wake() }
@@ -72,10 +72,11 @@ public struct API: Sendable {
             let elapsed = ContinuousClock.now - started
             metrics.increment("convos_http_requests_total", ["route": pattern, "method": request.method, "status": String(response.status)])
             metrics.observe("convos_http_request_duration_seconds", ["route": pattern], seconds: Metrics.seconds(elapsed))
-            let ms = elapsed.components
-            logger.debug("request", ["requestId": request.requestID, "method": request.method, "route": pattern,
-                                     "status": String(response.status),
-                                     "ms": String(format: "%.2f", Double(ms.seconds) * 1000 + Double(ms.attoseconds) / 1e15)])
+            // Probes and scrapes are frequent and uneventful: debug. Everything else: info.
+            let level: Logger.Level = ["/healthz", "/readyz", "/metrics"].contains(pattern) ? .debug : .info
+            logger.log(level, "request", ["requestId": request.requestID, "method": request.method, "route": pattern,
+                                          "status": String(response.status), "ms": String(format: "%.2f", Metrics.seconds(elapsed) * 1000)])
+            response.headers.append(("X-Request-Id", request.requestID))
             return response
         }
         router.onError = { request, error in

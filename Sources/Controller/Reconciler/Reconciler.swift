@@ -123,10 +123,11 @@ public actor Reconciler {
             case .failed: result = "failed"
             }
             metrics.increment("convos_reconcile_actions_total", ["kind": action.kind, "outcome": result])
+            let fields = ["action": action.kind, "kind": action.object.kind, "name": action.object.name]
             switch outcome {
-            case .converged: log.debug("action done", ["action": action.kind, "object": action.key])
-            case .requeue: break
-            case .retry(let e), .failed(let e): log.warning("action failed", ["action": action.kind, "object": action.key, "error": e])
+            case .converged: log.info("action done", fields)
+            case .requeue: log.debug("action requeued", fields)
+            case .retry(let e), .failed(let e): log.warning("action failed", fields.merging(["error": e, "outcome": result]) { a, _ in a })
             }
             // Progress wakes the loop: the next step of the same object can start at once.
             if outcome == .converged { self?.wake() }

@@ -142,6 +142,12 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// The object an action is about, for log lines: `("agent", "alice")`, `("instance", "k3x...")`.
+    public var object: (kind: String, name: String) {
+        let parts = key.split(separator: "/").map(String.init)
+        return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+    }
+
     /// A short kind for metrics and events.
     public var kind: String {
         switch self {
