@@ -1,14 +1,2 @@
--- The statements of one HTTP claim (ClaimRoutes.swift), in one transaction, for pgbench.
-BEGIN;
-SELECT 1 FROM pool.agent_templates WHERE name = 'concierge';
-INSERT INTO pool.agents (name, spec, template, owner_id, status)
-  VALUES ('pgb-' || substr(md5(random()::text || clock_timestamp()::text), 1, 20), '{"owner":"bench","template":"concierge"}', 'concierge', 'bench', '{"phase":"Pending"}')
-  RETURNING name AS agent \gset
-SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1;
-UPDATE pool.instances SET state = 'claimed', agent = :agent, owner_id = 'bench', template_id = 'concierge', claimed_at = now(),
-    parent_instance = (SELECT instance_id FROM pool.instances WHERE agent = NULL), updated_at = now()
-  WHERE instance_id = (SELECT instance_id FROM pool.instances WHERE pool = 'default' AND state = 'idle' ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
-  RETURNING instance_id, url;
-UPDATE pool.agents SET status = '{"phase":"Provisioning"}' WHERE name = :agent;
-INSERT INTO pool.events (kind, name, type, reason, message) VALUES ('Agent', :agent, 'Normal', 'Claimed', 'bench');
-END;
+-- The HTTP claim statement (Claims.claimNew), with the values the benchmark sends, for pgbench.
+WITH tpl AS (SELECT name FROM pool.agent_templates WHERE name = 'concierge'), parent AS (SELECT owner_id FROM pool.agents WHERE name = NULL AND deletion_requested_at IS NULL), ok AS (SELECT 1 AS ok FROM tpl WHERE NULL::text IS NULL OR EXISTS (SELECT 1 FROM parent WHERE owner_id = 'bench')), target AS ( SELECT instance_id, url FROM pool.instances WHERE pool = (SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1) AND state = 'idle' AND EXISTS (SELECT 1 FROM ok) ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1), agent AS ( INSERT INTO pool.agents (name, spec, template, owner_id, clone_from, status) SELECT ('pgb-' || substr(md5(random()::text || clock_timestamp()::text), 1, 20)), jsonb_build_object('template', 'concierge'::text, 'owner', 'bench'::text) || coalesce(jsonb_build_object('cloneFrom', NULL::text), '{}'), 'concierge', 'bench', NULL, jsonb_build_object('phase', CASE WHEN t.instance_id IS NULL THEN 'Pending' ELSE 'Provisioning' END, 'observedGeneration', 0, 'conditions', '[]'::jsonb) || jsonb_strip_nulls(jsonb_build_object('instanceId', t.instance_id, 'url', t.url)) FROM ok LEFT JOIN target t ON true RETURNING name), claimed AS ( UPDATE pool.instances i SET state = 'claimed', agent = (SELECT name FROM agent), owner_id = 'bench', template_id = 'concierge', claimed_at = now(), parent_instance = (SELECT instance_id FROM pool.instances WHERE agent = NULL), updated_at = now() FROM target WHERE i.instance_id = target.instance_id AND EXISTS (SELECT 1 FROM agent) RETURNING i.instance_id, i.url), event AS ( INSERT INTO pool.events (kind, name, reason, message) SELECT 'Agent', name, CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'Claimed' ELSE 'Waiting' END, coalesce('bound to ' || (SELECT instance_id FROM target), 'no idle instance; the agent binds when one is ready') FROM agent) SELECT EXISTS (SELECT 1 FROM ok) AS accepted, EXISTS (SELECT 1 FROM tpl) AS template_exists, (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url FROM (SELECT 1) one LEFT JOIN claimed c ON true;

@@ -25,3 +25,57 @@ enum Claims {
         try await c.query("SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1").first?.decode("name")
     }
 }
+
+extension Claims {
+    struct NewClaim: Sendable {
+        /// False when the template does not exist, or the clone is refused: nothing was written.
+        let accepted: Bool
+        let templateExists: Bool
+        /// The parent's owner, when `cloneFrom` named an agent that exists and is not being deleted.
+        let parentOwner: String?
+        let instanceID: String?
+        let url: String?
+    }
+
+    /// `POST /api/pool/claim` in one statement, so one round trip: check the template and the clone's
+    /// owner, insert the agent, claim the oldest idle instance (`FOR UPDATE SKIP LOCKED`), and record
+    /// the event. Data-modifying CTEs share one snapshot and the foreign keys are checked at the end
+    /// of the statement, so the instance may name the agent inserted beside it.
+    static func claimNew(_ db: PostgresPool, agent: String, template: String, owner: String, cloneFrom: String?) async throws -> NewClaim {
+        let rows = try await db.query("""
+            WITH tpl AS (SELECT name FROM pool.agent_templates WHERE name = $1),
+            parent AS (SELECT owner_id FROM pool.agents WHERE name = $3 AND deletion_requested_at IS NULL),
+            ok AS (SELECT 1 AS ok FROM tpl WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM parent WHERE owner_id = $2)),
+            target AS (
+                SELECT instance_id, url FROM pool.instances
+                WHERE pool = (SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)
+                  AND state = 'idle' AND EXISTS (SELECT 1 FROM ok)
+                ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1),
+            agent AS (
+                INSERT INTO pool.agents (name, spec, template, owner_id, clone_from, status)
+                SELECT $4, jsonb_build_object('template', $1::text, 'owner', $2::text) || coalesce(jsonb_build_object('cloneFrom', $3::text), '{}'),
+                       $1, $2, $3,
+                       jsonb_build_object('phase', CASE WHEN t.instance_id IS NULL THEN 'Pending' ELSE 'Provisioning' END,
+                                          'observedGeneration', 0, 'conditions', '[]'::jsonb)
+                       || jsonb_strip_nulls(jsonb_build_object('instanceId', t.instance_id, 'url', t.url))
+                FROM ok LEFT JOIN target t ON true
+                RETURNING name),
+            claimed AS (
+                UPDATE pool.instances i SET state = 'claimed', agent = (SELECT name FROM agent), owner_id = $2, template_id = $1,
+                    claimed_at = now(), parent_instance = (SELECT instance_id FROM pool.instances WHERE agent = $3), updated_at = now()
+                FROM target WHERE i.instance_id = target.instance_id AND EXISTS (SELECT 1 FROM agent)
+                RETURNING i.instance_id, i.url),
+            event AS (
+                INSERT INTO pool.events (kind, name, reason, message)
+                SELECT 'Agent', name, CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'Claimed' ELSE 'Waiting' END,
+                       coalesce('bound to ' || (SELECT instance_id FROM target), 'no idle instance; the agent binds when one is ready')
+                FROM agent)
+            SELECT EXISTS (SELECT 1 FROM ok) AS accepted, EXISTS (SELECT 1 FROM tpl) AS template_exists,
+                   (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url
+            FROM (SELECT 1) one LEFT JOIN claimed c ON true
+            """, [template, owner, cloneFrom, agent])
+        let row = rows.first!
+        return NewClaim(accepted: try row.decode("accepted"), templateExists: try row.decode("template_exists"),
+                        parentOwner: try row.decode("parent_owner"), instanceID: try row.decode("instance_id"), url: try row.decode("url"))
+    }
+}

@@ -62,10 +62,11 @@ public final class Controller: Sendable {
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
         let listener = PostgresListener(url: configuration.databaseURL, channel: "convos_reconcile") { reconciler.wake() }
+        let notifier = Notifier(db: db)
         let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger,
                       wake: {
                           reconciler.wake()
-                          Task { _ = try? await db.query("SELECT pg_notify('convos_reconcile', '')") }
+                          notifier.poke()
                       }, status: status, metrics: metrics)
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress

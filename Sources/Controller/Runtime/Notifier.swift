@@ -1,0 +1,23 @@
+import Postgres
+
+/// Sends `NOTIFY convos_reconcile` to wake the leader on another replica, coalesced: at most one
+/// in flight, and any number of changes meanwhile fold into one more. A hint, so losing one is fine.
+actor Notifier {
+    private let db: PostgresPool
+    private var sending = false
+    private var pending = false
+
+    init(db: PostgresPool) { self.db = db }
+
+    nonisolated func poke() { Task { await self.request() } }
+
+    private func request() async {
+        guard !sending else { pending = true; return }
+        sending = true
+        repeat {
+            pending = false
+            _ = try? await db.query("SELECT pg_notify('convos_reconcile', '')")
+        } while pending
+        sending = false
+    }
+}
