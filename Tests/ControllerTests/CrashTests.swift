@@ -36,7 +36,7 @@ import TestSupport
             return pid
         }
 
-        func kill(_ pid: Int32) async { _ = await shell("kill -9 \(pid); while kill -0 \(pid) 2>/dev/null; do sleep 0.02; done") }
+        func kill(_ pid: Int32) async { await killAndWait(pid) }
     }
 
     @Test func killedAtRandomMomentsLeavesNoLeakAndNoDuplicate() async throws {
@@ -122,7 +122,7 @@ import TestSupport
         let handover = ContinuousClock.now - killedAt
         #expect(handover < .seconds(10), "handover took \(handover)")
         #expect(try #require(try await lease()).token > first.token)
-        for pid in pids { _ = await shell("kill -9 \(pid) 2>/dev/null") }
+        for pid in pids { await killAndWait(pid) }
         await db.close()
     }
 
@@ -148,13 +148,14 @@ import TestSupport
         var pids = [try await start(), try await start(), try await start()]
         var history: [(holder: String, token: Int)] = []
         var slowest = Duration.zero
+        do {
         try await eventually("a leader") { try await lease() != nil }
         for _ in 0..<(Chaos.full ? 20 : 3) {
             let current = try #require(try await lease())
             history.append(current)
             let leader = try #require(pids.first { current.holder.contains("/\($0)/") })
             let killedAt = ContinuousClock.now
-            _ = await shell("kill -9 \(leader)")
+            await killAndWait(leader)
             try await eventually("a new leader", timeout: .seconds(10)) {
                 guard let now = try await lease() else { return false }
                 return now.holder != current.holder
@@ -168,7 +169,12 @@ import TestSupport
         #expect(Set(history.map(\.token)).count == history.count, "a fencing token held twice")
         #expect(slowest < .seconds(10))
         print("chaos: failover: leader killed \(history.count - 1) times, slowest handover \(slowest), tokens \(history.map(\.token))")
-        for pid in pids { _ = await shell("kill -9 \(pid) 2>/dev/null") }
+        } catch {
+            // Never leave replicas running behind a failed test.
+            for pid in pids { await killAndWait(pid) }
+            throw error
+        }
+        for pid in pids { await killAndWait(pid) }
         await db.close()
     }
 

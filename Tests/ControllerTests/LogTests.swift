@@ -18,10 +18,12 @@ import TestSupport
         let url = try await TestDatabase.create(prefix: "g")
         // The database password: give the role one, and connect with it.
         let admin = PostgresPool(url: url, size: 1)
-        _ = try await admin.query("CREATE ROLE logtest LOGIN SUPERUSER PASSWORD 'pgpw-Sekr3t'")
+        // Roles are cluster-wide: a name of this run's own.
+        let role = "logtest_\(UInt32.random(in: 0...UInt32.max))"
+        _ = try await admin.query("CREATE ROLE \(role) LOGIN SUPERUSER PASSWORD 'pgpw-Sekr3t'")
         await admin.close()
         var withPassword = URLComponents(string: url)!
-        withPassword.user = "logtest"
+        withPassword.user = role
         withPassword.password = "pgpw-Sekr3t"
         let simPID = await shellOutput("\(bin) simulate --port \(simPort) --deploy-delay-ms 50 --order-delay-ms 0 >/dev/null 2>&1 & echo $!").output
         let log = "/tmp/convos-logtest-\(port).log"
@@ -43,7 +45,8 @@ import TestSupport
             let agent = try await client.get("/v1/agents/logged", headers: auth).json()
             return (agent["status"] as? [String: Any])?["phase"] as? String == "Ready"
         }
-        _ = await shell("kill -TERM \(pid); while kill -0 \(pid) 2>/dev/null; do sleep 0.05; done; kill -TERM \(simPID)")
+        await killAndWait(Int32(pid)!, signal: "TERM", seconds: 15)
+        await killAndWait(Int32(simPID.trimmingCharacters(in: .whitespacesAndNewlines))!, signal: "TERM")
         let text = try String(contentsOfFile: log, encoding: .utf8)
         let lines = text.split(separator: "\n")
         #expect(lines.count > 10)

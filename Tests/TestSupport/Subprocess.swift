@@ -40,3 +40,16 @@ public func shellOutput(_ command: String, mergeErrors: Bool = false) async -> (
     let output = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
     return (status, output)
 }
+
+/// Signals a process and waits (at most `seconds`) until it is gone or a zombie: an orphan whose
+/// parent is a PID 1 that never reaps stays a zombie, and `kill -0` would call it alive forever.
+public func killAndWait(_ pid: Int32, signal: String = "KILL", seconds: Int = 5) async {
+    _ = await shell("""
+        kill -\(signal) \(pid) 2>/dev/null
+        for _ in $(seq 1 \(seconds * 50)); do
+          state=$(awk '{print $3}' /proc/\(pid)/stat 2>/dev/null) || break
+          [ -z "$state" ] || [ "$state" = Z ] && break
+          sleep 0.02
+        done
+        """)
+}
