@@ -104,7 +104,10 @@ enum Chaos {
         outage.errorRate = 1
         outage.providers = ["openrouter"]
         sim.setFaults(outage)
-        let before = t.controller.providers.openRouter.stats.total
+        // Calls that reached the provider; those the open breaker refused never left the process.
+        let stats = t.controller.providers.openRouter.stats
+        func sent() -> Int { stats.total - stats.count(outcome: "breaker_open") }
+        let before = sent()
         let start = ContinuousClock.now
         var agents: [String] = []
         for i in 0..<3 { agents.append(try #require(try await t.claim("concierge", owner: "o\(i)").json()["agent"] as? String)) }
@@ -113,7 +116,7 @@ enum Chaos {
             try await t.count("SELECT count(*)::int AS n FROM services.tool_resources WHERE tool = 'agentmail' AND state = 'ready'") == 3
         }
         try await Task.sleep(for: Chaos.full ? .seconds(20) : .seconds(4))
-        let outageCalls = t.controller.providers.openRouter.stats.total - before
+        let outageCalls = sent() - before
         let seconds = Metrics.seconds(ContinuousClock.now - start)
         // Unbounded, every 200 ms tick would retry 3 agents with 3 attempts each: ~45 calls a second.
         // Bounded: the failures that open the breaker (5), the attempts in flight when it opens
