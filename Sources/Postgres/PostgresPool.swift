@@ -29,6 +29,9 @@ public actor PostgresPool {
             return value
         } catch {
             await checkin(connection)
+            // The server went away (a restart, a failover): every idle connection is dead too.
+            // Mark them, so each reconnects on its next checkout instead of failing one request.
+            if let e = error as? PostgresError, case .connectionLost = e { await invalidateIdle() }
             throw error
         }
     }
@@ -53,6 +56,10 @@ public actor PostgresPool {
     /// Runs one statement on any free connection.
     public nonisolated func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresRows {
         try await withConnection { try await $0.query(sql, parameters) }
+    }
+
+    private func invalidateIdle() async {
+        for connection in idle { await connection.markBroken() }
     }
 
     /// Closes idle connections and fails waiters; borrowed ones close when returned.
