@@ -92,11 +92,8 @@ public actor Reconciler {
         }
         if let queue {
             // Finish in-flight actions, bounded, then hand the lease over at once.
-            let drained = Task { await queue.drain() }
-            let deadline = Task { try? await Task.sleep(for: settings.drainTimeout); drained.cancel() }
-            await drained.value
-            deadline.cancel()
-            await queue.cancelAll()
+            await queue.drain(timeout: settings.drainTimeout)
+            await queue.abandon()
         }
         await lease.release()
         snapshotValue.isLeader = false
@@ -138,7 +135,7 @@ public actor Reconciler {
 
     private func stopLeading(reason: String) async {
         logger.warning("stopped leading", ["reason": reason])
-        await queue?.cancelAll()
+        await queue?.abandon()
         queue = nil
         snapshotValue.isLeader = false
         snapshotValue.fencingToken = nil

@@ -15,7 +15,7 @@ public enum ReconcileOutcome: Sendable, Equatable {
 
 /// Runs actions, keyed by resource: a key never runs twice at once, a key already queued or
 /// running coalesces, failures back off per key (exponential, full jitter, capped), and at most
-/// `limit` actions run at all. The reconciler drains it on shutdown and cancels it on lost leadership.
+/// `limit` actions run at all. The reconciler drains it on shutdown and abandons it on lost leadership.
 public actor WorkQueue {
     public struct KeyState: Sendable, Codable {
         public var failures = 0
@@ -28,7 +28,9 @@ public actor WorkQueue {
     let maxDelay: Duration
     private var running: [String: Task<Void, Never>] = [:]
     public private(set) var keys: [String: KeyState] = [:]
-    private var drainWaiters: [CheckedContinuation<Void, Never>] = []
+    private var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter = 0
+    private var stopped = false
     private let run: @Sendable (Action) async -> ReconcileOutcome
     private let onDone: @Sendable (Action, ReconcileOutcome) -> Void
 
@@ -46,7 +48,7 @@ public actor WorkQueue {
     @discardableResult
     public func submit(_ action: Action, now: Date = Date()) -> Bool {
         let key = action.key
-        guard running[key] == nil, running.count < limit else { return false }
+        guard !stopped, running[key] == nil, running.count < limit else { return false }
         if let next = keys[key]?.nextAttempt, next > now { return false }
         running[key] = Task { [run] in
             let outcome = await run(action)
@@ -74,20 +76,34 @@ public actor WorkQueue {
             keys[key] = state
         }
         onDone(action, outcome)
-        if running.isEmpty { drainWaiters.forEach { $0.resume() }; drainWaiters = [] }
+        if running.isEmpty { drainWaiters.values.forEach { $0.resume() }; drainWaiters = [:] }
     }
 
     public var depth: Int { running.count }
     public var backingOff: [String: KeyState] { keys.filter { $0.value.failures > 0 } }
 
-    /// Waits for running actions to finish.
-    public func drain() async {
+    /// Waits for running actions to finish, or until `timeout`, whichever comes first.
+    public func drain(timeout: Duration) async {
         if running.isEmpty { return }
-        await withCheckedContinuation { drainWaiters.append($0) }
+        nextWaiter += 1
+        let id = nextWaiter
+        await withCheckedContinuation { continuation in
+            drainWaiters[id] = continuation
+            Task { [weak self] in
+                try? await Task.sleep(for: timeout)
+                await self?.expireDrain(id)
+            }
+        }
     }
 
-    /// Cancels running actions (leadership lost): their fenced writes fail anyway.
-    public func cancelAll() { running.values.forEach { $0.cancel() } }
+    private func expireDrain(_ id: Int) { drainWaiters.removeValue(forKey: id)?.resume() }
+
+    /// Leadership lost: nothing new starts, and running actions are left to finish on their own.
+    /// They are not cancelled: their writes fail at the fence anyway, their external calls are
+    /// idempotent, and cancelling a task awaiting `URLSession.data(for:)` can deadlock
+    /// FoundationNetworking on Linux (its cancel handler does a `DispatchQueue.sync` while the
+    /// runtime holds the task's status lock). Seen as a frozen test run; this is the fix.
+    public func abandon() { stopped = true }
 
     static func seconds(_ d: Duration) -> TimeInterval { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
