@@ -19,11 +19,6 @@ enum Claims {
         guard let row = rows.first else { return nil }
         return Claimed(instanceID: try row.decode("instance_id"), url: try row.decode("url"))
     }
-
-    /// The pool agents claim from: `default`, else the first by name.
-    static func defaultPool(_ c: PostgresConnection) async throws -> String? {
-        try await c.query("SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1").first?.decode("name")
-    }
 }
 
 extension Claims {

@@ -14,7 +14,6 @@ struct Executor: Sendable {
     let fence: Fence
     let services: any ServicesClient
     let runtime: ProviderHTTPClient
-    let logger: Logger
     /// Called with how many instances a pool create made, or 0 when it failed: the slow start.
     let creates: @Sendable (String, Int, Bool) -> Void
 

@@ -107,7 +107,7 @@ public actor Reconciler {
 
     private func startLeading(_ fence: Fence) {
         logger.info("became leader", ["fencingToken": String(fence.token)])
-        let executor = Executor(db: db, fence: fence, services: services, runtime: runtime, logger: logger,
+        let executor = Executor(db: db, fence: fence, services: services, runtime: runtime,
                                 creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } })
         let log = logger
         let metrics = self.metrics
@@ -151,10 +151,12 @@ public actor Reconciler {
         guard let queue, let fence = await lease.fence() else { return }
         let started = ContinuousClock.now
         do {
-            await refreshDigests()
             let now = Date()
             var state = try await StateReader(db: db, services: services)
                 .read(now: now, digests: digests.mapValues(\.digest))
+            // Digests from the pools this tick already read; a lookup only when the cache is stale.
+            await refreshDigests(state.input.pools)
+            for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
             for name in state.orphanNames where orphansSeen[name] == nil { orphansSeen[name] = now }
             orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
             state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
@@ -183,16 +185,14 @@ public actor Reconciler {
         metrics.observe("convos_reconcile_tick_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
     }
 
-    private func refreshDigests() async {
-        guard let rows = try? await db.query("SELECT name, spec->>'image' AS image FROM pool.pools") else { return }
-        for row in rows.rows {
-            guard let name = try? row.decode("name", as: String.self), let text = try? row.decode("image", as: String.self),
-                  let image = ImageReference(text) else { continue }
-            if let cached = digests[name], ContinuousClock.now - cached.at < settings.digestTTL { continue }
+    private func refreshDigests(_ pools: [PoolView]) async {
+        for pool in pools {
+            guard let image = ImageReference(pool.spec.image) else { continue }
+            if let cached = digests[pool.name], ContinuousClock.now - cached.at < settings.digestTTL { continue }
             do {
-                digests[name] = (try await ghcr.resolve(image), .now)
+                digests[pool.name] = (try await ghcr.resolve(image), .now)
             } catch {
-                logger.warning("image digest not resolved", ["pool": name, "image": text, "error": error.description])
+                logger.warning("image digest not resolved", ["pool": pool.name, "image": pool.spec.image, "error": error.description])
             }
         }
     }

@@ -14,7 +14,7 @@ public struct ProviderSet: Sendable {
     public let bankrKeys: [String]
     public let instanceURLScheme: String
 
-    /// The tools in teardown order, with the providers that are configured.
+    /// The tools made by a provider of their own; Bankr keys come from the pool in `services.bankr_keys`.
     var tools: [ToolName: any ToolProvider] {
         [.openrouter: openRouter, .telnyx: telnyx, .agentmail: agentMail]
     }

@@ -1,6 +1,6 @@
 import Sync
 
-/// Calls to one provider by operation and outcome, with latency sums, and recent errors:
+/// Calls to one provider by operation and outcome, with latency sums, and the retries made:
 /// what `/status` and `/metrics` show. Outcomes are classes, never messages, so no secret can reach them.
 public final class ProviderStats: Sendable {
     public struct Counter: Sendable, Equatable {
