@@ -9,6 +9,13 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "convos-controller", targets: ["convos-controller"]),
+        // Libraries for Fuzz/, the fuzzing package beside this one (its own build, with sanitizers).
+        .library(name: "Controller", targets: ["Controller"]),
+        .library(name: "Resources", targets: ["Resources"]),
+        .library(name: "YAML", targets: ["YAML"]),
+        .library(name: "HTTPServer", targets: ["HTTPServer"]),
+        .library(name: "Sync", targets: ["Sync"]),
+        .library(name: "Postgres", targets: ["Postgres"]),
     ],
     targets: [
         // System libraries, reached through pkg-config. C types never leave their wrapper module.

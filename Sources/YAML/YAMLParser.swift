@@ -30,7 +30,7 @@ public struct YAMLParser: Sendable {
             var builder = TreeBuilder(maxDepth: maxDepth)
             var event = yaml_event_t()
             while true {
-                guard yaml_parser_parse(&parser, &event) == 1 else { throw Self.syntaxError(parser) }
+                guard yaml_parser_parse(&parser, &event) == 1 else { throw Self.syntaxError(parser, in: text) }
                 defer { yaml_event_delete(&event) }
                 if event.type == YAML_STREAM_END_EVENT { break }
                 try builder.consume(event)
@@ -48,11 +48,30 @@ public struct YAMLParser: Sendable {
         return documents[0]
     }
 
-    private static func syntaxError(_ parser: yaml_parser_t) -> YAMLError {
+    private static func syntaxError(_ parser: yaml_parser_t, in text: String) -> YAMLError {
         let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
         let context = parser.context.map { String(cString: $0) }
-        let mark = Mark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
+        var mark = Mark(line: Int(parser.problem_mark.line) + 1, column: Int(parser.problem_mark.column) + 1)
+        // libyaml ends a stream without a final line break on a line of its own, one past the
+        // input: an error found there is reported where an editor can show it, after the last character.
+        let end = endMark(of: text)
+        if mark.line > end.line { mark = end }
         return YAMLError(.syntax, context.map { "\($0): \(problem)" } ?? problem, at: mark)
+    }
+
+    /// The position just after the last character, counting line breaks as libyaml does.
+    static func endMark(of text: String) -> Mark {
+        var line = 1, column = 1
+        var previous: Unicode.Scalar?
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n" where previous == "\r": break
+            case "\n", "\r", "\u{85}", "\u{2028}", "\u{2029}": line += 1; column = 1
+            default: column += 1
+            }
+            previous = scalar
+        }
+        return Mark(line: line, column: column)
     }
 }
 

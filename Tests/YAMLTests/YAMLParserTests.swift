@@ -43,6 +43,23 @@ func stripMarks(_ n: YAMLNode) -> YAMLNode {
         }
     }
 
+    /// Found by the fuzzer: libyaml puts the end of a stream without a final line break on a line of
+    /// its own, so an error there named a line the input does not have.
+    @Test func errorAtTheEndPointsAtTheLastLine() {
+        do {
+            _ = try parser.parseStream("a: 1\nb: {c: d")
+            Issue.record("accepted broken YAML")
+        } catch {
+            #expect(error.mark == Mark(line: 2, column: 9))
+        }
+        do {
+            _ = try parser.parseStream("a: 1\r\nb: [\u{2028}")
+            Issue.record("accepted broken YAML")
+        } catch {
+            #expect(error.mark.line == 3)
+        }
+    }
+
     @Test func aliasBombIsRefusedQuickly() {
         // The classic "billion laughs": nine levels of nine aliases each.
         var text = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n"

@@ -13,6 +13,8 @@ public final class Controller: Sendable {
     public let db: PostgresPool
     public let store: ResourceStore
     public let server: HTTPServer
+    /// The routes `server` serves, for in-process callers that skip the socket (the apply fuzzer).
+    public let router: Router
     public let services: any ServicesClient
     public let providers: ProviderSet
     /// The in-process simulated cloud of `serve --simulate`, if any.
@@ -71,16 +73,17 @@ public final class Controller: Sendable {
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
-        let server = try HTTPServer(configuration: http, responder: api.router())
+        let router = api.router()
+        let server = try HTTPServer(configuration: http, responder: router)
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
         let loop = Task { await reconciler.run() }
-        return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server,
+        return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
                           services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop,
                           listener: listener)
     }
 
-    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer,
+    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
                  services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>,
                  listener: PostgresListener?) {
         self.listener = listener
@@ -94,6 +97,7 @@ public final class Controller: Sendable {
         self.db = db
         self.store = store
         self.server = server
+        self.router = router
     }
 
     /// Stops taking requests, finishes those in flight, closes the database pool.
