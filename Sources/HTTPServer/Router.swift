@@ -28,32 +28,44 @@ public struct Router: HTTPResponder {
     /// Every `METHOD pattern` served, for the OpenAPI document's test.
     public var table: [(method: String, pattern: String)] { routes.map { ($0.method, $0.pattern) } }
 
+    /// Serves the request with the most specific pattern matching its path: literal segments beat
+    /// parameters, the first difference from the left deciding, so `/v1/apply` is its own resource
+    /// and `GET /v1/apply` is a 405 rather than a lookup of a kind called "apply". A path whose
+    /// pattern has no route for the method is a 405 naming the methods it has.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         let segments = request.path.split(separator: "/")
-        var allowed: [String] = []
-        for route in routes {
-            guard let parameters = Self.match(route.segments, segments) else { continue }
-            guard route.method == request.method || (request.method == "HEAD" && route.method == "GET") else {
-                allowed.append(route.method)
-                continue
-            }
-            var matched = request
-            matched.pathParameters = parameters
-            do {
-                return try await middleware(matched, route.pattern, route.handler)
-            } catch let error as HTTPError {
-                return error.response
-            } catch {
-                onError(matched, error)
-                return HTTPError(status: 500, code: "InternalError", message: "internal error; see the server log for request \(request.requestID)").response
-            }
+        var best: [Substring]?
+        for route in routes where Self.match(route.segments, segments) != nil {
+            if best.map({ Self.isMoreSpecific(route.segments, than: $0) }) ?? true { best = route.segments }
         }
-        if !allowed.isEmpty {
+        guard let best else { return HTTPError.notFound("no route for \(request.method) \(request.path)").response }
+        let candidates = routes.filter { $0.segments == best }
+        guard let route = candidates.first(where: { $0.method == request.method })
+                ?? candidates.first(where: { request.method == "HEAD" && $0.method == "GET" }) else {
             var error = HTTPError(status: 405, code: "MethodNotAllowed", message: "\(request.method) is not allowed on \(request.path)")
-            error.headers = [("Allow", Array(Set(allowed)).sorted().joined(separator: ", "))]
+            error.headers = [("Allow", Set(candidates.map(\.method)).sorted().joined(separator: ", "))]
             return error.response
         }
-        return HTTPError.notFound("no route for \(request.method) \(request.path)").response
+        var matched = request
+        matched.pathParameters = Self.match(route.segments, segments) ?? [:]
+        do {
+            return try await middleware(matched, route.pattern, route.handler)
+        } catch let error as HTTPError {
+            return error.response
+        } catch {
+            onError(matched, error)
+            return HTTPError(status: 500, code: "InternalError", message: "internal error; see the server log for request \(request.requestID)").response
+        }
+    }
+
+    /// Patterns of equal length compared from the left: at the first segment where one is literal and
+    /// the other a parameter, the literal one is more specific.
+    static func isMoreSpecific(_ a: [Substring], than b: [Substring]) -> Bool {
+        for (x, y) in zip(a, b) {
+            let (xParameter, yParameter) = (x.first == ":", y.first == ":")
+            if xParameter != yParameter { return yParameter }
+        }
+        return false
     }
 
     static func match(_ pattern: [Substring], _ path: [Substring]) -> [String: String]? {

@@ -64,6 +64,30 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         await server.shutdown()
     }
 
+    /// A literal segment outranks a parameter, so a path is one resource with one set of methods.
+    @Test func theMostSpecificPatternOwnsThePath() async throws {
+        var router = Router()
+        router.add("POST", "/v1/apply") { _ in .text("apply") }
+        router.add("GET", "/v1/:kind") { r in .text("list " + r.pathParameters["kind"]!) }
+        router.add("GET", "/v1/:kind/:name") { r in .text("get " + r.pathParameters["name"]!) }
+        router.add("DELETE", "/v1/:kind/:name") { r in .text("delete " + r.pathParameters["name"]!) }
+        router.add("GET", "/v1/instances/:name") { r in .text("instance " + r.pathParameters["name"]!) }
+        var configuration = HTTPServerConfiguration()
+        configuration.port = 0
+        let server = try HTTPServer(configuration: configuration, responder: router)
+        let client = TestHTTPClient(port: server.port)
+        let apply = try await client.get("/v1/apply")
+        #expect(apply.status == 405)
+        #expect(apply.headers["allow"] == "POST")
+        #expect(try await client.get("/v1/pools").text == "list pools")
+        #expect(try await client.get("/v1/instances/i1").text == "instance i1")
+        let deleteInstance = try await client.send("DELETE", "/v1/instances/i1")
+        #expect(deleteInstance.status == 405)
+        #expect(deleteInstance.headers["allow"] == "GET")
+        #expect(try await client.send("DELETE", "/v1/pools/p1").text == "delete p1")
+        await server.shutdown()
+    }
+
     @Test func handlerErrorIs500WithoutInternals() async throws {
         let server = try makeServer()
         let r = try await TestHTTPClient(port: server.port).get("/fail")

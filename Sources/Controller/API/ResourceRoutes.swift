@@ -54,7 +54,9 @@ extension API {
     static func kind(_ request: HTTPRequest) throws -> ResourceKind {
         let segment = request.pathParameters["kind"] ?? ""
         guard let kind = ResourceKind.allCases.first(where: { $0.plural == segment }) else {
-            throw HTTPError.notFound("no resource kind \"\(segment)\"; expected pools, agenttemplates, agents or instances")
+            // Instances are read-only: only a GET may name them.
+            let expected = request.method == "GET" ? "pools, agenttemplates, agents or instances" : "pools, agenttemplates or agents"
+            throw HTTPError.notFound("no resource kind \"\(segment)\"; expected \(expected)")
         }
         return kind
     }
