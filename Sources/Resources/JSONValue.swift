@@ -99,3 +99,10 @@ public enum JSONValue: Sendable, Equatable, Codable {
     /// so JSON and YAML input share one decoding path.
     public var typedYAMLNode: YAMLNode { yamlNode() }
 }
+
+/// Literals, for documents written in code (the OpenAPI document).
+extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, ExpressibleByArrayLiteral {
+    public init(stringLiteral value: String) { self = .string(value) }
+    public init(booleanLiteral value: Bool) { self = .bool(value) }
+    public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
+}

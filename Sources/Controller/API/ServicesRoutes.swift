@@ -26,7 +26,11 @@ extension API {
                 throw HTTPError.notFound("no tool \(request.pathParameters["tool"]!); expected openrouter, agentmail, telnyx or bankr")
             }
             struct Body: Decodable { var creditLimitUsd: Double?; var country: String?; var displayName: String? }
-            let body = request.body.isEmpty ? Body() : try JSONDecoder().decode(Body.self, from: request.body)
+            let body: Body
+            do { body = request.body.isEmpty ? Body() : try JSONDecoder().decode(Body.self, from: request.body) } catch {
+                throw HTTPError.badRequest("expected {\"creditLimitUsd\"?, \"country\"?, \"displayName\"?} or no body",
+                                           details: [.init(path: "", message: "expected a JSON object of tool options")])
+            }
             let options = ToolOptions(creditLimitUsd: body.creditLimitUsd, country: body.country ?? "US", displayName: body.displayName)
             return .json(try await Self.services { try await services.provision(request.pathParameters["instance"]!, tool: tool, options: options) })
         }
