@@ -55,6 +55,18 @@ import TestSupport
         await t.stop()
     }
 
+    /// Found by the apply fuzzer: moving a stored agent to a template that does not exist was a 500.
+    @Test func agentMovedToAMissingTemplateIs422AndChangesNothing() async throws {
+        let t = try await TestController.start(reconciler: TestController.noReconciler)
+        #expect(try await t.apply(Specs.join(Specs.template(), Specs.agent("a1"))).status == 200)
+        let before = try await t.rowCounts()
+        let r = try await t.apply(Specs.agent("a1", template: "missing"))
+        #expect(r.status == 422)
+        #expect(r.detailPaths == ["spec.template"])
+        #expect(try await t.rowCounts() == before)
+        await t.stop()
+    }
+
     @Test func dryRunReportsButWritesNothing() async throws {
         let t = try await TestController.start()
         let r = try await t.apply(Specs.join(Specs.pool, Specs.template()), dryRun: true)

@@ -120,6 +120,11 @@ import TestSupport
         let bad = try await t.client.send("POST", "/create-instance", body: Data("{}".utf8), headers: ["Content-Type": "application/json"])
         #expect(bad.status == 400)
         #expect(try await t.client.send("POST", "/provision/inst000006/fax").status == 404)
+        // Found by schemathesis: options that are not a JSON object were a 500.
+        let options = try await t.client.send("POST", "/provision/inst000006/agentmail", body: Data("[1]".utf8),
+                                              headers: ["Content-Type": "application/json"])
+        #expect(options.status == 400)
+        #expect(options.text.contains("tool options"))
         let remote = RemoteServices(base: URL(string: t.url)!, token: nil)
         let created = try await remote.createInstance("inst000006", image: Self.image)
         #expect(created.state == "ready")

@@ -75,7 +75,9 @@ extension ResourceStore {
         }
         if m.kind == .agent { try checkAgentUpdate(m, current) }
 
-        let updated = try await c.query("""
+        let updated: PostgresRows
+        do {
+            updated = try await c.query("""
             UPDATE \(table) SET
                 generation = generation + CASE WHEN spec = $2::jsonb THEN 0 ELSE 1 END,
                 spec = $2::jsonb, labels = $3::jsonb,
@@ -84,6 +86,10 @@ extension ResourceStore {
             WHERE name = $1 AND (spec <> $2::jsonb OR labels <> $3::jsonb)
             RETURNING generation
             """, m.kind == .agent ? [m.name, spec, labels, try m.typedSpec(AgentSpec.self).template] : [m.name, spec, labels])
+        } catch PostgresError.server(let e) where e.isForeignKeyViolation {
+            // Found by the apply fuzzer: an agent moved to a template that does not exist was a 500.
+            throw missingTemplate(m)
+        }
         guard let row = updated.first else {
             return ApplyResult(kind: m.kind, name: m.name, action: .unchanged, generation: try current.decode("generation"))
         }
@@ -109,10 +115,15 @@ extension ResourceStore {
             }
             return 1
         } catch PostgresError.server(let e) where e.isForeignKeyViolation {
-            let template = (try? m.typedSpec(AgentSpec.self).template) ?? ""
-            throw StoreError.unprocessable("\(m.reference): agenttemplate/\(template) does not exist",
-                                           [FieldError("spec.template", "agenttemplate/\(template) does not exist", object: m.reference, mark: m.mark)])
+            throw missingTemplate(m)
         }
+    }
+
+    /// The 422 for an agent whose template is neither stored nor earlier in the request.
+    private func missingTemplate(_ m: Manifest) -> StoreError {
+        let template = (try? m.typedSpec(AgentSpec.self).template) ?? ""
+        return StoreError.unprocessable("\(m.reference): agenttemplate/\(template) does not exist",
+                                        [FieldError("spec.template", "agenttemplate/\(template) does not exist", object: m.reference, mark: m.mark)])
     }
 
     /// An agent's owner and parent are fixed at creation; a Terminating agent takes no changes.
