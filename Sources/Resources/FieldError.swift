@@ -12,10 +12,26 @@ public struct FieldError: Error, Sendable, Equatable, Codable, CustomStringConve
     public var column: Int?
 
     public init(_ path: String, _ message: String, object: String? = nil, mark: Mark = .none) {
-        self.path = path
+        self.path = Self.capped(path)
         self.message = message
         self.object = object
         if mark != .none { self.line = mark.line; self.column = mark.column }
+    }
+
+    /// A path names a field; one built from a hostile key (up to the 1 MiB body) is cut, so an
+    /// error stays small. Found by the manifest fuzzer: a 600-byte key came back whole.
+    public static let maxPathBytes = 256
+
+    static func capped(_ path: String) -> String {
+        guard path.utf8.count > maxPathBytes else { return path }
+        var kept = String.UnicodeScalarView()
+        var bytes = 0
+        for scalar in path.unicodeScalars {
+            bytes += UTF8.width(scalar)
+            if bytes > maxPathBytes - 3 { break }
+            kept.append(scalar)
+        }
+        return String(kept) + "…"
     }
 
     public var description: String {

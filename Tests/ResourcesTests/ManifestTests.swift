@@ -88,6 +88,20 @@ import YAML
         }
     }
 
+    /// Found by the manifest fuzzer: an unknown key came back whole in the error's path.
+    @Test func aHugeUnknownKeyIsCutInThePath() {
+        let key = String(repeating: "ключ", count: 200)
+        do {
+            _ = try ManifestDecoder.decode(yaml: "apiVersion: agents.convos.org/v1\nkind: Agent\nmetadata: {name: a}\nspec: {template: t, owner: o, \(key): 1}\n")
+            Issue.record("accepted an unknown field")
+        } catch {
+            let path = error.errors.first { $0.message == "unknown field" }?.path ?? ""
+            #expect(path.hasPrefix("spec.ключ"))
+            #expect(path.hasSuffix("…"))
+            #expect(path.utf8.count <= FieldError.maxPathBytes)
+        }
+    }
+
     @Test func poolRangesAndImage() {
         do {
             _ = try ManifestDecoder.decode(yaml: """
