@@ -36,9 +36,11 @@ final class ApplyHarness: Sendable {
     }
 
     func check(body: Data, json: Bool, dryRun: Bool) {
-        let before = digest()
-        if before.objects > Self.maxObjects { clear() }
-        let start = before.objects > Self.maxObjects ? digest() : before
+        var start = digest()
+        if start.objects > Self.maxObjects {
+            clear()
+            start = digest()
+        }
         let response = apply(body, json: json, dryRun: dryRun)
         require(response.status < 500, "status \(response.status): \(text(response))")
         require((try? JSONSerialization.jsonObject(with: response.body)) != nil, "a body that is not JSON: \(text(response))")
