@@ -96,7 +96,7 @@ public enum ManifestDecoder {
                                      object: where_, mark: node["apiVersion"]?.mark ?? node.mark))
         }
         guard let kindText, let kind = ResourceKind(rawValue: kindText) else {
-            let message = kindText == nil ? "required" : "unknown kind \"\(kindText!)\"; expected one of Pool, AgentTemplate, Agent"
+            let message = kindText == nil ? "required" : "unknown kind \(YAMLNode.quoted(kindText!)); expected one of Pool, AgentTemplate, Agent"
             errors.append(FieldError("kind", message, object: where_, mark: node["kind"]?.mark ?? node.mark))
             return .failure(ManifestErrors(errors))
         }

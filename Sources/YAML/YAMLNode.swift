@@ -52,18 +52,24 @@ public struct YAMLNode: Sendable, Equatable {
         return pairs.first { $0.key == key }?.value
     }
 
+    /// Input text quoted in an error message: the first 40 characters, so a message never carries a
+    /// hostile value whole (the manifest fuzzer found a 1 KiB `kind` echoed back).
+    public static func quoted(_ text: String) -> String {
+        text.count > 40 ? "\"\(text.prefix(40))…\"" : "\"\(text)\""
+    }
+
     /// A short name of what this node is, for error messages ("a mapping", "the integer 3").
     public var describedType: String {
         switch kind {
         case .mapping: return "a mapping"
         case .sequence: return "a sequence"
         case .scalar(let s):
-            guard s.isPlain else { return "the string \"\(s.text.prefix(40))\"" }
+            guard s.isPlain else { return "the string " + Self.quoted(s.text) }
             switch CoreSchema.resolve(s.text) {
             case .null: return "null"
             case .bool: return "the boolean \(s.text)"
             case .int, .float: return "the number \(s.text)"
-            case .string: return "the string \"\(s.text.prefix(40))\""
+            case .string: return "the string " + Self.quoted(s.text)
             }
         }
     }

@@ -157,7 +157,7 @@ private struct TreeBuilder {
                     throw YAMLError(.complexKey, "mapping keys must be scalars", at: mark)
                 }
                 if pairs.contains(where: { $0.key == s.text }) {
-                    throw YAMLError(.duplicateKey, "key \"\(s.text)\" appears twice in this mapping", at: mark)
+                    throw YAMLError(.duplicateKey, "key \(YAMLNode.quoted(s.text)) appears twice in this mapping", at: mark)
                 }
                 stack.append(.mapping(mark: m, pairs: pairs, pendingKey: (s.text, mark)))
             }

@@ -88,8 +88,9 @@ import YAML
         }
     }
 
-    /// Found by the manifest fuzzer: an unknown key came back whole in the error's path.
-    @Test func aHugeUnknownKeyIsCutInThePath() {
+    /// Found by the manifest fuzzer: an unknown key came back whole in the error's path, and an
+    /// unknown kind whole in the message.
+    @Test func hostileKeysAndValuesAreCutInErrors() {
         let key = String(repeating: "ключ", count: 200)
         do {
             _ = try ManifestDecoder.decode(yaml: "apiVersion: agents.convos.org/v1\nkind: Agent\nmetadata: {name: a}\nspec: {template: t, owner: o, \(key): 1}\n")
@@ -99,6 +100,15 @@ import YAML
             #expect(path.hasPrefix("spec.ключ"))
             #expect(path.hasSuffix("…"))
             #expect(path.utf8.count <= FieldError.maxPathBytes)
+        }
+        // And a value: a 1 KiB kind is quoted by its first 40 characters.
+        let kind = String(repeating: "K", count: 1024)
+        do {
+            _ = try ManifestDecoder.decode(yaml: "apiVersion: agents.convos.org/v1\nkind: \(kind)\nmetadata: {name: a}\nspec: {}\n")
+            Issue.record("accepted an unknown kind")
+        } catch {
+            let message = error.errors.first { $0.path == "kind" }?.message ?? ""
+            #expect(message == "unknown kind \"\(kind.prefix(40))…\"; expected one of Pool, AgentTemplate, Agent")
         }
     }
 

@@ -73,7 +73,7 @@ extension API {
             return nil
         }
         if let pathID, let bodyID, bodyID != pathID {
-            throw HTTPError.badRequest("id \(bodyID) does not match the path", details: [.init(path: "id", message: "must match the path (\(pathID))")])
+            throw HTTPError.badRequest("id \(YAMLNode.quoted(bodyID)) does not match the path", details: [.init(path: "id", message: "must match the path (\(pathID))")])
         }
         guard let id = pathID ?? bodyID else {
             throw HTTPError.badRequest("id is required", details: [.init(path: "id", message: "required")])
