@@ -45,6 +45,17 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         await server.shutdown()
     }
 
+    /// Found by schemathesis: a segment starting with an emoji modifier swallowed its slash.
+    @Test func segmentsSplitAtEverySlashScalar() async throws {
+        let server = try makeServer()
+        let r = try await TestHTTPClient(port: server.port).get("/hello/%F0%9F%8F%BB")
+        #expect(r.status == 200)
+        #expect(try r.json()["hello"] as? String == "\u{1F3FB}")
+        let accent = try await TestHTTPClient(port: server.port).get("/hello/%CC%81x")
+        #expect(try accent.json()["hello"] as? String == "\u{301}x")
+        await server.shutdown()
+    }
+
     @Test func unknownPathIs404InContractShape() async throws {
         let server = try makeServer()
         let r = try await TestHTTPClient(port: server.port).get("/nope")
