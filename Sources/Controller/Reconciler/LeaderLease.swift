@@ -38,6 +38,15 @@ public actor LeaderLease {
         return token != nil
     }
 
+    /// How long the current holder's lease has left (zero when expired), or nil when unknown. A
+    /// follower waits no longer than this, so a dead leader is replaced when its lease runs out.
+    public func timeLeft() async -> Duration? {
+        guard let row = try? await db.query(
+            "SELECT greatest(extract(epoch FROM expires_at - now()), 0)::float8 AS left FROM pool.leases WHERE name = $1",
+            [Self.name]).first, let left = try? row.decode("left", as: Double.self) else { return nil }
+        return .milliseconds(Int(left * 1000))
+    }
+
     /// Extends the lease; false (and no token) when it was lost.
     public func renew() async -> Bool {
         guard let current = token else { return false }
