@@ -254,6 +254,25 @@ import TestSupport
         await #expect(throws: Fence.Lost.self) { try await stale.transaction { _ in } }
         await follower.stop()
     }
+
+    /// A follower retries when the holder's lease runs out, not a poll later: with a 30 s poll it
+    /// still takes over a dead holder's lease about when the lease expires.
+    @Test func followerTakesOverWhenTheLeaseRunsOut() async throws {
+        let url = try await TestDatabase.create(prefix: "r")
+        let migrated = try await TestController.start(databaseURL: url, reconciler: TestController.noReconciler)
+        _ = try await migrated.controller.db.query(
+            "INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ('reconciler', 'ghost', 7, now() + interval '1500 milliseconds')")
+        var slowPoll = TestController.fastReconciler
+        slowPoll.renewEvery = .seconds(30)
+        slowPoll.interval = .seconds(30)
+        let start = ContinuousClock.now
+        let follower = try await TestController.start(databaseURL: url, reconciler: slowPoll)
+        try await eventually("the follower leads", timeout: .seconds(10)) { await follower.controller.reconciler.snapshot.isLeader }
+        #expect(ContinuousClock.now - start < .seconds(5), "took over at the expiry, not at the next 30 s poll")
+        #expect(await follower.controller.reconciler.snapshot.fencingToken == 8)
+        await follower.stop()
+        await migrated.stop()
+    }
 }
 
 extension Array where Element: Sendable {
