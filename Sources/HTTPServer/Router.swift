@@ -34,20 +34,19 @@ public struct Router: HTTPResponder {
     /// pattern has no route for the method is a 405 naming the methods it has.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         let segments = Self.segments(request.path)
-        var best: [Substring]?
-        for route in routes where Self.match(route.segments, segments) != nil {
-            if best.map({ Self.isMoreSpecific(route.segments, than: $0) }) ?? true { best = route.segments }
+        let matches = routes.compactMap { route in Self.match(route.segments, segments).map { (route: route, parameters: $0) } }
+        guard let best = matches.map(\.route.segments).max(by: { Self.isMoreSpecific($1, than: $0) }) else {
+            return HTTPError.notFound("no route for \(request.method) \(request.path)").response
         }
-        guard let best else { return HTTPError.notFound("no route for \(request.method) \(request.path)").response }
-        let candidates = routes.filter { $0.segments == best }
-        guard let route = candidates.first(where: { $0.method == request.method })
-                ?? candidates.first(where: { request.method == "HEAD" && $0.method == "GET" }) else {
+        let candidates = matches.filter { $0.route.segments == best }
+        guard let (route, parameters) = candidates.first(where: { $0.route.method == request.method })
+                ?? candidates.first(where: { request.method == "HEAD" && $0.route.method == "GET" }) else {
             var error = HTTPError(status: 405, code: "MethodNotAllowed", message: "\(request.method) is not allowed on \(request.path)")
-            error.headers = [("Allow", Set(candidates.map(\.method)).sorted().joined(separator: ", "))]
+            error.headers = [("Allow", Set(candidates.map(\.route.method)).sorted().joined(separator: ", "))]
             return error.response
         }
         var matched = request
-        matched.pathParameters = Self.match(route.segments, segments) ?? [:]
+        matched.pathParameters = parameters
         do {
             return try await middleware(matched, route.pattern, route.handler)
         } catch let error as HTTPError {
