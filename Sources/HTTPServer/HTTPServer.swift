@@ -62,6 +62,22 @@ public final class HTTPServer: Sendable {
         self.listenFD = fd
     }
 
+    /// A server dropped without `shutdown` (a test that failed half way) must not leave libmicrohttpd
+    /// calling back into freed state: stop the daemon here, blocking, as a last resort.
+    /// With requests still suspended, libmicrohttpd refuses to stop (it aborts): then the daemon
+    /// only stops accepting, and its state is kept alive for the callbacks still to come.
+    deinit {
+        guard let daemon = daemon.withLock({ d -> OpaquePointer? in defer { d = nil }; return d }) else { return }
+        _ = MHD_quiesce_daemon(daemon)
+        if state.inFlight.withLock({ $0 }) == 0 {
+            MHD_stop_daemon(daemon)
+            close(listenFD)
+            state.deadlines.stop()
+        } else {
+            _ = Unmanaged.passRetained(state)
+        }
+    }
+
     /// Requests being handled now.
     public var inFlight: Int { state.inFlight.withLock { $0 } }
     /// Connections cut off for not sending a request in time.

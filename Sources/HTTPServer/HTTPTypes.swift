@@ -127,6 +127,7 @@ public struct HTTPError: Error, Sendable, Encodable {
         e.headers = [("WWW-Authenticate", "Bearer")]
         return e
     }()
+    public static func forbidden(_ message: String) -> HTTPError { HTTPError(status: 403, code: "Forbidden", message: message) }
     public static func tooLarge(limit: Int) -> HTTPError {
         HTTPError(status: 413, code: "PayloadTooLarge", message: "request body is over the limit of \(limit) bytes")
     }

@@ -1,21 +1,21 @@
 import Foundation
 internal import CLibPQ
 
-/// `LISTEN` on one channel, on a connection and thread of its own (libpq's notification API is
-/// blocking). Calls `onNotify` for each notification; reconnects after a failure. A hint only:
-/// whoever listens must stay correct without it.
+/// `LISTEN` on some channels, on a connection and thread of its own (libpq's notification API is
+/// blocking). Calls `onNotify` with the channel and payload of each notification; reconnects after
+/// a failure. A hint only: whoever listens must stay correct without it.
 public final class PostgresListener: @unchecked Sendable {
     private let url: String
-    private let channel: String
-    private let onNotify: @Sendable () -> Void
+    private let channels: [String]
+    private let onNotify: @Sendable (_ channel: String, _ payload: String) -> Void
     private let stopped = NSLock()
     private var isStopped = false
 
-    /// `channel` must be a plain identifier; it is checked, since LISTEN takes no parameter.
-    public init?(url: String, channel: String, onNotify: @escaping @Sendable () -> Void) {
-        guard !channel.isEmpty, channel.allSatisfy({ $0.isASCII && ($0.isLowercase || $0 == "_") }) else { return nil }
+    /// Channels must be plain identifiers; they are checked, since LISTEN takes no parameter.
+    public init?(url: String, channels: [String], onNotify: @escaping @Sendable (_ channel: String, _ payload: String) -> Void) {
+        guard channels.allSatisfy({ c in !c.isEmpty && c.allSatisfy { $0.isASCII && ($0.isLowercase || $0 == "_") } }) else { return nil }
         self.url = url
-        self.channel = channel
+        self.channels = channels
         self.onNotify = onNotify
         let thread = Thread { [self] in loop() }
         thread.name = "postgres-listen"
@@ -27,19 +27,23 @@ public final class PostgresListener: @unchecked Sendable {
 
     private func loop() {
         while !stopping {
-            guard let conn = PQconnectdb(url), PQstatus(conn) == CONNECTION_OK else {
+            guard let conn = PQconnectdb(url) else { Thread.sleep(forTimeInterval: 1); continue }
+            guard PQstatus(conn) == CONNECTION_OK else {
+                // A failed connection is still allocated: free it, or one leaks a second while the database is down.
+                PQfinish(conn)
                 Thread.sleep(forTimeInterval: 1)
                 continue
             }
-            PQclear(PQexec(conn, "LISTEN \(channel)"))
+            for channel in channels { PQclear(PQexec(conn, "LISTEN \(channel)")) }
             let fd = PQsocket(conn)
             while !stopping && PQstatus(conn) == CONNECTION_OK {
                 var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
                 guard poll(&p, 1, 500) >= 0 else { break }
                 guard PQconsumeInput(conn) == 1 else { break }
-                var any = false
-                while let n = PQnotifies(conn) { PQfreemem(n); any = true }
-                if any { onNotify() }
+                while let n = PQnotifies(conn) {
+                    onNotify(String(cString: n.pointee.relname), String(cString: n.pointee.extra))
+                    PQfreemem(n)
+                }
             }
             PQfinish(conn)
         }

@@ -6,24 +6,32 @@ public struct ToolObservation: Sendable, Equatable {
     public var state: State
     /// The provider's id: key hash, inbox id, phone number id, Bankr key id.
     public var externalID: String
-    /// What the agent's runtime gets as service variables. Values under `secretVariables` are
-    /// secrets: handed to Railway, never stored, logged or shown.
+    /// What the agent's runtime gets as variables. Secrets among them: handed to Railway and the
+    /// runtime, kept in the services schema only, never logged or shown.
     public var variables: [String: String]
+    /// Settings in force at the provider (an OpenRouter key's `limitUsd`); never a secret.
+    public var config: [String: String]
 
-    public init(state: State, externalID: String, variables: [String: String] = [:]) {
+    public init(state: State, externalID: String, variables: [String: String] = [:], config: [String: String] = [:]) {
         self.state = state
         self.externalID = externalID
         self.variables = variables
+        self.config = config
     }
 }
 
-/// Settings of a tool from the template.
-public struct ToolOptions: Sendable, Equatable {
-    public var creditLimitUsd: Double?
-    public var country: String
+/// Settings of a tool, from the template (or the controller's defaults).
+public struct ToolOptions: Sendable, Equatable, Codable {
+    /// OpenRouter: the key's limit in US dollars and its reset period.
+    public var limitUsd: Double?
+    public var limitReset: String?
+    /// Telnyx: where the number is bought.
+    public var country: String?
+    /// AgentMail: the inbox's display name.
     public var displayName: String?
-    public init(creditLimitUsd: Double? = nil, country: String = "US", displayName: String? = nil) {
-        self.creditLimitUsd = creditLimitUsd
+    public init(limitUsd: Double? = nil, limitReset: String? = nil, country: String? = nil, displayName: String? = nil) {
+        self.limitUsd = limitUsd
+        self.limitReset = limitReset
         self.country = country
         self.displayName = displayName
     }
@@ -44,9 +52,6 @@ public protocol ToolProvider: Sendable {
     func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError)
     func delete(name: String, externalID: String?) async throws(ProviderError)
 }
-
-/// Secret variable names; everything else a tool hands the agent is not secret.
-public let secretVariables: Set<String> = ["OPENROUTER_API_KEY", "BANKR_API_KEY"]
 
 /// The external name of everything that belongs to one instance.
 public func externalName(instanceID: String) -> String { "convos-agent-\(instanceID)" }

@@ -1,29 +1,52 @@
 import Foundation
 
-/// A user's agent: an instance of the pool bound to an owner and shaped by a template.
+/// A user's agent: an instance of the pool bound to an owner and configured from a template, or,
+/// without one, from its own name and instructions (the seed's old claim flow).
 public struct AgentSpec: ResourceSpec {
     public static let kind = ResourceKind.agent
 
-    public var template: String
-    public var owner: String
+    /// The template; none for the old flow (no per-agent tools).
+    public var template: String?
+    /// Who the agent belongs to (the seed's `owner_id`); fixed at creation.
+    public var owner: String?
+    /// Override the template's agent name and instructions.
+    public var agentName: String?
+    public var instructions: String?
+    /// Another model, only when the template allows override.
+    public var model: String?
+    /// Join this conversation instead of creating one.
+    public var joinUrl: String?
     /// Another agent of the same owner whose context the new agent starts from.
     public var cloneFrom: String?
 
-    public init(template: String, owner: String, cloneFrom: String? = nil) {
+    public init(template: String? = nil, owner: String? = nil, agentName: String? = nil, instructions: String? = nil,
+                model: String? = nil, joinUrl: String? = nil, cloneFrom: String? = nil) {
         self.template = template
         self.owner = owner
+        self.agentName = agentName
+        self.instructions = instructions
+        self.model = model
+        self.joinUrl = joinUrl
         self.cloneFrom = cloneFrom
     }
 
     public func validate() -> [FieldError] {
-        var errors = Check.dnsLabel(template, at: "spec.template")
-        errors += Check.text(owner, at: "spec.owner", max: 128)
-        if let cloneFrom { errors += Check.dnsLabel(cloneFrom, at: "spec.cloneFrom") }
+        var errors: [FieldError] = []
+        if let template { errors += Check.dnsLabel(template, at: "spec.template") }
+        if let owner { errors += Check.text(owner, at: "spec.owner", max: 128) }
+        if let agentName { errors += Check.text(agentName, at: "spec.agentName", max: 128) }
+        if let instructions { errors += Check.text(instructions, at: "spec.instructions", max: 64 * 1024, multiline: true) }
+        if let model { errors += ModelChoice.checkModel(model, at: "spec.model") }
+        if let joinUrl { errors += Check.url(joinUrl, at: "spec.joinUrl") }
+        if let cloneFrom {
+            errors += Check.dnsLabel(cloneFrom, at: "spec.cloneFrom")
+            if owner == nil { errors.append(FieldError("spec.owner", "required with spec.cloneFrom: only the parent's owner may clone it")) }
+        }
         return errors
     }
 }
 
-public enum AgentPhase: String, Codable, Sendable, CaseIterable {
+public enum AgentPhase: String, WireEnum {
     case pending = "Pending"
     case provisioning = "Provisioning"
     case ready = "Ready"
@@ -51,10 +74,11 @@ public struct Condition: Codable, Sendable, Equatable {
     }
 }
 
-/// The agent's condition types, in the order they become true.
+/// The agent's condition types, in the order CONTRACT.md lists them.
 public enum AgentConditionType: String, Sendable, CaseIterable {
     case claimed = "Claimed"
     case toolsReady = "ToolsReady"
+    case configured = "Configured"
     case templateSynced = "TemplateSynced"
     case ready = "Ready"
 }
@@ -63,6 +87,10 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var phase: AgentPhase = .pending
     public var instanceId: String?
     public var url: String?
+    /// The agent's conversation, as the runtime's `/pool/provision` answered.
+    public var conversationId: String?
+    public var inviteUrl: String?
+    public var joined: Bool?
     public var observedGeneration: Int = 0
     public var templateGeneration: Int?
     public var templateSyncedAt: Date?

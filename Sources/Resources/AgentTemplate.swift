@@ -1,133 +1,208 @@
-/// What an agent becomes at claim time: its model, instructions and per-agent tools.
+import YAML
+
+/// What an agent becomes at claim time: the seed's `agent_templates` row. Its name, instructions and
+/// model configure the runtime; its tools are provisioned for each agent that uses it.
 public struct AgentTemplateSpec: ResourceSpec {
     public static let kind = ResourceKind.agentTemplate
 
-    public var displayName: String?
-    /// `vendor/model`, as OpenRouter names models.
-    public var model: String
+    /// The agent's name in its conversation.
+    public var agentName: String
     public var instructions: String
-    public var tools: Tools
+    /// The model the agent runs, and whether a claim may choose another; none means the runtime's default.
+    public var model: ModelChoice?
+    public var visibility: Visibility
+    /// Who made the template (the seed's `creator_id`): only they may claim it while it is private.
+    public var creator: String?
+    /// Per-agent tools, in declaration order. The OpenRouter key and the wallet come with every instance.
+    public var tools: [TemplateTool]
+    /// The spending limit applied to the instance's OpenRouter key at claim.
+    public var openrouter: OpenRouterSettings?
+    /// Tools whose id or provisioning mode is not one we know, reported by `validate()` with the
+    /// rest instead of stopping the decode at the first.
+    var toolErrors: [FieldError] = []
+    /// Where each decoded tool stood among those written, so errors name the position the user wrote.
+    var toolPositions: [Int] = []
 
-    public init(displayName: String? = nil, model: String, instructions: String = "", tools: Tools = Tools()) {
-        self.displayName = displayName
-        self.model = model
+    public init(agentName: String, instructions: String, model: ModelChoice? = nil, visibility: Visibility = .private,
+                creator: String? = nil, tools: [TemplateTool] = [], openrouter: OpenRouterSettings? = nil) {
+        self.agentName = agentName
         self.instructions = instructions
+        self.model = model
+        self.visibility = visibility
+        self.creator = creator
         self.tools = tools
+        self.openrouter = openrouter
     }
 
-    enum CodingKeys: String, CodingKey { case displayName, model, instructions, tools }
+    enum CodingKeys: String, CodingKey { case agentName, instructions, model, visibility, creator, tools, openrouter }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        displayName = try c.decodeIfPresent(String.self, forKey: .displayName)
-        model = try c.decode(String.self, forKey: .model)
-        instructions = try c.decodeIfPresent(String.self, forKey: .instructions) ?? ""
-        tools = try c.decodeIfPresent(Tools.self, forKey: .tools) ?? Tools()
+        agentName = try c.decode(String.self, forKey: .agentName)
+        instructions = try c.decode(String.self, forKey: .instructions)
+        model = try c.decodeIfPresent(ModelChoice.self, forKey: .model)
+        visibility = try c.decodeIfPresent(Visibility.self, forKey: .visibility) ?? .private
+        creator = try c.decodeIfPresent(String.self, forKey: .creator)
+        tools = []
+        for (index, raw) in (try c.decodeIfPresent([TemplateTool.Raw].self, forKey: .tools) ?? []).enumerated() {
+            switch raw.typed(at: "spec.tools[\(index)]") {
+            case .success(let tool):
+                tools.append(tool)
+                toolPositions.append(index)
+            case .failure(let errors): toolErrors += errors.errors
+            }
+        }
+        openrouter = try c.decodeIfPresent(OpenRouterSettings.self, forKey: .openrouter)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(agentName, forKey: .agentName)
+        try c.encode(instructions, forKey: .instructions)
+        try c.encodeIfPresent(model, forKey: .model)
+        try c.encode(visibility, forKey: .visibility)
+        try c.encodeIfPresent(creator, forKey: .creator)
+        try c.encode(tools, forKey: .tools)
+        try c.encodeIfPresent(openrouter, forKey: .openrouter)
     }
 
     public func validate() -> [FieldError] {
-        var errors: [FieldError] = []
-        if let displayName { errors += Check.text(displayName, at: "spec.displayName", max: 128) }
-        errors += Check.text(model, at: "spec.model", max: 128)
+        var errors = toolErrors
+        errors += Check.text(agentName, at: "spec.agentName", max: 128)
+        // The runtime refuses a provision without instructions (400), so they are required here.
+        errors += Check.text(instructions, at: "spec.instructions", max: 64 * 1024, multiline: true)
+        if let model { errors += model.validate(at: "spec.model") }
+        if let creator { errors += Check.text(creator, at: "spec.creator", max: 128) }
+        var seen: [ToolName: Int] = [:]
+        for (offset, tool) in tools.enumerated() {
+            let index = toolPositions.count == tools.count ? toolPositions[offset] : offset
+            let path = "spec.tools[\(index)]"
+            if let first = seen[tool.id] {
+                errors.append(FieldError("\(path).id", "\(tool.id.rawValue) appears twice (also spec.tools[\(first)])"))
+            }
+            seen[tool.id] = seen[tool.id] ?? index
+            errors += tool.validate(at: path)
+        }
+        if let openrouter { errors += openrouter.validate(at: "spec.openrouter") }
+        return errors
+    }
+
+    /// The tools each agent of this template gets, in teardown order.
+    public var toolNames: [ToolName] { tools.map(\.id).sorted() }
+}
+
+/// The seed's `model` column: `{"default": "...", "allowOverride": bool}`.
+public struct ModelChoice: Codable, Sendable, Equatable {
+    public var `default`: String
+    public var allowOverride: Bool
+
+    public init(default model: String, allowOverride: Bool = false) {
+        self.default = model
+        self.allowOverride = allowOverride
+    }
+
+    enum CodingKeys: String, CodingKey { case `default`, allowOverride }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.default = try c.decode(String.self, forKey: .default)
+        allowOverride = try c.decodeIfPresent(Bool.self, forKey: .allowOverride) ?? false
+    }
+
+    func validate(at path: String) -> [FieldError] { ModelChoice.checkModel(self.default, at: "\(path).default") }
+
+    /// `vendor/model`, as OpenRouter names models.
+    public static func checkModel(_ model: String, at path: String) -> [FieldError] {
+        var errors = Check.text(model, at: path, max: 128)
         let parts = model.split(separator: "/", omittingEmptySubsequences: false)
         if parts.count != 2 || parts.contains(where: \.isEmpty) || model.contains(" ") {
-            errors.append(FieldError("spec.model", "must be vendor/model, like anthropic/claude-sonnet-4"))
+            errors.append(FieldError(path, "must be vendor/model, like anthropic/claude-sonnet-4"))
         }
-        errors += Check.text(instructions, at: "spec.instructions", max: 64 * 1024, required: false, multiline: true)
-        errors += tools.validate()
         return errors
     }
-
-    /// The tools each agent of this template gets, in provisioning order.
-    public var toolNames: [ToolName] { tools.enabled }
 }
 
-/// The per-agent tools a template asks for. A present key means "provision it", even when empty.
-public struct Tools: Codable, Sendable, Equatable {
-    public var openrouter: OpenRouterTool?
-    public var agentmail: AgentMailTool?
-    public var telnyx: TelnyxTool?
-    public var bankr: BankrTool?
+/// Whether the template store shows a template to everyone.
+public enum Visibility: String, WireEnum {
+    case `private`, `public`
+}
 
-    public init(openrouter: OpenRouterTool? = nil, agentmail: AgentMailTool? = nil, telnyx: TelnyxTool? = nil, bankr: BankrTool? = nil) {
-        self.openrouter = openrouter
-        self.agentmail = agentmail
-        self.telnyx = telnyx
-        self.bankr = bankr
+/// One tool a template declares: `{id: sms, provisioning: pool, options: {country: US}}`.
+public struct TemplateTool: Codable, Sendable, Equatable {
+    public var id: ToolName
+    public var provisioning: Provisioning
+    /// Tool settings (`country` for sms, `displayName` for email); the tool's own keys only.
+    public var options: [String: String]?
+
+    public init(_ id: ToolName, provisioning: Provisioning = .pool, options: [String: String]? = nil) {
+        self.id = id
+        self.provisioning = provisioning
+        self.options = options
     }
 
-    enum CodingKeys: String, CodingKey { case openrouter, agentmail, telnyx, bankr }
+    /// A tool as written, before its id and mode are checked, so that every bad one is reported.
+    struct Raw: Decodable {
+        var id: String
+        var provisioning: String?
+        var options: [String: String]?
 
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        // `agentmail:` with no value reads as null in YAML; it still means "enabled, defaults".
-        func tool<T: Decodable>(_ key: CodingKeys, _ empty: T) throws -> T? {
-            guard c.contains(key) else { return nil }
-            return try c.decodeNil(forKey: key) ? empty : c.decode(T.self, forKey: key)
+        func typed(at path: String) -> Result<TemplateTool, ManifestErrors> {
+            var errors: [FieldError] = []
+            let tool = ToolName(rawValue: id)
+            if tool == nil {
+                errors.append(FieldError("\(path).id", "must be one of \(ToolName.declarable.map(\.rawValue).joined(separator: ", ")), got \(YAMLNode.quoted(id))"))
+            }
+            let mode = provisioning.map(Provisioning.init(rawValue:)) ?? .pool
+            if mode == nil {
+                errors.append(FieldError("\(path).provisioning", "must be pool or user, got \(YAMLNode.quoted(provisioning ?? ""))"))
+            }
+            guard let tool, let mode else { return .failure(ManifestErrors(errors)) }
+            return .success(TemplateTool(tool, provisioning: mode, options: options))
         }
-        openrouter = try tool(.openrouter, OpenRouterTool())
-        agentmail = try tool(.agentmail, AgentMailTool())
-        telnyx = try tool(.telnyx, TelnyxTool())
-        bankr = try tool(.bankr, BankrTool())
     }
 
-    public var enabled: [ToolName] {
-        var names: [ToolName] = []
-        if openrouter != nil { names.append(.openrouter) }
-        if agentmail != nil { names.append(.agentmail) }
-        if telnyx != nil { names.append(.telnyx) }
-        if bankr != nil { names.append(.bankr) }
-        return names
-    }
-
-    func validate() -> [FieldError] {
+    func validate(at path: String) -> [FieldError] {
+        guard ToolName.declarable.contains(id) else {
+            return [FieldError("\(path).id", "openrouter comes with every instance; set spec.openrouter for its limit. Tools are email, sms or crypto")]
+        }
         var errors: [FieldError] = []
-        if let limit = openrouter?.creditLimitUsd, !(limit > 0 && limit <= 10_000) {
-            errors.append(FieldError("spec.tools.openrouter.creditLimitUsd", "must be > 0 and at most 10000"))
-        }
-        if let country = telnyx?.country,
-           !(country.count == 2 && country.allSatisfy { $0.isASCII && $0.isUppercase }) {
-            errors.append(FieldError("spec.tools.telnyx.country", "must be an ISO 3166 alpha-2 code, like US"))
+        let checks = id.optionChecks
+        for (key, value) in (options ?? [:]).sorted(by: { $0.key < $1.key }) {
+            let keyPath = "\(path).options.\(key)"
+            guard let check = checks[key] else {
+                let known = checks.keys.sorted().joined(separator: ", ")
+                errors.append(FieldError(keyPath, known.isEmpty ? "\(id.rawValue) takes no options" : "unknown option; \(id.rawValue) takes \(known)"))
+                continue
+            }
+            errors += check(value, keyPath)
         }
         return errors
     }
+
+    /// An option's value, or nil.
+    public func option(_ key: String) -> String? { options?[key] }
 }
 
-/// The external tools, in the seed's teardown order (OpenRouter, AgentMail, Telnyx, Bankr).
-public enum ToolName: String, Sendable, Codable, CaseIterable, Comparable {
-    case openrouter, agentmail, telnyx, bankr
-    public static func < (a: ToolName, b: ToolName) -> Bool {
-        allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
+/// The limit on the instance's OpenRouter key while an agent of the template holds it.
+public struct OpenRouterSettings: Codable, Sendable, Equatable {
+    /// US dollars; none means the controller's default (`OPENROUTER_KEY_LIMIT`).
+    public var limitUsd: Double?
+    /// `daily`, `weekly` or `monthly`, as OpenRouter's `limit_reset`.
+    public var limitReset: LimitReset?
+
+    public init(limitUsd: Double? = nil, limitReset: LimitReset? = nil) {
+        self.limitUsd = limitUsd
+        self.limitReset = limitReset
     }
-}
 
-public struct OpenRouterTool: Codable, Sendable, Equatable {
-    /// The key's spending limit in US dollars; none means unlimited.
-    public var creditLimitUsd: Double?
-    public init(creditLimitUsd: Double? = nil) { self.creditLimitUsd = creditLimitUsd }
-}
+    public enum LimitReset: String, WireEnum { case daily, weekly, monthly }
 
-public struct AgentMailTool: Codable, Sendable, Equatable {
-    public init() {}
-    public init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: NoKeys.self) }
-    public func encode(to encoder: any Encoder) throws { _ = encoder.container(keyedBy: NoKeys.self) }
-}
-
-public struct TelnyxTool: Codable, Sendable, Equatable {
-    /// Where the phone number is bought.
-    public var country: String
-    public init(country: String = "US") { self.country = country }
-    enum CodingKeys: String, CodingKey { case country }
-    public init(from decoder: any Decoder) throws {
-        let c = try decoder.container(keyedBy: CodingKeys.self)
-        country = try c.decodeIfPresent(String.self, forKey: .country) ?? "US"
+    func validate(at path: String) -> [FieldError] {
+        if let limit = limitUsd, !(limit > 0 && limit <= 10_000) {
+            return [FieldError("\(path).limitUsd", "must be > 0 and at most 10000")]
+        }
+        return []
     }
-}
-
-public struct BankrTool: Codable, Sendable, Equatable {
-    public init() {}
-    public init(from decoder: any Decoder) throws { _ = try decoder.container(keyedBy: NoKeys.self) }
-    public func encode(to encoder: any Encoder) throws { _ = encoder.container(keyedBy: NoKeys.self) }
 }
 
 /// What the reconciler last did with a template.

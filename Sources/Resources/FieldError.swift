@@ -66,6 +66,18 @@ public enum Check {
         return bad ? [FieldError(path, "must not contain control characters")] : []
     }
 
+    /// An absolute http(s) URL of at most 2048 bytes.
+    public static func url(_ value: String, at path: String) -> [FieldError] {
+        if value.utf8.count > 2048 { return [FieldError(path, "must be at most 2048 bytes")] }
+        let lower = value.lowercased()
+        let scheme = lower.hasPrefix("https://") ? 8 : lower.hasPrefix("http://") ? 7 : 0
+        let host = value.dropFirst(scheme).prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        if scheme == 0 || host.isEmpty || value.unicodeScalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control }) {
+            return [FieldError(path, "must be an absolute http or https URL")]
+        }
+        return []
+    }
+
     public static func range<T: Comparable>(_ value: T, _ range: ClosedRange<T>, at path: String) -> [FieldError] {
         range.contains(value) ? [] : [FieldError(path, "must be between \(range.lowerBound) and \(range.upperBound)")]
     }

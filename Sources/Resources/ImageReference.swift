@@ -1,4 +1,4 @@
-/// A container image reference: `ghcr.io/xmtplabs/convos-agent-runtime:production` or `...@sha256:...`.
+/// A container image reference: `ghcr.io/xmtplabs/convos-runtime:production` or `...@sha256:...`.
 public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
     public var registry: String
     public var repository: String

@@ -1,8 +1,18 @@
 import Foundation
 
 /// The lifecycle of a pool instance, as stored in `pool.instances.state`.
-public enum InstanceState: String, Codable, Sendable, CaseIterable {
+public enum InstanceState: String, WireEnum {
     case provisioning, idle, claimed, failed, deleting
+}
+
+/// What the services layer observes of an instance (the seed's four states): its deploy is under
+/// way, it failed, the runtime's `/pool/health` says ready, or the deploy succeeded but the runtime
+/// is not ready or does not answer.
+public enum InstanceHealth: String, WireEnum {
+    case deploying
+    case deployFailed = "deploy_failed"
+    case healthy
+    case unreachable
 }
 
 /// One instance of a pool, as `GET /v1/instances` shows it. Controller-owned and read-only.
@@ -14,12 +24,16 @@ public struct Instance: Codable, Sendable, Equatable {
     public var url: String?
     public var agent: String?
     public var parentInstance: String?
+    public var health: InstanceHealth?
+    public var conversationId: String?
+    public var inviteUrl: String?
     public var createdAt: Date
     public var claimedAt: Date?
     public var templateSyncedAt: Date?
 
     public init(id: String, state: InstanceState, pool: String, imageDigest: String? = nil, url: String? = nil,
-                agent: String? = nil, parentInstance: String? = nil, createdAt: Date, claimedAt: Date? = nil,
+                agent: String? = nil, parentInstance: String? = nil, health: InstanceHealth? = nil,
+                conversationId: String? = nil, inviteUrl: String? = nil, createdAt: Date, claimedAt: Date? = nil,
                 templateSyncedAt: Date? = nil) {
         self.id = id
         self.state = state
@@ -28,6 +42,9 @@ public struct Instance: Codable, Sendable, Equatable {
         self.url = url
         self.agent = agent
         self.parentInstance = parentInstance
+        self.health = health
+        self.conversationId = conversationId
+        self.inviteUrl = inviteUrl
         self.createdAt = createdAt
         self.claimedAt = claimedAt
         self.templateSyncedAt = templateSyncedAt

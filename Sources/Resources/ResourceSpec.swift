@@ -1,3 +1,5 @@
+import YAML
+
 /// A kind's desired state. Implemented once per kind, each in its own file.
 ///
 /// Decoding fills in defaults, so the stored spec is explicit and `get` shows what is in force.
@@ -13,4 +15,20 @@ struct NoKeys: CodingKey {
     var intValue: Int? { nil }
     init?(stringValue: String) { return nil }
     init?(intValue: Int) { return nil }
+}
+
+/// A closed set of strings on the wire (tool ids, visibility, provisioning). Decoding a value that
+/// is not one of them names the allowed values and quotes the bad one by its first 40 characters.
+public protocol WireEnum: RawRepresentable, CaseIterable, Codable, Sendable where RawValue == String {}
+
+extension WireEnum {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let value = Self(rawValue: text) else {
+            let allowed = Self.allCases.map(\.rawValue).joined(separator: ", ")
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be one of \(allowed), got \(YAMLNode.quoted(text))")
+        }
+        self = value
+    }
 }

@@ -23,7 +23,7 @@ extension SimCloud {
                 return .json(inboxObject(existing))
             }
             let username = (request["username"] as? String) ?? nextID("inbox-")
-            let id = "\(username)@agentmail.to"
+            let id = "\(username)@\(request["domain"] as? String ?? "agentmail.to")"
             guard inboxes[id] == nil else { return amError(422, "already_exists", "Inbox already exists") }
             let inbox = Inbox(id: id, clientID: clientID ?? "", displayName: request["display_name"] as? String ?? username, createdAt: Date())
             inboxes[id] = inbox
@@ -64,32 +64,4 @@ extension SimCloud {
         return .json(["success": true, "address": address, "chains": ["base"]])
     }
 
-    /// The fake agent runtime behind an instance URL.
-    func runtime(serviceID: String, action: String, body: Data) -> SimResponse {
-        guard let service = services[serviceID], let project = projects[service.projectID], !project.deleted else {
-            return .json(["error": "no such instance"], status: 404)
-        }
-        let ready = deploymentStatus(service) == "SUCCESS"
-        switch action {
-        case "health":
-            return .json(["status": ready ? "ok" : "starting"], status: ready ? 200 : 503)
-        case "update-template":
-            guard ready else { return .json(["error": "starting"], status: 503) }
-            runtimeTemplates[serviceID, default: []].append(body)
-            return .json(["ok": true])
-        case "clone-summary":
-            guard ready else { return .json(["error": "starting"], status: 503) }
-            cloneSummaries[serviceID, default: []].append(body)
-            return .json(["ok": true])
-        default:
-            return .json(["error": "not found"], status: 404)
-        }
-    }
-
-    func runtimeRecord(serviceID: String) -> SimResponse {
-        let templates = (runtimeTemplates[serviceID] ?? []).compactMap { try? JSONSerialization.jsonObject(with: $0) }
-        let summaries = (cloneSummaries[serviceID] ?? []).compactMap { try? JSONSerialization.jsonObject(with: $0) }
-        return .json(["templates": templates, "cloneSummaries": summaries,
-                      "variables": services[serviceID].map { Array($0.variables.keys).sorted() } ?? [String]()])
-    }
 }

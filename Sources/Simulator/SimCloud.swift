@@ -33,29 +33,36 @@ public struct SimEvent: Sendable, Codable, Equatable {
 /// The simulated cloud's state: every provider's resources, in memory, behind one actor.
 /// Each provider's fake is an extension in its own file, speaking that provider's wire format.
 actor SimCloud {
-    let options: SimulatorOptions
+    var options: SimulatorOptions
     var baseURL = ""
     var events: [SimEvent] = []
     var counter = 0
 
     // Railway
-    struct Project { var id, name, environmentID: String; var serviceIDs: [String]; var deleted = false }
+    struct Project { var id, name, environmentID, environmentName: String; var serviceIDs: [String] = []; var deleted = false }
     struct Service {
-        var id, projectID, name, image: String
-        var variables: [String: String]
+        var id, projectID, name: String
+        var image: String?
+        var startCommand: String?
+        var memoryBytes: Int?
+        var registryUsername: String?
+        var variables: [String: String] = [:]
         var domain: String?
-        var deployedAt: ContinuousClock.Instant
-        var failed: Bool
+        var deployments: [Deployment] = []
     }
+    /// One deployment: it reaches SUCCESS (or FAILED) `deployDelay` after it starts.
+    struct Deployment { var id: String; var startedAt: ContinuousClock.Instant; var failed: Bool }
+    struct Volume { var id, projectID, serviceID, mountPath: String }
     var projects: [String: Project] = [:]
     var services: [String: Service] = [:]
+    var volumes: [String: Volume] = [:]
 
     // GHCR
     var digests: [String: String] = [:]
     var registryTokens: Set<String> = []
 
     // OpenRouter
-    struct Key { var hash, name: String; var limit: Double?; var disabled: Bool; var createdAt: Date; var updatedAt: Date? }
+    struct Key { var hash, name: String; var limit: Double?; var disabled: Bool; var createdAt: Date; var updatedAt: Date?; var limitReset: String? = nil }
     var keys: [String: Key] = [:]
 
     // Telnyx
@@ -69,13 +76,13 @@ actor SimCloud {
     struct Inbox { var id, clientID, displayName: String; var createdAt: Date }
     var inboxes: [String: Inbox] = [:]
 
-    // Agent runtimes, by service id: every template and clone summary pushed to them.
-    var runtimeTemplates: [String: [Data]] = [:]
-    var cloneSummaries: [String: [Data]] = [:]
+    // Agent runtimes, by service id: what each was sent, and when it restarts.
+    var runtimes: [String: RuntimeState] = [:]
 
     init(options: SimulatorOptions) { self.options = options }
 
     func setBaseURL(_ url: String) { baseURL = url }
+    func setOptions(_ o: SimulatorOptions) { options = o }
 
     func nextID(_ prefix: String = "") -> String {
         counter += 1
@@ -92,6 +99,10 @@ actor SimCloud {
     func ledger() -> [LedgerEntry] {
         var out: [LedgerEntry] = []
         for p in projects.values where !p.deleted { out.append(LedgerEntry(provider: "railway", kind: "project", id: p.id, name: p.name)) }
+        for v in volumes.values {
+            guard let p = projects[v.projectID], !p.deleted else { continue }
+            out.append(LedgerEntry(provider: "railway", kind: "volume", id: v.id, name: p.name))
+        }
         for k in keys.values { out.append(LedgerEntry(provider: "openrouter", kind: "key", id: k.hash, name: k.name)) }
         for n in numbers.values where n.status != "deleted" {
             out.append(LedgerEntry(provider: "telnyx", kind: "phone_number", id: n.id, name: n.customerReference))
@@ -103,16 +114,40 @@ actor SimCloud {
     func ledgerResponse() -> SimResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        struct Body: Encodable { let resources: [LedgerEntry]; let events: [SimEvent] }
-        let data = (try? encoder.encode(Body(resources: ledger(), events: events))) ?? Data()
+        struct Body: Encodable { let resources: [LedgerEntry]; let deployments: [DeploymentCount]; let events: [SimEvent] }
+        let data = (try? encoder.encode(Body(resources: ledger(), deployments: deploymentCounts(), events: events))) ?? Data()
         return SimResponse(status: 200, headers: [("Content-Type", "application/json")], body: data)
     }
+
+    /// Deployments made per live service, for proving "one deploy per instance".
+    func deploymentCounts() -> [DeploymentCount] {
+        services.values.compactMap { s -> DeploymentCount? in
+            guard let p = projects[s.projectID], !p.deleted else { return nil }
+            return DeploymentCount(project: p.name, serviceId: s.id, deployments: s.deployments.count)
+        }.sorted { ($0.project, $0.serviceId) < ($1.project, $1.serviceId) }
+    }
+}
+
+/// How many deployments one service has had.
+public struct DeploymentCount: Sendable, Codable, Equatable {
+    public var project: String
+    public var serviceId: String
+    public var deployments: Int
 }
 
 /// How the simulated cloud behaves when no fault is injected.
 public struct SimulatorOptions: Sendable {
-    /// Time from a service's creation to its deployment reaching SUCCESS.
+    /// Time from a deployment's start to SUCCESS.
     public var deployDelay: Duration = .seconds(1)
+    /// Time from SUCCESS to the runtime's `/pool/health` saying ready.
+    public var healthDelay: Duration = .milliseconds(500)
+    /// Time the runtime's `/pool/provision` takes.
+    public var provisionDelay: Duration = .milliseconds(100)
+    /// Time the runtime's `/pool/restart-gateway` takes (not ready meanwhile).
+    public var restartDelay: Duration = .milliseconds(300)
+    /// Runtimes serve the seed's "future" `/pool/update-template` and `/pool/clone-summary`; the
+    /// real one does not (404), so neither does the simulator unless asked.
+    public var runtimeExtensions = false
     /// Time for a Telnyx number order to complete.
     public var orderDelay: Duration = .milliseconds(200)
     /// Share of deployments that end FAILED instead of SUCCESS.

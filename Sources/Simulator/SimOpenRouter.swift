@@ -15,7 +15,8 @@ extension SimCloud {
             guard let request = jsonObject(body), let name = request["name"] as? String, !name.isEmpty else {
                 return orError(400, "name is required")
             }
-            let key = Key(hash: nextID() + nextID(), name: name, limit: request["limit"] as? Double, disabled: false, createdAt: Date(), updatedAt: nil)
+            var key = Key(hash: nextID() + nextID(), name: name, limit: request["limit"] as? Double, disabled: false, createdAt: Date(), updatedAt: nil)
+            key.limitReset = request["limit_reset"] as? String
             keys[key.hash] = key
             record("openrouter", "create", "key", id: key.hash, name: name)
             return .json(["data": keyObject(key), "key": "sk-or-v1-" + nextID() + nextID() + nextID()], status: 201)
@@ -26,6 +27,7 @@ extension SimCloud {
             guard var key = keys[hash] else { return orError(404, "Resource not found") }
             let request = jsonObject(body) ?? [:]
             if request.keys.contains("limit") { key.limit = request["limit"] as? Double }
+            if request.keys.contains("limit_reset") { key.limitReset = request["limit_reset"] as? String }
             if let disabled = request["disabled"] as? Bool { key.disabled = disabled }
             if let name = request["name"] as? String { key.name = name }
             key.updatedAt = Date()
@@ -43,7 +45,7 @@ extension SimCloud {
     private func keyObject(_ k: Key) -> [String: Any] {
         let null = NSNull()
         return ["hash": k.hash, "name": k.name, "label": "sk-or-v1-\(k.hash.prefix(3))...\(k.hash.suffix(3))", "disabled": k.disabled,
-                "limit": k.limit as Any? ?? null, "limit_remaining": k.limit as Any? ?? null, "limit_reset": null,
+                "limit": k.limit as Any? ?? null, "limit_remaining": k.limit as Any? ?? null, "limit_reset": k.limitReset as Any? ?? null,
                 "include_byok_in_limit": false, "usage": 0, "usage_daily": 0, "usage_weekly": 0, "usage_monthly": 0,
                 "byok_usage": 0, "byok_usage_daily": 0, "byok_usage_weekly": 0, "byok_usage_monthly": 0,
                 "created_at": iso(k.createdAt), "updated_at": k.updatedAt.map(iso) as Any? ?? null,

@@ -2,6 +2,9 @@ import Foundation
 
 /// Railway's GraphQL API (v2), routed on `operationName` as the Railway CLI's own mock backboard
 /// does. Answers in the shapes of the published schema; resolver errors are HTTP 200 with `errors`.
+///
+/// Deployments are what the real one makes: a service created without a source has none; each
+/// `environmentPatchCommit` makes one; a variable upsert makes one unless `skipDeploys`.
 extension SimCloud {
     func railway(body: Data, authorization: String?) -> SimResponse {
         guard let auth = authorization, auth.hasPrefix("Bearer "), auth.count > 7 else {
@@ -14,52 +17,60 @@ extension SimCloud {
         switch operation {
         case "ProjectCreate":
             let name = v["name"] as? String ?? "project"
-            let project = Project(id: uuid(), name: name, environmentID: uuid(), serviceIDs: [])
+            let environment = v["defaultEnvironmentName"] as? String ?? "production"
+            let project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: environment)
             projects[project.id] = project
             record("railway", "create", "project", id: project.id, name: name)
             return data(["projectCreate": ["id": project.id, "name": name,
-                                           "environments": ["edges": [["node": ["id": project.environmentID, "name": "production"]]]]]])
+                                           "environments": ["edges": [["node": ["id": project.environmentID, "name": environment]]]]]])
         case "ServiceCreate":
             guard let projectID = v["projectId"] as? String, var project = projects[projectID], !project.deleted else {
                 return railwayError("Project not found")
             }
-            let source = v["source"] as? [String: Any]
-            let service = Service(id: uuid(), projectID: projectID, name: v["name"] as? String ?? "service",
-                                  image: source?["image"] as? String ?? "", variables: v["variables"] as? [String: String] ?? [:],
-                                  domain: nil, deployedAt: .now, failed: Double.random(in: 0..<1) < options.deployFailRate)
+            var service = Service(id: uuid(), projectID: projectID, name: v["name"] as? String ?? "service")
+            service.registryUsername = (v["registryCredentials"] as? [String: Any])?["username"] as? String
+            // An image source deploys at once (what `railway add --image` relies on); no source, no deployment.
+            if let image = (v["source"] as? [String: Any])?["image"] as? String {
+                service.image = image
+                deploy(&service, project: project)
+            }
             services[service.id] = service
             project.serviceIDs.append(service.id)
             projects[projectID] = project
             return data(["serviceCreate": ["id": service.id, "name": service.name]])
+        case "VolumeCreate":
+            guard let projectID = v["projectId"] as? String, let project = projects[projectID], !project.deleted,
+                  let serviceID = v["serviceId"] as? String, services[serviceID] != nil else { return railwayError("Service not found") }
+            let volume = Volume(id: uuid(), projectID: projectID, serviceID: serviceID, mountPath: v["mountPath"] as? String ?? "/data")
+            volumes[volume.id] = volume
+            record("railway", "create", "volume", id: volume.id, name: project.name)
+            return data(["volumeCreate": ["id": volume.id, "name": "\(project.name)-volume"]])
         case "ServiceDomainCreate":
             guard let serviceID = v["serviceId"] as? String, var service = services[serviceID] else { return railwayError("Service not found") }
             // The runtime of this instance is served by the simulator itself, under /runtime/<service id>.
             let domain = baseURL.replacingOccurrences(of: "http://", with: "") + "/runtime/\(serviceID)"
             service.domain = domain
             services[serviceID] = service
+            record("railway", "create", "domain", id: serviceID, name: projects[service.projectID]?.name ?? "")
             return data(["serviceDomainCreate": ["id": uuid(), "domain": domain]])
+        case "EnvironmentPatchCommit":
+            return patchCommit(environmentID: v["environmentId"] as? String, patch: v["patch"] as? [String: Any] ?? [:])
         case "VariableCollectionUpsert":
-            guard let serviceID = v["serviceId"] as? String, var service = services[serviceID] else { return railwayError("Service not found") }
+            guard let serviceID = v["serviceId"] as? String, var service = services[serviceID],
+                  let project = projects[service.projectID] else { return railwayError("Service not found") }
             service.variables.merge(v["variables"] as? [String: String] ?? [:]) { _, new in new }
-            service.deployedAt = .now
+            if v["skipDeploys"] as? Bool != true { deploy(&service, project: project) }
             services[serviceID] = service
             return data(["variableCollectionUpsert": true])
-        case "ServiceInstanceUpdate":
-            guard let serviceID = v["serviceId"] as? String, var service = services[serviceID] else { return railwayError("Service not found") }
-            if let image = ((v["input"] as? [String: Any])?["source"] as? [String: Any])?["image"] as? String { service.image = image }
-            services[serviceID] = service
-            return data(["serviceInstanceUpdate": true])
-        case "ServiceInstanceDeployV2":
-            guard let serviceID = v["serviceId"] as? String, var service = services[serviceID] else { return railwayError("Service not found") }
-            service.deployedAt = .now
-            services[serviceID] = service
-            return data(["serviceInstanceDeployV2": uuid()])
         case "ProjectDelete":
             guard let id = v["id"] as? String, var project = projects[id], !project.deleted else { return railwayError("Project not found") }
             project.deleted = true
             projects[id] = project
             record("railway", "delete", "project", id: id, name: project.name)
             return data(["projectDelete": true])
+        case "Project":
+            guard let id = v["id"] as? String, let project = projects[id], !project.deleted else { return railwayError("Project not found") }
+            return data(["project": projectNode(project)])
         case "Projects":
             let live = projects.values.filter { !$0.deleted }.sorted { $0.id < $1.id }
             let first = v["first"] as? Int ?? 100
@@ -74,25 +85,64 @@ extension SimCloud {
         }
     }
 
-    /// The deployment status a service shows now: INITIALIZING, DEPLOYING, then SUCCESS or FAILED.
-    func deploymentStatus(_ service: Service) -> String {
-        let age = ContinuousClock.now - service.deployedAt
+    /// `environmentPatchCommit`: each service in the patch takes its source, deploy settings and
+    /// variables (`{"value"}`, or null to delete) and deploys once.
+    private func patchCommit(environmentID: String?, patch: [String: Any]) -> SimResponse {
+        guard let environmentID, let project = projects.values.first(where: { $0.environmentID == environmentID && !$0.deleted }) else {
+            return railwayError("Environment not found")
+        }
+        for (serviceID, value) in patch["services"] as? [String: Any] ?? [:] {
+            guard var service = services[serviceID], service.projectID == project.id, let config = value as? [String: Any] else {
+                return railwayError("Service not found")
+            }
+            if let image = (config["source"] as? [String: Any])?["image"] as? String { service.image = image }
+            let deploy = config["deploy"] as? [String: Any] ?? [:]
+            if let command = deploy["startCommand"] as? String { service.startCommand = command }
+            let containers = (deploy["limitOverride"] as? [String: Any])?["containers"] as? [String: Any]
+            if let bytes = containers?["memoryBytes"] as? Int { service.memoryBytes = bytes }
+            for (name, entry) in config["variables"] as? [String: Any] ?? [:] {
+                if let value = (entry as? [String: Any])?["value"] as? String { service.variables[name] = value } else { service.variables[name] = nil }
+            }
+            self.deploy(&service, project: project)
+            services[serviceID] = service
+        }
+        return data(["environmentPatchCommit": uuid()])
+    }
+
+    /// Starts a deployment of the service's current configuration; the runtime restarts with it.
+    private func deploy(_ service: inout Service, project: Project) {
+        let deployment = Deployment(id: uuid(), startedAt: .now, failed: Double.random(in: 0..<1) < options.deployFailRate)
+        service.deployments.append(deployment)
+        runtimes[service.id, default: RuntimeState()].restartingUntil = nil
+        record("railway", "create", "deployment", id: deployment.id, name: project.name)
+    }
+
+    /// The deployment status a service shows now: INITIALIZING, DEPLOYING, then SUCCESS or FAILED;
+    /// nil before its first deployment.
+    func deploymentStatus(_ service: Service) -> String? {
+        guard let latest = service.deployments.last else { return nil }
+        let age = ContinuousClock.now - latest.startedAt
         if age < options.deployDelay / 2 { return "INITIALIZING" }
         if age < options.deployDelay { return "DEPLOYING" }
-        return service.failed ? "FAILED" : "SUCCESS"
+        return latest.failed ? "FAILED" : "SUCCESS"
     }
 
     private func projectNode(_ p: Project) -> [String: Any] {
         let serviceEdges: [[String: Any]] = p.serviceIDs.compactMap { services[$0] }.map { s in
-            ["node": ["id": s.id, "name": s.name, "serviceInstances": ["edges": [["node": [
+            let latest: Any = s.deployments.last.map { ["id": $0.id, "status": deploymentStatus(s) ?? "QUEUED"] as [String: Any] } ?? NSNull()
+            return ["node": ["id": s.id, "name": s.name, "serviceInstances": ["edges": [["node": [
                 "environmentId": p.environmentID,
-                "latestDeployment": ["id": s.id + "-d", "status": deploymentStatus(s)],
+                "latestDeployment": latest,
                 "domains": ["serviceDomains": s.domain.map { [["domain": $0]] } ?? []],
             ] as [String: Any]]]]] as [String: Any]]
         }
+        let volumeEdges: [[String: Any]] = volumes.values.filter { $0.projectID == p.id }.sorted { $0.id < $1.id }.map { v in
+            ["node": ["id": v.id, "volumeInstances": ["edges": [["node": ["mountPath": v.mountPath, "serviceId": v.serviceID]]]]]]
+        }
         return ["id": p.id, "name": p.name,
-                "environments": ["edges": [["node": ["id": p.environmentID, "name": "production"]]]],
-                "services": ["edges": serviceEdges]]
+                "environments": ["edges": [["node": ["id": p.environmentID, "name": p.environmentName]]]],
+                "services": ["edges": serviceEdges],
+                "volumes": ["edges": volumeEdges]]
     }
 
     private func data(_ object: [String: Any]) -> SimResponse { .json(["data": object]) }

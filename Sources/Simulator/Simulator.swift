@@ -42,6 +42,10 @@ public final class Simulator: Sendable {
     public var currentFaults: Faults { faults.current }
     public func ledger() async -> [LedgerEntry] { await cloud.ledger() }
     public func events() async -> [SimEvent] { await cloud.events }
+    public func deployments() async -> [DeploymentCount] { await cloud.deploymentCounts() }
+    /// Changes latencies while running (a runtime that never turns ready, a slower deploy).
+    public func setOptions(_ options: SimulatorOptions) async { await cloud.setOptions(options) }
+    public func options() async -> SimulatorOptions { await cloud.options }
     /// Points `repository:tag` at a new digest, as a push would; returns it.
     public func moveTag(repository: String, tag: String) async -> String { await cloud.moveTag(repository: repository, tag: tag) }
 
@@ -86,9 +90,11 @@ public final class Simulator: Sendable {
             }
         }
         r.add("GET", "/bankr/wallet/me") { q in await cloud.bankrWallet(apiKey: q.header("x-api-key")).http }
-        r.add("GET", "/runtime/:id/health") { q in await cloud.runtime(serviceID: q.pathParameters["id"]!, action: "health", body: q.body).http }
-        r.add("POST", "/runtime/:id/pool/:action") { q in
-            await cloud.runtime(serviceID: q.pathParameters["id"]!, action: q.pathParameters["action"]!, body: q.body).http
+        for method in ["GET", "POST"] {
+            r.add(method, "/runtime/:id/pool/:action") { q in
+                await cloud.runtime(serviceID: q.pathParameters["id"]!, method: q.method, action: q.pathParameters["action"]!, body: q.body,
+                                    authorization: q.header("authorization")).http
+            }
         }
         r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }

@@ -55,32 +55,52 @@ import TestSupport
     }
 
     @Test func templateCRUDInTheSeedShape() async throws {
-        let t = try await TestController.start()
-        let body = #"{"id":"concierge","displayName":"Concierge","model":"anthropic/claude-sonnet-4","instructions":"Plan.","tools":{"openrouter":{"creditLimitUsd":10}}}"#
-        let created = try await t.client.send("POST", "/api/pool/templates", body: Data(body.utf8), headers: ["Content-Type": "application/json"])
+        let t = try await TestController.start(token: "tok")
+        let auth = ["Authorization": "Bearer tok", "Content-Type": "application/json"]
+        let body = #"{"id":"concierge","agentName":"Concierge","instructions":"Plan.","model":{"default":"anthropic/claude-sonnet-4","allowOverride":true},"tools":[{"id":"email","provisioning":"pool"},{"id":"crypto","provisioning":"user"}],"creatorId":"inbox_1"}"#
+        let created = try await t.client.send("POST", "/api/pool/templates", body: Data(body.utf8), headers: auth)
         #expect(created.status == 201)
-        #expect(try created.json()["generation"] as? Int == 1)
-        #expect(try await t.client.send("POST", "/api/pool/templates", body: Data(body.utf8), headers: ["Content-Type": "application/json"]).status == 409)
+        let shape = try created.json()
+        #expect(shape["generation"] as? Int == 1 && shape["visibility"] as? String == "private" && shape["creatorId"] as? String == "inbox_1")
+        #expect((shape["model"] as? [String: Any])?["allowOverride"] as? Bool == true)
+        #expect((shape["tools"] as? [[String: Any]])?.map { $0["id"] as? String } == ["email", "crypto"])
+        #expect(shape["createdAt"] is String && shape["updatedAt"] is String)
+        #expect(try await t.client.send("POST", "/api/pool/templates", body: Data(body.utf8), headers: auth).status == 409)
 
         let update = body.replacingOccurrences(of: "Plan.", with: "Plan better.")
-        let put = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(update.utf8))
+        let put = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(update.utf8), headers: auth)
         #expect(put.status == 200)
         #expect(try put.json()["generation"] as? Int == 2)
-        let same = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(update.utf8))
+        let same = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(update.utf8), headers: auth)
         #expect(try same.json()["generation"] as? Int == 2)
 
         let invalid = try await t.client.send("PUT", "/api/pool/templates/concierge",
-                                              body: Data(#"{"model":"nope","tools":{"fax":{}}}"#.utf8))
+                                              body: Data(#"{"agentName":"C","instructions":"I","model":{"default":"nope"},"tools":[{"id":"fax"}],"creatorId":""}"#.utf8), headers: auth)
         #expect(invalid.status == 400)
-        #expect(Set(invalid.detailPaths) == ["model", "tools.fax"])
-        #expect(try await t.client.get("/api/pool/templates/concierge").json()["instructions"] as? String == "Plan better.")
+        #expect(Set(invalid.detailPaths) == ["model.default", "tools[0].id", "creatorId"])
+        #expect(try await t.client.get("/api/pool/templates/concierge", headers: auth).json()["instructions"] as? String == "Plan better.")
+        #expect(try await t.client.send("PUT", "/api/pool/templates/absent", body: Data(#"{"agentName":"A","instructions":"I"}"#.utf8), headers: auth).status == 404)
 
-        #expect(try await t.client.send("PUT", "/api/pool/templates/absent", body: Data(update.utf8)).status == 400)
-        #expect(try await t.client.send("PUT", "/api/pool/templates/absent", body: Data(#"{"model":"a/b"}"#.utf8)).status == 404)
-        let list = try await t.client.get("/api/pool/templates").json()
-        #expect((list["templates"] as? [Any])?.count == 1)
-        #expect(try await t.client.send("DELETE", "/api/pool/templates/concierge").status == 200)
-        #expect(try await t.client.get("/api/pool/templates/concierge").status == 404)
+        // The store: public templates only, and without a token.
+        func ids(_ query: String, _ headers: [String: String] = [:]) async throws -> [String]? {
+            (try await t.client.get("/api/pool/templates\(query)", headers: headers).json()["templates"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
+        }
+        #expect(try await ids("?visibility=public") == [])
+        #expect(try await t.client.get("/api/pool/templates").status == 401, "only the store is public")
+        #expect(try await t.client.get("/api/pool/templates?visibility=private").status == 401)
+        let published = try await t.client.send("PATCH", "/api/pool/templates/concierge/visibility", body: Data(#"{"visibility":"public"}"#.utf8), headers: auth)
+        #expect(try published.status == 200 && published.json()["visibility"] as? String == "public")
+        #expect(try await ids("?visibility=public") == ["concierge"])
+        #expect(try await ids("?creator=inbox_1", auth) == ["concierge"])
+        #expect(try await ids("?creator=inbox_2", auth) == [])
+        #expect(try await ids("?visibility=private", auth) == [])
+        let badVisibility = try await t.client.send("PATCH", "/api/pool/templates/concierge/visibility", body: Data(#"{"visibility":"secret"}"#.utf8), headers: auth)
+        #expect(badVisibility.status == 400 && badVisibility.detailPaths == ["visibility"])
+        #expect(try await t.client.get("/api/pool/templates?visibility=everyone", headers: auth).status == 400)
+        #expect(try await t.client.send("PATCH", "/api/pool/templates/absent/visibility", body: Data(#"{"visibility":"public"}"#.utf8), headers: auth).status == 404)
+
+        #expect(try await t.client.send("DELETE", "/api/pool/templates/concierge", headers: auth).status == 200)
+        #expect(try await t.client.get("/api/pool/templates/concierge", headers: auth).status == 404)
         await t.stop()
     }
 

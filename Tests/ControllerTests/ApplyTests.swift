@@ -40,7 +40,7 @@ import TestSupport
         let r = try await t.apply(bad)
         #expect(r.status == 400)
         #expect(r.detailPaths == ["spec.colour"])
-        #expect((r.errorBody["message"] as? String)?.contains("agent/broken: spec.colour: unknown field (line 17") == true)
+        #expect((r.errorBody["message"] as? String)?.contains("agent/broken: spec.colour: unknown field (line 20") == true)
         #expect(try await t.rowCounts() == ["pools": 0, "templates": 0, "agents": 0, "rv": 0])
         await t.stop()
     }

@@ -57,7 +57,7 @@ enum Chaos {
             while !stop.withLock({ $0 }) {
                 i += 1
                 let started = ContinuousClock.now
-                if let r = try? await t.claim("concierge", owner: "load\(i)") {
+                if let r = try? await t.claim("concierge", owner: "load\(i)", wait: 0) {
                     if r.status == 200 || r.status == 202, let agent = (try? r.json())?["agent"] as? String {
                         acknowledged.withLock { $0.append(agent) }
                     } else if r.status == 503 {
@@ -71,13 +71,13 @@ enum Chaos {
         try await eventually("some claims done") { acknowledged.withLock { $0.count } >= 5 }
         try await cluster.stop()
         try await eventually("claims refused while down") {
-            try await t.claim("concierge", owner: "probe").status == 503
+            try await t.claim("concierge", owner: "probe", wait: 0).status == 503
         }
         try await Task.sleep(for: .seconds(1))
         try await cluster.start()
         let back = ContinuousClock.now
         try await eventually("claims succeed again", timeout: .seconds(10)) {
-            [200, 202].contains(try await t.claim("concierge", owner: "after").status)
+            [200, 202].contains(try await t.claim("concierge", owner: "after", wait: 0).status)
         }
         let recovery = ContinuousClock.now - back
         stop.withLock { $0 = true }
@@ -112,8 +112,8 @@ enum Chaos {
         var agents: [String] = []
         for i in 0..<3 { agents.append(try #require(try await t.claim("concierge", owner: "o\(i)").json()["agent"] as? String)) }
         // The other tools converge while OpenRouter is down.
-        try await eventually("agentmail ready for every agent") {
-            try await t.count("SELECT count(*)::int AS n FROM services.tool_resources WHERE tool = 'agentmail' AND state = 'ready'") == 3
+        try await eventually("email ready for every agent") {
+            try await t.count("SELECT count(*)::int AS n FROM services.tool_resources WHERE tool = 'email' AND state = 'ready'") == 3
         }
         try await Task.sleep(for: Chaos.full ? .seconds(20) : .seconds(4))
         let outageCalls = sent() - before

@@ -208,7 +208,7 @@ import TestSupport
     }
 
     func difference(_ p: Processes, _ db: PostgresPool) async throws -> String {
-        let live = try await ledger(p).map { "\($0["provider"]!):\($0["name"]!)" }.sorted()
+        let live = try await ledger(p).map { "\($0["provider"]!):\($0["kind"]!):\($0["name"]!)" }.sorted()
         let rows = try await db.query("SELECT instance_id, state, agent FROM pool.instances").rows.map {
             "\(try $0.decode("instance_id", as: String.self)):\(try $0.decode("state", as: String.self)):\(try $0.decode("agent", as: String?.self) ?? "-")"
         }
@@ -218,15 +218,22 @@ import TestSupport
         return "ledger \(live); rows \(rows); tools \(tools)"
     }
 
-    /// One Railway project per instance row; per claimed instance, one key, one inbox, one number; nothing else.
+    /// Per instance row one Railway project with one volume, one deployment and one key; per claimed
+    /// instance one inbox and one number; nothing else.
     func ledgerMatches(_ p: Processes, _ db: PostgresPool) async throws -> Bool {
-        let live = try await ledger(p)
+        let body = try await TestHTTPClient(base: p.sim).get("/_sim/ledger").json()
+        let live = body["resources"] as? [[String: Any]] ?? []
+        let deployments = (body["deployments"] as? [[String: Any]] ?? []).compactMap { $0["deployments"] as? Int }
         let rows = try await db.query("SELECT instance_id, state FROM pool.instances").rows
         let instances = Set(try rows.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) })
         let claimed = Set(try rows.filter { try $0.decode("state", as: String.self) == "claimed" }.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) })
-        func names(_ provider: String) -> [String] { live.filter { $0["provider"] as? String == provider }.compactMap { $0["name"] as? String } }
-        return names("railway").sorted() == instances.sorted()
-            && names("openrouter").sorted() == claimed.sorted()
+        func names(_ provider: String, _ kind: String? = nil) -> [String] {
+            live.filter { $0["provider"] as? String == provider && (kind == nil || $0["kind"] as? String == kind) }.compactMap { $0["name"] as? String }
+        }
+        return names("railway", "project").sorted() == instances.sorted()
+            && names("railway", "volume").sorted() == instances.sorted()
+            && deployments.count == instances.count && deployments.allSatisfy { $0 == 1 }
+            && names("openrouter").sorted() == instances.sorted()
             && names("agentmail").sorted() == claimed.sorted()
             && names("telnyx").sorted() == claimed.sorted()
     }

@@ -9,8 +9,9 @@ import TestSupport
         let served = try await t.client.get("/openapi.json").json()
         let paths = served["paths"] as? [String: [String: Any]] ?? [:]
         let documented = Set(paths.flatMap { path, ops in ops.keys.map { "\($0.uppercased()) \(path)" } })
-        let router = API(store: t.controller.store, health: Health(db: t.controller.db), services: t.controller.services, token: nil,
-                         logger: Logger(), status: StatusService(db: t.controller.db, reconciler: t.controller.reconciler, providers: t.controller.providers)).router()
+        let status = StatusService(db: t.controller.db, reconciler: t.controller.reconciler, providers: t.controller.providers)
+        let router = API(store: t.controller.store, health: Health(db: t.controller.db), services: t.controller.services, auth: APIAuth(),
+                         logger: Logger(), status: status).router()
         let routed = Set(router.table.map { route in
             "\(route.method) " + route.pattern.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
         }.map { $0 == "GET " ? "GET /" : $0 })

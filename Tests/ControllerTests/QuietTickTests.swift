@@ -25,12 +25,15 @@ import TestSupport
             let status = try await t.client.get("/v1/agenttemplates/concierge").json()["status"] as? [String: Any]
             return ready && idle == 2 && status?["agentsSynced"] as? Int == 1 && status?["agents"] as? Int == 1
         }
-        // Settled: the same versions on two reads.
+        // Settled: the same versions before and after three whole ticks (a tick that read the state
+        // before the last change may still be writing when two quick reads agree).
         var before = ""
         try await eventually("settled") {
+            let start = await t.controller.reconciler.snapshot.ticks
             let now: String = try await t.controller.db.query(Self.versions).first!.decode("v")
+            try await eventually("three ticks") { await t.controller.reconciler.snapshot.ticks >= start + 3 }
             defer { before = now }
-            return now == before
+            return try await t.controller.db.query(Self.versions).first!.decode("v") == now
         }
         let ticks = await t.controller.reconciler.snapshot.ticks
         try await eventually("ten more ticks") { await t.controller.reconciler.snapshot.ticks >= ticks + 10 }

@@ -13,7 +13,7 @@ import TestSupport
         apiVersion: agents.convos.org/v1
         kind: Pool
         metadata: {name: default}
-        spec: {minIdle: \(minIdle), maxInstances: \(max), image: "ghcr.io/xmtplabs/convos-agent-runtime:production"}
+        spec: {minIdle: \(minIdle), maxInstances: \(max), image: "ghcr.io/xmtplabs/convos-runtime:production"}
         """
     }
     static let template = """
@@ -21,9 +21,12 @@ import TestSupport
         kind: AgentTemplate
         metadata: {name: concierge}
         spec:
-          model: anthropic/claude-sonnet-4
+          agentName: Concierge
           instructions: Plan the week.
-          tools: {openrouter: {creditLimitUsd: 10}, agentmail: {}, telnyx: {country: US}, bankr: {}}
+          model: {default: anthropic/claude-sonnet-4}
+          visibility: public
+          tools: [{id: email}, {id: sms, options: {country: US}}, {id: crypto}]
+          openrouter: {limitUsd: 10}
         """
 
     @Test func fromEmptyToMinIdleReady() async throws {
@@ -36,7 +39,7 @@ import TestSupport
             ((try await t.client.get("/v1/pools/default").json()["status"] as? [String: Any])?["idle"] as? Int) == 3
         }
         _ = status
-        #expect(await t.controller.simulator!.ledger().filter { $0.provider == "railway" }.count == 3)
+        #expect(await t.controller.simulator!.ledger().filter { $0.provider == "railway" && $0.kind == "project" }.count == 3)
         await t.stop()
     }
 
@@ -49,13 +52,19 @@ import TestSupport
         let body = try claim.json()
         let agent = try #require(body["agent"] as? String)
         let instance = try #require(body["instanceId"] as? String)
-        #expect((body["url"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        #expect((body["gatewayUrl"] as? String)?.hasPrefix("http://127.0.0.1:") == true)
+        let invite = try #require(body["inviteUrl"] as? String, "the claim waits for the invite")
         try await eventually("agent Ready") { try await t.phase(agent) == "Ready" }
-        let conditions = (try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any])?["conditions"] as? [[String: Any]] ?? []
-        #expect(conditions.map { $0["type"] as? String } == ["Claimed", "ToolsReady", "TemplateSynced", "Ready"])
+        let status = try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any] ?? [:]
+        let conditions = status["conditions"] as? [[String: Any]] ?? []
+        #expect(conditions.map { $0["type"] as? String } == ["Claimed", "ToolsReady", "Configured", "TemplateSynced", "Ready"])
         #expect(conditions.allSatisfy { $0["status"] as? String == "True" })
+        #expect(status["inviteUrl"] as? String == invite && status["conversationId"] as? String == body["conversationId"] as? String)
         let mine = await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(instance)" }
         #expect(Set(mine.map(\.provider)) == ["railway", "openrouter", "agentmail", "telnyx"])
+        // The key's limit is the template's; the tools reached the agent without a deployment.
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter' AND config->>'limitUsd' = '10'", [instance]) == 1)
+        #expect(await t.controller.simulator!.deployments().first { $0.project == "convos-agent-\(instance)" }?.deployments == 1)
         // The pool refills behind the claim.
         try await eventually("refilled") { try await t.idle() == 1 }
         await t.stop()
@@ -89,24 +98,42 @@ import TestSupport
         await t.stop()
     }
 
-    @Test func templateSyncReachesEveryAgent() async throws {
-        let t = try await TestController.start(simulate: true)
+    /// A runtime with `/pool/update-template` gets every template change; one without it (the real
+    /// runtime) is asked once per change and the condition says so: no retry storm.
+    @Test(arguments: [true, false])
+    func templateChangesReachEveryAgentOrSayWhyNot(_ supported: Bool) async throws {
+        var cloud = TestController.fastCloud
+        cloud.runtimeExtensions = supported
+        let t = try await TestController.start(simulate: true, cloud: cloud)
         _ = try await t.apply(Specs.join(Self.pool(3), Self.template))
         try await eventually("3 idle") { try await t.idle() == 3 }
         var agents: [String] = []
         for i in 0..<3 { agents.append(try #require(try await t.claim("concierge", owner: "u\(i)").json()["agent"] as? String)) }
         try await eventually("all Ready") { try await agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
-        let put = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(#"{"model":"openai/gpt-4o","instructions":"New.","tools":{"openrouter":{"creditLimitUsd":10},"agentmail":{},"telnyx":{"country":"US"},"bankr":{}}}"#.utf8), headers: ["Content-Type": "application/json"])
+        let put = try await t.client.send("PUT", "/api/pool/templates/concierge", body: Data(#"{"agentName":"Concierge","instructions":"New.","model":{"default":"openai/gpt-4o"},"tools":[{"id":"email"},{"id":"sms"},{"id":"crypto"}]}"#.utf8), headers: ["Content-Type": "application/json"])
         #expect(put.status == 200)
-        try await eventually("every agent on generation 2") {
-            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'claimed' AND template_generation = 2") == 3
-        }
-        for agent in agents {
+        func synced(_ agent: String) async throws -> (String?, String?, Int?) {
             let status = try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any]
-            try await eventually("status of \(agent) shows generation 2") {
-                ((try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any])?["templateGeneration"] as? Int) == 2
-            }
-            _ = status
+            let condition = (status?["conditions"] as? [[String: Any]])?.first { $0["type"] as? String == "TemplateSynced" }
+            return (condition?["status"] as? String, condition?["reason"] as? String, status?["templateGeneration"] as? Int)
+        }
+        // Refused, the runtime keeps running the generation of its claim.
+        let expected: (String?, String?, Int?) = supported ? ("True", "Synced", 2) : ("False", "NotSupportedByRuntime", 1)
+        try await eventually("every agent's TemplateSynced is \(expected)") {
+            try await agents.asyncAllSatisfy { try await synced($0) == expected }
+        }
+        if supported {
+            #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'claimed' AND template_generation = 2") == 3)
+        }
+        // Asked once each, not again on every tick: a quiet wait changes nothing.
+        let asked = try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('TemplateSynced', 'NotSupportedByRuntime')")
+        try await Task.sleep(for: .milliseconds(600))
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('TemplateSynced', 'NotSupportedByRuntime')") == asked)
+        #expect(asked == 3)
+        // The model change reached each runtime in place, through a restart.
+        for agent in agents {
+            let instance: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances WHERE agent = $1", [agent]).first!.decode("instance_id")
+            try await eventually("model delivered") { (try await t.runtimeRecord(instance)["env"] as? [String])?.contains("OPENCLAW_PRIMARY_MODEL") == true }
         }
         await t.stop()
     }
@@ -119,8 +146,8 @@ import TestSupport
         try await eventually("parent Ready") { try await t.phase(parent) == "Ready" }
         #expect(try await t.claim("concierge", owner: "mallory", cloneFrom: parent).status == 422)
         let child = try #require(try await t.claim("concierge", owner: "alice", cloneFrom: parent).json()["agent"] as? String)
-        try await eventually("clone summary sent") {
-            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE agent = $1 AND clone_summary_sent_at IS NOT NULL", [child]) == 1
+        try await eventually("clone summary tried once; the runtime has no such endpoint") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE agent = $1 AND clone_summary_result = 'unsupported'", [child]) == 1
         }
         let parentInstance: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances WHERE agent = $1", [parent]).first!.decode("instance_id")
         let childRow = try await t.controller.db.query("SELECT instance_id, parent_instance FROM pool.instances WHERE agent = $1", [child]).first!
@@ -167,7 +194,7 @@ import TestSupport
         t.controller.simulator!.setFaults(Faults())
         // No leak, no duplicate: one Railway project per instance row.
         try await eventually("ledger matches the database") {
-            let projects = await t.controller.simulator!.ledger().filter { $0.provider == "railway" }.map(\.name)
+            let projects = await t.controller.simulator!.ledger().filter { $0.provider == "railway" && $0.kind == "project" }.map(\.name)
             let rows = try await t.controller.db.query("SELECT instance_id FROM pool.instances").rows.map { "convos-agent-" + (try $0.decode("instance_id", as: String.self)) }
             return projects.sorted() == rows.sorted()
         }
@@ -177,7 +204,7 @@ import TestSupport
     @Test func orphanIsDeletedAfterGrace() async throws {
         let t = try await TestController.start(simulate: true)
         _ = try await t.apply(Self.pool(0))
-        _ = try await t.controller.providers.railway.ensure(name: "convos-agent-leftover1", image: "ghcr.io/a/b:c", variables: [:])
+        _ = try await t.controller.providers.railway.createProject(name: "convos-agent-leftover1", environmentName: "production")
         try await eventually("orphan deleted") { await t.controller.simulator!.ledger().isEmpty }
         try await eventually("an event says so") {
             try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'OrphanDeleted' AND name = 'leftover1'") >= 1
@@ -196,7 +223,7 @@ import TestSupport
             return ready && idle == 2
         }
         let claimed: String = try await t.controller.db.query("SELECT image_digest FROM pool.instances WHERE agent = $1", [agent]).first!.decode("image_digest")
-        let moved = await t.controller.simulator!.moveTag(repository: "xmtplabs/convos-agent-runtime", tag: "production")
+        let moved = await t.controller.simulator!.moveTag(repository: "xmtplabs/convos-runtime", tag: "production")
         try await eventually("idle instances on the new digest") {
             let fresh = try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'idle' AND image_digest = $1", [moved])
             let stale = try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state IN ('idle','provisioning','deleting') AND image_digest <> $1", [moved])

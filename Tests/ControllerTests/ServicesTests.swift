@@ -1,137 +1,212 @@
 import Foundation
 import Testing
 @testable import Controller
+import Postgres
 import Providers
 import Resources
 import Simulator
 import TestSupport
 
+/// The services layer against the simulated cloud and real Postgres, without a reconciler.
 @Suite struct ServicesTests {
-    static let image = "ghcr.io/xmtplabs/convos-agent-runtime@sha256:" + String(repeating: "a", count: 64)
+    static let image = "ghcr.io/xmtplabs/convos-runtime@sha256:" + String(repeating: "a", count: 64)
 
     func services(_ t: TestController) -> InProcessServices { t.controller.services as! InProcessServices }
     func sim(_ t: TestController) -> Simulator { t.controller.simulator! }
 
-    /// Provisions every tool, asking again while one is pending (Telnyx orders complete later).
-    func provisionAll(_ s: InProcessServices, _ id: String) async throws {
-        for tool in ToolName.allCases {
-            var status = try await s.provision(id, tool: tool, options: ToolOptions(creditLimitUsd: 5))
-            for _ in 0..<50 where status.state == .pending {
+    /// Provisions each tool, asking again while one is pending (Telnyx orders complete later).
+    func provisionAll(_ s: InProcessServices, _ id: String, tools: [ToolName] = ToolName.declarable) async throws {
+        for tool in tools {
+            var result = try await s.provision(id, tool: tool, ProvisionRequest())
+            for _ in 0..<50 where result.state == .pending {
                 await Task.yield()
-                status = try await s.provision(id, tool: tool, options: ToolOptions(creditLimitUsd: 5))
+                result = try await s.provision(id, tool: tool, ProvisionRequest())
             }
-            #expect(status.state == .ready, "\(tool) is \(status.state)")
+            #expect(result.state == .ready, "\(tool) is \(result.state)")
         }
+    }
+
+    func healthy(_ s: InProcessServices, _ id: String) async throws {
+        try await eventually("\(id) healthy") { try await s.statusBatch([id]).statuses[id]?.state == .healthy }
+    }
+
+    func deployments(_ t: TestController, _ id: String) async -> Int? {
+        await sim(t).deployments().first { $0.project == "convos-agent-\(id)" }?.deployments
+    }
+
+    /// Production's sequence: project, volume, domain, then one commit: exactly one deployment,
+    /// carrying every variable of CONTRACT section 6, the start command and the registry credentials.
+    @Test func createMakesExactlyOneDeploymentAfterVolumeAndDomain() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { c in
+            c.services.startCommand = "node convos-platform/pool-server/dist/index.js"
+            c.services.registryCredentials = RegistryCredentials(username: "xmtplabs", password: "ghp_secret")
+        }
+        let created = try await services(t).createInstance("inst000001", image: Self.image)
+        #expect(created.url?.hasPrefix("http://127.0.0.1:") == true)
+        let kinds = await sim(t).events().filter { $0.name == "convos-agent-inst000001" && $0.provider == "railway" }.map(\.kind)
+        #expect(kinds == ["project", "volume", "domain", "deployment"])
+        #expect(await deployments(t, "inst000001") == 1)
+        let record = try await t.runtimeRecord("inst000001")
+        let variables = Set(record["variables"] as? [String] ?? [])
+        #expect(variables.isSuperset(of: ["INSTANCE_ID", "POOL_API_KEY", "INSTANCE_SERVICES_TOKEN", "OPENCLAW_GATEWAY_TOKEN", "SETUP_PASSWORD",
+                                          "PRIVATE_WALLET_KEY", "OPENROUTER_API_KEY", "XMTP_ENV", "PORT"]))
+        #expect(record["image"] as? String == Self.image && record["startCommand"] as? String == "node convos-platform/pool-server/dist/index.js")
+        // The key and the wallet come with the instance: an idle instance carries them.
+        #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.map(\.name) == ["convos-agent-inst000001"])
+        let row = try await t.controller.db.query("SELECT wallet_key, runtime_key FROM services.instances WHERE instance_id = 'inst000001'").first!
+        let wallet: String = try row.decode("wallet_key")
+        #expect(wallet.hasPrefix("0x") && wallet.count == 66)
+        #expect(try row.decode("runtime_key", as: String.self).count > 32)
+        let key = try await t.controller.db.query("SELECT config FROM services.tool_resources WHERE instance_id = 'inst000001' AND tool = 'openrouter'").first!
+        #expect(try InProcessServices.config(key) == ["limitUsd": "20", "limitReset": "monthly"])
+        // A repeat is the same instance, no second anything.
+        _ = try await services(t).createInstance("inst000001", image: Self.image)
+        #expect(await deployments(t, "inst000001") == 1)
+        await t.stop()
     }
 
     @Test func teardownDeletesInTheSeedsOrderAndLeavesNothing() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
-        _ = try await s.createInstance("inst000001", image: Self.image)
-        try await provisionAll(s, "inst000001")
+        _ = try await s.createInstance("inst000002", image: Self.image)
+        try await provisionAll(s, "inst000002")
         let live = await sim(t).ledger()
         #expect(Set(live.map(\.provider)) == ["railway", "openrouter", "agentmail", "telnyx"])
-        try await s.teardown("inst000001")
+        try await s.destroy("inst000002")
         #expect(await sim(t).ledger().isEmpty)
-        let deletes = await sim(t).events().filter { $0.action == "delete" && $0.name == "convos-agent-inst000001" }.map(\.provider)
+        let deletes = await sim(t).events().filter { $0.action == "delete" && $0.name == "convos-agent-inst000002" }.map(\.provider)
         #expect(deletes == ["openrouter", "agentmail", "telnyx", "railway"])
-        // Bankr's key is retired, never handed out again.
-        let key = try await t.controller.db.query("SELECT state FROM services.bankr_keys WHERE instance_id = 'inst000001'").first
+        // Bankr's key is retired, never handed out again; the runtime's variables are gone.
+        let key = try await t.controller.db.query("SELECT state FROM services.bankr_keys WHERE instance_id = 'inst000002'").first
         #expect(try key?.decode("state", as: String.self) == "retired")
-        try await s.teardown("inst000001")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.runtime_env WHERE instance_id = 'inst000002'") == 0)
+        try await s.destroy("inst000002")
         await t.stop()
     }
 
-    @Test func createAndProvisionTwiceAreOneResourceEach() async throws {
+    /// Tools reach the running agent without a deploy: variables stored with skipDeploys, handed
+    /// over with restart-gateway; tools made together share one restart.
+    @Test func provisioningDeploysNothingAndHandsVariablesToTheRunningAgent() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
-        let a = try await s.createInstance("inst000002", image: Self.image)
-        let b = try await s.createInstance("inst000002", image: Self.image)
-        #expect(a.url == b.url && a.url?.hasPrefix("http://127.0.0.1:") == true)
-        try await provisionAll(s, "inst000002")
-        try await provisionAll(s, "inst000002")
+        _ = try await s.createInstance("inst000003", image: Self.image)
+        try await healthy(s, "inst000003")
+        try await provisionAll(s, "inst000003")
+        try await provisionAll(s, "inst000003")
+        try await eventually("every tool delivered") {
+            let tools = try await s.statusBatch(["inst000003"]).statuses["inst000003"]?.tools ?? [:]
+            return ToolName.declarable.allSatisfy { tools[$0.rawValue]?.delivered == true }
+        }
+        #expect(await deployments(t, "inst000003") == 1, "no redeploy for any tool")
+        let record = try await t.runtimeRecord("inst000003")
+        #expect(Set(record["env"] as? [String] ?? []).isSuperset(of: ["AGENTMAIL_INBOX_ID", "TELNYX_PHONE_NUMBER", "BANKR_API_KEY"]))
+        #expect((record["restarts"] as? [[String]] ?? []).count <= 3, "at most one restart per tool")
         let counts = Dictionary(grouping: await sim(t).ledger(), by: \.provider).mapValues(\.count)
-        #expect(counts == ["railway": 1, "openrouter": 1, "agentmail": 1, "telnyx": 1])
-        #expect(try await t.controller.db.query("SELECT count(*)::int AS n FROM services.bankr_keys WHERE instance_id = 'inst000002'")
-            .first!.decode("n", as: Int.self) == 1)
+        #expect(counts == ["railway": 2, "openrouter": 1, "agentmail": 1, "telnyx": 1], "a project and its volume; one of each tool")
         await t.stop()
     }
 
     @Test func lostResponseOnKeyCreateEndsWithOneKeyTheAgentHolds() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         let s = services(t)
-        _ = try await s.createInstance("inst000003", image: Self.image)
         var faults = Faults()
         faults.lostResponseNext = 1
         faults.providers = ["openrouter"]
         sim(t).setFaults(faults)
-        // The key is made but the answer is lost: the secret never reached us.
-        await #expect(throws: ServicesError.self) { _ = try await s.provision("inst000003", tool: .openrouter, options: ToolOptions()) }
+        // The key is made but the answer is lost: the secret never reached us, and nothing deployed.
+        await #expect(throws: ServicesError.self) { _ = try await s.createInstance("inst000004", image: Self.image) }
         #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.count == 1)
-        // The next attempt finds the key by name, deletes it (its secret is gone), and makes one it holds.
-        #expect(try await s.provision("inst000003", tool: .openrouter, options: ToolOptions()).state == .ready)
-        let keys = await sim(t).ledger().filter { $0.provider == "openrouter" }
-        #expect(keys.count == 1)
-        let runtime = try await TestHTTPClient(base: sim(t).baseURL).get("/_sim/runtime/" + (try await serviceID(t, "inst000003")))
-        #expect(((try runtime.json())["variables"] as? [String])?.contains("OPENROUTER_API_KEY") == true)
+        #expect(await deployments(t, "inst000004") == 0)
+        // The next attempt finds the key by name, deletes it (its secret is gone), makes one it holds, deploys once.
+        _ = try await s.createInstance("inst000004", image: Self.image)
+        #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.count == 1)
+        #expect(await deployments(t, "inst000004") == 1)
+        #expect((try await t.runtimeRecord("inst000004")["variables"] as? [String])?.contains("OPENROUTER_API_KEY") == true)
         await t.stop()
     }
 
     @Test func crashAfterRailwayCreatedBeforeWeRecordedIsAdopted() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
-        // As if a previous process created the project and died before writing anything down.
-        _ = try await t.controller.providers.railway.ensure(name: "convos-agent-inst000004", image: Self.image, variables: [:])
-        let batch = try await services(t).statusBatch([])
-        #expect(batch.orphans == ["convos-agent-inst000004"])
-        _ = try await services(t).createInstance("inst000004", image: Self.image)
-        #expect(await sim(t).ledger().filter { $0.provider == "railway" }.count == 1)
-        #expect(try await services(t).statusBatch(["inst000004"]).orphans == [])
+        // As if a previous process started the create, Railway made the project, and the process died.
+        _ = try await t.controller.db.query("""
+            INSERT INTO services.instances (instance_id, image, project_create_started_at) VALUES ('inst000005', $1, now())
+            """, [Self.image])
+        _ = try await t.controller.providers.railway.createProject(name: "convos-agent-inst000005", environmentName: "production")
+        _ = try await services(t).createInstance("inst000005", image: Self.image)
+        #expect(await sim(t).ledger().filter { $0.provider == "railway" && $0.kind == "project" }.count == 1)
+        #expect(await deployments(t, "inst000005") == 1)
+        #expect(try await services(t).statusBatch(["inst000005"]).orphans == [])
         await t.stop()
     }
 
-    @Test func statusBatchIsOneCallForAll() async throws {
+    @Test func crashAfterTheCommitDoesNotDeployTwice() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        _ = try await services(t).createInstance("inst000006", image: Self.image)
+        // As if the process died after environmentPatchCommit, before writing it down.
+        _ = try await t.controller.db.query("UPDATE services.instances SET state = 'creating', deployed_at = NULL WHERE instance_id = 'inst000006'")
+        _ = try await services(t).createInstance("inst000006", image: Self.image)
+        #expect(await deployments(t, "inst000006") == 1)
+        #expect(await sim(t).events().filter { $0.name == "convos-agent-inst000006" && $0.action == "create" }.map(\.kind)
+                == ["project", "volume", "domain", "key", "deployment"])
+        await t.stop()
+    }
+
+    /// The seed's four states, in one call for the whole fleet.
+    @Test func statusBatchIsOneCallForAllWithTheFourStates() async throws {
+        var cloud = TestController.fastCloud
+        cloud.healthDelay = .seconds(3600)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud)
         let s = services(t)
-        for i in 0..<5 { _ = try await s.createInstance("batch00\(i)x", image: Self.image) }
+        for i in 0..<3 { _ = try await s.createInstance("batch00\(i)x", image: Self.image) }
+        try await eventually("deployed") { try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.deployStatus == "SUCCESS" }
         let before = t.controller.providers.railway.stats.count(outcome: "ok")
-        let batch = try await s.statusBatch((0..<5).map { "batch00\($0)x" } + ["absent000"])
+        let batch = try await s.statusBatch((0..<3).map { "batch00\($0)x" } + ["absent000"])
         #expect(t.controller.providers.railway.stats.count(outcome: "ok") == before + 1)
-        #expect(batch.statuses.count == 6)
-        #expect(batch.statuses["absent000"]?.state == "missing")
-        #expect(batch.statuses["batch000x"]?.state == "ready")
+        #expect(batch.statuses.count == 4)
+        #expect(batch.statuses["absent000"]?.setup == .missing && batch.statuses["absent000"]?.state == .deploying)
+        #expect(batch.statuses["batch000x"]?.state == .unreachable, "deployed, but /pool/health is not ready")
+        cloud.healthDelay = .zero
+        await sim(t).setOptions(cloud)
+        #expect(try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.state == .healthy)
+        let project = try #require(try await t.controller.providers.railway.project(named: "convos-agent-batch001x"))
+        try await t.controller.providers.railway.deleteProject(id: project.id)
+        let gone = try await s.statusBatch(["batch001x"]).statuses["batch001x"]
+        #expect(gone?.state == .deployFailed && gone?.deployStatus == "MISSING")
         await t.stop()
     }
 
     @Test func bankrPoolEmptyIsSaid() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
         _ = try await t.controller.db.query("UPDATE services.bankr_keys SET state = 'retired'")
-        _ = try await services(t).createInstance("inst000005", image: Self.image)
+        _ = try await services(t).createInstance("inst000007", image: Self.image)
         do {
-            _ = try await services(t).provision("inst000005", tool: .bankr, options: ToolOptions())
+            _ = try await services(t).provision("inst000007", tool: .crypto, ProvisionRequest())
             Issue.record("provisioned from an empty pool")
         } catch let error as ServicesError {
-            #expect(error.code == "BankrPoolEmpty")
+            #expect(error.code == .bankrPoolEmpty)
         }
         await t.stop()
     }
 
-    @Test func servicesAPIOverHTTPAndTheRemoteClient() async throws {
+    /// A `provisioning: user` tool takes the user's credentials: stored under the agent by the claim,
+    /// or given directly; a missing key is a 400 naming it.
+    @Test func userProvidedCredentialsReachTheRuntime() async throws {
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
-        let bad = try await t.client.send("POST", "/create-instance", body: Data("{}".utf8), headers: ["Content-Type": "application/json"])
-        #expect(bad.status == 400)
-        #expect(try await t.client.send("POST", "/provision/inst000006/fax").status == 404)
-        // Found by schemathesis: options that are not a JSON object were a 500.
-        let options = try await t.client.send("POST", "/provision/inst000006/agentmail", body: Data("[1]".utf8),
-                                              headers: ["Content-Type": "application/json"])
-        #expect(options.status == 400)
-        #expect(options.text.contains("tool options"))
-        let remote = RemoteServices(base: URL(string: t.url)!, token: nil)
-        let created = try await remote.createInstance("inst000006", image: Self.image)
-        #expect(created.state == "ready")
-        #expect(try await remote.provision("inst000006", tool: .agentmail, options: ToolOptions()).state == .ready)
-        #expect(try await remote.statusBatch(["inst000006"]).statuses["inst000006"]?.tools["agentmail"]?.state == .ready)
-        try await remote.teardown("inst000006")
-        #expect(await sim(t).ledger().isEmpty)
+        let s = services(t)
+        _ = try await s.createInstance("inst000008", image: Self.image)
+        try await healthy(s, "inst000008")
+        try await s.storeUserConfig(agent: "agent-x", ["bankrApiKey": "bk_users_own"])
+        #expect(try await s.provision("inst000008", tool: .crypto, ProvisionRequest(agent: "agent-x", provisioning: .user)).resourceId == "user")
+        do {
+            _ = try await s.provision("inst000008", tool: .sms, ProvisionRequest(userConfig: ["telnyxApiKey": "k"]))
+            Issue.record("accepted a userConfig without the phone number")
+        } catch let error as ServicesError {
+            #expect(error.code == .userConfigMissing && error.message.contains("userConfig.telnyxPhoneNumber"))
+        }
+        try await eventually("delivered") { (try await t.runtimeRecord("inst000008")["env"] as? [String])?.contains("BANKR_API_KEY") == true }
+        #expect(await sim(t).ledger().filter { $0.provider == "telnyx" }.isEmpty, "nothing bought for a user's tool")
+        let keys = try await t.count("SELECT count(*)::int AS n FROM services.bankr_keys WHERE instance_id = 'inst000008'")
+        #expect(keys == 0, "no pool key handed out")
         await t.stop()
     }
 

@@ -31,8 +31,20 @@ struct TestController {
         return s
     }
 
+    /// The simulated cloud at test speed: the same steps as the realistic profile, in milliseconds.
+    static var fastCloud: SimulatorOptions {
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(50)
+        options.healthDelay = .milliseconds(100)
+        options.provisionDelay = .milliseconds(10)
+        options.restartDelay = .milliseconds(50)
+        options.orderDelay = .zero
+        return options
+    }
+
     static func start(token: String? = nil, databaseURL: String? = nil, minIdle: Int? = nil, simulate: Bool = false,
-                      reconciler: ReconcilerSettings = fastReconciler) async throws -> TestController {
+                      reconciler: ReconcilerSettings = fastReconciler, cloud: SimulatorOptions = fastCloud,
+                      configure: (inout ServeConfiguration) -> Void = { _ in }) async throws -> TestController {
         let url: String
         if let databaseURL { url = databaseURL } else { url = try await TestDatabase.create(prefix: "c") }
         var configuration = ServeConfiguration(databaseURL: url)
@@ -40,9 +52,8 @@ struct TestController {
         configuration.bindAddress = "127.0.0.1"
         configuration.apiToken = token
         configuration.poolMinIdle = minIdle
-        var options = SimulatorOptions()
-        options.deployDelay = .milliseconds(50)
-        options.orderDelay = .zero
+        configure(&configuration)
+        let options = cloud
         let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),
                                                     simulate: simulate, simulatorOptions: options, reconcilerSettings: reconciler)
         return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
@@ -73,17 +84,21 @@ enum Specs {
         apiVersion: agents.convos.org/v1
         kind: Pool
         metadata: {name: default}
-        spec: {minIdle: 3, maxInstances: 50, image: "ghcr.io/xmtplabs/convos-agent-runtime:production"}
+        spec: {minIdle: 3, maxInstances: 50, image: "ghcr.io/xmtplabs/convos-runtime:production"}
         """
-    static func template(_ name: String = "concierge", model: String = "anthropic/claude-sonnet-4", labels: String = "{}") -> String {
+    static func template(_ name: String = "concierge", model: String = "anthropic/claude-sonnet-4", labels: String = "{}",
+                         visibility: String = "public") -> String {
         """
         apiVersion: agents.convos.org/v1
         kind: AgentTemplate
         metadata: {name: \(name), labels: \(labels)}
         spec:
-          model: \(model)
+          agentName: Concierge
           instructions: Plan the week.
-          tools: {openrouter: {creditLimitUsd: 10}, agentmail: {}}
+          model: {default: \(model)}
+          visibility: \(visibility)
+          tools: [{id: email}]
+          openrouter: {limitUsd: 10}
         """
     }
     static func agent(_ name: String, template: String = "concierge", owner: String = "user_1", cloneFrom: String? = nil) -> String {
@@ -125,9 +140,21 @@ extension TestController {
     func phase(_ agent: String) async throws -> String? {
         try await controller.db.query("SELECT status->>'phase' AS p FROM pool.agents WHERE name = $1", [agent]).first?.decode("p")
     }
-    func claim(_ template: String, owner: String, cloneFrom: String? = nil) async throws -> TestHTTPClient.Response {
-        var body: [String: String] = ["templateId": template, "ownerId": owner]
+    func claim(_ template: String?, owner: String?, cloneFrom: String? = nil, wait: Double? = nil, extra: [String: Any] = [:],
+               headers: [String: String] = [:]) async throws -> TestHTTPClient.Response {
+        var body: [String: Any] = extra
+        body["templateId"] = template
+        body["ownerId"] = owner
         body["cloneFrom"] = cloneFrom
-        return try await client.send("POST", "/api/pool/claim", body: try JSONEncoder().encode(body), headers: ["Content-Type": "application/json"])
+        let path = "/api/pool/claim" + (wait.map { "?wait=\($0)" } ?? "")
+        return try await client.send("POST", path, body: try JSONSerialization.data(withJSONObject: body),
+                                     headers: ["Content-Type": "application/json"].merging(headers) { _, b in b })
+    }
+
+    /// What the simulated runtime of `instance` was sent (provisions, restarts, bearers, variables).
+    func runtimeRecord(_ instance: String) async throws -> [String: Any] {
+        let service: String = try await controller.db.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [instance])
+            .first!.decode("railway_service_id")
+        return try await TestHTTPClient(base: controller.simulator!.baseURL).get("/_sim/runtime/\(service)").json()
     }
 }

@@ -3,27 +3,78 @@ import Testing
 @testable import Providers
 import Resources
 import Simulator
+import TestSupport
 
 /// Each provider against the simulated cloud over real HTTP: create, observe, update, delete;
 /// a second create is the same resource; a second delete is fine.
 @Suite struct ProviderTests {
-    @Test func railwayProjectLifecycle() async throws {
+    /// The create sequence production settled on: project, empty service, volume, domain, then one
+    /// patch commit: one deployment, after the volume and the domain.
+    @Test func railwayCreatesInStepsWithOneDeployment() async throws {
         let cloud = try await SimulatedCloud.start()
         let railway = cloud.railway()
         let image = "ghcr.io/a/b@sha256:" + String(repeating: "c", count: 64)
-        let first = try await railway.ensure(name: "convos-agent-aaa111", image: image, variables: ["A": "1"])
-        #expect(first.isComplete)
-        let again = try await railway.ensure(name: "convos-agent-aaa111", image: image, variables: ["A": "1"])
-        #expect(again.id == first.id && again.serviceID == first.serviceID && again.domain == first.domain)
-        #expect(await cloud.live("railway").count == 1)
-        let observed = try #require(try await railway.project(named: "convos-agent-aaa111"))
-        #expect(["INITIALIZING", "DEPLOYING", "SUCCESS"].contains(observed.deploymentStatus ?? ""))
-        try await railway.setVariables(observed, ["B": "2"])
-        try await railway.updateImage(observed, image: "ghcr.io/a/b:next")
-        try await railway.deleteProject(id: first.id)
-        try await railway.deleteProject(id: first.id)
+        let project = try await railway.createProject(name: "convos-agent-aaa111", environmentName: "staging")
+        let environment = try #require(project.environmentID)
+        let service = try await railway.createService(projectID: project.id, environmentID: environment, name: "convos-agent-aaa111",
+                                                      registryCredentials: RegistryCredentials(username: "xmtplabs", password: "ghp_x"))
+        #expect(await cloud.sim.deployments().map(\.deployments) == [0], "a service without a source does not deploy")
+        let volume = try await railway.createVolume(projectID: project.id, environmentID: environment, serviceID: service, mountPath: "/data")
+        let domain = try await railway.createDomain(environmentID: environment, serviceID: service, port: 8080)
+        try await railway.commit(environmentID: environment, serviceID: service,
+                                 ServiceDeploySpec(image: image, startCommand: "node x.js", variables: ["A": "1"]), message: "first")
+        #expect(await cloud.sim.deployments().map(\.deployments) == [1])
+        let seen = try #require(try await railway.project(id: project.id))
+        #expect(seen.serviceID == service && seen.volumeID == volume && seen.domain == domain && seen.deploymentStatus != nil)
+        // Variables stored without a redeploy.
+        try await railway.storeVariables(seen, ["B": "2"])
+        #expect(await cloud.sim.deployments().map(\.deployments) == [1])
+        let order = await cloud.sim.events().filter { $0.name == "convos-agent-aaa111" }.map(\.kind)
+        #expect(order == ["project", "volume", "domain", "deployment"])
+        try await railway.deleteProject(id: project.id)
+        try await railway.deleteProject(id: project.id)
         #expect(await cloud.live("railway").isEmpty)
+        #expect(try await railway.project(id: project.id) == nil)
         #expect(try await railway.project(named: "convos-agent-aaa111") == nil)
+        await cloud.sim.shutdown()
+    }
+
+    /// The runtime's pool protocol with the runtime's own key: health turns ready after the deploy,
+    /// provision answers a conversation, restart-gateway hands variables over in place, the seed's
+    /// "future" endpoints are a 404, and a wrong key is refused.
+    @Test func runtimeProtocolWithItsOwnKey() async throws {
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(50)
+        options.healthDelay = .seconds(2)
+        let cloud = SimulatedCloud(sim: try await Simulator(options: options))
+        let railway = cloud.railway()
+        let project = try await railway.createProject(name: "convos-agent-rrr111", environmentName: "production")
+        let environment = try #require(project.environmentID)
+        let service = try await railway.createService(projectID: project.id, environmentID: environment, name: "agent", registryCredentials: nil)
+        let domain = try await railway.createDomain(environmentID: environment, serviceID: service, port: 8080)
+        try await railway.commit(environmentID: environment, serviceID: service,
+                                 ServiceDeploySpec(image: "ghcr.io/a/b@sha256:0", variables: ["POOL_API_KEY": "rk_own"]), message: "first")
+        let runtime = RuntimeClient(http: cloud.http("runtime"), probe: cloud.http("runtime"))
+        let url = try #require(URL(string: "http://\(domain)"))
+        #expect(await runtime.health(url, key: "rk_own") == RuntimeHealth(ready: false, version: "sim-1"), "deployed, not ready yet")
+        #expect(await runtime.health(url, key: "wrong") == nil, "401 with another key")
+        do {
+            _ = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+            Issue.record("provisioned before ready")
+        } catch { #expect(error.status == 503) }
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await runtime.health(url, key: "rk_own")?.ready != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        let conversation = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+        #expect(conversation.inviteUrl?.hasPrefix("https://convos.org/invite/") == true && !conversation.joined)
+        let joined = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: "https://convos.org/invite/x")
+        #expect(joined.joined && joined.inviteUrl == "https://convos.org/invite/x")
+        try await runtime.restartGateway(url, key: "rk_own", env: ["AGENTMAIL_INBOX_ID": "a@b"])
+        #expect(try await runtime.post(url, key: "rk_own", "update-template", body: .object([:])) == false)
+        #expect(try await runtime.post(url, key: "rk_own", "clone-summary", body: .object([:])) == false)
+        let record = try await TestHTTPClient(base: cloud.sim.baseURL).get("/_sim/runtime/\(service)").json()
+        #expect(record["env"] as? [String] == ["AGENTMAIL_INBOX_ID"])
+        #expect(record["bearers"] as? [String] == ["rk_own", "wrong"])
+        #expect(record["deployments"] as? Int == 1, "the restart was in place, not a redeploy")
         await cloud.sim.shutdown()
     }
 
@@ -41,13 +92,13 @@ import Simulator
     @Test func ghcrResolvesTagsAnonymouslyAndFollowsMoves() async throws {
         let cloud = try await SimulatedCloud.start()
         let ghcr = cloud.ghcr()
-        let image = try #require(ImageReference("ghcr.io/xmtplabs/convos-agent-runtime:production"))
+        let image = try #require(ImageReference("ghcr.io/xmtplabs/convos-runtime:production"))
         let digest = try await ghcr.resolve(image)
         #expect(digest.hasPrefix("sha256:") && digest.count == 71)
         #expect(try await ghcr.resolve(image) == digest)
-        let moved = await cloud.sim.moveTag(repository: "xmtplabs/convos-agent-runtime", tag: "production")
+        let moved = await cloud.sim.moveTag(repository: "xmtplabs/convos-runtime", tag: "production")
         #expect(try await ghcr.resolve(image) == moved)
-        let missing = try #require(ImageReference("ghcr.io/xmtplabs/convos-agent-runtime:missing"))
+        let missing = try #require(ImageReference("ghcr.io/xmtplabs/convos-runtime:missing"))
         do {
             _ = try await ghcr.resolve(missing)
             Issue.record("missing tag resolved")
@@ -60,12 +111,13 @@ import Simulator
     @Test func openRouterKeyLifecycle() async throws {
         let cloud = try await SimulatedCloud.start()
         let openRouter = cloud.openRouter()
-        let created = try await openRouter.create(name: "convos-agent-bbb222", options: ToolOptions(creditLimitUsd: 10))
+        let created = try await openRouter.create(name: "convos-agent-bbb222", options: ToolOptions(limitUsd: 10, limitReset: "monthly"))
         #expect(created.variables["OPENROUTER_API_KEY"]?.hasPrefix("sk-or-v1-") == true)
+        #expect(created.config == ["limitUsd": "10", "limitReset": "monthly"])
         #expect(try await openRouter.observe(name: "convos-agent-bbb222")?.externalID == created.externalID)
         // Found again by name, the key has no secret: it is only ever in the create's answer.
         #expect(try await openRouter.observe(name: "convos-agent-bbb222")?.variables.isEmpty == true)
-        try await openRouter.update(name: "convos-agent-bbb222", externalID: created.externalID, options: ToolOptions(creditLimitUsd: 20))
+        try await openRouter.update(name: "convos-agent-bbb222", externalID: created.externalID, options: ToolOptions(limitUsd: 20))
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: created.externalID)
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: created.externalID)
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: nil)

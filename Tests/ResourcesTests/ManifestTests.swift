@@ -10,21 +10,23 @@ import YAML
         spec:
           minIdle: 3
           maxInstances: 50
-          image: ghcr.io/xmtplabs/convos-agent-runtime:production
+          image: ghcr.io/xmtplabs/convos-runtime:production
         ---
         apiVersion: agents.convos.org/v1
         kind: AgentTemplate
         metadata: {name: concierge, labels: {team: growth}}
         spec:
-          displayName: Concierge
-          model: anthropic/claude-sonnet-4
+          agentName: Concierge
           instructions: |
             You help the user plan their week.
+          model: {default: anthropic/claude-sonnet-4, allowOverride: false}
+          visibility: private
+          creator: inbox_abc
           tools:
-            openrouter: {creditLimitUsd: 10}
-            agentmail: {}
-            telnyx: {country: US}
-            bankr: {}
+            - {id: email, provisioning: pool}
+            - {id: sms, provisioning: pool, options: {country: US}}
+            - {id: crypto, provisioning: user}
+          openrouter: {limitUsd: 20, limitReset: monthly}
         ---
         apiVersion: agents.convos.org/v1
         kind: Agent
@@ -32,6 +34,8 @@ import YAML
         spec:
           template: concierge
           owner: user_123
+          agentName: Alice's concierge
+          joinUrl: https://convos.org/invite/abc
           cloneFrom: alice-planner
         """
 
@@ -39,10 +43,14 @@ import YAML
         let manifests = try ManifestDecoder.decode(yaml: Self.valid)
         #expect(manifests.map(\.reference) == ["pool/default", "agenttemplate/concierge", "agent/alice-concierge"])
         let template = try manifests[1].typedSpec(AgentTemplateSpec.self)
-        #expect(template.toolNames == [.openrouter, .agentmail, .telnyx, .bankr])
+        #expect(template.toolNames == [.email, .sms, .crypto])
+        #expect(template.tools[2] == TemplateTool(.crypto, provisioning: .user))
+        #expect(template.model == ModelChoice(default: "anthropic/claude-sonnet-4"))
+        #expect(template.openrouter == OpenRouterSettings(limitUsd: 20, limitReset: .monthly))
         #expect(template.instructions == "You help the user plan their week.\n")
         #expect(manifests[1].labels == ["team": "growth"])
-        #expect(try manifests[2].typedSpec(AgentSpec.self) == AgentSpec(template: "concierge", owner: "user_123", cloneFrom: "alice-planner"))
+        #expect(try manifests[2].typedSpec(AgentSpec.self) == AgentSpec(template: "concierge", owner: "user_123", agentName: "Alice's concierge",
+                                                                         joinUrl: "https://convos.org/invite/abc", cloneFrom: "alice-planner"))
     }
 
     @Test func defaultsAreFilledIn() throws {
@@ -55,9 +63,25 @@ import YAML
             apiVersion: agents.convos.org/v1
             kind: AgentTemplate
             metadata: {name: t}
-            spec: {model: a/b, tools: {telnyx: , agentmail: }}
+            spec: {agentName: T, instructions: Be., tools: [{id: sms}, {id: email}]}
             """)
-        #expect(try t[0].typedSpec(AgentTemplateSpec.self).tools == Tools(agentmail: AgentMailTool(), telnyx: TelnyxTool(country: "US")))
+        let spec = try t[0].typedSpec(AgentTemplateSpec.self)
+        #expect(spec.tools == [TemplateTool(.sms, provisioning: .pool), TemplateTool(.email, provisioning: .pool)])
+        #expect(spec.visibility == .private && spec.model == nil)
+        #expect(t[0].spec["visibility"] == .string("private"), "the stored spec says what is in force")
+    }
+
+    @Test func oldFlowAgentNeedsNoTemplate() throws {
+        let m = try ManifestDecoder.decode(yaml: """
+            apiVersion: agents.convos.org/v1
+            kind: Agent
+            metadata: {name: ada}
+            spec: {agentName: Ada, instructions: Be brief.}
+            """)
+        let spec = try m[0].typedSpec(AgentSpec.self)
+        #expect(spec.template == nil && spec.owner == nil)
+        #expect(AgentConfig.resolve(spec, template: nil) == AgentConfig(agentName: "Ada", instructions: "Be brief."))
+        #expect(AgentConfig.resolve(AgentSpec(), template: nil) == AgentConfig(agentName: "Assistant", instructions: "You are a helpful AI assistant."))
     }
 
     @Test func everyBadFieldIsReportedByPath() {
@@ -66,23 +90,30 @@ import YAML
             kind: AgentTemplate
             metadata: {name: Bad_Name}
             spec:
-              model: claude
+              agentName: A
+              instructions: I
+              model: {default: claude}
               colour: blue
+              openrouter:
+                limitUsd: -1
               tools:
-                openrouter: {creditLimitUsd: -1}
-                telnyx: {country: usa}
-                slack: {}
+                - {id: sms, options: {country: usa}}
+                - {id: slack}
+                - {id: email, provisioning: maybe, options: {colour: red}}
+                - {id: sms}
             """
         do {
             _ = try ManifestDecoder.decode(yaml: text)
             Issue.record("accepted an invalid template")
         } catch {
             let paths = error.errors.map(\.path).sorted()
-            #expect(paths == ["metadata.name", "spec.colour", "spec.model", "spec.tools.openrouter.creditLimitUsd",
-                              "spec.tools.slack", "spec.tools.telnyx.country"])
-            let credit = error.errors.first { $0.path == "spec.tools.openrouter.creditLimitUsd" }
+            #expect(paths == ["metadata.name", "spec.colour", "spec.model.default", "spec.openrouter.limitUsd",
+                              "spec.tools[0].options.country", "spec.tools[1].id", "spec.tools[2].provisioning", "spec.tools[3].id"])
+            #expect(error.errors.first { $0.path == "spec.tools[3].id" }?.message == "sms appears twice (also spec.tools[0])")
+            let credit = error.errors.first { $0.path == "spec.openrouter.limitUsd" }
             #expect(credit?.message == "must be > 0 and at most 10000")
-            #expect(credit?.line == 8)
+            #expect(credit?.line == 10)
+            #expect(error.errors.first { $0.path == "spec.tools[1].id" }?.message == "must be one of email, sms, crypto, got \"slack\"")
             #expect(error.errors.allSatisfy { $0.object == "agenttemplate/Bad_Name" })
             #expect(error.errors.first { $0.path == "spec.colour" }?.message == "unknown field")
         }
@@ -186,7 +217,7 @@ import YAML
     }
 
     @Test func imageReferences() {
-        #expect(ImageReference("ghcr.io/xmtplabs/convos-agent-runtime:production")?.tag == "production")
+        #expect(ImageReference("ghcr.io/xmtplabs/convos-runtime:production")?.tag == "production")
         #expect(ImageReference("ghcr.io/a/b")?.tag == "latest")
         #expect(ImageReference("localhost:5000/a/b:1")?.registry == "localhost:5000")
         let digest = "sha256:" + String(repeating: "a", count: 64)

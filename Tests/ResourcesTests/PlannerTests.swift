@@ -14,27 +14,35 @@ struct PlannerCase: Sendable, CustomTestStringConvertible {
 private let t0 = Date(timeIntervalSince1970: 1_800_000_000)
 private let d1 = "sha256:" + String(repeating: "1", count: 64)
 private let d2 = "sha256:" + String(repeating: "2", count: 64)
-private func imageAt(_ d: String) -> String { "ghcr.io/xmtplabs/convos-agent-runtime@\(d)" }
+private func imageAt(_ d: String) -> String { "ghcr.io/xmtplabs/convos-runtime@\(d)" }
 
 private func pool(_ minIdle: Int = 2, max: Int = 5, digest: String? = d1, name: String = "default") -> PoolView {
-    PoolView(name: name, spec: PoolSpec(minIdle: minIdle, maxInstances: max, image: "ghcr.io/xmtplabs/convos-agent-runtime:production"), digest: digest)
+    PoolView(name: name, spec: PoolSpec(minIdle: minIdle, maxInstances: max, image: "ghcr.io/xmtplabs/convos-runtime:production"), digest: digest)
 }
-private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: String = "SUCCESS") -> InstanceView {
-    InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, deployStatus: deploy)
+private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: String = "SUCCESS", health: InstanceHealth = .healthy) -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, health: health, deployStatus: deploy)
 }
-private func provisioning(_ id: String, age: TimeInterval = 5, services: String = "ready", deploy: String? = "DEPLOYING", url: String? = nil) -> InstanceView {
-    InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, servicesState: services, deployStatus: deploy)
+private func provisioning(_ id: String, age: TimeInterval = 5, setup: InstanceSetup = .created, deploy: String? = "DEPLOYING",
+                          health: InstanceHealth = .deploying, url: String? = nil) -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, setup: setup, health: health, deployStatus: deploy)
 }
-private func claimed(_ id: String, agent: String, tools: [String: String] = [:], generation: Int? = nil, clone: Bool = false, parent: String? = nil) -> InstanceView {
-    InstanceView(id: id, pool: "default", state: .claimed, digest: d1, url: "http://x/\(id)", agent: agent, createdAt: t0 - 100,
-                 tools: tools, templateGeneration: generation, cloneSummarySent: clone, parentInstance: parent)
+private let conciergeConfig = RuntimeConfig(agentName: "Concierge", instructions: "Plan.", model: "a/b")
+private func claimed(_ id: String, agent: String, tools: [ToolName: ToolView] = [:], configured: RuntimeConfig? = nil,
+                     refused: RuntimeConfig? = nil, health: InstanceHealth = .healthy, clone: Bool = false, parent: String? = nil) -> InstanceView {
+    InstanceView(id: id, pool: "default", state: .claimed, digest: d1, url: "http://x/\(id)", agent: agent, createdAt: t0 - 100, health: health,
+                 tools: tools, conversationId: configured.map { _ in "conv-\(id)" }, runtimeConfig: configured, refusedConfig: refused,
+                 templateGeneration: configured.map { _ in 3 }, cloneSummaryDone: clone, parentInstance: parent)
 }
-private func agent(_ name: String, template: String = "concierge", owner: String = "u1", cloneFrom: String? = nil, deleting: Bool = false, age: TimeInterval = 10) -> AgentView {
+private func agent(_ name: String, template: String? = "concierge", owner: String = "u1", cloneFrom: String? = nil, deleting: Bool = false,
+                   age: TimeInterval = 10) -> AgentView {
     AgentView(name: name, spec: AgentSpec(template: template, owner: owner, cloneFrom: cloneFrom), deleting: deleting, createdAt: t0 - age)
 }
-private let concierge = TemplateView(name: "concierge", spec: AgentTemplateSpec(model: "a/b", tools: Tools(openrouter: OpenRouterTool(creditLimitUsd: 5), agentmail: AgentMailTool())), generation: 3)
-private let bare = TemplateView(name: "bare", spec: AgentTemplateSpec(model: "a/b"), generation: 1)
-private let allReady = ["openrouter": "ready", "agentmail": "ready"]
+private let concierge = TemplateView(name: "concierge", spec: AgentTemplateSpec(
+    agentName: "Concierge", instructions: "Plan.", model: ModelChoice(default: "a/b"), tools: [TemplateTool(.email), TemplateTool(.sms, options: ["country": "US"])],
+    openrouter: OpenRouterSettings(limitUsd: 5)), generation: 3)
+private let bare = TemplateView(name: "bare", spec: AgentTemplateSpec(agentName: "Bare", instructions: "Be."), generation: 1)
+private let keyAt5 = ToolView(state: .ready, config: ["limitUsd": "5"])
+private let allReady: [ToolName: ToolView] = [.openrouter: keyAt5, .email: ToolView(state: .ready), .sms: ToolView(state: .ready)]
 
 private func input(pools: [PoolView] = [pool()], agents: [AgentView] = [], instances: [InstanceView] = [], orphans: [OrphanView] = [],
                    budget: Int = 8) -> PlannerInput {
@@ -57,7 +65,7 @@ let plannerCases: [PlannerCase] = [
                 expected: [.teardown(instance: "new", reason: "ScaledDown")]),
     PlannerCase(name: "maxInstances caps creation", reason: "four claimed and one idle leave no room under 5",
                 input: input(pools: [pool(3, max: 5)], agents: (1...4).map { agent("g\($0)") },
-                             instances: (1...4).map { claimed("c\($0)", agent: "g\($0)", tools: allReady, generation: 3) } + [idle("a")]),
+                             instances: (1...4).map { claimed("c\($0)", agent: "g\($0)", tools: allReady, configured: conciergeConfig) } + [idle("a")]),
                 expected: []),
     PlannerCase(name: "maxInstances partly reached", reason: "room for one more, deficit two",
                 input: input(pools: [pool(3, max: 4)], instances: [claimed("c1", agent: "gone1"), claimed("c2", agent: "gone2"), idle("a")]),
@@ -73,57 +81,88 @@ let plannerCases: [PlannerCase] = [
                 input: input(pools: [pool(digest: d2)], instances: [idle("s1", digest: d1), idle("s2", digest: d1)]),
                 expected: [.createInstances(pool: "default", count: 2, digest: d2)]),
     PlannerCase(name: "digest moved leaves claimed alone", reason: "claimed instances keep their image",
-                input: input(pools: [pool(0, digest: d2)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: 3)]),
+                input: input(pools: [pool(0, digest: d2)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig)]),
                 expected: []),
     PlannerCase(name: "failed idle instance is marked", reason: "its deployment crashed",
-                input: input(instances: [idle("a"), idle("b", deploy: "CRASHED")]),
+                input: input(instances: [idle("a"), idle("b", deploy: "CRASHED", health: .deployFailed)]),
                 expected: [.markFailed(instance: "b", reason: "DeployCrashed"), .createInstances(pool: "default", count: 1, digest: d1)]),
     PlannerCase(name: "failed instance is torn down", reason: "failed and unclaimed: remove it",
                 input: input(instances: [idle("a"), idle("b"),
                                          InstanceView(id: "f", pool: "default", state: .failed, digest: d1, createdAt: t0)]),
                 expected: [.teardown(instance: "f", reason: "Failed")]),
-    PlannerCase(name: "stuck provisioning is failed", reason: "not ready after the grace period",
-                input: input(pools: [pool(1)], instances: [provisioning("p", age: 700)]),
+    PlannerCase(name: "stuck provisioning is failed", reason: "not healthy POOL_STUCK_TIMEOUT (15 minutes) after creation",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 901, deploy: "SUCCESS", health: .unreachable)]),
                 expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
+    PlannerCase(name: "provisioning under the stuck timeout waits", reason: "14 minutes is slow, not stuck",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 840, deploy: "SUCCESS", health: .unreachable)]),
+                expected: []),
     PlannerCase(name: "provisioning without a project is started", reason: "crash after the intent row: create again, idempotently",
-                input: input(pools: [pool(1)], instances: [provisioning("p", services: "missing", deploy: nil)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", setup: .missing, deploy: nil)]),
                 expected: [.startInstance(instance: "p", image: imageAt(d1))]),
-    PlannerCase(name: "deployed instance becomes idle", reason: "SUCCESS with a URL",
-                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", url: "http://x/p")]),
+    PlannerCase(name: "deploy success is not ready", reason: "the runtime's /pool/health has not said ready: stays provisioning",
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", health: .unreachable, url: "http://x/p")]),
+                expected: []),
+    PlannerCase(name: "ready runtime becomes idle", reason: "healthy: /pool/health said ready",
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", health: .healthy, url: "http://x/p")]),
                 expected: [.markIdle(instance: "p", url: "http://x/p")]),
+    PlannerCase(name: "failed deploy of a provisioning instance", reason: "deploy_failed after the commit: replace it",
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "FAILED", health: .deployFailed)]),
+                expected: [.markFailed(instance: "p", reason: "DeployFailed")]),
     PlannerCase(name: "waiting agent binds an idle instance", reason: "FIFO by creation; the pool refills behind it",
                 input: input(pools: [pool(1)], agents: [agent("w1")], instances: [idle("a")]),
                 expected: [.bindAgent(agent: "w1", pool: "default"), .createInstances(pool: "default", count: 1, digest: d1)]),
     PlannerCase(name: "more waiting agents than idle", reason: "bind what exists, create for the rest and for minIdle",
                 input: input(pools: [pool(1)], agents: [agent("w1", age: 30), agent("w2", age: 20)], instances: [idle("a")]),
                 expected: [.bindAgent(agent: "w1", pool: "default"), .createInstances(pool: "default", count: 2, digest: d1)]),
-    PlannerCase(name: "claimed agent gets its tools", reason: "each missing tool provisioned, in parallel keys",
-                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: ["openrouter": "ready"])]),
-                expected: [.provisionTool(agent: "a1", instance: "c1", tool: .agentmail)]),
-    PlannerCase(name: "tools ready pushes the template", reason: "template generation not yet on the instance",
-                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: nil)]),
+    PlannerCase(name: "claimed agent is configured while its tools are made", reason: "the invite first; tools in parallel keys",
+                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: [.openrouter: ToolView(state: .ready)])]),
+                expected: [.configure(agent: "a1", instance: "c1"), .provisionTool(agent: "a1", instance: "c1", tool: .openrouter),
+                           .provisionTool(agent: "a1", instance: "c1", tool: .email), .provisionTool(agent: "a1", instance: "c1", tool: .sms)]),
+    PlannerCase(name: "restarting runtime waits to be configured", reason: "/pool/provision answers 503 while not ready; tools go on",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: [.openrouter: keyAt5, .email: ToolView(state: .ready)], health: .unreachable)]),
+                expected: [.provisionTool(agent: "a1", instance: "c1", tool: .sms)]),
+    PlannerCase(name: "tool made but not handed over", reason: "the services layer is restarting the agent with it: nothing to plan",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: [.openrouter: keyAt5, .email: ToolView(state: .ready, delivered: false),
+                                                                            .sms: ToolView(state: .ready)], configured: conciergeConfig)]),
+                expected: []),
+    PlannerCase(name: "key limit differs from the template", reason: "the instance's key was made at the default limit",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: allReady.merging([.openrouter: ToolView(state: .ready, config: ["limitUsd": "20"])]) { _, b in b },
+                                                 configured: conciergeConfig)]),
+                expected: [.provisionTool(agent: "a1", instance: "c1", tool: .openrouter)]),
+    PlannerCase(name: "template changed is pushed", reason: "the runtime was configured with other instructions",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: allReady, configured: RuntimeConfig(agentName: "Concierge", instructions: "Old.", model: "a/b"))]),
                 expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 3)]),
-    PlannerCase(name: "template changed is synced", reason: "instance runs generation 2, template is at 3",
-                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, generation: 2)]),
-                expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 3)]),
-    PlannerCase(name: "agent without tools is synced at once", reason: "a template with no tools needs no provisioning",
-                input: input(pools: [pool(0)], agents: [agent("a1", template: "bare")], instances: [claimed("c1", agent: "a1")]),
-                expected: [.pushTemplate(agent: "a1", instance: "c1", generation: 1)]),
-    PlannerCase(name: "clone sends its summary when ready", reason: "child synced, parent reachable, summary not yet sent",
+    PlannerCase(name: "runtime without update-template is not asked again", reason: "it answered 404 for this configuration: no retry storm",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: allReady, configured: RuntimeConfig(agentName: "Concierge", instructions: "Old.", model: "a/b"),
+                                                 refused: conciergeConfig)]),
+                expected: []),
+    PlannerCase(name: "old flow agent is configured, no tools", reason: "no template: the seed's defaults, nothing to provision",
+                input: input(pools: [pool(0)], agents: [agent("a1", template: nil)], instances: [claimed("c1", agent: "a1")]),
+                expected: [.configure(agent: "a1", instance: "c1")]),
+    PlannerCase(name: "old flow agent configured is done", reason: "Assistant with the default instructions, as configured",
+                input: input(pools: [pool(0)], agents: [agent("a1", template: nil)],
+                             instances: [claimed("c1", agent: "a1", configured: RuntimeConfig(agentName: "Assistant", instructions: "You are a helpful AI assistant.", model: nil))]),
+                expected: []),
+    PlannerCase(name: "clone sends its summary once configured", reason: "child configured, summary not yet sent",
                 input: input(pools: [pool(0)], agents: [agent("parent"), agent("child", cloneFrom: "parent")],
-                             instances: [claimed("p1", agent: "parent", tools: allReady, generation: 3),
-                                         claimed("c1", agent: "child", tools: allReady, generation: 3, parent: "p1")]),
+                             instances: [claimed("p1", agent: "parent", tools: allReady, configured: conciergeConfig),
+                                         claimed("c1", agent: "child", tools: allReady, configured: conciergeConfig, parent: "p1")]),
                 expected: [.sendCloneSummary(agent: "child", instance: "c1", parentInstance: "p1")]),
-    PlannerCase(name: "clone summary is sent once", reason: "already sent: nothing more",
+    PlannerCase(name: "clone summary is sent once", reason: "already sent (or refused): nothing more",
                 input: input(pools: [pool(0)], agents: [agent("parent"), agent("child", cloneFrom: "parent")],
-                             instances: [claimed("p1", agent: "parent", tools: allReady, generation: 3),
-                                         claimed("c1", agent: "child", tools: allReady, generation: 3, clone: true, parent: "p1")]),
+                             instances: [claimed("p1", agent: "parent", tools: allReady, configured: conciergeConfig),
+                                         claimed("c1", agent: "child", tools: allReady, configured: conciergeConfig, clone: true, parent: "p1")]),
                 expected: []),
     PlannerCase(name: "deleted agent's instance is torn down", reason: "teardown first, the agent row after",
                 input: input(pools: [pool(0)], agents: [agent("a1", deleting: true)], instances: [claimed("c1", agent: "a1")]),
                 expected: [.teardown(instance: "c1", reason: "AgentDeleted")]),
     PlannerCase(name: "teardown half done resumes", reason: "an instance left deleting is torn down again, idempotently",
-                input: input(pools: [pool(0)], instances: [InstanceView(id: "d", pool: "default", state: .deleting, createdAt: t0, servicesState: "deleting")]),
+                input: input(pools: [pool(0)], instances: [InstanceView(id: "d", pool: "default", state: .deleting, createdAt: t0, setup: .deleting)]),
                 expected: [.teardown(instance: "d", reason: "Deleting")]),
     PlannerCase(name: "deleted agent without instance is removed", reason: "nothing left to tear down",
                 input: input(pools: [pool(0)], agents: [agent("a1", deleting: true)]), expected: [.removeAgent(agent: "a1")]),
@@ -146,7 +185,9 @@ let plannerCases: [PlannerCase] = [
     @Test func atLeastTwentyFiveCases() { #expect(plannerCases.count >= 25) }
 
     @Test func keysSeparateParallelWork() {
-        #expect(Action.provisionTool(agent: "a", instance: "i", tool: .openrouter).key != Action.provisionTool(agent: "a", instance: "i", tool: .telnyx).key)
+        #expect(Action.provisionTool(agent: "a", instance: "i", tool: .openrouter).key != Action.provisionTool(agent: "a", instance: "i", tool: .sms).key)
+        #expect(Action.configure(agent: "a", instance: "i").key == Action.pushTemplate(agent: "a", instance: "i", generation: 1).key,
+                "one call to the runtime's conversation at a time")
         #expect(Action.markIdle(instance: "i", url: "u").key == Action.teardown(instance: "i", reason: "r").key)
     }
 }

@@ -15,22 +15,28 @@ public struct API: Sendable {
     let wake: @Sendable () -> Void
     let status: StatusService?
     let metrics: Metrics
-    let token: String?
+    let auth: APIAuth
     let logger: Logger
+    /// How long a claim waits for its invite when it does not say (`CLAIM_WAIT`).
+    let claimWait: Duration
+    let claimWaiters: ClaimWaiters
+    /// Whether the services routes are served here (the services run in this process).
+    let servesServices: Bool
 
-    /// Routes anyone may call: probes, metrics and the dashboard.
-    static let publicPaths: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json"]
-
-    public init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, token: String?, logger: Logger,
-                wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics()) {
+    init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
+         wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),
+         claimWait: Duration = .seconds(60), claimWaiters: ClaimWaiters = ClaimWaiters(), servesServices: Bool = true) {
         self.wake = wake
         self.status = status
         self.metrics = metrics
         self.store = store
         self.services = services
         self.health = health
-        self.token = token
+        self.auth = auth
         self.logger = logger
+        self.claimWait = claimWait
+        self.claimWaiters = claimWaiters
+        self.servesServices = servesServices
     }
 
     public func router() -> Router {
@@ -49,20 +55,23 @@ public struct API: Sendable {
         }
         addResourceRoutes(&router)
         addTemplateRoutes(&router)
-        addServicesRoutes(&router)
+        if servesServices { addServicesRoutes(&router) }
         addClaimRoutes(&router)
-        let token = self.token
+        addPoolRoutes(&router)
+        let auth = self.auth
         let logger = self.logger
         let wake = self.wake
         router.middleware = { request, pattern, next in
             let started = ContinuousClock.now
-            if let token, !Self.publicPaths.contains(pattern), !Self.authorized(request, token: token) {
-                throw HTTPError.unauthorized
+            switch await auth.check(request, pattern: pattern) {
+            case .allow: break
+            case .unauthorized: throw HTTPError.unauthorized
+            case .forbidden(let message): throw HTTPError.forbidden(message)
             }
             var response: HTTPResponse
             do {
                 response = try await next(request)
-                if ["POST", "PUT", "DELETE"].contains(request.method), response.status < 300 { wake() }
+                if ["POST", "PUT", "PATCH", "DELETE"].contains(request.method), response.status < 300 { wake() }
             } catch let error as StoreError {
                 response = Self.httpError(error).response
             } catch let error as PostgresError where error.isUnavailable {
@@ -83,16 +92,6 @@ public struct API: Sendable {
             logger.error("unhandled error", ["requestId": request.requestID, "path": request.path, "error": "\(error)"])
         }
         return router
-    }
-
-    /// Constant-time comparison of the bearer token, so timing reveals nothing of it.
-    static func authorized(_ request: HTTPRequest, token: String) -> Bool {
-        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return false }
-        let given = Array(header.dropFirst(7).utf8)
-        let expected = Array(token.utf8)
-        var difference = UInt8(given.count == expected.count ? 0 : 1)
-        for i in 0..<expected.count { difference |= expected[i] ^ (i < given.count ? given[i] : 0) }
-        return difference == 0
     }
 
     static func httpError(_ error: StoreError) -> HTTPError {

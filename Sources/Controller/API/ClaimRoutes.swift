@@ -3,57 +3,131 @@ import HTTPServer
 import Postgres
 import Resources
 
-/// `POST /api/pool/claim`: binds an idle instance to a new agent in one statement and answers at
-/// once: 200 with the instance and URL, or 202 when the pool is empty and the agent waits (it binds
-/// as soon as an instance is ready). Any replica can serve it: the claim is atomic in the database.
+/// `POST /api/pool/claim[?wait=SECONDS]`: the seed's claim. It binds an idle instance to a new
+/// agent in one statement, then waits (up to `CLAIM_WAIT`, or `wait`) for the reconciler to
+/// configure the runtime, and answers with the invite: 200 with the instance (the invite fields
+/// null if the wait ran out), or 202 when the pool is empty and the agent waits for an instance.
+/// Without `templateId` it is the seed's old flow: a name and instructions, no per-agent tools.
+/// Any replica can serve it: the claim is atomic in the database.
 extension API {
     struct ClaimRequest: Decodable {
         var templateId: String?
         var ownerId: String?
+        var agentName: String?
+        var instructions: String?
+        var joinUrl: String?
+        var model: String?
+        var userConfig: [String: String]?
         var cloneFrom: String?
     }
 
     struct ClaimResponse: Encodable {
         let agent: String
-        let instanceId: String?
-        let url: String?
-        let status: String
+        let instanceId: String
+        let gatewayUrl: String?
+        let conversation: (conversationId: String, inviteUrl: String?, joined: Bool)?
+
+        enum Keys: String, CodingKey { case agent, instanceId, gatewayUrl, inviteUrl, conversationId, joined }
+
+        /// Every field present: null until the runtime is configured, as the contract says.
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: Keys.self)
+            try c.encode(agent, forKey: .agent)
+            try c.encode(instanceId, forKey: .instanceId)
+            try c.encode(gatewayUrl, forKey: .gatewayUrl)
+            try c.encode(conversation?.inviteUrl, forKey: .inviteUrl)
+            try c.encode(conversation?.conversationId, forKey: .conversationId)
+            try c.encode(conversation?.joined, forKey: .joined)
+        }
     }
 
     func addClaimRoutes(_ router: inout Router) {
-        let store = self.store
-        let metrics = self.metrics
+        let store = self.store, metrics = self.metrics, services = self.services
+        let waiters = self.claimWaiters, defaultWait = self.claimWait, wake = self.wake
         router.add("POST", "/api/pool/claim") { request in
             let started = ContinuousClock.now
-            guard request.contentType == nil || request.contentType == "application/json" else {
-                throw HTTPError.unsupportedMediaType("send the claim as application/json")
-            }
-            let body: ClaimRequest
-            do { body = try JSONDecoder().decode(ClaimRequest.self, from: request.body) } catch { throw Self.malformedJSON(request.body) }
-            var details: [HTTPError.Detail] = []
-            let template = body.templateId ?? ""
-            let owner = body.ownerId ?? ""
-            details += Check.dnsLabel(template, at: "templateId").map(Self.detail)
-            details += Check.text(owner, at: "ownerId", max: 128).map(Self.detail)
-            if let parent = body.cloneFrom { details += Check.dnsLabel(parent, at: "cloneFrom").map(Self.detail) }
-            guard details.isEmpty else { throw HTTPError.badRequest("invalid claim: \(details[0].path): \(details[0].message)", details: details) }
+            let body = try Self.body(ClaimRequest.self, request, expected: "{\"templateId\"?, \"ownerId\"?, \"agentName\"?, \"instructions\"?, ...}")
+            let wait = try Self.claimWait(request, default: defaultWait)
+            let spec = AgentSpec(template: body.templateId, owner: body.ownerId, agentName: body.agentName, instructions: body.instructions,
+                                 model: body.model, joinUrl: body.joinUrl, cloneFrom: body.cloneFrom)
+            let template = try await Self.checkClaim(spec, userConfig: body.userConfig ?? [:], store: store)
             let name = "agent-" + InstanceID.make()
-            let claim = try await Claims.claimNew(store.db, agent: name, template: template, owner: owner, cloneFrom: body.cloneFrom)
-            guard claim.accepted else {
-                if !claim.templateExists {
-                    throw StoreError.unprocessable("agenttemplate/\(template) does not exist", [FieldError("templateId", "agenttemplate/\(template) does not exist")])
-                }
-                let parent = body.cloneFrom ?? ""
-                if claim.parentOwner == nil {
-                    throw StoreError.unprocessable("agent/\(parent) does not exist", [FieldError("cloneFrom", "agent/\(parent) does not exist")])
-                }
-                throw StoreError.unprocessable("agent/\(parent) belongs to another owner", [FieldError("cloneFrom", "only the owner of agent/\(parent) may clone it")])
+            // The credentials go to the services schema before the agent exists, so its first provision finds them.
+            let userTools = template?.tools.filter { $0.provisioning == .user } ?? []
+            if !userTools.isEmpty, let services {
+                try await Self.services { try await services.storeUserConfig(agent: name, body.userConfig ?? [:]) }
             }
-            let result = ClaimResponse(agent: name, instanceId: claim.instanceID, url: claim.url, status: claim.instanceID == nil ? "Pending" : "Claimed")
-            // The middleware wakes the reconciler after every accepted POST, this one included.
-            metrics.increment("convos_claims_total", ["result": result.instanceId == nil ? "waiting" : "bound"])
+            let claim = try await Claims.claimNew(store.db, agent: name, spec: spec)
+            guard claim.accepted else {
+                if !userTools.isEmpty { try? await services?.forgetUserConfig(agent: name) }
+                throw Self.refusal(claim, spec)
+            }
+            metrics.increment("convos_claims_total", ["result": claim.instanceID == nil ? "waiting" : "bound"])
             metrics.observe("convos_claim_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
-            return .json(result, status: result.instanceId == nil ? 202 : 200)
+            guard let instance = claim.instanceID else { return .json(["agent": name], status: 202) }
+            // The reconciler configures the runtime; wake it now rather than after this answer.
+            wake()
+            let db = store.db
+            let conversation = wait > .zero
+                ? try await waiters.wait(for: name, until: started + wait) { try await Claims.conversation(db, agent: name) }
+                : nil
+            if conversation != nil { metrics.observe("convos_claim_invite_seconds", seconds: Metrics.seconds(ContinuousClock.now - started)) }
+            return .json(ClaimResponse(agent: name, instanceId: instance, gatewayUrl: claim.url, conversation: conversation))
         }
+    }
+
+    /// `?wait=SECONDS`, 0 to 300; `CLAIM_WAIT` when absent.
+    static func claimWait(_ request: HTTPRequest, default fallback: Duration) throws -> Duration {
+        guard let text = request.query["wait"] else { return fallback }
+        guard let seconds = Double(text), seconds >= 0, seconds <= 300 else {
+            throw HTTPError.badRequest("wait must be a number of seconds from 0 to 300", details: [.init(path: "wait", message: "must be 0 to 300")])
+        }
+        return .milliseconds(Int64(seconds * 1000))
+    }
+
+    /// Everything a claim is checked for before anything is written: the fields (400), the template
+    /// and what it allows (422), and the user's credentials for its `provisioning: user` tools (400).
+    static func checkClaim(_ spec: AgentSpec, userConfig: [String: String], store: ResourceStore) async throws -> AgentTemplateSpec? {
+        let fields = spec.validate().map { e -> FieldError in
+            var e = e
+            e.path = ["spec.template": "templateId", "spec.owner": "ownerId"][e.path] ?? String(e.path.dropFirst(5))
+            return e
+        }
+        guard fields.isEmpty else { throw HTTPError.badRequest("invalid claim: \(fields[0].description)", details: fields.map(detail)) }
+        guard let templateID = spec.template else {
+            let errors = UserConfig.validate(userConfig, for: [])
+            guard errors.isEmpty else { throw HTTPError.badRequest("invalid claim: \(errors[0].description)", details: errors.map(detail)) }
+            return nil
+        }
+        let template: AgentTemplateSpec
+        do {
+            template = try await store.get(.agentTemplate, templateID).spec.decode(AgentTemplateSpec.self)
+        } catch StoreError.notFound {
+            throw StoreError.unprocessable("agenttemplate/\(templateID) does not exist", [FieldError("templateId", "agenttemplate/\(templateID) does not exist")])
+        }
+        if template.visibility == .private, let creator = template.creator, creator != spec.owner {
+            throw StoreError.unprocessable("agenttemplate/\(templateID) is private to its creator",
+                                           [FieldError("templateId", "private: only its creator may claim it")])
+        }
+        if spec.model != nil, template.model?.allowOverride != true {
+            throw StoreError.unprocessable("agenttemplate/\(templateID) does not allow another model",
+                                           [FieldError("model", "the template does not allow override")])
+        }
+        let errors = UserConfig.validate(userConfig, for: template.tools)
+        guard errors.isEmpty else { throw HTTPError.badRequest("invalid claim: \(errors[0].description)", details: errors.map(detail)) }
+        return template
+    }
+
+    /// Why the claim statement wrote nothing: the template went, or the clone is refused.
+    static func refusal(_ claim: Claims.NewClaim, _ spec: AgentSpec) -> StoreError {
+        if !claim.templateExists {
+            let template = spec.template ?? ""
+            return StoreError.unprocessable("agenttemplate/\(template) does not exist", [FieldError("templateId", "agenttemplate/\(template) does not exist")])
+        }
+        let parent = spec.cloneFrom ?? ""
+        if claim.parentOwner == nil {
+            return StoreError.unprocessable("agent/\(parent) does not exist", [FieldError("cloneFrom", "agent/\(parent) does not exist")])
+        }
+        return StoreError.unprocessable("agent/\(parent) belongs to another owner", [FieldError("cloneFrom", "only the owner of agent/\(parent) may clone it")])
     }
 }

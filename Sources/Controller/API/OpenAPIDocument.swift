@@ -30,7 +30,8 @@ enum OpenAPIDocument {
 
     static let name = ref("Name")
     static let kinds = JSONValue.object(["type": "string", "enum": ["pools", "agenttemplates", "agents"]])
-    static let tools = JSONValue.object(["type": "string", "enum": ["openrouter", "agentmail", "telnyx", "bankr"]])
+    static let tools = JSONValue.object(["type": "string", "enum": ["openrouter", "email", "sms", "crypto"]])
+    static let json_ = ["application/json"]
 
     static let operations: [Operation] = [
         .init(method: "GET", path: "/", summary: "Dashboard (HTML)", responses: [200]),
@@ -48,27 +49,46 @@ enum OpenAPIDocument {
               parameters: ["kind": kinds, "name": name]),
         .init(method: "DELETE", path: "/v1/{kind}/{name}", summary: "Delete; an agent goes Terminating", responses: [200, 202, 401, 404, 409],
               parameters: ["kind": kinds, "name": name]),
-        .init(method: "GET", path: "/api/pool/templates", summary: "List templates (seed shape)", responses: [200, 401]),
+        .init(method: "GET", path: "/api/pool/counts", summary: "The claim pool's counts: idle, starting, claimed, crashed (public)", responses: [200]),
+        .init(method: "GET", path: "/api/pool/agents", summary: "The claim pool's instances by state", responses: [200, 401]),
+        .init(method: "GET", path: "/api/pool/templates", summary: "List templates (seed shape); ?visibility=public is the public store",
+              responses: [200, 400, 401]),
         .init(method: "POST", path: "/api/pool/templates", summary: "Create a template",
-              body: Body(types: ["application/json"], schema: "NewTemplate"), responses: [201, 400, 401, 409, 415]),
+              body: Body(types: json_, schema: "NewTemplate"), responses: [201, 400, 401, 409, 415]),
         .init(method: "GET", path: "/api/pool/templates/{id}", summary: "One template", responses: [200, 401, 404], parameters: ["id": name]),
         .init(method: "PUT", path: "/api/pool/templates/{id}", summary: "Replace a template; bumps the generation and syncs agents",
-              body: Body(types: ["application/json"], schema: "Template"), responses: [200, 400, 401, 404, 415], parameters: ["id": name]),
+              body: Body(types: json_, schema: "Template"), responses: [200, 400, 401, 404, 415], parameters: ["id": name]),
+        .init(method: "PATCH", path: "/api/pool/templates/{id}/visibility", summary: "Publish or unpublish a template",
+              body: Body(types: json_, schema: "VisibilityRequest"), responses: [200, 400, 401, 404, 409, 415], parameters: ["id": name]),
         .init(method: "DELETE", path: "/api/pool/templates/{id}", summary: "Delete a template not in use", responses: [200, 401, 404, 409],
               parameters: ["id": name]),
-        .init(method: "POST", path: "/api/pool/claim", summary: "Claim an agent: 200 bound at once, 202 waiting",
-              body: Body(types: ["application/json"], schema: "ClaimRequest"), responses: [200, 202, 400, 401, 415, 422, 503]),
-        .init(method: "POST", path: "/status/batch", summary: "Services: the status of many instances in one call",
-              body: Body(types: ["application/json"], schema: "StatusBatchRequest"), responses: [200, 400, 401, 503]),
-        .init(method: "POST", path: "/create-instance", summary: "Services: a Railway project for the instance",
-              body: Body(types: ["application/json"], schema: "CreateInstanceRequest"), responses: [200, 400, 401, 409, 503]),
-        .init(method: "POST", path: "/provision/{instance}/{tool}", summary: "Services: provision one tool",
-              body: Body(types: ["application/json"], schema: "ToolOptions", required: false), responses: [200, 400, 401, 404, 409, 503],
+        .init(method: "POST", path: "/api/pool/claim", summary: "Claim an agent: 200 bound (with its invite once configured within the wait), 202 waiting",
+              body: Body(types: json_, schema: "ClaimRequest"), responses: [200, 202, 400, 401, 415, 422, 503]),
+        .init(method: "POST", path: "/status/batch", summary: "Services: the seed's four states of many instances in one call",
+              body: Body(types: json_, schema: "StatusBatchRequest"), responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/create-instance", summary: "Services: project, volume, domain, key, wallet; one deployment",
+              body: Body(types: json_, schema: "CreateInstanceRequest"), responses: [200, 400, 401, 409, 503]),
+        .init(method: "DELETE", path: "/destroy/{instance}", summary: "Services: teardown in the seed's order", responses: [200, 400, 401, 502, 503]),
+        .init(method: "POST", path: "/redeploy/{instance}", summary: "Services: deploy another image",
+              body: Body(types: json_, schema: "RedeployRequest", required: false), responses: [200, 400, 401, 404, 409, 503]),
+        .init(method: "POST", path: "/provision/{instance}/{tool}", summary: "Services: provision one tool and hand it to the running agent",
+              body: Body(types: json_, schema: "ProvisionRequest", required: false), responses: [200, 202, 400, 401, 403, 404, 409, 502, 503],
               parameters: ["tool": tools]),
-        .init(method: "DELETE", path: "/instances/{instance}", summary: "Services: teardown in the seed's order", responses: [200, 400, 401, 503]),
+        .init(method: "DELETE", path: "/destroy/{instance}/{tool}/{resource}", summary: "Services: remove one tool resource",
+              responses: [200, 401, 404, 502, 503], parameters: ["tool": tools]),
+        .init(method: "POST", path: "/configure/{instance}", summary: "Services: the runtime's /pool/provision; answers the conversation",
+              body: Body(types: json_, schema: "ConfigureRequest"), responses: [200, 400, 401, 404, 409, 502, 503]),
+        .init(method: "POST", path: "/update-template/{instance}", summary: "Services: the runtime's /pool/update-template (supported false on a 404)",
+              body: Body(types: json_, schema: "ConfigureRequest"), responses: [200, 400, 401, 404, 409, 502, 503]),
+        .init(method: "POST", path: "/clone-summary/{instance}", summary: "Services: the parent runtime's /pool/clone-summary",
+              body: Body(types: json_, schema: "CloneSummaryRequest"), responses: [200, 400, 401, 404, 409, 502, 503]),
+        .init(method: "GET", path: "/registry", summary: "Services: the tools and how each is provisioned", responses: [200, 401]),
+        .init(method: "PUT", path: "/user-config/{agent}", summary: "Services: keep a claim's userConfig until the agent goes",
+              body: Body(types: json_, schema: "UserConfigRequest"), responses: [200, 400, 401]),
+        .init(method: "DELETE", path: "/user-config/{agent}", summary: "Services: forget an agent's userConfig", responses: [200, 401]),
     ]
 
-    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json"]
+    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts"]
 
     static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
@@ -137,23 +157,40 @@ enum OpenAPIDocument {
         {"$ref": "#/components/schemas/Manifest"},
         {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Manifest"}},
         {"type": "object", "required": ["items"], "properties": {"items": {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Manifest"}}}}]},
-      "Template": {"type": "object", "required": ["model"], "properties": {
-        "id": {"$ref": "#/components/schemas/Name"}, "displayName": {"type": "string"}, "model": {"type": "string"},
-        "instructions": {"type": "string"}, "tools": {"type": "object", "properties": {
-          "openrouter": {"type": "object", "properties": {"creditLimitUsd": {"type": "number"}}},
-          "agentmail": {"type": "object"}, "telnyx": {"type": "object", "properties": {"country": {"type": "string"}}},
-          "bankr": {"type": "object"}}}}},
+      "Tool": {"type": "object", "required": ["id"], "properties": {
+        "id": {"type": "string", "enum": ["email", "sms", "crypto"]}, "provisioning": {"type": "string", "enum": ["pool", "user"]},
+        "options": {"type": "object", "additionalProperties": {"type": "string"}}}},
+      "Template": {"type": "object", "required": ["agentName", "instructions"], "properties": {
+        "id": {"$ref": "#/components/schemas/Name"}, "agentName": {"type": "string"}, "instructions": {"type": "string"},
+        "model": {"type": "object", "required": ["default"], "properties": {"default": {"type": "string"}, "allowOverride": {"type": "boolean"}}},
+        "visibility": {"type": "string", "enum": ["private", "public"]}, "creatorId": {"type": "string"},
+        "tools": {"type": "array", "items": {"$ref": "#/components/schemas/Tool"}},
+        "openrouter": {"type": "object", "properties": {"limitUsd": {"type": "number"}, "limitReset": {"type": "string", "enum": ["daily", "weekly", "monthly"]}}}}},
       "NewTemplate": {"allOf": [{"$ref": "#/components/schemas/Template"}, {"type": "object", "required": ["id"]}]},
-      "ClaimRequest": {"type": "object", "required": ["templateId", "ownerId"], "properties": {
+      "VisibilityRequest": {"type": "object", "required": ["visibility"], "properties": {"visibility": {"type": "string", "enum": ["private", "public"]}}},
+      "ClaimRequest": {"type": "object", "properties": {
         "templateId": {"$ref": "#/components/schemas/Name"}, "ownerId": {"type": "string"},
+        "agentName": {"type": "string"}, "instructions": {"type": "string"}, "joinUrl": {"type": "string"}, "model": {"type": "string"},
+        "userConfig": {"type": "object", "additionalProperties": {"type": "string"}},
         "cloneFrom": {"type": "string", "nullable": true, "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},
       "StatusBatchRequest": {"type": "object", "required": ["instanceIds"], "properties": {
         "instanceIds": {"type": "array", "items": {"type": "string"}}}},
-      "CreateInstanceRequest": {"type": "object", "required": ["instanceId", "image"], "properties": {
-        "instanceId": {"type": "string"}, "image": {"type": "string"}}},
-      "ToolOptions": {"type": "object", "properties": {
-        "creditLimitUsd": {"type": "number", "nullable": true}, "country": {"type": "string", "nullable": true},
-        "displayName": {"type": "string", "nullable": true}}}
+      "CreateInstanceRequest": {"type": "object", "required": ["instanceId"], "properties": {
+        "instanceId": {"type": "string"}, "image": {"type": "string", "nullable": true}}},
+      "RedeployRequest": {"type": "object", "properties": {"image": {"type": "string", "nullable": true}}},
+      "ProvisionRequest": {"type": "object", "properties": {
+        "userConfig": {"type": "object", "nullable": true, "additionalProperties": {"type": "string"}},
+        "agent": {"type": "string", "nullable": true}, "provisioning": {"type": "string", "nullable": true, "enum": ["pool", "user"]},
+        "options": {"type": "object", "nullable": true, "properties": {
+          "limitUsd": {"type": "number", "nullable": true}, "limitReset": {"type": "string", "nullable": true},
+          "country": {"type": "string", "nullable": true}, "displayName": {"type": "string", "nullable": true}}}}},
+      "ConfigureRequest": {"type": "object", "required": ["agentName", "instructions"], "properties": {
+        "agentName": {"type": "string"}, "instructions": {"type": "string"}, "model": {"type": "string", "nullable": true},
+        "joinUrl": {"type": "string", "nullable": true}}},
+      "CloneSummaryRequest": {"type": "object", "required": ["childAgent", "childInstanceId"], "properties": {
+        "childAgent": {"type": "string"}, "childInstanceId": {"type": "string"}, "childUrl": {"type": "string", "nullable": true}}},
+      "UserConfigRequest": {"type": "object", "required": ["userConfig"], "properties": {
+        "userConfig": {"type": "object", "additionalProperties": {"type": "string"}}}}
     }
     """#
 }

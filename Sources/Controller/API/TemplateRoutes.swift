@@ -3,14 +3,24 @@ import HTTPServer
 import Resources
 import YAML
 
-/// `/api/pool/templates`: the seed's template CRUD, in its flat JSON shape
-/// (`{"id", "displayName", "model", "instructions", "tools"}`), over the same store and validation
-/// as `AgentTemplate` objects. PUT bumps the generation when the template changes.
+/// `/api/pool/templates`: the seed's template store and CRUD, in its flat shape (`id`, `agentName`,
+/// `instructions`, `model`, `tools`, `visibility`, `creatorId`, `createdAt`, `updatedAt`), over the
+/// same store and validation as `AgentTemplate` objects. `?visibility=public` is the public store.
 extension API {
     func addTemplateRoutes(_ router: inout Router) {
         let store = self.store
-        router.add("GET", "/api/pool/templates") { _ in
-            .json(["templates": try await store.list(.agentTemplate).map(TemplateView.init)])
+        router.add("GET", "/api/pool/templates") { request in
+            let visibility = try request.query["visibility"].map { text -> Visibility in
+                guard let v = Visibility(rawValue: text) else {
+                    throw HTTPError.badRequest("visibility must be public or private", details: [.init(path: "visibility", message: "must be public or private")])
+                }
+                return v
+            }
+            let creator = request.query["creator"]
+            let templates = try await store.list(.agentTemplate).map(TemplateView.init).filter { t in
+                (visibility.map { t.visibility == $0.rawValue } ?? true) && (creator.map { t.creatorId == $0 } ?? true)
+            }
+            return .json(["templates": templates])
         }
         router.add("POST", "/api/pool/templates") { request in
             let manifest = try Self.templateManifest(request, id: nil)
@@ -25,6 +35,18 @@ extension API {
             _ = try await store.apply([manifest], mode: .updateOnly)
             return .json(TemplateView(try await store.get(.agentTemplate, manifest.name)))
         }
+        router.add("PATCH", "/api/pool/templates/:id/visibility") { request in
+            struct Body: Decodable { let visibility: Visibility }
+            let body = try Self.body(Body.self, request, expected: #"{"visibility": "public" | "private"}"#)
+            let id = request.pathParameters["id"]!
+            let current = try await store.get(.agentTemplate, id)
+            guard case .object(var spec) = current.spec else { throw HTTPError.notFound("agenttemplate/\(id) not found") }
+            spec["visibility"] = .string(body.visibility.rawValue)
+            // At the version just read: a change made meanwhile is a 409, never overwritten.
+            _ = try await store.apply([Manifest(kind: .agentTemplate, name: id, labels: current.metadata.labels,
+                                                resourceVersion: current.metadata.resourceVersion, spec: .object(spec))], mode: .updateOnly)
+            return .json(TemplateView(try await store.get(.agentTemplate, id)))
+        }
         router.add("DELETE", "/api/pool/templates/:id") { request in
             let id = request.pathParameters["id"]!
             _ = try await store.delete(.agentTemplate, id)
@@ -35,32 +57,41 @@ extension API {
     /// The seed's flat view of a template.
     struct TemplateView: Encodable {
         let id: String
-        let displayName: String?
-        let model: String
+        let agentName: String
         let instructions: String
+        let model: JSONValue?
         let tools: JSONValue
+        let visibility: String
+        let creatorId: String?
+        let openrouter: JSONValue?
+        let createdAt: String
+        let updatedAt: String
         let generation: Int
         let resourceVersion: String
-        let createdAt: String
         let status: JSONValue
 
         init(_ object: StoredObject) {
             id = object.metadata.name
-            displayName = object.spec["displayName"]?.stringValue
-            model = object.spec["model"]?.stringValue ?? ""
+            agentName = object.spec["agentName"]?.stringValue ?? ""
             instructions = object.spec["instructions"]?.stringValue ?? ""
-            tools = object.spec["tools"] ?? .object([:])
+            model = object.spec["model"]
+            tools = object.spec["tools"] ?? .array([])
+            visibility = object.spec["visibility"]?.stringValue ?? Visibility.private.rawValue
+            creatorId = object.spec["creator"]?.stringValue
+            openrouter = object.spec["openrouter"]
+            createdAt = ISO8601.format(object.metadata.createdAt)
+            updatedAt = ISO8601.format(object.metadata.updatedAt)
             generation = object.metadata.generation
             resourceVersion = object.metadata.resourceVersion
-            createdAt = ISO8601.format(object.metadata.createdAt)
             status = object.status
         }
     }
 
     /// Server-set fields a client may send back unchanged from a GET; they are ignored.
-    static let templateServerFields: Set<String> = ["generation", "resourceVersion", "createdAt", "status"]
+    static let templateServerFields: Set<String> = ["generation", "resourceVersion", "createdAt", "updatedAt", "status"]
 
-    /// Turns a flat template body into an AgentTemplate manifest, so validation is shared.
+    /// Turns a flat template body into an AgentTemplate manifest, so validation is shared. The
+    /// seed's `creatorId` is the spec's `creator`.
     static func templateManifest(_ request: HTTPRequest, id pathID: String?) throws -> Manifest {
         guard request.contentType == nil || request.contentType == "application/json" else {
             throw HTTPError.unsupportedMediaType("send the template as application/json")
@@ -78,7 +109,11 @@ extension API {
         guard let id = pathID ?? bodyID else {
             throw HTTPError.badRequest("id is required", details: [.init(path: "id", message: "required")])
         }
-        let spec = pairs.filter { $0.key != "id" && !templateServerFields.contains($0.key) }
+        let spec = pairs.filter { $0.key != "id" && !templateServerFields.contains($0.key) }.map { pair -> YAMLNode.Pair in
+            var pair = pair
+            if pair.key == "creatorId" { pair.key = "creator" }
+            return pair
+        }
         let document = YAMLNode(.mapping([
             .init(key: "apiVersion", value: .string(ResourceKind.apiVersion)),
             .init(key: "kind", value: .string(ResourceKind.agentTemplate.rawValue)),
@@ -92,6 +127,7 @@ extension API {
             let flat = error.errors.map { e in
                 var e = e
                 e.path = e.path == "metadata.name" ? "id" : String(e.path.dropFirst(e.path.hasPrefix("spec.") ? 5 : 0))
+                if e.path == "creator" || e.path.hasPrefix("creator.") { e.path = "creatorId" + e.path.dropFirst(7) }
                 return e
             }
             throw invalid(ManifestErrors(flat))

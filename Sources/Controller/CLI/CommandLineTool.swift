@@ -19,7 +19,8 @@ public enum CommandLineTool {
           get KIND [NAME] [-o json|yaml]
                                       KIND: pools, agenttemplates, agents, instances
           delete KIND NAME
-          claim --template T --owner O [--clone-from AGENT]
+          claim [--template T] [--owner O] [--agent-name N] [--instructions I] [--join-url U] [--model M]
+                [--user-config KEY=VALUE]... [--clone-from AGENT] [--wait DURATION]
           status                      pool, agents, leader, last tick and providers, as tables
         """
 
@@ -60,6 +61,8 @@ public enum CommandLineTool {
 struct Arguments {
     var positional: [String] = []
     var values: [String: String] = [:]
+    /// Every value of an option given more than once (`--user-config a=1 --user-config b=2`).
+    var all: [String: [String]] = [:]
     var flags: Set<String> = []
 
     init(_ args: [String], valued: Set<String>, flags allowed: Set<String>) throws {
@@ -69,6 +72,7 @@ struct Arguments {
             if valued.contains(arg) {
                 guard i + 1 < args.count else { throw CLIFailure.usage("error: \(arg) needs a value") }
                 values[arg] = args[i + 1]
+                all[arg, default: []].append(args[i + 1])
                 i += 2
             } else if allowed.contains(arg) {
                 flags.insert(arg)

@@ -3,21 +3,46 @@ import Resources
 
 /// `claim` and `status`: clients of `POST /api/pool/claim` and `GET /status`.
 enum OperatorCommands {
+    static let claimUsage = """
+        usage: convos-controller claim [--template T] [--owner O] [--agent-name N] [--instructions I] [--join-url U]
+                                       [--model M] [--user-config KEY=VALUE]... [--clone-from AGENT] [--wait DURATION]
+        """
+
+    /// Claims an agent and prints its invite URL (alone on the last line) once the runtime is configured.
     static func claim(_ args: [String], client: ControllerClient) async throws {
-        let a = try Arguments(args, valued: ["--template", "--owner", "--clone-from"], flags: [])
-        guard let template = a.values["--template"], let owner = a.values["--owner"], a.positional.isEmpty else {
-            throw CLIFailure.usage("usage: convos-controller claim --template T --owner O [--clone-from AGENT]")
+        let options = ["--template": "templateId", "--owner": "ownerId", "--agent-name": "agentName", "--instructions": "instructions",
+                       "--join-url": "joinUrl", "--model": "model", "--clone-from": "cloneFrom"]
+        let a = try Arguments(args, valued: Set(options.keys).union(["--user-config", "--wait"]), flags: [])
+        guard a.positional.isEmpty else { throw CLIFailure.usage(claimUsage) }
+        var body: [String: JSONValue] = [:]
+        for (flag, field) in options { if let value = a.values[flag] { body[field] = .string(value) } }
+        var userConfig: [String: JSONValue] = [:]
+        for pair in a.all["--user-config"] ?? [] {
+            guard let eq = pair.firstIndex(of: "="), eq != pair.startIndex else { throw CLIFailure.usage("error: --user-config takes KEY=VALUE, got \(pair)") }
+            userConfig[String(pair[..<eq])] = .string(String(pair[pair.index(after: eq)...]))
         }
-        var body = ["templateId": template, "ownerId": owner]
-        body["cloneFrom"] = a.values["--clone-from"]
-        let response = try await client.send("POST", "/api/pool/claim", body: try JSONEncoder().encode(body), contentType: "application/json")
+        if !userConfig.isEmpty { body["userConfig"] = .object(userConfig) }
+        var path = "/api/pool/claim"
+        if let wait = a.values["--wait"] {
+            guard let d = ServeConfiguration.parseDuration(wait), d >= .zero, d <= .seconds(300) else {
+                throw CLIFailure.usage("error: --wait takes a duration from 0s to 300s, like 30s, got \(wait)")
+            }
+            path += "?wait=\(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)"
+        }
+        let response = try await client.send("POST", path, body: JSONValue.object(body).canonicalData(), contentType: "application/json")
         let json = response.json
         let agent = json["agent"] as? String ?? "?"
-        if let instance = json["instanceId"] as? String {
-            print("agent/\(agent) claimed instance \(instance) at \(json["url"] as? String ?? "-")")
-        } else {
+        guard let instance = json["instanceId"] as? String else {
             print("agent/\(agent) waiting: the pool is empty; it binds when an instance is ready")
+            return
         }
+        guard let invite = json["inviteUrl"] as? String else {
+            print("agent/\(agent) claimed instance \(instance); not configured within the wait: `convos-controller get agent \(agent)` shows the invite")
+            return
+        }
+        let verb = json["joined"] as? Bool == true ? "joined" : "created"
+        print("agent/\(agent) claimed instance \(instance); \(verb) conversation \(json["conversationId"] as? String ?? "?")")
+        print(invite)
     }
 
     static func status(_ args: [String], client: ControllerClient) async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Resources
 
 /// The atomic claim: one statement binds the oldest idle instance of a pool to an agent, skipping
 /// rows other claimers hold, on the partial index over idle rows. Used by `POST /api/pool/claim`
@@ -7,13 +8,15 @@ import Postgres
 enum Claims {
     struct Claimed: Sendable { let instanceID: String; let url: String? }
 
-    static func claim(_ c: PostgresConnection, pool: String, agent: String, owner: String, template: String,
+    static func claim(_ c: PostgresConnection, pool: String, agent: String, owner: String?, template: String?,
                       cloneFrom: String?) async throws -> Claimed? {
         let rows = try await c.query("""
             UPDATE pool.instances SET state = 'claimed', agent = $2, owner_id = $3, template_id = $4, claimed_at = now(),
                 parent_instance = (SELECT instance_id FROM pool.instances WHERE agent = $5), updated_at = now()
             WHERE instance_id = (SELECT instance_id FROM pool.instances WHERE pool = $1 AND state = 'idle'
                                  ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1)
+              -- A bind planned from a stale tick finds the agent bound already: nothing to do.
+              AND NOT EXISTS (SELECT 1 FROM pool.instances WHERE agent = $2)
             RETURNING instance_id, url
             """, [pool, agent, owner, template, cloneFrom])
         guard let row = rows.first else { return nil }
@@ -36,11 +39,13 @@ extension Claims {
     /// owner, insert the agent, claim the oldest idle instance (`FOR UPDATE SKIP LOCKED`), and record
     /// the event. Data-modifying CTEs share one snapshot and the foreign keys are checked at the end
     /// of the statement, so the instance may name the agent inserted beside it.
-    static func claimNew(_ db: PostgresPool, agent: String, template: String, owner: String, cloneFrom: String?) async throws -> NewClaim {
+    static func claimNew(_ db: PostgresPool, agent: String, spec: AgentSpec) async throws -> NewClaim {
+        let specJSON = try JSONValue.from(spec).jsonText
         let rows = try await db.query("""
             WITH tpl AS (SELECT name FROM pool.agent_templates WHERE name = $1),
             parent AS (SELECT owner_id FROM pool.agents WHERE name = $3 AND deletion_requested_at IS NULL),
-            ok AS (SELECT 1 AS ok FROM tpl WHERE $3::text IS NULL OR EXISTS (SELECT 1 FROM parent WHERE owner_id = $2)),
+            ok AS (SELECT 1 AS ok WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM tpl))
+                   AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM parent WHERE owner_id = $2))),
             target AS (
                 SELECT instance_id, url FROM pool.instances
                 WHERE pool = (SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)
@@ -48,8 +53,7 @@ extension Claims {
                 ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1),
             agent AS (
                 INSERT INTO pool.agents (name, spec, template, owner_id, clone_from, status)
-                SELECT $4, jsonb_build_object('template', $1::text, 'owner', $2::text) || coalesce(jsonb_build_object('cloneFrom', $3::text), '{}'),
-                       $1, $2, $3,
+                SELECT $4, $5::jsonb, $1, $2, $3,
                        jsonb_build_object('phase', CASE WHEN t.instance_id IS NULL THEN 'Pending' ELSE 'Provisioning' END,
                                           'observedGeneration', 0, 'conditions', '[]'::jsonb)
                        || jsonb_strip_nulls(jsonb_build_object('instanceId', t.instance_id, 'url', t.url))
@@ -65,12 +69,21 @@ extension Claims {
                 SELECT 'Agent', name, CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'Claimed' ELSE 'Waiting' END,
                        coalesce('bound to ' || (SELECT instance_id FROM target), 'no idle instance; the agent binds when one is ready')
                 FROM agent)
-            SELECT EXISTS (SELECT 1 FROM ok) AS accepted, EXISTS (SELECT 1 FROM tpl) AS template_exists,
+            SELECT EXISTS (SELECT 1 FROM ok) AS accepted, ($1::text IS NULL OR EXISTS (SELECT 1 FROM tpl)) AS template_exists,
                    (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url
             FROM (SELECT 1) one LEFT JOIN claimed c ON true
-            """, [template, owner, cloneFrom, agent])
+            """, [spec.template, spec.owner, spec.cloneFrom, agent, specJSON])
         let row = rows.first!
         return NewClaim(accepted: try row.decode("accepted"), templateExists: try row.decode("template_exists"),
                         parentOwner: try row.decode("parent_owner"), instanceID: try row.decode("instance_id"), url: try row.decode("url"))
+    }
+
+    /// The agent's conversation once its runtime is configured; nil until then.
+    static func conversation(_ db: PostgresPool, agent: String) async throws -> (conversationId: String, inviteUrl: String?, joined: Bool)? {
+        guard let row = try await db.query("""
+            SELECT conversation_id, invite_url, coalesce(joined, false) AS joined FROM pool.instances
+            WHERE agent = $1 AND conversation_id IS NOT NULL
+            """, [agent]).first else { return nil }
+        return (try row.decode("conversation_id"), try row.decode("invite_url"), try row.decode("joined"))
     }
 }

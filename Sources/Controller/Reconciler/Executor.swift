@@ -1,27 +1,26 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import Postgres
 import Providers
 import Resources
 
 /// Carries out one planned action. Every write to `pool` goes through the leader's fence; every
-/// external effect goes through the services layer or the instance's runtime URL, and all are
-/// idempotent, so an action cut short by a crash is simply planned and done again.
+/// external effect goes through the services layer, and all are idempotent but configure (which the
+/// work queue's key keeps to one at a time), so an action cut short by a crash is simply planned
+/// and done again. The agent's own steps are in `Executor+Agent.swift`.
 struct Executor: Sendable {
     let db: PostgresPool
     let fence: Fence
     let services: any ServicesClient
-    let runtime: ProviderHTTPClient
     /// Called with how many instances a pool create made, or 0 when it failed: the slow start.
     let creates: @Sendable (String, Int, Bool) -> Void
+    /// Called once an agent's conversation is recorded: claims waiting for its invite answer.
+    let configured: @Sendable (String) -> Void
 
     func run(_ action: Action) async -> ReconcileOutcome {
         do {
             return try await perform(action)
-        } catch let error as ServicesError where error.code == "ProviderNotConfigured" || error.code == "BankrPoolEmpty" {
-            return .failed(error.message)
+        } catch let error as ServicesError where error.code.isPermanent {
+            return .failed("\(error.code.rawValue): \(error.message)")
         } catch let error as Fence.Lost {
             return .failed(error.description)
         } catch {
@@ -46,8 +45,11 @@ struct Executor: Sendable {
             return .requeue(after: .milliseconds(200))
         case .markIdle(let id, let url):
             try await fence.transaction { c in
-                _ = try await c.query("UPDATE pool.instances SET state = 'idle', url = $2, ready_at = now(), updated_at = now() WHERE instance_id = $1 AND state = 'provisioning'", [id, url])
-                try await Events.record(c, kind: "Instance", name: id, reason: "Ready", message: "idle at \(url)")
+                let rows = try await c.query("""
+                    UPDATE pool.instances SET state = 'idle', url = $2, health = 'healthy', ready_at = now(), updated_at = now()
+                    WHERE instance_id = $1 AND state = 'provisioning' RETURNING instance_id
+                    """, [id, url])
+                if !rows.isEmpty { try await Events.record(c, kind: "Instance", name: id, reason: "Ready", message: "runtime ready at \(url)") }
             }
             return .converged
         case .markFailed(let id, let reason):
@@ -58,14 +60,10 @@ struct Executor: Sendable {
             return .converged
         case .bindAgent(let agent, let pool):
             return try await bind(agent: agent, pool: pool)
+        case .configure(let agent, let id):
+            return try await configure(agent: agent, instance: id)
         case .provisionTool(let agent, let id, let tool):
-            let options = try await toolOptions(agent: agent)
-            let status = try await services.provision(id, tool: tool, options: options)
-            if status.state == .ready {
-                _ = try await fence.transaction { c in try await Events.record(c, kind: "Agent", name: agent, reason: "ToolProvisioned", message: tool.rawValue) }
-                return .converged
-            }
-            return .requeue(after: .milliseconds(250))
+            return try await provision(agent: agent, instance: id, tool: tool)
         case .pushTemplate(let agent, let id, let generation):
             return try await pushTemplate(agent: agent, instance: id, generation: generation)
         case .sendCloneSummary(let agent, let id, let parent):
@@ -74,13 +72,15 @@ struct Executor: Sendable {
             try await fence.transaction { c in
                 _ = try await c.query("UPDATE pool.instances SET state = 'deleting', updated_at = now() WHERE instance_id = $1", [id])
             }
-            try await services.teardown(id)
+            try await services.destroy(id)
             try await fence.transaction { c in
                 _ = try await c.query("DELETE FROM pool.instances WHERE instance_id = $1", [id])
                 try await Events.record(c, kind: "Instance", name: id, reason: "TornDown", message: reason)
             }
             return .converged
         case .removeAgent(let agent):
+            // The claim's credentials go first: nothing of the agent stays behind.
+            try await services.forgetUserConfig(agent: agent)
             try await fence.transaction { c in
                 let rows = try await c.query("""
                     DELETE FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NOT NULL
@@ -90,7 +90,7 @@ struct Executor: Sendable {
             }
             return .converged
         case .deleteOrphan(let id):
-            try await services.teardown(id)
+            try await services.destroy(id)
             _ = try await fence.transaction { c in
                 try await Events.record(c, kind: "Instance", name: id, type: "Warning", reason: "OrphanDeleted",
                                         message: "convos-agent-\(id) had no row; deleted")
@@ -133,61 +133,17 @@ struct Executor: Sendable {
 
     private func bind(agent: String, pool: String) async throws -> ReconcileOutcome {
         let bound: Bool = try await fence.transaction { c in
-            guard let a = try await c.query("SELECT owner_id, template, clone_from FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NULL", [agent]).first
-            else { return false }
+            guard let a = try await c.query("""
+                SELECT owner_id, template, clone_from, EXISTS (SELECT 1 FROM pool.instances WHERE agent = $1) AS has_instance
+                FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NULL
+                """, [agent]).first else { return false }
+            if try a.decode("has_instance", as: Bool.self) { return true }
             let claim = try await Claims.claim(c, pool: pool, agent: agent, owner: try a.decode("owner_id"),
                                                template: try a.decode("template"), cloneFrom: try a.decode("clone_from"))
             if let claim { try await Events.record(c, kind: "Agent", name: agent, reason: "Claimed", message: "bound to \(claim.instanceID)") }
             return claim != nil
         }
         return bound ? .converged : .requeue(after: .milliseconds(500))
-    }
-
-    private func toolOptions(agent: String) async throws -> ToolOptions {
-        guard let row = try await db.query("SELECT t.spec FROM pool.agents a JOIN pool.agent_templates t ON t.name = a.template WHERE a.name = $1", [agent]).first
-        else { return ToolOptions() }
-        let spec = try JSONDecoder().decode(AgentTemplateSpec.self, from: try row.decode("spec", as: JSONText.self).data)
-        return ToolOptions(creditLimitUsd: spec.tools.openrouter?.creditLimitUsd, country: spec.tools.telnyx?.country ?? "US",
-                           displayName: spec.displayName)
-    }
-
-    /// `POST <url>/pool/update-template`, then the generation is recorded on the instance.
-    private func pushTemplate(agent: String, instance: String, generation: Int) async throws -> ReconcileOutcome {
-        guard let row = try await db.query("""
-            SELECT i.url, t.name, t.spec, t.generation FROM pool.instances i JOIN pool.agents a ON a.name = i.agent
-            JOIN pool.agent_templates t ON t.name = a.template WHERE i.instance_id = $1
-            """, [instance]).first, let url: String = try row.decode("url") else { return .requeue(after: .seconds(1)) }
-        let current: Int = try row.decode("generation")
-        let spec = try JSONValue.decodeText(try row.decode("spec", as: JSONText.self))
-        let body = JSONValue.object(["templateId": .string(try row.decode("name")), "generation": .int(current), "agent": .string(agent), "template": spec])
-        try await post(url + "/pool/update-template", body, operation: "update-template")
-        try await fence.transaction { c in
-            _ = try await c.query("UPDATE pool.instances SET template_generation = $2, template_synced_at = now(), updated_at = now() WHERE instance_id = $1",
-                                  [instance, current])
-            try await Events.record(c, kind: "Agent", name: agent, reason: "TemplateSynced", message: "generation \(current)")
-        }
-        return .converged
-    }
-
-    private func sendCloneSummary(agent: String, instance: String, parent: String) async throws -> ReconcileOutcome {
-        let rows = try await db.query("SELECT instance_id, url, agent FROM pool.instances WHERE instance_id IN ($1, $2)", [instance, parent])
-        let urls = Dictionary(try rows.rows.map { (try $0.decode("instance_id", as: String.self), try $0.decode("url", as: String?.self)) }, uniquingKeysWith: { a, _ in a })
-        guard let parentURL = urls[parent] ?? nil, let childURL = urls[instance] ?? nil else { return .requeue(after: .seconds(1)) }
-        try await post(parentURL + "/pool/clone-summary",
-                       .object(["childAgent": .string(agent), "childInstanceId": .string(instance), "childUrl": .string(childURL)]),
-                       operation: "clone-summary")
-        try await fence.transaction { c in
-            _ = try await c.query("UPDATE pool.instances SET clone_summary_sent_at = now() WHERE instance_id = $1", [instance])
-            try await Events.record(c, kind: "Agent", name: agent, reason: "CloneSummarySent", message: "to instance \(parent)")
-        }
-        return .converged
-    }
-
-    private func post(_ url: String, _ body: JSONValue, operation: String) async throws {
-        guard let target = URL(string: url) else { throw ServicesError.invalid("instance URL \(url) is not a URL") }
-        // Both runtime calls replace state on the runtime, so repeating one is harmless.
-        _ = try await runtime.send(.init(method: "POST", url: target, headers: ["Content-Type": "application/json"],
-                                         body: body.canonicalData(), idempotent: true, operation: operation))
     }
 }
 

@@ -46,7 +46,8 @@ public actor Reconciler {
     let metrics: Metrics
     public let lease: LeaderLease
     let wakeup = Wakeup()
-    let runtime = ProviderHTTPClient(provider: "runtime", requestTimeout: .seconds(10))
+    /// Told each agent whose conversation was just recorded (claims waiting for an invite).
+    let onConfigured: @Sendable (String) -> Void
     private var queue: WorkQueue?
     private var stopping = false
     private var digests: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
@@ -55,8 +56,10 @@ public actor Reconciler {
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
-                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics()) {
+                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(),
+                onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
         self.metrics = metrics
+        self.onConfigured = onConfigured
         self.db = db
         self.services = services
         self.ghcr = ghcr
@@ -110,8 +113,9 @@ public actor Reconciler {
 
     private func startLeading(_ fence: Fence) {
         logger.info("became leader", ["fencingToken": String(fence.token)])
-        let executor = Executor(db: db, fence: fence, services: services, runtime: runtime,
-                                creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } })
+        let executor = Executor(db: db, fence: fence, services: services,
+                                creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } },
+                                configured: onConfigured)
         let log = logger
         let metrics = self.metrics
         queue = WorkQueue(maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
@@ -202,33 +206,34 @@ public actor Reconciler {
 
     /// Writes only the statuses that changed, in one fenced transaction.
     private func writeStatuses(_ state: TickState, fence: Fence, now: Date) async throws {
-        let instanceOfAgent = Dictionary(state.input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        let input = state.input
+        let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         var agentWrites: [(String, JSONValue)] = []
-        for agent in state.input.agents {
+        for agent in input.agents {
             guard let meta = state.agentMeta[agent.name] else { continue }
             let previous = try? meta.status.decode(AgentStatus.self)
             let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
-                                             template: state.input.templates[agent.spec.template], now: now)
+                                             templates: input.templates, now: now)
             if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
         }
         var poolWrites: [(String, JSONValue)] = []
-        for pool in state.input.pools {
+        for pool in input.pools {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
-            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: state.input.instances)
+            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []
-        for (name, template) in state.input.templates {
-            let users = state.input.agents.filter { $0.spec.template == name && !$0.deleting }
-            var status = AgentTemplateStatus()
-            status.observedGeneration = template.generation
-            status.agents = users.count
-            status.agentsSynced = users.filter { instanceOfAgent[$0.name]?.templateGeneration == template.generation }.count
+        for (name, template) in input.templates {
+            let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
             let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
             if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
         }
-        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty else { return }
+        // Health as the batch saw it, for `GET /v1/instances`; only what changed.
+        let healthWrites = input.instances.compactMap { i in
+            i.health.flatMap { $0.rawValue == state.storedHealth[i.id] ?? nil ? nil : (i.id, $0.rawValue) }
+        }
+        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty || !healthWrites.isEmpty else { return }
         try await fence.transaction { c in
             for (name, status) in agentWrites {
                 _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
@@ -238,6 +243,11 @@ public actor Reconciler {
             }
             for (name, status) in templateWrites {
                 _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            if !healthWrites.isEmpty {
+                _ = try await c.query("""
+                    UPDATE pool.instances i SET health = u.h FROM unnest($1::text[], $2::text[]) AS u(id, h) WHERE i.instance_id = u.id
+                    """, [textArray(healthWrites.map(\.0)), textArray(healthWrites.map(\.1))])
             }
         }
     }

@@ -10,6 +10,8 @@ struct TickState: Sendable {
     var poolMeta: [String: (generation: Int, status: JSONValue)]
     var templateMeta: [String: JSONValue]
     var orphanNames: [String]
+    /// The health each instance row last recorded, to write it only when it changes.
+    var storedHealth: [String: String]
 }
 
 struct StateReader: Sendable {
@@ -21,8 +23,9 @@ struct StateReader: Sendable {
         let templateRows = try await db.query("SELECT name, spec, generation, status FROM pool.agent_templates")
         let agentRows = try await db.query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents")
         let instanceRows = try await db.query("""
-            SELECT instance_id, pool, state, image_digest, url, agent, created_at, template_generation,
-                   clone_summary_sent_at IS NOT NULL AS clone_sent, parent_instance
+            SELECT instance_id, pool, state, image_digest, url, agent, created_at, template_generation, health,
+                   clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
+                   runtime_config, refused_config
             FROM pool.instances
             """)
         var pools: [PoolView] = []
@@ -50,26 +53,45 @@ struct StateReader: Sendable {
         let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }
         let batch = try await services.statusBatch(ids)
         var instances: [InstanceView] = []
+        var storedHealth: [String: String] = [:]
         for row in instanceRows.rows {
             let id: String = try row.decode("instance_id")
             guard let state = InstanceState(rawValue: try row.decode("state")) else { continue }
             let observed = batch.statuses[id]
+            storedHealth[id] = try row.decode("health")
             instances.append(InstanceView(
                 id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
                 url: try row.decode("url", as: String?.self) ?? observed?.url, agent: try row.decode("agent"),
-                createdAt: try row.decode("created_at"), servicesState: observed?.state ?? "missing", deployStatus: observed?.deployStatus,
-                tools: (observed?.tools ?? [:]).mapValues { $0.state.rawValue },
-                toolErrors: (observed?.tools ?? [:]).compactMapValues(\.error),
-                templateGeneration: try row.decode("template_generation"), cloneSummarySent: try row.decode("clone_sent"),
+                createdAt: try row.decode("created_at"), setup: observed?.setup ?? .missing, health: observed?.state,
+                deployStatus: observed?.deployStatus, tools: Self.tools(observed?.tools ?? [:]), envPending: observed?.envPending ?? false,
+                conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
+                runtimeConfig: try Self.config(row, "runtime_config"), refusedConfig: try Self.config(row, "refused_config"),
+                templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
                 parentInstance: try row.decode("parent_instance")))
         }
         let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }
-        return TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans)
+        return TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans,
+                         storedHealth: storedHealth)
     }
 
     static func spec<S: Decodable>(_ row: PostgresRows.Row, _ type: S.Type) throws -> S {
         try JSONDecoder().decode(type, from: try row.decode("spec", as: JSONText.self).data)
+    }
+
+    /// The services layer's tool statuses, keyed by tool; unknown tool ids are skipped.
+    static func tools(_ statuses: [String: ToolStatus]) -> [ToolName: ToolView] {
+        var tools: [ToolName: ToolView] = [:]
+        for (name, status) in statuses {
+            guard let tool = ToolName(rawValue: name) else { continue }
+            tools[tool] = ToolView(state: status.state, delivered: status.delivered, config: status.config,
+                                   errorCode: status.errorCode, error: status.error)
+        }
+        return tools
+    }
+
+    static func config(_ row: PostgresRows.Row, _ column: String) throws -> RuntimeConfig? {
+        try row.decode(column, as: JSONText?.self).map { try JSONDecoder().decode(RuntimeConfig.self, from: $0.data) }
     }
 
     static func json(_ row: PostgresRows.Row, _ column: String) throws -> JSONValue {

@@ -5,32 +5,37 @@ import Resources
 /// `lastTransitionTime` while its status stays the same, so an unchanged world writes nothing.
 enum StatusBuilder {
     static func agent(_ agent: AgentView, generation: Int, previous: AgentStatus?, instance: InstanceView?,
-                      template: TemplateView?, now: Date) -> AgentStatus {
+                      templates: [String: TemplateView], now: Date) -> AgentStatus {
         var status = AgentStatus()
         status.instanceId = instance?.id
         status.url = instance?.url
+        status.conversationId = instance?.conversationId
+        status.inviteUrl = instance?.inviteUrl
+        status.joined = instance?.joined
         status.observedGeneration = generation
         status.templateGeneration = instance?.templateGeneration
-        status.templateSyncedAt = previous?.templateGeneration == instance?.templateGeneration ? previous?.templateSyncedAt : (instance?.templateGeneration != nil ? now : nil)
-        let tools = template?.spec.toolNames ?? []
-        let toolsReady = instance != nil && tools.allSatisfy { instance?.tools[$0.rawValue] == "ready" }
-        let synced = instance?.templateGeneration != nil && instance?.templateGeneration == template?.generation
-        let errors = instance?.toolErrors.values.joined(separator: "; ") ?? ""
-        let toolsReason = toolsReady ? (tools.isEmpty ? "NoTools" : "Provisioned")
-            : errors.contains("notConfigured") ? "ProviderNotConfigured" : errors.contains("Bankr key available") ? "BankrPoolEmpty"
-            : instance == nil ? "WaitingForInstance" : "Provisioning"
-        let ready = toolsReady && synced && (instance?.deployed ?? false)
-        let conditions: [(AgentConditionType, Bool, String, String)] = [
-            (.claimed, instance != nil, instance != nil ? "Bound" : "WaitingForInstance", instance.map { "instance \($0.id)" } ?? "no idle instance yet"),
-            (.toolsReady, toolsReady, toolsReason, toolsReady ? tools.map(\.rawValue).joined(separator: ",") : errors),
-            (.templateSynced, synced, synced ? "Synced" : "Pending", template.map { "template \($0.name) generation \($0.generation)" } ?? "template missing"),
-            (.ready, ready, ready ? "Ready" : "NotReady", ""),
+        status.templateSyncedAt = previous?.templateGeneration == instance?.templateGeneration ? previous?.templateSyncedAt
+            : (instance?.templateGeneration != nil ? now : nil)
+        let config = agent.config(templates)
+        let template = agent.spec.template.flatMap { templates[$0] }
+
+        let claimed = Self.claimed(instance)
+        let tools = Self.tools(config, instance)
+        let configured = Self.configured(instance)
+        let synced = Self.synced(config, template: agent.spec.template, found: template, instance)
+        let ready = claimed.ok && tools.ok && configured.ok && !(instance?.envPending ?? false)
+        let waitingFor = [(claimed.ok, "an instance"), (configured.ok, "its conversation"), (tools.ok, "its tools"),
+                          (!(instance?.envPending ?? false), "its runtime's restart")].filter { !$0.0 }.map(\.1)
+        let ready_: (ok: Bool, reason: String, message: String) =
+            (ready, ready ? "Ready" : "NotReady", ready ? "" : "waiting for " + waitingFor.joined(separator: ", "))
+        let conditions: [(AgentConditionType, (ok: Bool, reason: String, message: String))] = [
+            (.claimed, claimed), (.toolsReady, tools), (.configured, configured), (.templateSynced, synced), (.ready, ready_),
         ]
-        status.conditions = conditions.map { type, ok, reason, message in
-            let value = ok ? "True" : "False"
+        status.conditions = conditions.map { type, c in
+            let value = c.ok ? "True" : "False"
             let old = previous?.conditions.first { $0.type == type.rawValue }
             let since = old?.status == value ? old!.lastTransitionTime : now
-            return Condition(type: type.rawValue, status: value, reason: reason, message: message, lastTransitionTime: since, observedGeneration: generation)
+            return Condition(type: type.rawValue, status: value, reason: c.reason, message: c.message, lastTransitionTime: since, observedGeneration: generation)
         }
         if agent.deleting { status.phase = .terminating }
         else if ready { status.phase = .ready }
@@ -38,6 +43,48 @@ enum StatusBuilder {
         else if instance == nil { status.phase = .pending }
         else { status.phase = .provisioning }
         return status
+    }
+
+    private static func claimed(_ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
+        guard let instance else { return (false, "WaitingForInstance", "no idle instance yet; the agent binds when one is ready") }
+        return (true, "Bound", "instance \(instance.id)")
+    }
+
+    /// Tools made and in the running agent's hands; a failing tool's error code is the reason.
+    private static func tools(_ config: AgentConfig, _ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
+        let wanted = config.toolNames.map(\.rawValue)
+        guard let instance else { return (false, "WaitingForInstance", wanted.joined(separator: ",")) }
+        let missing = config.missingTools(instance.tools)
+        if missing.isEmpty { return (true, wanted.isEmpty ? "NoTools" : "Provisioned", wanted.joined(separator: ",")) }
+        let failing = missing.compactMap { tool in instance.tools[tool].flatMap { t in t.errorCode.map { (tool, $0, t.error ?? "") } } }
+        if let (tool, code, error) = failing.first {
+            return (false, code.rawValue, "\(tool.rawValue): \(error)")
+        }
+        let undelivered = missing.filter { instance.tools[$0]?.state == .ready }
+        if !undelivered.isEmpty { return (false, "Delivering", "handing \(undelivered.map(\.rawValue).joined(separator: ",")) to the runtime") }
+        return (false, "Provisioning", missing.map(\.rawValue).joined(separator: ","))
+    }
+
+    private static func configured(_ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
+        guard let instance else { return (false, "WaitingForInstance", "") }
+        if let conversation = instance.conversationId {
+            return (true, instance.joined == true ? "Joined" : "Configured", "conversation \(conversation)")
+        }
+        return instance.healthy ? (false, "Configuring", "calling the runtime's /pool/provision")
+            : (false, "WaitingForRuntime", "the runtime's /pool/health is not ready")
+    }
+
+    private static func synced(_ config: AgentConfig, template name: String?, found: TemplateView?,
+                               _ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
+        if let name, found == nil { return (false, "TemplateMissing", "agenttemplate/\(name) does not exist") }
+        let label = found.map { "template \($0.name) generation \($0.generation)" } ?? "no template"
+        guard let instance, instance.configured else { return (false, "Pending", label) }
+        let wanted = RuntimeConfig(config)
+        if instance.runtimeConfig == wanted { return (true, found == nil ? "NoTemplate" : "Synced", label) }
+        if instance.refusedConfig == wanted {
+            return (false, "NotSupportedByRuntime", "the runtime answered 404 to /pool/update-template; it runs the configuration of its claim")
+        }
+        return (false, "Syncing", label)
     }
 
     static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView]) -> PoolStatus {
@@ -51,6 +98,20 @@ enum StatusBuilder {
         status.failed = mine.filter { $0.state == .failed }.count
         status.deleting = mine.filter { $0.state == .deleting }.count
         status.conditions = previous?.conditions ?? []
+        return status
+    }
+
+    /// A template's agents, and how many run its current configuration.
+    static func template(_ name: String, _ template: TemplateView, agents: [AgentView], instances: [String: InstanceView],
+                         templates: [String: TemplateView]) -> AgentTemplateStatus {
+        let users = agents.filter { $0.spec.template == name && !$0.deleting }
+        var status = AgentTemplateStatus()
+        status.observedGeneration = template.generation
+        status.agents = users.count
+        status.agentsSynced = users.filter { agent in
+            guard let instance = instances[agent.name] else { return false }
+            return instance.templateGeneration == template.generation && instance.runtimeConfig == RuntimeConfig(agent.config(templates))
+        }.count
         return status
     }
 }

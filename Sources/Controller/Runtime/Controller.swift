@@ -23,11 +23,10 @@ public final class Controller: Sendable {
     /// The reconcile loop, owned here and awaited on shutdown.
     private let loop: Task<Void, Never>
     private let listener: PostgresListener?
+    private let localServices: InProcessServices?
 
     public var port: Int { server.port }
 
-    /// The image a pool created from `POOL_MIN_IDLE` runs.
-    public static let defaultImage = "ghcr.io/xmtplabs/convos-agent-runtime:production"
 
     /// Starts everything. With `simulate`, the simulated cloud starts first, on loopback, and every
     /// provider points at it; otherwise providers come from the environment.
@@ -41,35 +40,55 @@ public final class Controller: Sendable {
         let applied = try await Migrations.migrator.migrate(db)
         if !applied.isEmpty { logger.info("migrations applied", ["versions": applied.map(String.init).joined(separator: ",")]) }
         let store = ResourceStore(db: db)
-        if let minIdle = configuration.poolMinIdle { try await ensureDefaultPool(store, minIdle: minIdle, logger: logger) }
+        if let minIdle = configuration.poolMinIdle {
+            try await ensureDefaultPool(store, minIdle: minIdle, image: configuration.services.image, logger: logger)
+        }
 
         let services: any ServicesClient
+        var local: InProcessServices?
         if let remote = configuration.servicesURL, let url = URL(string: remote) {
-            services = RemoteServices(base: url, token: configuration.apiToken)
+            services = RemoteServices(base: url, token: configuration.servicesAPIKey ?? configuration.apiToken)
         } else {
-            let local = InProcessServices(db: db, providers: providers)
-            try await local.loadBankrKeys()
-            services = local
+            var settings = configuration.services
+            // The simulated runtimes reach this controller on loopback.
+            if simulator != nil, settings.runtimeServicesURL == nil, configuration.port != 0 {
+                settings.runtimeServicesURL = "http://127.0.0.1:\(configuration.port)"
+            }
+            let inProcess = InProcessServices(db: db, providers: providers, settings: settings)
+            try await inProcess.loadBankrKeys()
+            services = inProcess
+            local = inProcess
         }
         var settings = reconcilerSettings ?? ReconcilerSettings()
         if reconcilerSettings == nil {
             settings.interval = configuration.reconcileInterval
             settings.leaseDuration = configuration.leaseDuration
             settings.renewEvery = configuration.leaseDuration / 3
+            settings.planner.stuckAfter = Double(configuration.stuckTimeout.components.seconds)
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()
-        let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings, metrics: metrics)
+        let claimWaiters = ClaimWaiters()
+        let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
+                                    metrics: metrics, onConfigured: { claimWaiters.signal($0) })
         let status = StatusService(db: db, reconciler: reconciler, providers: providers)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
-        let listener = PostgresListener(url: configuration.databaseURL, channel: "convos_reconcile") { reconciler.wake() }
+        // NOTIFY convos_configured carries an agent name: claims waiting on another replica answer at once.
+        let listener = PostgresListener(url: configuration.databaseURL, channels: ["convos_reconcile", "convos_configured"]) { channel, payload in
+            if channel == "convos_configured" { claimWaiters.signal(payload) } else { reconciler.wake() }
+        }
         let notifier = Notifier(db: db)
-        let api = API(store: store, health: Health(db: db), services: services, token: configuration.apiToken, logger: logger,
+        var auth = APIAuth(controllerToken: configuration.apiToken, poolKey: configuration.poolAPIKey, servicesKey: configuration.servicesAPIKey)
+        if let local {
+            auth.runtimeInstance = { @Sendable token in try await local.instance(forServicesToken: token) }
+        }
+        let api = API(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       wake: {
                           reconciler.wake()
                           notifier.poke()
-                      }, status: status, metrics: metrics)
+                      }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
+                      servesServices: local != nil)
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
@@ -80,13 +99,14 @@ public final class Controller: Sendable {
         let loop = Task { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
                           services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop,
-                          listener: listener)
+                          listener: listener, localServices: local)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
                  services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>,
-                 listener: PostgresListener?) {
+                 listener: PostgresListener?, localServices: InProcessServices?) {
         self.listener = listener
+        self.localServices = localServices
         self.reconciler = reconciler
         self.loop = loop
         self.services = services
@@ -106,6 +126,7 @@ public final class Controller: Sendable {
         await reconciler.stop()
         await server.shutdown()
         await loop.value
+        await localServices?.shutdown()
         listener?.stop()
         await simulator?.shutdown()
         await db.close()
@@ -113,11 +134,11 @@ public final class Controller: Sendable {
     }
 
     /// `POOL_MIN_IDLE`: when no pool exists at start, create `default` with that `minIdle`.
-    static func ensureDefaultPool(_ store: ResourceStore, minIdle: Int, logger: Logger) async throws {
+    static func ensureDefaultPool(_ store: ResourceStore, minIdle: Int, image: String, logger: Logger) async throws {
         guard try await store.list(.pool).isEmpty else { return }
         let manifest = Manifest(
             kind: .pool, name: "default", labels: [:], resourceVersion: nil,
-            spec: try JSONValue.from(PoolSpec(minIdle: minIdle, maxInstances: max(minIdle, PoolSpec.defaultMaxInstances), image: defaultImage)),
+            spec: try JSONValue.from(PoolSpec(minIdle: minIdle, maxInstances: max(minIdle, PoolSpec.defaultMaxInstances), image: image)),
             document: 1, mark: .none)
         do {
             _ = try await store.apply([manifest], mode: .createOnly)

@@ -1,4 +1,6 @@
 import Foundation
+import Providers
+import Resources
 
 /// The environment of `serve`, as CONTRACT.md section 2 lists it. Parsed once at start; a bad value
 /// stops the process with a message naming the variable.
@@ -12,6 +14,16 @@ public struct ServeConfiguration: Sendable {
     public var leaseDuration: Duration = .seconds(6)
     public var poolMinIdle: Int?
     public var servicesURL: String?
+    /// `POOL_API_KEY`: a second token for `/api/pool/*`; `SERVICES_API_KEY`: one for the services routes.
+    public var poolAPIKey: String?
+    public var servicesAPIKey: String?
+    /// An instance not healthy this long after creation is replaced.
+    public var stuckTimeout: Duration = .seconds(900)
+    /// How long a claim waits for its invite by default.
+    public var claimWait: Duration = .seconds(60)
+    public var publicURL: String?
+    /// How instances are made: image, environment, runtime settings, OpenRouter limits.
+    public var services = ServicesSettings()
     public var logJSON = true
     public var logLevel: Logger.Level = .info
     /// Every secret value found in the environment, for the log redactor.
@@ -21,8 +33,8 @@ public struct ServeConfiguration: Sendable {
         public let description: String
     }
 
-    static let secretVariables = ["CONTROLLER_API_TOKEN", "RAILWAY_API_TOKEN", "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY",
-                                  "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS"]
+    static let secretVariables = ["CONTROLLER_API_TOKEN", "POOL_API_KEY", "SERVICES_API_KEY", "RAILWAY_API_TOKEN", "RAILWAY_API_TOKENS",
+                                  "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY", "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS"]
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 
@@ -56,6 +68,23 @@ public struct ServeConfiguration: Sendable {
             c.poolMinIdle = n
         }
         c.servicesURL = value("SERVICES_URL")
+        c.poolAPIKey = value("POOL_API_KEY")
+        c.servicesAPIKey = value("SERVICES_API_KEY")
+        c.publicURL = value("PUBLIC_URL")
+        if let t = value("POOL_STUCK_TIMEOUT") {
+            guard let d = parseDuration(t), d >= .seconds(1) else { throw Invalid(description: "POOL_STUCK_TIMEOUT must be a duration like 15m, got \(t)") }
+            c.stuckTimeout = d
+        }
+        if let w = value("CLAIM_WAIT") {
+            guard let d = parseDuration(w), d >= .zero, d <= .seconds(300) else {
+                throw Invalid(description: "CLAIM_WAIT must be a duration from 0s to 300s, got \(w)")
+            }
+            c.claimWait = d
+        }
+        c.services = try servicesSettings(value, servicesURL: c.servicesURL, publicURL: c.publicURL)
+        if value("RAILWAY_API_TOKEN") != nil || value("RAILWAY_API_TOKENS") != nil, value("RAILWAY_WORKSPACE_ID") == nil {
+            throw Invalid(description: "RAILWAY_WORKSPACE_ID is required with a Railway token: projects are created in a workspace (personal workspaces are gone)")
+        }
         if let f = value("LOG_FORMAT") {
             guard ["json", "text"].contains(f) else { throw Invalid(description: "LOG_FORMAT must be json or text, got \(f)") }
             c.logJSON = f == "json"
@@ -70,6 +99,43 @@ public struct ServeConfiguration: Sendable {
             throw Invalid(description: "CONTROLLER_API_TOKEN is not set: refusing to serve on \(c.bindAddress) without a token (set one, or BIND_ADDRESS=127.0.0.1)")
         }
         return c
+    }
+
+    /// The services settings of CONTRACT.md section 2, each bad value named.
+    static func servicesSettings(_ value: (String) -> String?, servicesURL: String?, publicURL: String?) throws -> ServicesSettings {
+        var s = ServicesSettings()
+        s.environmentName = value("RAILWAY_ENVIRONMENT_NAME") ?? s.environmentName
+        s.agentImage = value("AGENT_IMAGE") ?? s.agentImage
+        s.agentImageTag = value("AGENT_IMAGE_TAG") ?? ServicesSettings.defaultTag(environment: s.environmentName)
+        guard ImageReference(s.image) != nil else {
+            throw Invalid(description: "AGENT_IMAGE and AGENT_IMAGE_TAG must make an image reference like ghcr.io/owner/name:tag, got \(s.image)")
+        }
+        s.startCommand = value("RUNTIME_START_COMMAND")
+        func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
+            guard let text = value(name) else { return nil }
+            guard let n = Double(text), range.contains(n) else {
+                throw Invalid(description: "\(name) must be a number from \(range.lowerBound) to \(range.upperBound), got \(text)")
+            }
+            return n
+        }
+        s.cpu = try number("RUNTIME_CPU", 0.1...64) ?? s.cpu
+        s.memoryGB = try number("RUNTIME_MEMORY_GB", 0.1...256) ?? s.memoryGB
+        s.openRouterKeyLimit = try number("OPENROUTER_KEY_LIMIT", 0.01...10_000) ?? s.openRouterKeyLimit
+        if let reset = value("OPENROUTER_KEY_LIMIT_RESET") {
+            guard OpenRouterSettings.LimitReset(rawValue: reset) != nil else {
+                throw Invalid(description: "OPENROUTER_KEY_LIMIT_RESET must be daily, weekly or monthly, got \(reset)")
+            }
+            s.openRouterKeyLimitReset = reset
+        }
+        s.xmtpEnv = value("XMTP_ENV") ?? s.xmtpEnv
+        s.primaryModel = value("OPENCLAW_PRIMARY_MODEL")
+        // Where a runtime reaches the services to provision for itself.
+        s.runtimeServicesURL = servicesURL ?? publicURL ?? value("RAILWAY_PUBLIC_DOMAIN").map { "https://\($0)" }
+        if let token = value("GHCR_TOKEN") {
+            let owner = ImageReference(s.image)?.repository.split(separator: "/").first.map(String.init) ?? "convos"
+            s.registryCredentials = RegistryCredentials(username: value("GHCR_USERNAME") ?? owner, password: token)
+        }
+        return s
     }
 
     static func isLoopback(_ address: String) -> Bool {

@@ -11,12 +11,14 @@ public struct ProviderSet: Sendable {
     public let telnyx: TelnyxProvider
     public let agentMail: AgentMailProvider
     public let bankr: BankrClient
+    /// The agent runtimes' pool protocol: every instance URL.
+    public let runtime: RuntimeClient
     public let bankrKeys: [String]
     public let instanceURLScheme: String
 
     /// The tools made by a provider of their own; Bankr keys come from the pool in `services.bankr_keys`.
     var tools: [ToolName: any ToolProvider] {
-        [.openrouter: openRouter, .telnyx: telnyx, .agentmail: agentMail]
+        [.openrouter: openRouter, .sms: telnyx, .email: agentMail]
     }
 
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSet {
@@ -28,9 +30,12 @@ public struct ProviderSet: Sendable {
             ghcr: GHCRClient(base: url("GHCR_URL", "https://ghcr.io"), token: value("GHCR_TOKEN")),
             openRouter: OpenRouterProvider(base: url("OPENROUTER_API_URL", "https://openrouter.ai/api/v1"),
                                            provisioningKey: value("OPENROUTER_PROVISIONING_KEY")),
-            telnyx: TelnyxProvider(base: url("TELNYX_API_URL", "https://api.telnyx.com/v2"), apiKey: value("TELNYX_API_KEY")),
-            agentMail: AgentMailProvider(base: url("AGENTMAIL_API_URL", "https://api.agentmail.to"), apiKey: value("AGENTMAIL_API_KEY")),
+            telnyx: TelnyxProvider(base: url("TELNYX_API_URL", "https://api.telnyx.com/v2"), apiKey: value("TELNYX_API_KEY"),
+                                   messagingProfileID: value("TELNYX_MESSAGING_PROFILE_ID")),
+            agentMail: AgentMailProvider(base: url("AGENTMAIL_API_URL", "https://api.agentmail.to"), apiKey: value("AGENTMAIL_API_KEY"),
+                                         domain: value("AGENTMAIL_DOMAIN")),
             bankr: BankrClient(base: url("BANKR_API_URL", "https://api.bankr.bot")),
+            runtime: RuntimeClient(),
             bankrKeys: (value("BANKR_KEYS") ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty },
             instanceURLScheme: value("INSTANCE_URL_SCHEME") ?? "https")
     }
@@ -46,6 +51,8 @@ public struct ProviderSet: Sendable {
             telnyx: TelnyxProvider(base: URL(string: sim.telnyxURL)!, apiKey: "sim-telnyx-key", http: client("telnyx")),
             agentMail: AgentMailProvider(base: URL(string: sim.agentMailURL)!, apiKey: "sim-agentmail-key", http: client("agentmail")),
             bankr: BankrClient(base: URL(string: sim.bankrURL)!, http: client("bankr")),
+            runtime: RuntimeClient(http: ProviderHTTPClient(provider: "runtime", policy: retry, requestTimeout: .seconds(150)),
+                                   probe: ProviderHTTPClient(provider: "runtime", policy: retry, maxInFlight: 40, requestTimeout: .seconds(5))),
             bankrKeys: (1...max(1, bankrKeys)).map { "bk_sim_\($0)" },
             instanceURLScheme: "http")
     }

@@ -5,7 +5,8 @@ import FoundationNetworking
 import Providers
 import Resources
 
-/// The services API over HTTP, for `SERVICES_URL`. Same calls, same answers as `InProcessServices`.
+/// The services API over HTTP, for `SERVICES_URL`: same calls, same answers as `InProcessServices`.
+/// An error answer keeps its code (`BankrPoolEmpty`, `ProviderNotConfigured`, ...) across the wire.
 public struct RemoteServices: ServicesClient {
     let base: URL
     let token: String?
@@ -14,39 +15,84 @@ public struct RemoteServices: ServicesClient {
     public init(base: URL, token: String?) {
         self.base = base
         self.token = token
-        self.http = ProviderHTTPClient(provider: "services")
+        // Configure waits for the runtime's provision (up to a minute); status pings every runtime.
+        self.http = ProviderHTTPClient(provider: "services", requestTimeout: .seconds(150))
+    }
+
+    public func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance {
+        try await call("POST", "/create-instance", ["instanceId": instanceID, "image": image])
+    }
+
+    public func destroy(_ instanceID: String) async throws {
+        let _: Ack = try await call("DELETE", "/destroy/\(instanceID)", Optional<String>.none)
     }
 
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
-        try await call("POST", "/status/batch", ["instanceIds": instanceIDs], idempotent: true)
+        try await call("POST", "/status/batch", ["instanceIds": instanceIDs])
     }
 
-    public func createInstance(_ instanceID: String, image: String) async throws -> InstanceServiceStatus {
-        try await call("POST", "/create-instance", ["instanceId": instanceID, "image": image], idempotent: true)
+    public func redeploy(_ instanceID: String, image: String?) async throws {
+        let _: Ack = try await call("POST", "/redeploy/\(instanceID)", ["image": image])
     }
 
-    public func provision(_ instanceID: String, tool: ToolName, options: ToolOptions) async throws -> ToolStatus {
-        struct Body: Encodable { let creditLimitUsd: Double?; let country: String; let displayName: String? }
-        return try await call("POST", "/provision/\(instanceID)/\(tool.rawValue)",
-                              Body(creditLimitUsd: options.creditLimitUsd, country: options.country, displayName: options.displayName), idempotent: true)
+    public func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult {
+        try await call("POST", "/provision/\(instanceID)/\(tool.rawValue)", request)
     }
 
-    public func teardown(_ instanceID: String) async throws {
-        struct Done: Decodable { let state: String }
-        let _: Done = try await call("DELETE", "/instances/\(instanceID)", Optional<String>.none, idempotent: true)
+    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws {
+        let _: Ack = try await call("DELETE", "/destroy/\(instanceID)/\(tool.rawValue)/\(resourceID)", Optional<String>.none)
     }
 
-    /// Every services call is idempotent by design, so the client may retry any of them.
-    private func call<B: Encodable, R: Decodable>(_ method: String, _ path: String, _ body: B?, idempotent: Bool) async throws -> R {
+    public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
+        try await call("POST", "/configure/\(instanceID)", request, retry: false)
+    }
+
+    public func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult {
+        try await call("POST", "/update-template/\(instanceID)", request)
+    }
+
+    public func cloneSummary(_ parentInstanceID: String, _ request: CloneSummaryRequest) async throws -> RuntimeCallResult {
+        try await call("POST", "/clone-summary/\(parentInstanceID)", request)
+    }
+
+    public func registry() async throws -> Registry { try await call("GET", "/registry", Optional<String>.none) }
+
+    public func storeUserConfig(agent: String, _ values: [String: String]) async throws {
+        let _: Ack = try await call("PUT", "/user-config/\(agent)", ["userConfig": values])
+    }
+
+    public func forgetUserConfig(agent: String) async throws {
+        let _: Ack = try await call("DELETE", "/user-config/\(agent)", Optional<String>.none)
+    }
+
+    private struct Ack: Decodable {}
+
+    /// Error answers are read here, not by the HTTP client, so their code survives; the client
+    /// retries only calls that got no answer. Every call but configure (which may make a
+    /// conversation each time) is safe to repeat.
+    private func call<B: Encodable, R: Decodable>(_ method: String, _ path: String, _ body: B?, retry: Bool = true) async throws -> R {
         var headers = ["Content-Type": "application/json"]
         if let token { headers["Authorization"] = "Bearer \(token)" }
         let url = base.appendingPathComponent(String(path.dropFirst()))
+        let response: ProviderHTTPClient.Response
         do {
-            let response = try await http.send(.init(method: method, url: url, headers: headers, body: try body.map { try JSONEncoder().encode($0) },
-                                                      idempotent: idempotent, operation: path.split(separator: "/").first.map(String.init) ?? path))
-            return try JSONDecoder().decode(R.self, from: response.body)
+            response = try await http.send(.init(method: method, url: url, headers: headers, body: try body.map { try JSONEncoder().encode($0) },
+                                                  idempotent: retry, operation: String(path.split(separator: "/").first ?? ""),
+                                                  passthrough: Set(400...599)))
         } catch let error as ProviderError {
-            throw ServicesError(status: error.status ?? 503, code: "ServicesError", message: error.description)
+            // No answer at all (connection refused, timed out): the services host is unavailable.
+            throw ServicesError(status: 503, code: .providerUnavailable, message: "services: \(error.message)")
         }
+        if response.status >= 400 { throw Self.error(response.status, response.body) }
+        return try JSONDecoder().decode(R.self, from: response.body)
     }
+
+    /// The services error of an answer: `{"error": {"code", "message"}}`.
+    static func error(_ status: Int, _ body: Data) -> ServicesError {
+        struct Envelope: Decodable { struct Inner: Decodable { let code: String?; let message: String? }; let error: Inner? }
+        let envelope = try? JSONDecoder().decode(Envelope.self, from: body)
+        let code = envelope?.error?.code.flatMap(ServicesErrorCode.init(rawValue:)) ?? (status == 401 ? .unauthorized : status == 404 ? .notFound : .invalid)
+        return ServicesError(status: status, code: code, message: envelope?.error?.message ?? "HTTP \(status)")
+    }
+
 }

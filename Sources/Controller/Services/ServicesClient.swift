@@ -2,59 +2,174 @@ import Foundation
 import Providers
 import Resources
 
-/// The seed's services API (CONTRACT.md section 5) as the reconciler calls it: in process by
-/// default (`InProcessServices`), or over HTTP when `SERVICES_URL` is set (`RemoteServices`).
+/// The seed's services API (CONTRACT.md section 5) as the reconciler and the claim API call it: in
+/// process by default (`InProcessServices`), or over HTTP when `SERVICES_URL` is set
+/// (`RemoteServices`). Services owns every provider call, every Railway id and every runtime key;
+/// the pool side never sees them.
 public protocol ServicesClient: Sendable {
-    /// The whole status map in one call: one Railway query and one SQL query, whatever the count.
+    /// The instance's Railway project (service, `/data` volume, domain, one deployment), its
+    /// OpenRouter key and its wallet. Idempotent: a repeat resumes where an earlier call stopped.
+    func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance
+    /// Teardown in the order OpenRouter, AgentMail, Telnyx, Bankr, then the Railway project, each
+    /// confirmed gone. Idempotent; resumes where it stopped.
+    func destroy(_ instanceID: String) async throws
+    /// The whole fleet in one call: one Railway query, one SQL query, health pings 40 at a time.
     func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch
-    /// A Railway project for the instance, running the image digest. Idempotent.
-    func createInstance(_ instanceID: String, image: String) async throws -> InstanceServiceStatus
-    /// Provisions one tool for the instance. Idempotent; `pending` means "ask again later".
-    func provision(_ instanceID: String, tool: ToolName, options: ToolOptions) async throws -> ToolStatus
-    /// OpenRouter, AgentMail, Telnyx, Bankr, then the Railway project. Idempotent; resumes where it stopped.
-    func teardown(_ instanceID: String) async throws
+    /// Deploys another image (a digest) on the instance.
+    func redeploy(_ instanceID: String, image: String?) async throws
+    /// Makes one tool for the instance (or takes the user's credentials for it), stores its
+    /// variables without a redeploy and hands them to the running agent. Idempotent.
+    func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult
+    func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws
+    /// The runtime's `/pool/provision`: the agent's conversation. Not idempotent (each call may make one).
+    func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult
+    /// The runtime's `/pool/update-template`, and the model through a restart; `supported` false on a 404.
+    func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult
+    /// The parent runtime's `/pool/clone-summary`; `supported` false on a 404.
+    func cloneSummary(_ parentInstanceID: String, _ request: CloneSummaryRequest) async throws -> RuntimeCallResult
+    func registry() async throws -> Registry
+    /// A claim's `userConfig`, kept in the services schema until the agent goes.
+    func storeUserConfig(agent: String, _ values: [String: String]) async throws
+    func forgetUserConfig(agent: String) async throws
 }
 
-public struct ToolStatus: Codable, Sendable, Equatable {
-    public enum State: String, Codable, Sendable { case creating, pending, ready, deleting, deleted, failed }
-    public var state: State
-    public var error: String?
-}
-
-public struct InstanceServiceStatus: Codable, Sendable, Equatable {
-    /// `creating`, `ready`, `deleting`, `deleted`, or `missing` when the services side has no row.
-    public var state: String
-    /// Railway's `DeploymentStatus` of the latest deployment, or `MISSING` when the project is gone.
-    public var deployStatus: String?
+public struct CreatedInstance: Codable, Sendable, Equatable {
+    public var instanceId: String
     public var url: String?
-    public var tools: [String: ToolStatus]
+}
+
+public struct ProvisionRequest: Codable, Sendable, Equatable {
+    /// Credentials of a `provisioning: user` tool, given directly (a runtime provisioning for itself).
+    public var userConfig: [String: String]?
+    /// Or the agent whose claim stored them.
+    public var agent: String?
+    public var provisioning: Provisioning?
+    public var options: ToolOptions?
+    public init(userConfig: [String: String]? = nil, agent: String? = nil, provisioning: Provisioning? = nil, options: ToolOptions? = nil) {
+        self.userConfig = userConfig
+        self.agent = agent
+        self.provisioning = provisioning
+        self.options = options
+    }
+}
+
+public struct ProvisionResult: Codable, Sendable, Equatable {
+    public var resourceId: String?
+    /// The tool's settings; never a secret.
+    public var config: [String: String]
+    /// `pending` while the provider finishes (a Telnyx order): ask again.
+    public var state: ToolState
+}
+
+public struct ConfigureRequest: Codable, Sendable, Equatable {
+    public var agentName: String
+    public var instructions: String
+    public var model: String?
+    public var joinUrl: String?
+    public init(agentName: String, instructions: String, model: String? = nil, joinUrl: String? = nil) {
+        self.agentName = agentName
+        self.instructions = instructions
+        self.model = model
+        self.joinUrl = joinUrl
+    }
+}
+
+public struct ConfigureResult: Codable, Sendable, Equatable {
+    public var ok: Bool
+    public var conversationId: String
+    public var inviteUrl: String?
+    public var joined: Bool
+}
+
+public struct RuntimeCallResult: Codable, Sendable, Equatable {
+    public var ok: Bool
+    /// False when the runtime answered 404: it does not have the endpoint.
+    public var supported: Bool
+}
+
+public struct CloneSummaryRequest: Codable, Sendable, Equatable {
+    public var childAgent: String
+    public var childInstanceId: String
+    public var childUrl: String?
 }
 
 public struct StatusBatch: Codable, Sendable, Equatable {
-    public var statuses: [String: InstanceServiceStatus]
+    public var statuses: [String: InstanceStatus]
     /// Projects that carry our naming but have no services row: left by a crash or by hand.
     public var orphans: [String]?
 }
 
-/// Why the services layer refused or failed, with the HTTP status its API answers.
+public struct InstanceStatus: Codable, Sendable, Equatable {
+    /// The seed's four states; `healthy` means the runtime's `/pool/health` said ready.
+    public var state: InstanceHealth
+    public var setup: InstanceSetup
+    /// Railway's status of the latest deployment; `MISSING` when the project is gone.
+    public var deployStatus: String?
+    public var url: String?
+    public var tools: [String: ToolStatus]
+    /// Variables written for the runtime that it has not been handed yet.
+    public var envPending: Bool
+}
+
+public struct ToolStatus: Codable, Sendable, Equatable {
+    public var state: ToolState
+    public var resourceId: String?
+    public var provisioning: Provisioning
+    public var delivered: Bool
+    public var config: [String: String]
+    public var errorCode: ServicesErrorCode?
+    public var error: String?
+}
+
+public struct Registry: Codable, Sendable, Equatable {
+    public struct Tool: Codable, Sendable, Equatable {
+        public var id: String
+        public var name: String
+        public var provisioning: [Provisioning]
+        public var envKeys: [String]
+        /// The `userConfig` keys a `provisioning: user` claim brings.
+        public var userConfig: [String]
+    }
+    public var tools: [Tool]
+
+    public static let all = Registry(tools: ToolName.allCases.map { tool in
+        Tool(id: tool.rawValue, name: tool.displayName, provisioning: tool.provisioningModes, envKeys: tool.envKeys,
+             userConfig: tool.userConfigKeys.map(\.name))
+    })
+}
+
+/// Why the services layer refused or failed, with the HTTP status its API answers. The code
+/// crosses the wire unchanged, so a remote caller acts on the same codes.
 public struct ServicesError: Error, Sendable, CustomStringConvertible {
     public var status: Int
-    public var code: String
+    public var code: ServicesErrorCode
     public var message: String
     public var description: String { message }
 
-    static func notFound(_ m: String) -> ServicesError { ServicesError(status: 404, code: "NotFound", message: m) }
-    static func invalid(_ m: String) -> ServicesError { ServicesError(status: 400, code: "Invalid", message: m) }
-    static func conflict(_ m: String) -> ServicesError { ServicesError(status: 409, code: "Conflict", message: m) }
+    public init(status: Int, code: ServicesErrorCode, message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    static func notFound(_ m: String) -> ServicesError { ServicesError(status: 404, code: .notFound, message: m) }
+    static func invalid(_ m: String) -> ServicesError { ServicesError(status: 400, code: .invalid, message: m) }
+    static func conflict(_ m: String) -> ServicesError { ServicesError(status: 409, code: .conflict, message: m) }
+
     static func provider(_ e: ProviderError) -> ServicesError {
-        let status: Int
         switch e.kind {
-        case .notConfigured: status = 503
-        case .unauthorized: status = 502
-        case .terminal, .conflict, .notFound: status = 502
-        case .retryable, .rateLimited, .breakerOpen: status = 503
+        case .notConfigured: return ServicesError(status: 503, code: .providerNotConfigured, message: e.description)
+        case .retryable, .rateLimited, .breakerOpen: return ServicesError(status: 503, code: .providerUnavailable, message: e.description)
+        case .unauthorized, .terminal, .conflict, .notFound: return ServicesError(status: 502, code: .providerError, message: e.description)
         }
-        return ServicesError(status: status, code: e.kind == .notConfigured ? "ProviderNotConfigured" : "ProviderError", message: e.description)
+    }
+
+    /// A runtime call failed: not ready yet (503, or no answer) is worth waiting for; the rest is the runtime's error.
+    static func runtime(_ e: ProviderError) -> ServicesError {
+        if e.status == 503 || e.kind == .retryable || e.kind == .breakerOpen {
+            return ServicesError(status: 503, code: .runtimeNotReady, message: "runtime not ready: \(e.message)")
+        }
+        return ServicesError(status: 502, code: .runtimeError, message: "runtime: \(e.message)")
     }
 }
 

@@ -7,6 +7,7 @@ enum Migrations {
         Migration(version: 1, name: "initial", sql: text(PackageResources.v0001_initial_sql)),
         Migration(version: 2, name: "bankr_keys", sql: text(PackageResources.v0002_bankr_keys_sql)),
         Migration(version: 3, name: "reconciler", sql: text(PackageResources.v0003_reconciler_sql)),
+        Migration(version: 4, name: "runtime_protocol", sql: text(PackageResources.v0004_runtime_protocol_sql)),
     ]
 
     static let migrator = Migrator(all)

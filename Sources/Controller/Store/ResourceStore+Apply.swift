@@ -36,6 +36,7 @@ extension ResourceStore {
                     results[index] = try await applyOne(c, manifest, mode: mode)
                 }
                 try await checkClones(c, manifests)
+                try await checkModels(c, manifests)
                 if dryRun { throw DryRunRollback(results: results.compactMap { $0 }) }
                 return results.compactMap { $0 }
             }
@@ -133,13 +134,27 @@ extension ResourceStore {
             throw StoreError.conflict("\(m.reference) is being deleted", [FieldError("metadata.name", "is being deleted", object: m.reference)])
         }
         var errors: [FieldError] = []
-        if try current.decode("owner_id", as: String.self) != spec.owner {
+        if try current.decode("owner_id", as: String?.self) != spec.owner {
             errors.append(FieldError("spec.owner", "is immutable", object: m.reference))
         }
         if try current.decode("clone_from", as: String?.self) != spec.cloneFrom {
             errors.append(FieldError("spec.cloneFrom", "is immutable", object: m.reference))
         }
         if !errors.isEmpty { throw StoreError.unprocessable("\(m.reference): immutable fields changed", errors) }
+    }
+
+    /// An agent may name its own model only where its template allows override.
+    private func checkModels(_ c: PostgresConnection, _ manifests: [Manifest]) async throws {
+        var errors: [FieldError] = []
+        for m in manifests where m.kind == .agent {
+            let spec = try m.typedSpec(AgentSpec.self)
+            guard spec.model != nil, let template = spec.template else { continue }
+            let rows = try await c.query("SELECT (spec->'model'->>'allowOverride')::boolean AS allowed FROM pool.agent_templates WHERE name = $1", [template])
+            if try rows.first?.decode("allowed", as: Bool?.self) != true {
+                errors.append(FieldError("spec.model", "agenttemplate/\(template) does not allow another model", object: m.reference, mark: m.mark))
+            }
+        }
+        if !errors.isEmpty { throw StoreError.unprocessable("model refused", errors) }
     }
 
     /// A clone's parent must exist (stored, or earlier in this batch) and have the same owner.

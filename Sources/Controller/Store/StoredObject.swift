@@ -10,6 +10,8 @@ public struct StoredObject: Sendable, Encodable, Equatable {
         public var generation: Int
         public var resourceVersion: String
         public var createdAt: Date
+        /// The last write, for the seed's `updatedAt`; not part of the object's JSON.
+        public var updatedAt: Date
         public var deletionRequestedAt: Date?
     }
 
@@ -30,7 +32,7 @@ public struct StoredObject: Sendable, Encodable, Equatable {
 
     static func columns(_ kind: ResourceKind) -> String {
         let deletion = kind == .agent ? "deletion_requested_at" : "NULL::timestamptz AS deletion_requested_at"
-        return "name, labels, spec, generation, resource_version, status, created_at, \(deletion)"
+        return "name, labels, spec, generation, resource_version, status, created_at, updated_at, \(deletion)"
     }
 
     init(kind: ResourceKind, row: PostgresRows.Row) throws {
@@ -42,6 +44,7 @@ public struct StoredObject: Sendable, Encodable, Equatable {
             generation: try row.decode("generation"),
             resourceVersion: try row.decode("resource_version"),
             createdAt: try row.decode("created_at"),
+            updatedAt: try row.decode("updated_at"),
             deletionRequestedAt: try row.decode("deletion_requested_at"))
         spec = try JSONValue.decodeText(row.decode("spec", as: JSONText.self))
         status = try JSONValue.decodeText(row.decode("status", as: JSONText.self))

@@ -4,14 +4,17 @@ import Resources
 /// Per-agent AgentMail inboxes. `client_id` is AgentMail's idempotency key: a create with a
 /// `client_id` that exists returns the existing inbox, so creates are safe to retry.
 public final class AgentMailProvider: ToolProvider {
-    public let tool = ToolName.agentmail
+    public let tool = ToolName.email
     let http: ProviderHTTPClient
     let base: URL
     let key: String?
+    /// `AGENTMAIL_DOMAIN`: the inboxes' domain; AgentMail's default when nil.
+    let domain: String?
 
-    public init(base: URL, apiKey: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "agentmail")) {
+    public init(base: URL, apiKey: String?, domain: String? = nil, http: ProviderHTTPClient = ProviderHTTPClient(provider: "agentmail")) {
         self.base = base
         self.key = apiKey
+        self.domain = domain
         self.http = http
     }
 
@@ -33,9 +36,10 @@ public final class AgentMailProvider: ToolProvider {
     }
 
     public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
-        let inbox = try await send("POST", "/v0/inboxes", body: .object([
-            "username": .string(name), "client_id": .string(name),
-            "display_name": options.displayName.map(JSONValue.string) ?? .string(name)]), operation: "inboxes.create")
+        var body: [String: JSONValue] = ["username": .string(name), "client_id": .string(name),
+                                         "display_name": options.displayName.map(JSONValue.string) ?? .string(name)]
+        if let domain { body["domain"] = .string(domain) }
+        let inbox = try await send("POST", "/v0/inboxes", body: .object(body), operation: "inboxes.create")
         return Self.observation(inbox)
     }
 
@@ -57,7 +61,7 @@ public final class AgentMailProvider: ToolProvider {
 
     static func observation(_ inbox: JSONValue) -> ToolObservation {
         let id = inbox["inbox_id"]?.stringValue ?? ""
-        return ToolObservation(state: .ready, externalID: id, variables: ["AGENTMAIL_INBOX": inbox["email"]?.stringValue ?? id])
+        return ToolObservation(state: .ready, externalID: id, variables: ["AGENTMAIL_INBOX_ID": id])
     }
 
     private func send(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,

@@ -26,7 +26,7 @@ public final class OpenRouterProvider: ToolProvider {
             let page = try await send("GET", "/keys", query: [("offset", String(offset)), ("include_disabled", "true")], idempotent: true, operation: "keys.list")
             let keys = page["data"]?.arrayValue ?? []
             if let match = keys.first(where: { $0["name"]?.stringValue == name }), let hash = match["hash"]?.stringValue {
-                return ToolObservation(state: .ready, externalID: hash)
+                return ToolObservation(state: .ready, externalID: hash, config: Self.config(match))
             }
             if keys.count < 100 { return nil }
             offset += keys.count
@@ -34,18 +34,34 @@ public final class OpenRouterProvider: ToolProvider {
     }
 
     public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
-        var body: [String: JSONValue] = ["name": .string(name)]
-        body["limit"] = options.creditLimitUsd.map(JSONValue.double) ?? .null
+        var body = Self.limits(options)
+        body["name"] = .string(name)
         let response = try await send("POST", "/keys", body: .object(body), idempotent: false, operation: "keys.create")
-        guard let hash = response["data"]?["hash"]?.stringValue, let secret = response["key"]?.stringValue else {
+        guard let data = response["data"], let hash = data["hash"]?.stringValue, let secret = response["key"]?.stringValue else {
             throw ProviderError(.terminal, provider: "openrouter", message: "create response has no key")
         }
-        return ToolObservation(state: .ready, externalID: hash, variables: ["OPENROUTER_API_KEY": secret])
+        return ToolObservation(state: .ready, externalID: hash, variables: ["OPENROUTER_API_KEY": secret], config: Self.config(data))
     }
 
+    /// `PATCH /keys/{hash}` with the limit and its reset period.
     public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {
-        _ = try await send("PATCH", "/keys/\(externalID)", body: .object(["limit": options.creditLimitUsd.map(JSONValue.double) ?? .null]),
-                           idempotent: true, operation: "keys.update")
+        _ = try await send("PATCH", "/keys/\(externalID)", body: .object(Self.limits(options)), idempotent: true, operation: "keys.update")
+    }
+
+    static func limits(_ options: ToolOptions) -> [String: JSONValue] {
+        ["limit": options.limitUsd.map(JSONValue.double) ?? .null, "limit_reset": options.limitReset.map(JSONValue.string) ?? .null]
+    }
+
+    /// The key's settings as the planner compares them: `limitUsd`, `limitReset`.
+    static func config(_ key: JSONValue) -> [String: String] {
+        var config: [String: String] = [:]
+        switch key["limit"] {
+        case .double(let d)?: config["limitUsd"] = OpenRouterSettings.format(d)
+        case .int(let i)?: config["limitUsd"] = String(i)
+        default: break
+        }
+        if let reset = key["limit_reset"]?.stringValue { config["limitReset"] = reset }
+        return config
     }
 
     public func delete(name: String, externalID: String?) async throws(ProviderError) {

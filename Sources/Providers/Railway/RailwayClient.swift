@@ -9,19 +9,19 @@ public struct RailwayProject: Sendable, Equatable {
     public var serviceID: String?
     /// The generated public domain, taken as an opaque string.
     public var domain: String?
-    /// The latest deployment's `DeploymentStatus` (`SUCCESS`, `DEPLOYING`, `FAILED`, ...).
+    /// The latest deployment's `DeploymentStatus` (`SUCCESS`, `DEPLOYING`, `FAILED`, ...); nil before the first.
     public var deploymentStatus: String?
-
-    public var isComplete: Bool { environmentID != nil && serviceID != nil && domain != nil }
+    public var volumeID: String?
 
     public init(id: String, name: String, environmentID: String? = nil, serviceID: String? = nil, domain: String? = nil,
-                deploymentStatus: String? = nil) {
+                deploymentStatus: String? = nil, volumeID: String? = nil) {
         self.id = id
         self.name = name
         self.environmentID = environmentID
         self.serviceID = serviceID
         self.domain = domain
         self.deploymentStatus = deploymentStatus
+        self.volumeID = volumeID
     }
 }
 
@@ -64,55 +64,20 @@ public final class RailwayClient: Sendable {
         try await projects().first { $0.name == name }
     }
 
-    /// Creates what is missing of the project, its image service and its domain. Safe to repeat:
-    /// it observes by name first and adopts what an earlier, interrupted call created.
-    public func ensure(name: String, image: String, variables: [String: String]) async throws(ProviderError) -> RailwayProject {
-        var project: RailwayProject
-        if let existing = try await self.project(named: name) {
-            project = existing
-        } else {
-            let data = try await call(.projectCreate, ["name": .string(name), "description": .string("Convos agent instance"),
-                                                        "workspaceId": workspaceID.map(JSONValue.string) ?? .null])
-            project = Self.project(data["projectCreate"] ?? .null)
+    /// One project with its environment, service, domain, latest deployment and volume; nil when gone.
+    public func project(id: String) async throws(ProviderError) -> RailwayProject? {
+        do {
+            let data = try await call(.project, ["id": .string(id)])
+            guard let node = data["project"], node != .null else { return nil }
+            var project = Self.project(node)
+            let volume = node["volumes"]?["edges"]?.arrayValue?.first { edge in
+                edge["node"]?["volumeInstances"]?["edges"]?.arrayValue?.contains { $0["node"]?["mountPath"]?.stringValue == "/data" } ?? false
+            }
+            project.volumeID = volume?["node"]?["id"]?.stringValue
+            return project
+        } catch where error.kind == .notFound {
+            return nil
         }
-        guard let environmentID = project.environmentID else {
-            throw ProviderError(.terminal, provider: "railway", message: "project \(name) has no environment")
-        }
-        if project.serviceID == nil {
-            let data = try await call(.serviceCreate, [
-                "projectId": .string(project.id), "environmentId": .string(environmentID), "name": .string("agent"),
-                "source": .object(["image": .string(image)]),
-                "variables": .object(variables.mapValues(JSONValue.string))])
-            project.serviceID = data["serviceCreate"]?["id"]?.stringValue
-        }
-        guard let serviceID = project.serviceID else {
-            throw ProviderError(.terminal, provider: "railway", message: "serviceCreate returned no id")
-        }
-        if project.domain == nil {
-            let data = try await call(.serviceDomainCreate, ["environmentId": .string(environmentID), "serviceId": .string(serviceID),
-                                                              "targetPort": .int(8080)])
-            project.domain = data["serviceDomainCreate"]?["domain"]?.stringValue
-        }
-        return project
-    }
-
-    /// Sets service variables (a redeploy follows, as Railway does by default).
-    public func setVariables(_ project: RailwayProject, _ variables: [String: String]) async throws(ProviderError) {
-        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
-            throw ProviderError(.terminal, provider: "railway", message: "project \(project.name) has no service yet")
-        }
-        _ = try await call(.variableCollectionUpsert, ["projectId": .string(project.id), "environmentId": .string(environmentID),
-                                                        "serviceId": .string(serviceID), "variables": .object(variables.mapValues(JSONValue.string))])
-    }
-
-    /// Points the service at another image and deploys it.
-    public func updateImage(_ project: RailwayProject, image: String) async throws(ProviderError) {
-        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
-            throw ProviderError(.terminal, provider: "railway", message: "project \(project.name) has no service yet")
-        }
-        _ = try await call(.serviceInstanceUpdate, ["serviceId": .string(serviceID), "environmentId": .string(environmentID),
-                                                     "input": .object(["source": .object(["image": .string(image)])])])
-        _ = try await call(.serviceInstanceDeployV2, ["serviceId": .string(serviceID), "environmentId": .string(environmentID)])
     }
 
     /// Deletes the project; one already gone counts as deleted.
@@ -124,7 +89,8 @@ public final class RailwayClient: Sendable {
         }
     }
 
-    private func call(_ document: RailwayDocument, _ variables: [String: JSONValue]) async throws(ProviderError) -> JSONValue {
+    /// One GraphQL call; the create steps in `RailwayClient+Create.swift` use it too.
+    func call(_ document: RailwayDocument, _ variables: [String: JSONValue]) async throws(ProviderError) -> JSONValue {
         guard let token else { throw ProviderError(.notConfigured, provider: "railway", message: "RAILWAY_API_TOKEN is not set") }
         let body = JSONValue.object(["query": .string(document.text), "operationName": .string(document.rawValue),
                                      "variables": .object(variables)])
@@ -144,6 +110,10 @@ public final class RailwayClient: Sendable {
         let message = first["message"]?.stringValue ?? "GraphQL error"
         let lower = message.lowercased()
         let kind: ProviderError.Kind
+        // Per-token creation limits (convos-system.md section 3): about one project per 30 s.
+        if lower.contains("only one project can be created") || lower.contains("creating volumes too quickly") {
+            return ProviderError(.rateLimited, provider: "railway", message: message, status: response.status, retryAfter: .seconds(30))
+        }
         if lower.contains("not authorized") || lower.contains("token not found") { kind = .unauthorized }
         else if lower.contains("not found") { kind = .notFound }
         else if lower.contains("already exists") { kind = .conflict }

@@ -3,28 +3,31 @@
 enum RailwayDocument: String, CaseIterable, Sendable {
     case projectCreate = "ProjectCreate"
     case serviceCreate = "ServiceCreate"
+    case volumeCreate = "VolumeCreate"
     case serviceDomainCreate = "ServiceDomainCreate"
+    case environmentPatchCommit = "EnvironmentPatchCommit"
     case variableCollectionUpsert = "VariableCollectionUpsert"
-    case serviceInstanceUpdate = "ServiceInstanceUpdate"
-    case serviceInstanceDeployV2 = "ServiceInstanceDeployV2"
-    case projectDelete = "ProjectDelete"
+    case project = "Project"
     case projects = "Projects"
+    case projectDelete = "ProjectDelete"
 
     var text: String {
         let bytes: [UInt8]
         switch self {
         case .projectCreate: bytes = PackageResources.ProjectCreate_graphql
         case .serviceCreate: bytes = PackageResources.ServiceCreate_graphql
+        case .volumeCreate: bytes = PackageResources.VolumeCreate_graphql
         case .serviceDomainCreate: bytes = PackageResources.ServiceDomainCreate_graphql
+        case .environmentPatchCommit: bytes = PackageResources.EnvironmentPatchCommit_graphql
         case .variableCollectionUpsert: bytes = PackageResources.VariableCollectionUpsert_graphql
-        case .serviceInstanceUpdate: bytes = PackageResources.ServiceInstanceUpdate_graphql
-        case .serviceInstanceDeployV2: bytes = PackageResources.ServiceInstanceDeployV2_graphql
-        case .projectDelete: bytes = PackageResources.ProjectDelete_graphql
+        case .project: bytes = PackageResources.Project_graphql
         case .projects: bytes = PackageResources.Projects_graphql
+        case .projectDelete: bytes = PackageResources.ProjectDelete_graphql
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Mutations that create are not safe to repeat; everything else is.
-    var idempotent: Bool { ![.projectCreate, .serviceCreate, .serviceDomainCreate].contains(self) }
+    /// Mutations that create are not safe to repeat (Railway has no idempotency keys); a patch
+    /// commit is not either: each one is a deployment. Everything else is.
+    var idempotent: Bool { ![.projectCreate, .serviceCreate, .volumeCreate, .serviceDomainCreate, .environmentPatchCommit].contains(self) }
 }

@@ -7,14 +7,17 @@ import Resources
 /// Orders complete asynchronously: `create` answers `pending` until the number is active, and the
 /// caller asks again; nothing here sleeps.
 public final class TelnyxProvider: ToolProvider {
-    public let tool = ToolName.telnyx
+    public let tool = ToolName.sms
     let http: ProviderHTTPClient
     let base: URL
     let key: String?
+    /// `TELNYX_MESSAGING_PROFILE_ID`: numbers are ordered on it, so they can send SMS.
+    let messagingProfileID: String?
 
-    public init(base: URL, apiKey: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "telnyx")) {
+    public init(base: URL, apiKey: String?, messagingProfileID: String? = nil, http: ProviderHTTPClient = ProviderHTTPClient(provider: "telnyx")) {
         self.base = base
         self.key = apiKey
+        self.messagingProfileID = messagingProfileID
         self.http = http
     }
 
@@ -25,7 +28,7 @@ public final class TelnyxProvider: ToolProvider {
         if let number = try await ownedNumbers(name).first {
             let active = number["status"]?.stringValue == "active"
             return ToolObservation(state: active ? .ready : .pending, externalID: number["id"]?.stringValue ?? "",
-                                   variables: ["TELNYX_PHONE_NUMBER": number["phone_number"]?.stringValue ?? ""])
+                                   variables: variables(number["phone_number"]?.stringValue ?? ""))
         }
         let orders = try await send("GET", "/number_orders", query: [("filter[customer_reference]", name)], operation: "number_orders.list")
         if let order = orders["data"]?.arrayValue?.first(where: { $0["status"]?.stringValue == "pending" || $0["status"]?.stringValue == "success" }) {
@@ -37,15 +40,21 @@ public final class TelnyxProvider: ToolProvider {
     public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
         if let existing = try await observe(name: name) { return existing }
         let available = try await send("GET", "/available_phone_numbers",
-                                       query: [("filter[country_code]", options.country), ("filter[limit]", "1"), ("filter[features][]", "sms")],
+                                       query: [("filter[country_code]", options.country ?? "US"), ("filter[limit]", "1"), ("filter[features][]", "sms")],
                                        operation: "available_phone_numbers")
         guard let number = available["data"]?.arrayValue?.first?["phone_number"]?.stringValue else {
-            throw ProviderError(.retryable, provider: "telnyx", message: "no number available in \(options.country)")
+            throw ProviderError(.retryable, provider: "telnyx", message: "no number available in \(options.country ?? "US")")
         }
-        let order = try await send("POST", "/number_orders", body: .object([
-            "phone_numbers": .array([.object(["phone_number": .string(number)])]),
-            "customer_reference": .string(name)]), idempotent: false, operation: "number_orders.create")
-        return ToolObservation(state: .pending, externalID: order["data"]?["id"]?.stringValue ?? "")
+        var order: [String: JSONValue] = ["phone_numbers": .array([.object(["phone_number": .string(number)])]), "customer_reference": .string(name)]
+        if let messagingProfileID { order["messaging_profile_id"] = .string(messagingProfileID) }
+        let placed = try await send("POST", "/number_orders", body: .object(order), idempotent: false, operation: "number_orders.create")
+        return ToolObservation(state: .pending, externalID: placed["data"]?["id"]?.stringValue ?? "")
+    }
+
+    private func variables(_ number: String) -> [String: String] {
+        var variables = ["TELNYX_PHONE_NUMBER": number]
+        if let messagingProfileID { variables["TELNYX_MESSAGING_PROFILE_ID"] = messagingProfileID }
+        return variables
     }
 
     public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {

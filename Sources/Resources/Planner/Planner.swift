@@ -5,7 +5,6 @@ import Foundation
 public enum Planner {
     public static func plan(_ input: PlannerInput) -> [Action] {
         var actions: [Action] = []
-        let byID = Dictionary(input.instances.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         let poolsByName = Dictionary(input.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
@@ -30,8 +29,10 @@ public enum Planner {
                 else { actions.append(.removeAgent(agent: agent.name)) }
                 continue
             }
-            guard let instance, instance.state == .claimed, let template = input.templates[agent.spec.template] else { continue }
-            actions += planClaimed(agent, instance, template, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] }, byID: byID)
+            // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
+            if let template = agent.spec.template, input.templates[template] == nil { continue }
+            guard let instance, instance.state == .claimed else { continue }
+            actions += planClaimed(agent, instance, input: input, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] })
         }
 
         // Pools: refill to minIdle within maxInstances; replace instances on an old digest.
@@ -54,15 +55,16 @@ public enum Planner {
         let age = input.now.timeIntervalSince(instance.createdAt)
         switch instance.state {
         case .provisioning:
-            if instance.deployFailed && instance.servicesState == "ready" {
+            if instance.setup == .created && instance.deployFailed {
                 return [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")]
             }
             if age >= input.settings.stuckAfter { return [.markFailed(instance: instance.id, reason: "NotReadyInTime")] }
-            if instance.servicesState == "missing" || instance.servicesState == "creating" {
+            if instance.setup == .missing || instance.setup == .creating {
                 guard let pool, let digest = instance.digest, let image = ImageReference(pool.spec.image) else { return [] }
                 return [.startInstance(instance: instance.id, image: "\(image.registry)/\(image.repository)@\(digest)")]
             }
-            if instance.deployed, let url = instance.url { return [.markIdle(instance: instance.id, url: url)] }
+            // A successful deploy is not enough: the runtime must say it is ready.
+            if instance.healthy, let url = instance.url { return [.markIdle(instance: instance.id, url: url)] }
             return []
         case .idle:
             return instance.deployFailed ? [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")] : []
@@ -75,17 +77,25 @@ public enum Planner {
         }
     }
 
-    static func planClaimed(_ agent: AgentView, _ instance: InstanceView, _ template: TemplateView,
-                            parent: InstanceView?, byID: [String: InstanceView]) -> [Action] {
+    /// A claimed instance: configure the runtime as soon as it is ready (the invite is what the
+    /// claimer waits for), provision the tools meanwhile, then keep the runtime's configuration in
+    /// step with the template and send the clone summary.
+    static func planClaimed(_ agent: AgentView, _ instance: InstanceView, input: PlannerInput, parent: InstanceView?) -> [Action] {
+        let config = agent.config(input.templates)
         var actions: [Action] = []
-        let missing = template.spec.toolNames.filter { instance.tools[$0.rawValue] != "ready" }
-        for tool in missing { actions.append(.provisionTool(agent: agent.name, instance: instance.id, tool: tool)) }
-        guard missing.isEmpty, instance.deployed else { return actions }
-        if instance.templateGeneration != template.generation {
-            actions.append(.pushTemplate(agent: agent.name, instance: instance.id, generation: template.generation))
-        } else if agent.spec.cloneFrom != nil, !instance.cloneSummarySent,
-                  let parentID = instance.parentInstance ?? parent?.id, byID[parentID]?.url != nil {
-            actions.append(.sendCloneSummary(agent: agent.name, instance: instance.id, parentInstance: parentID))
+        if !instance.configured {
+            if instance.healthy { actions.append(.configure(agent: agent.name, instance: instance.id)) }
+        } else {
+            let wanted = RuntimeConfig(config)
+            if wanted != instance.runtimeConfig && wanted != instance.refusedConfig {
+                let generation = agent.spec.template.flatMap { input.templates[$0]?.generation }
+                actions.append(.pushTemplate(agent: agent.name, instance: instance.id, generation: generation))
+            } else if agent.spec.cloneFrom != nil, !instance.cloneSummaryDone, let parentID = instance.parentInstance ?? parent?.id {
+                actions.append(.sendCloneSummary(agent: agent.name, instance: instance.id, parentInstance: parentID))
+            }
+        }
+        for tool in config.toolsToProvision(instance.tools) {
+            actions.append(.provisionTool(agent: agent.name, instance: instance.id, tool: tool))
         }
         return actions
     }

@@ -24,8 +24,8 @@ public struct PlannerInput: Sendable {
 }
 
 public struct PlannerSettings: Sendable, Equatable {
-    /// An instance not ready this long after creation is replaced.
-    public var stuckAfter: TimeInterval = 600
+    /// An instance not healthy this long after creation is replaced (`POOL_STUCK_TIMEOUT`).
+    public var stuckAfter: TimeInterval = 900
     /// An orphan is deleted once seen this long.
     public var orphanGrace: TimeInterval = 60
     /// Instances on an old digest replaced per tick.
@@ -61,6 +61,70 @@ public struct AgentView: Sendable, Equatable {
         self.deleting = deleting
         self.createdAt = createdAt
     }
+
+    /// The runtime configuration this agent should run, given the templates.
+    public func config(_ templates: [String: TemplateView]) -> AgentConfig {
+        AgentConfig.resolve(spec, template: spec.template.flatMap { templates[$0]?.spec })
+    }
+}
+
+/// How far the services layer has got with an instance's external resources.
+public enum InstanceSetup: String, WireEnum {
+    /// No services row: nothing was ever started.
+    case missing
+    /// Project, service, volume, domain and the one deploy are being made.
+    case creating
+    /// The deploy was committed; health says the rest.
+    case created
+    case deleting, deleted
+}
+
+/// One tool of an instance, as the services layer reports it.
+public struct ToolView: Sendable, Equatable {
+    public var state: ToolState
+    /// The tool's variables reached the running agent (`/pool/restart-gateway`).
+    public var delivered: Bool
+    /// Settings in force at the provider (`limitUsd` of the OpenRouter key); never a secret.
+    public var config: [String: String]
+    /// Why the last provision failed, when it did.
+    public var errorCode: ServicesErrorCode?
+    public var error: String?
+
+    public init(state: ToolState, delivered: Bool = true, config: [String: String] = [:], errorCode: ServicesErrorCode? = nil, error: String? = nil) {
+        self.state = state
+        self.delivered = delivered
+        self.config = config
+        self.errorCode = errorCode
+        self.error = error
+    }
+
+    /// Made, and in the running agent's hands.
+    public var inPlace: Bool { state == .ready && delivered }
+}
+
+public enum ToolState: String, WireEnum {
+    case creating, pending, ready, deleting, deleted
+}
+
+/// The error codes of the services API, kept across the wire (CONTRACT.md section 5).
+public enum ServicesErrorCode: String, WireEnum {
+    case invalid = "Invalid"
+    case notFound = "NotFound"
+    case conflict = "Conflict"
+    case unauthorized = "Unauthorized"
+    case forbidden = "Forbidden"
+    case providerNotConfigured = "ProviderNotConfigured"
+    case providerError = "ProviderError"
+    case providerUnavailable = "ProviderUnavailable"
+    case bankrPoolEmpty = "BankrPoolEmpty"
+    case userConfigMissing = "UserConfigMissing"
+    case runtimeNotReady = "RuntimeNotReady"
+    case runtimeError = "RuntimeError"
+
+    /// Codes that no retry will fix: the action stops and the condition says why.
+    public var isPermanent: Bool {
+        [.providerNotConfigured, .bankrPoolEmpty, .userConfigMissing, .invalid, .forbidden].contains(self)
+    }
 }
 
 /// One instance, joined with what the services layer and Railway say of it.
@@ -72,22 +136,31 @@ public struct InstanceView: Sendable, Equatable {
     public var url: String?
     public var agent: String?
     public var createdAt: Date
-    /// The services row: `missing`, `creating`, `ready`, `deleting`, `deleted`.
-    public var servicesState: String
+    public var setup: InstanceSetup
+    /// The seed's four states; nil when the status call did not cover the instance.
+    public var health: InstanceHealth?
     /// Railway's deployment status, `MISSING` when the project is gone, nil when unknown.
     public var deployStatus: String?
-    /// Tool name to services state (`creating`, `ready`, ...).
-    public var tools: [String: String]
-    /// Tool name to the last error, when a provision failed.
-    public var toolErrors: [String: String]
+    public var tools: [ToolName: ToolView]
+    /// Variables written for the runtime (a model change) that it has not been handed yet.
+    public var envPending: Bool
+    /// The conversation the runtime's `/pool/provision` made or joined; nil until configured.
+    public var conversationId: String?
+    public var inviteUrl: String?
+    public var joined: Bool?
+    /// What the runtime was last configured with, and a configuration it refused (no `/pool/update-template`).
+    public var runtimeConfig: RuntimeConfig?
+    public var refusedConfig: RuntimeConfig?
     public var templateGeneration: Int?
-    public var cloneSummarySent: Bool
+    /// The clone summary reached the parent, or the parent's runtime does not take one.
+    public var cloneSummaryDone: Bool
     public var parentInstance: String?
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
-                createdAt: Date, servicesState: String = "ready", deployStatus: String? = "SUCCESS", tools: [String: String] = [:],
-                toolErrors: [String: String] = [:], templateGeneration: Int? = nil, cloneSummarySent: Bool = false,
-                parentInstance: String? = nil) {
+                createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: String? = "SUCCESS",
+                tools: [ToolName: ToolView] = [:], envPending: Bool = false, conversationId: String? = nil, inviteUrl: String? = nil,
+                joined: Bool? = nil, runtimeConfig: RuntimeConfig? = nil, refusedConfig: RuntimeConfig? = nil, templateGeneration: Int? = nil,
+                cloneSummaryDone: Bool = false, parentInstance: String? = nil) {
         self.id = id
         self.pool = pool
         self.state = state
@@ -95,17 +168,38 @@ public struct InstanceView: Sendable, Equatable {
         self.url = url
         self.agent = agent
         self.createdAt = createdAt
-        self.servicesState = servicesState
+        self.setup = setup
+        self.health = health
         self.deployStatus = deployStatus
         self.tools = tools
-        self.toolErrors = toolErrors
+        self.envPending = envPending
+        self.conversationId = conversationId
+        self.inviteUrl = inviteUrl
+        self.joined = joined
+        self.runtimeConfig = runtimeConfig
+        self.refusedConfig = refusedConfig
         self.templateGeneration = templateGeneration
-        self.cloneSummarySent = cloneSummarySent
+        self.cloneSummaryDone = cloneSummaryDone
         self.parentInstance = parentInstance
     }
 
-    public var deployFailed: Bool { ["FAILED", "CRASHED", "REMOVED", "MISSING"].contains(deployStatus ?? "") }
-    public var deployed: Bool { deployStatus == "SUCCESS" }
+    public var deployFailed: Bool { health == .deployFailed }
+    public var healthy: Bool { health == .healthy }
+    public var configured: Bool { conversationId != nil }
+}
+
+/// The part of an agent's configuration its running runtime holds: what `/pool/provision` and
+/// `/pool/update-template` send, and the model it was handed.
+public struct RuntimeConfig: Codable, Sendable, Equatable {
+    public var agentName: String
+    public var instructions: String
+    public var model: String?
+    public init(agentName: String, instructions: String, model: String?) {
+        self.agentName = agentName
+        self.instructions = instructions
+        self.model = model
+    }
+    public init(_ config: AgentConfig) { self.init(agentName: config.agentName, instructions: config.instructions, model: config.model) }
 }
 
 /// A Railway project that carries our naming but has no row.
@@ -113,57 +207,4 @@ public struct OrphanView: Sendable, Equatable {
     public var instanceID: String
     public var firstSeen: Date
     public init(instanceID: String, firstSeen: Date) { self.instanceID = instanceID; self.firstSeen = firstSeen }
-}
-
-/// One thing the reconciler should do. `key` names the resource it touches: the work queue never
-/// runs two actions of one key at once, and coalesces duplicates.
-public enum Action: Sendable, Equatable, CustomStringConvertible {
-    case createInstances(pool: String, count: Int, digest: String)
-    case startInstance(instance: String, image: String)
-    case markIdle(instance: String, url: String)
-    case markFailed(instance: String, reason: String)
-    case bindAgent(agent: String, pool: String)
-    case provisionTool(agent: String, instance: String, tool: ToolName)
-    case pushTemplate(agent: String, instance: String, generation: Int)
-    case sendCloneSummary(agent: String, instance: String, parentInstance: String)
-    case teardown(instance: String, reason: String)
-    case removeAgent(agent: String)
-    case deleteOrphan(instanceID: String)
-
-    public var key: String {
-        switch self {
-        case .createInstances(let pool, _, _): return "pool/\(pool)"
-        case .startInstance(let i, _), .markIdle(let i, _), .markFailed(let i, _), .teardown(let i, _): return "instance/\(i)"
-        case .bindAgent(let a, _), .removeAgent(let a): return "agent/\(a)"
-        case .provisionTool(let a, _, let tool): return "agent/\(a)/\(tool.rawValue)"
-        case .pushTemplate(let a, _, _): return "agent/\(a)/template"
-        case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
-        case .deleteOrphan(let i): return "orphan/\(i)"
-        }
-    }
-
-    /// The object an action is about, for log lines: `("agent", "alice")`, `("instance", "k3x...")`.
-    public var object: (kind: String, name: String) {
-        let parts = key.split(separator: "/").map(String.init)
-        return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
-    }
-
-    /// A short kind for metrics and events.
-    public var kind: String {
-        switch self {
-        case .createInstances: return "createInstances"
-        case .startInstance: return "startInstance"
-        case .markIdle: return "markIdle"
-        case .markFailed: return "markFailed"
-        case .bindAgent: return "bindAgent"
-        case .provisionTool: return "provisionTool"
-        case .pushTemplate: return "pushTemplate"
-        case .sendCloneSummary: return "sendCloneSummary"
-        case .teardown: return "teardown"
-        case .removeAgent: return "removeAgent"
-        case .deleteOrphan: return "deleteOrphan"
-        }
-    }
-
-    public var description: String { "\(kind) \(key)" }
 }

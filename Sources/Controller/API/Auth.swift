@@ -1,0 +1,65 @@
+import Foundation
+import HTTPServer
+
+/// Who may call what (CONTRACT.md sections 4 and 5). Each route group accepts some bearer tokens:
+/// the controller's everywhere, `POOL_API_KEY` on `/api/pool/*`, `SERVICES_API_KEY` on the services
+/// routes, and a runtime's own `INSTANCE_SERVICES_TOKEN` on `POST /provision/ITS_ID/TOOL` only.
+/// A group with no token configured is open; `serve` refuses that off loopback.
+struct APIAuth: Sendable {
+    var controllerToken: String?
+    var poolKey: String?
+    var servicesKey: String?
+    /// The instance a runtime's services token belongs to (services hosted here), or nil.
+    var runtimeInstance: (@Sendable (String) async throws -> String?)?
+
+    enum Decision: Equatable { case allow, unauthorized, forbidden(String) }
+
+    /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
+    static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json"]
+
+    /// The services API's routes (CONTRACT.md section 5).
+    static let servicesPatterns: Set<String> = [
+        "/create-instance", "/destroy/:instance", "/status/batch", "/redeploy/:instance", "/provision/:instance/:tool",
+        "/destroy/:instance/:tool/:resource", "/configure/:instance", "/registry", "/update-template/:instance",
+        "/clone-summary/:instance", "/user-config/:agent",
+    ]
+
+    static func isPublic(_ request: HTTPRequest, pattern: String) -> Bool {
+        if publicPatterns.contains(pattern) { return true }
+        guard request.method == "GET" || request.method == "HEAD" else { return false }
+        if pattern == "/api/pool/counts" { return true }
+        // The store: public templates only, and nothing else asked.
+        return pattern == "/api/pool/templates" && request.query == ["visibility": "public"]
+    }
+
+    func check(_ request: HTTPRequest, pattern: String) async -> Decision {
+        if Self.isPublic(request, pattern: pattern) { return .allow }
+        let services = Self.servicesPatterns.contains(pattern)
+        var accepted = [controllerToken]
+        if pattern.hasPrefix("/api/pool/") { accepted.append(poolKey) }
+        if services { accepted.append(servicesKey) }
+        let tokens = accepted.compactMap { $0 }
+        if tokens.isEmpty { return .allow }
+        guard let given = Self.bearer(request) else { return .unauthorized }
+        if tokens.contains(where: { Self.equal(given, $0) }) { return .allow }
+        guard services, let lookup = runtimeInstance, let instance = try? await lookup(given) else { return .unauthorized }
+        guard request.method == "POST", pattern == "/provision/:instance/:tool" else {
+            return .forbidden("a runtime's services token may only provision tools for its own instance")
+        }
+        return request.pathParameters["instance"] == instance ? .allow
+            : .forbidden("a runtime's services token may only provision tools for its own instance (\(instance))")
+    }
+
+    static func bearer(_ request: HTTPRequest) -> String? {
+        guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { return nil }
+        return String(header.dropFirst(7))
+    }
+
+    /// Constant-time comparison, so timing reveals nothing of a token.
+    static func equal(_ given: String, _ expected: String) -> Bool {
+        let a = Array(given.utf8), b = Array(expected.utf8)
+        var difference = UInt8(a.count == b.count ? 0 : 1)
+        for i in 0..<b.count { difference |= b[i] ^ (i < a.count ? a[i] : 0) }
+        return difference == 0
+    }
+}

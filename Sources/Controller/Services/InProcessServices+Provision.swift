@@ -1,0 +1,166 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// `POST /provision/INSTANCE/TOOL`: one tool for a running agent. The resource is made (or, for a
+/// `provisioning: user` tool, the claim's credentials taken), its variables are stored on the
+/// Railway service with `skipDeploys` (a redeploy would restart the agent and cost 25 s), and the
+/// running agent is handed them with `/pool/restart-gateway`, in the background: tools that finish
+/// together share one restart. The status batch says when they were delivered.
+extension InProcessServices {
+    public func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult {
+        let project = try await project(instanceID)
+        if tool == .openrouter { return try await applyKeyLimit(instanceID, request.options) }
+        let name = externalName(instanceID: instanceID)
+        if request.provisioning == .user || request.userConfig != nil {
+            _ = try await db.query("""
+                INSERT INTO services.tool_resources (instance_id, tool, idempotency_name, provisioning) VALUES ($1, $2, $3, 'user')
+                ON CONFLICT (instance_id, tool) DO UPDATE SET provisioning = 'user', updated_at = now()
+                """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"])
+            do {
+                return try await provisionUser(instanceID, tool, try await userValues(request, tool), project: project)
+            } catch let error as ServicesError {
+                try? await recordError(instanceID, tool, code: error.code, message: error.message)
+                throw error
+            }
+        }
+        // The intent row, committed before any external create.
+        let row = try await db.query("""
+            INSERT INTO services.tool_resources (instance_id, tool, idempotency_name) VALUES ($1, $2, $3)
+            ON CONFLICT (instance_id, tool) DO UPDATE SET updated_at = now()
+            RETURNING state, external_id, config
+            """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"]).first!
+        let state: String = try row.decode("state")
+        if state == "ready" {
+            await kickDelivery(instanceID)
+            return ProvisionResult(resourceId: try row.decode("external_id"), config: try Self.config(row), state: .ready)
+        }
+        guard state == "creating" else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state)") }
+        do {
+            let made: ToolObservation
+            if tool == .crypto {
+                made = try await bankrKey(instanceID)
+            } else {
+                guard let provider = providers.tools[tool] else { throw ServicesError.invalid("no provider for \(tool.rawValue)") }
+                made = try await ensure(provider, name: name, options: request.options ?? ToolOptions())
+            }
+            if made.state == .pending {
+                try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)
+                return ProvisionResult(resourceId: made.externalID, config: made.config, state: .pending)
+            }
+            if !made.variables.isEmpty {
+                try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, made.variables) }
+            }
+            try await recordTool(instanceID, tool, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
+            await kickDelivery(instanceID)
+            return ProvisionResult(resourceId: made.externalID, config: made.config, state: .ready)
+        } catch let error as ServicesError {
+            try? await recordError(instanceID, tool, code: error.code, message: error.message)
+            throw error
+        } catch let error as ProviderError {
+            let failure = ServicesError.provider(error)
+            try? await recordError(instanceID, tool, code: failure.code, message: failure.message)
+            throw failure
+        }
+    }
+
+    /// The credentials a `provisioning: user` tool brings: given in the request, or stored by the
+    /// claim under the agent's name.
+    private func userValues(_ request: ProvisionRequest, _ tool: ToolName) async throws -> [String: String] {
+        if let given = request.userConfig { return given }
+        if let agent = request.agent, let stored = try await db.query("SELECT config FROM services.user_configs WHERE agent = $1", [agent]).first {
+            return try JSONDecoder().decode([String: String].self, from: try stored.decode("config", as: JSONText.self).data)
+        }
+        throw ServicesError(status: 400, code: .userConfigMissing,
+                            message: "\(tool.rawValue) is provisioning: user, and no userConfig was given for it")
+    }
+
+    private func provisionUser(_ id: String, _ tool: ToolName, _ values: [String: String], project: RailwayProject) async throws -> ProvisionResult {
+        if let missing = tool.userConfigKeys.first(where: { $0.required && (values[$0.name] ?? "").isEmpty }) {
+            throw ServicesError(status: 400, code: .userConfigMissing, message: "userConfig.\(missing.name) is required for \(tool.rawValue)")
+        }
+        let env = UserConfig.env(values, for: tool)
+        try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, env) }
+        try await recordTool(id, tool, externalID: "user", state: .ready, config: [:], env: env)
+        await kickDelivery(id)
+        return ProvisionResult(resourceId: "user", config: [:], state: .ready)
+    }
+
+    /// The template's limit on the instance's key (`PATCH /keys/{hash}`), when it differs.
+    private func applyKeyLimit(_ id: String, _ options: ToolOptions?) async throws -> ProvisionResult {
+        guard let row = try await db.query("SELECT external_id, config FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter' AND state = 'ready'",
+                                           [id]).first, let hash: String = try row.decode("external_id") else {
+            throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")
+        }
+        let wanted = OpenRouterSettings(limitUsd: options?.limitUsd ?? settings.openRouterKeyLimit,
+                                        limitReset: OpenRouterSettings.LimitReset(rawValue: options?.limitReset ?? settings.openRouterKeyLimitReset))
+        let current = try Self.config(row)
+        if OpenRouterSettings.matches(wanted, current) { return ProvisionResult(resourceId: hash, config: current, state: .ready) }
+        let name = externalName(instanceID: id)
+        try await provider { () async throws(ProviderError) in
+            try await providers.openRouter.update(name: name, externalID: hash, options: ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue))
+        }
+        let config = current.merging(wanted.wireConfig) { _, new in new }
+        try await recordTool(id, .openrouter, externalID: hash, state: .ready, config: config)
+        return ProvisionResult(resourceId: hash, config: config, state: .ready)
+    }
+
+    /// Observe, then adopt or create. An OpenRouter key found by name has no readable secret, so it
+    /// is deleted and made again: the agent must get the key, and a key nobody holds is a leak.
+    private func ensure(_ provider: any ToolProvider, name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
+        if let found = try await provider.observe(name: name) {
+            guard provider.tool == .openrouter else { return found.state == .ready ? found : try await provider.create(name: name, options: options) }
+            try await provider.delete(name: name, externalID: found.externalID)
+        }
+        return try await provider.create(name: name, options: options)
+    }
+
+    /// Hands the instance a key from the Bankr pool (the same key again if it already holds one).
+    private func bankrKey(_ instanceID: String) async throws -> ToolObservation {
+        let rows = try await db.query("""
+            UPDATE services.bankr_keys SET state = 'assigned', instance_id = $1, updated_at = now()
+            WHERE id = coalesce(
+                (SELECT id FROM services.bankr_keys WHERE instance_id = $1 AND state = 'assigned'),
+                (SELECT id FROM services.bankr_keys WHERE state = 'available' ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1))
+            RETURNING id, api_key
+            """, [instanceID])
+        guard let row = rows.first else {
+            throw ServicesError(status: 503, code: .bankrPoolEmpty, message: "no Bankr key available: add keys to BANKR_KEYS")
+        }
+        let key: String = try row.decode("api_key")
+        _ = try await provider { () async throws(ProviderError) in try await providers.bankr.verify(key: key) }
+        return ToolObservation(state: .ready, externalID: "bankr-key-\(try row.decode("id", as: Int.self))", variables: ["BANKR_API_KEY": key])
+    }
+
+    /// Records a tool's state, and its variables as pending for the runtime (a value that did not
+    /// change keeps its delivery).
+    func recordTool(_ id: String, _ tool: ToolName, externalID: String?, state: ToolState, config: [String: String],
+                    env: [String: String] = [:]) async throws {
+        try await db.transaction { c in
+            _ = try await c.query("""
+                UPDATE services.tool_resources SET external_id = coalesce($3, external_id), state = $4, config = $5::jsonb,
+                    error_code = NULL, last_error = NULL, updated_at = now()
+                WHERE instance_id = $1 AND tool = $2
+                """, [id, tool.rawValue, externalID, state.rawValue, JSONValue.object(config.mapValues(JSONValue.string)).jsonText])
+            guard !env.isEmpty else { return }
+            let names = env.keys.sorted()
+            _ = try await c.query("""
+                INSERT INTO services.runtime_env (instance_id, name, value, source)
+                SELECT $1, n, v, $4 FROM unnest($2::text[], $3::text[]) AS u(n, v)
+                ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, source = excluded.source, updated_at = now(),
+                    delivered_at = CASE WHEN runtime_env.value = excluded.value THEN runtime_env.delivered_at END
+                """, [id, textArray(names), textArray(names.map { env[$0]! }), tool.rawValue])
+        }
+    }
+
+    private func recordError(_ id: String, _ tool: ToolName, code: ServicesErrorCode, message: String) async throws {
+        _ = try await db.query("""
+            UPDATE services.tool_resources SET error_code = $3, last_error = $4, updated_at = now() WHERE instance_id = $1 AND tool = $2
+            """, [id, tool.rawValue, code.rawValue, String(message.prefix(500))])
+    }
+
+    static func config(_ row: PostgresRows.Row) throws -> [String: String] {
+        (try? JSONDecoder().decode([String: String].self, from: try row.decode("config", as: JSONText.self).data)) ?? [:]
+    }
+}

@@ -1,0 +1,127 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// What services says to the runtimes (CONTRACT.md section 6), each call with the runtime's own key:
+/// configure (`/pool/provision`), the model and tools' variables (`/pool/restart-gateway`), the
+/// seed's template sync and clone summary, and a redeploy of another image.
+extension InProcessServices {
+    /// `POST /configure/INSTANCE`: the agent's conversation, through the runtime's `/pool/provision`.
+    /// It answers as soon as the conversation exists; a model change reaches the agent afterwards.
+    public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
+        let target = try await runtimeTarget(instanceID)
+        let runtime = providers.runtime
+        let conversation: RuntimeConversation
+        do {
+            conversation = try await handoff.exclusive(instanceID) {
+                try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
+                                            instructions: request.instructions, joinUrl: request.joinUrl)
+            }
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+        if let model = request.model { try await setModel(instanceID, model) }
+        return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl, joined: conversation.joined)
+    }
+
+    /// The seed's `/pool/update-template` with the agent's name, instructions and model; the model
+    /// itself goes through a restart, which every runtime supports.
+    public func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult {
+        let target = try await runtimeTarget(instanceID)
+        if let model = request.model { try await setModel(instanceID, model) }
+        let body = try JSONValue.from(request)
+        let runtime = providers.runtime
+        do {
+            let supported = try await handoff.exclusive(instanceID) {
+                try await runtime.post(target.url, key: target.key, "update-template", body: body)
+            }
+            return RuntimeCallResult(ok: supported, supported: supported)
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+    }
+
+    /// The parent runtime's `/pool/clone-summary`, telling it a clone of it now runs.
+    public func cloneSummary(_ parentInstanceID: String, _ request: CloneSummaryRequest) async throws -> RuntimeCallResult {
+        let target = try await runtimeTarget(parentInstanceID)
+        do {
+            let supported = try await providers.runtime.post(target.url, key: target.key, "clone-summary", body: try JSONValue.from(request))
+            return RuntimeCallResult(ok: supported, supported: supported)
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+    }
+
+    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has.
+    private func setModel(_ instanceID: String, _ model: String) async throws {
+        let current: String? = try await db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'OPENCLAW_PRIMARY_MODEL'",
+                                                  [instanceID]).first?.decode("value")
+        guard model != (current ?? settings.primaryModel) else { return }
+        let project = try await project(instanceID)
+        try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, ["OPENCLAW_PRIMARY_MODEL": model]) }
+        _ = try await db.query("""
+            INSERT INTO services.runtime_env (instance_id, name, value, source) VALUES ($1, 'OPENCLAW_PRIMARY_MODEL', $2, 'model')
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = now(), delivered_at = NULL
+            """, [instanceID, model])
+        await kickDelivery(instanceID)
+    }
+
+    /// Starts handing the instance's pending variables to its runtime, in the background.
+    func kickDelivery(_ instanceID: String) async {
+        let services = self
+        await handoff.kick(instanceID) { await services.deliver(instanceID) }
+    }
+
+    /// One `/pool/restart-gateway` with every pending variable; those sent are marked delivered,
+    /// unless their value changed meanwhile. A failure leaves them pending for the next kick.
+    private func deliver(_ instanceID: String) async {
+        let runtime = providers.runtime
+        do {
+            try await handoff.exclusive(instanceID) {
+                let rows = try await db.query("SELECT name, value FROM services.runtime_env WHERE instance_id = $1 AND delivered_at IS NULL ORDER BY name",
+                                              [instanceID]).rows
+                guard !rows.isEmpty else { return }
+                var env: [String: String] = [:]
+                for row in rows { env[try row.decode("name")] = try row.decode("value") }
+                let target = try await runtimeTarget(instanceID)
+                try await runtime.restartGateway(target.url, key: target.key, env: env)
+                let names = env.keys.sorted()
+                _ = try await db.query("""
+                    UPDATE services.runtime_env e SET delivered_at = now() FROM unnest($2::text[], $3::text[]) AS u(n, v)
+                    WHERE e.instance_id = $1 AND e.name = u.n AND e.value = u.v
+                    """, [instanceID, textArray(names), textArray(names.map { env[$0]! })])
+            }
+        } catch {
+            // Still pending in services.runtime_env: the status batch kicks it again.
+        }
+    }
+
+    /// `POST /redeploy/INSTANCE`: another image (a digest) through one patch commit: one deployment.
+    public func redeploy(_ instanceID: String, image: String?) async throws {
+        let project = try await project(instanceID)
+        var image = image
+        if image == nil { image = try await db.query("SELECT image FROM services.instances WHERE instance_id = $1", [instanceID]).first?.decode("image") }
+        guard let image, let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ServicesError.invalid("image is required")
+        }
+        let spec = ServiceDeploySpec(image: image, startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB)
+        try await provider { () async throws(ProviderError) in
+            try await providers.railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Redeploy \(instanceID)")
+        }
+        _ = try await db.query("UPDATE services.instances SET image = $2, deploy_status = 'DEPLOYING', updated_at = now() WHERE instance_id = $1",
+                               [instanceID, image])
+    }
+
+    /// `DELETE /destroy/INSTANCE/TOOL/RESOURCE`: one tool's resource, confirmed gone.
+    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws {
+        guard let row = try await db.query("SELECT external_id, provisioning, state FROM services.tool_resources WHERE instance_id = $1 AND tool = $2",
+                                           [instanceID, tool.rawValue]).first else {
+            throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) not found")
+        }
+        guard try row.decode("external_id", as: String?.self) == resourceID else {
+            throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) has no resource \(resourceID)")
+        }
+        try await removeTool(instanceID, tool, externalID: resourceID, userProvided: try row.decode("provisioning", as: String.self) == "user")
+    }
+}

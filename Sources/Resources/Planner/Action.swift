@@ -1,0 +1,57 @@
+/// One thing the reconciler should do. `key` names the resource it touches: the work queue never
+/// runs two actions of one key at once, and coalesces duplicates.
+public enum Action: Sendable, Equatable, CustomStringConvertible {
+    case createInstances(pool: String, count: Int, digest: String)
+    case startInstance(instance: String, image: String)
+    case markIdle(instance: String, url: String)
+    case markFailed(instance: String, reason: String)
+    case bindAgent(agent: String, pool: String)
+    /// The runtime's `/pool/provision`: agent name, instructions, join URL; answers the invite.
+    case configure(agent: String, instance: String)
+    case provisionTool(agent: String, instance: String, tool: ToolName)
+    /// The agent's configuration changed since the runtime was configured: push it.
+    case pushTemplate(agent: String, instance: String, generation: Int?)
+    case sendCloneSummary(agent: String, instance: String, parentInstance: String)
+    case teardown(instance: String, reason: String)
+    case removeAgent(agent: String)
+    case deleteOrphan(instanceID: String)
+
+    public var key: String {
+        switch self {
+        case .createInstances(let pool, _, _): return "pool/\(pool)"
+        case .startInstance(let i, _), .markIdle(let i, _), .markFailed(let i, _), .teardown(let i, _): return "instance/\(i)"
+        case .bindAgent(let a, _), .removeAgent(let a): return "agent/\(a)"
+        case .provisionTool(let a, _, let tool): return "agent/\(a)/\(tool.rawValue)"
+        // Both talk to the runtime's conversation: never at once.
+        case .configure(let a, _), .pushTemplate(let a, _, _): return "agent/\(a)/runtime"
+        case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
+        case .deleteOrphan(let i): return "orphan/\(i)"
+        }
+    }
+
+    /// The object an action is about, for log lines: `("agent", "alice")`, `("instance", "k3x...")`.
+    public var object: (kind: String, name: String) {
+        let parts = key.split(separator: "/").map(String.init)
+        return (parts.first ?? "", parts.count > 1 ? parts[1] : "")
+    }
+
+    /// A short kind for metrics and events.
+    public var kind: String {
+        switch self {
+        case .createInstances: return "createInstances"
+        case .startInstance: return "startInstance"
+        case .markIdle: return "markIdle"
+        case .markFailed: return "markFailed"
+        case .bindAgent: return "bindAgent"
+        case .configure: return "configure"
+        case .provisionTool: return "provisionTool"
+        case .pushTemplate: return "pushTemplate"
+        case .sendCloneSummary: return "sendCloneSummary"
+        case .teardown: return "teardown"
+        case .removeAgent: return "removeAgent"
+        case .deleteOrphan: return "deleteOrphan"
+        }
+    }
+
+    public var description: String { "\(kind) \(key)" }
+}
