@@ -5,7 +5,8 @@ import Postgres
 import TestSupport
 
 /// The real binary's log: one JSON object per line, request ids on request lines, kind and name on
-/// reconcile lines, and never a configured secret nor a minted key.
+/// reconcile lines, and never a configured secret, a minted key, a runtime's secrets or a claim's
+/// `userConfig`; those reach no GET, event or status either.
 @Suite struct LogTests {
     @Test func logsAreJSONLinesWithIDsAndNoSecrets() async throws {
         guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
@@ -45,6 +46,51 @@ import TestSupport
             let agent = try await client.get("/v1/agents/logged", headers: auth).json()
             return (agent["status"] as? [String: Any])?["phase"] as? String == "Ready"
         }
+        // A claim that brings its own Bankr key, and a refused one that brings a stray value.
+        let byo = """
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: byo}
+            spec: {agentName: B, instructions: Bring your own., tools: [{id: crypto, provisioning: user}]}
+            """
+        _ = try await client.send("POST", "/v1/apply", body: Data(Specs.join(ReconcilerTests.pool(2), byo).utf8),
+                                  headers: auth.merging(["Content-Type": "application/yaml"]) { a, _ in a })
+        let userSecret = "bk_users_Sekr3t_key_7d1f", strayValue = "stray-Sekr3t-value"
+        let json = auth.merging(["Content-Type": "application/json"]) { a, _ in a }
+        let refused = try await client.send("POST", "/api/pool/claim", body: Data(#"{"templateId":"byo","userConfig":{"bankrApiKey":"\#(userSecret)","telnyxApiKey":"\#(strayValue)"}}"#.utf8), headers: json)
+        #expect(refused.status == 400 && refused.detailPaths == ["userConfig.telnyxApiKey"])
+        #expect(!refused.text.contains(userSecret) && !refused.text.contains(strayValue), "an error echoed a userConfig value")
+        let missing = try await client.send("POST", "/api/pool/claim", body: Data(#"{"templateId":"byo","userConfig":{}}"#.utf8), headers: json)
+        #expect(missing.status == 400 && missing.detailPaths == ["userConfig.bankrApiKey"])
+        try await eventually("an idle instance for the claim") {
+            ((try await client.get("/api/pool/counts").json())["idle"] as? Int ?? 0) >= 1
+        }
+        let claimed = try await client.send("POST", "/api/pool/claim", body: Data(#"{"templateId":"byo","userConfig":{"bankrApiKey":"\#(userSecret)"}}"#.utf8), headers: json)
+        #expect(claimed.status == 200)
+        let byoAgent = try #require(try claimed.json()["agent"] as? String)
+        try await eventually("the byo agent Ready") {
+            let agent = try await client.get("/v1/agents/\(byoAgent)", headers: auth).json()
+            return (agent["status"] as? [String: Any])?["phase"] as? String == "Ready"
+        }
+        let store = PostgresPool(url: url, size: 1)
+        let runtimeSecrets = try await store.query("""
+            SELECT runtime_key, services_token, gateway_token, setup_password, wallet_key FROM services.instances WHERE runtime_key IS NOT NULL
+            """).rows.flatMap { row in try ["runtime_key", "services_token", "gateway_token", "setup_password", "wallet_key"].map { try row.decode($0, as: String.self) } }
+        #expect(runtimeSecrets.count >= 10)
+        // The user's key reached the runtime, and nothing the pool side shows.
+        let runtimeEnv: String = try await store.query("SELECT string_agg(value, ',') AS v FROM services.runtime_env").first!.decode("v")
+        #expect(runtimeEnv.contains(userSecret))
+        let poolSide: String = try await store.query("""
+            SELECT concat_ws('|', (SELECT string_agg(a::text, ',') FROM pool.agents a), (SELECT string_agg(i::text, ',') FROM pool.instances i),
+                             (SELECT string_agg(e::text, ',') FROM pool.events e), (SELECT string_agg(t::text, ',') FROM pool.agent_templates t)) AS v
+            """).first!.decode("v")
+        for path in ["/v1/agents", "/v1/agents/\(byoAgent)", "/v1/instances", "/v1/agenttemplates", "/v1/pools", "/api/pool/agents",
+                     "/api/pool/counts", "/api/pool/templates", "/status", "/metrics", "/", "/registry"] {
+            let text = try await client.get(path, headers: auth).text
+            for secret in [userSecret] + runtimeSecrets { #expect(!text.contains(secret), "GET \(path) shows a secret") }
+        }
+        for secret in [userSecret] + runtimeSecrets { #expect(!poolSide.contains(secret), "the pool schema holds a secret") }
+        await store.close()
         await killAndWait(Int32(pid)!, signal: "TERM", seconds: 15)
         await killAndWait(Int32(simPID.trimmingCharacters(in: .whitespacesAndNewlines))!, signal: "TERM")
         let text = try String(contentsOfFile: log, encoding: .utf8)
@@ -63,6 +109,8 @@ import TestSupport
         #expect(requestLines > 0 && reconcileLines > 0)
         #expect(text.contains("\"requestId\":\"req-under-test\""))
         for secret in secrets { #expect(!text.contains(secret), "a configured secret reached the log") }
+        for secret in runtimeSecrets { #expect(!text.contains(secret), "a runtime's secret reached the log") }
+        #expect(!text.contains(userSecret) && !text.contains(strayValue), "a userConfig value reached the log")
         #expect(!text.contains("sk-or-v1-"), "a minted OpenRouter key reached the log")
         unlink(log)
     }
