@@ -44,13 +44,30 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var intValue: Int? { if case .int(let i) = self { return i }; return nil }
 
     /// Converts any Encodable value (a spec, a status) through JSON.
+    /// Dates become RFC 3339 text with milliseconds, as every API field shows them.
     public static func from<T: Encodable>(_ value: T) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: try JSONEncoder().encode(value))
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var c = encoder.singleValueContainer()
+            try c.encode(ISO8601.format(date))
+        }
+        return try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value))
     }
 
-    /// Decodes a typed value from this JSON.
+    /// Decodes a typed value from this JSON; dates are RFC 3339 text (or, as older rows hold them,
+    /// seconds since 2001).
     public func decode<T: Decodable>(_ type: T.Type) throws -> T {
-        try JSONDecoder().decode(type, from: try JSONEncoder().encode(self))
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let c = try decoder.singleValueContainer()
+            if let seconds = try? c.decode(Double.self) { return Date(timeIntervalSinceReferenceDate: seconds) }
+            let text = try c.decode(String.self)
+            guard let date = ISO8601.parse(text) else {
+                throw DecodingError.dataCorruptedError(in: c, debugDescription: "not an RFC 3339 time: \(YAMLNode.quoted(text))")
+            }
+            return date
+        }
+        return try decoder.decode(type, from: try JSONEncoder().encode(self))
     }
 
     /// Canonical JSON text: keys sorted, no whitespace. Equal values give equal text.

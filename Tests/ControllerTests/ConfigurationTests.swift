@@ -14,7 +14,9 @@ import Testing
     }
 
     @Test func badValuesNameTheVariable() {
-        for (name, value) in [("PORT", "eighty"), ("RECONCILE_INTERVAL", "soon"), ("POOL_MIN_IDLE", "-1"), ("LOG_LEVEL", "loud")] {
+        for (name, value) in [("PORT", "eighty"), ("RECONCILE_INTERVAL", "soon"), ("POOL_MIN_IDLE", "-1"), ("LOG_LEVEL", "loud"),
+                              ("POOL_STUCK_TIMEOUT", "never"), ("CLAIM_WAIT", "301s"), ("RUNTIME_CPU", "lots"), ("RUNTIME_MEMORY_GB", "0"),
+                              ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image")] {
             do {
                 _ = try ServeConfiguration.fromEnvironment(base.merging(["BIND_ADDRESS": "127.0.0.1", name: value]) { $1 })
                 Issue.record("accepted \(name)=\(value)")
@@ -23,6 +25,42 @@ import Testing
             }
         }
         #expect(throws: ServeConfiguration.Invalid.self) { try ServeConfiguration.fromEnvironment([:]) }
+    }
+
+    /// Projects are created in a workspace: a Railway token without one is refused at start, by name.
+    @Test func railwayTokenWithoutWorkspaceIsRefused() throws {
+        let loopback = base.merging(["BIND_ADDRESS": "127.0.0.1"]) { $1 }
+        for token in ["RAILWAY_API_TOKEN", "RAILWAY_API_TOKENS"] {
+            do {
+                _ = try ServeConfiguration.fromEnvironment(loopback.merging([token: "rw-token"]) { $1 })
+                Issue.record("accepted \(token) without RAILWAY_WORKSPACE_ID")
+            } catch {
+                #expect("\(error)".hasPrefix("RAILWAY_WORKSPACE_ID is required"), "\(error)")
+                #expect(!"\(error)".contains("rw-token"))
+            }
+        }
+        #expect(throws: Never.self) {
+            try ServeConfiguration.fromEnvironment(loopback.merging(["RAILWAY_API_TOKEN": "rw", "RAILWAY_WORKSPACE_ID": "ws"]) { $1 })
+        }
+    }
+
+    /// The seed's settings: the image tag follows the environment, runtimes reach the services, GHCR's
+    /// token becomes the registry credentials.
+    @Test func servicesSettingsFollowTheEnvironment() throws {
+        let loopback = base.merging(["BIND_ADDRESS": "127.0.0.1"]) { $1 }
+        let production = try ServeConfiguration.fromEnvironment(loopback)
+        #expect(production.services.image == "ghcr.io/xmtplabs/convos-runtime:production")
+        #expect(production.stuckTimeout == .seconds(900) && production.claimWait == .seconds(60))
+        let staging = try ServeConfiguration.fromEnvironment(loopback.merging([
+            "RAILWAY_ENVIRONMENT_NAME": "staging", "PUBLIC_URL": "https://pool.example", "GHCR_TOKEN": "ghp_x",
+            "RUNTIME_START_COMMAND": "node convos-platform/pool-server/dist/index.js", "OPENROUTER_KEY_LIMIT": "7.5", "CLAIM_WAIT": "0s"]) { $1 })
+        #expect(staging.services.image == "ghcr.io/xmtplabs/convos-runtime:staging" && staging.services.environmentName == "staging")
+        #expect(staging.services.runtimeServicesURL == "https://pool.example")
+        #expect(staging.services.registryCredentials?.username == "xmtplabs" && staging.services.registryCredentials?.password == "ghp_x")
+        #expect(staging.services.openRouterKeyLimit == 7.5 && staging.claimWait == .zero)
+        #expect(staging.secrets.contains("ghp_x"))
+        let pinned = try ServeConfiguration.fromEnvironment(loopback.merging(["RAILWAY_ENVIRONMENT_NAME": "staging", "AGENT_IMAGE_TAG": "sha-abc123"]) { $1 })
+        #expect(pinned.services.image == "ghcr.io/xmtplabs/convos-runtime:sha-abc123")
     }
 
     @Test func parsesDurationsAndCollectsSecrets() throws {

@@ -210,6 +210,23 @@ import TestSupport
         await t.stop()
     }
 
+    /// A provider without credentials is disabled, not fatal: instances are made without an
+    /// OpenRouter key, and an agent whose template sets its limit is told why.
+    @Test func openRouterNotConfiguredStillMakesInstances() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let p = t.controller.providers
+        let without = ProviderSet(railway: p.railway, ghcr: p.ghcr, openRouter: OpenRouterProvider(base: URL(string: sim(t).openRouterURL)!, provisioningKey: nil),
+                                  telnyx: p.telnyx, agentMail: p.agentMail, bankr: p.bankr, runtime: p.runtime, bankrKeys: [], instanceURLScheme: "http")
+        let s = InProcessServices(db: t.controller.db, providers: without)
+        _ = try await s.createInstance("inst000009", image: Self.image)
+        #expect(await deployments(t, "inst000009") == 1)
+        #expect((try await t.runtimeRecord("inst000009")["variables"] as? [String])?.contains("OPENROUTER_API_KEY") == false)
+        await #expect { try await s.provision("inst000009", tool: .openrouter, ProvisionRequest(options: ToolOptions(limitUsd: 5))) } throws: { error in
+            (error as? ServicesError)?.code == .providerNotConfigured
+        }
+        await t.stop()
+    }
+
     func serviceID(_ t: TestController, _ id: String) async throws -> String {
         try await t.controller.db.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [id]).first!.decode("railway_service_id")
     }

@@ -41,19 +41,18 @@ struct Dashboard: Sendable {
         }
         html += "</table></section>"
 
-        html += "<section><h2>Instances</h2><table><tr><th>id</th><th>state</th><th>pool</th><th>agent</th><th>digest</th><th>created</th></tr>"
+        html += "<section><h2>Instances</h2><table><tr><th>id</th><th>state</th><th>health</th><th>pool</th><th>agent</th><th>digest</th><th>created</th></tr>"
         for i in instances {
-            html += "<tr><td><code>\(e(i.id))</code></td><td>\(i.state.rawValue)</td><td>\(e(i.pool))</td><td>\(e(i.agent ?? "-"))</td>"
+            html += "<tr><td><code>\(e(i.id))</code></td><td>\(i.state.rawValue)</td><td>\(i.health?.rawValue ?? "-")</td><td>\(e(i.pool))</td><td>\(e(i.agent ?? "-"))</td>"
             html += "<td><code>\(e(String((i.imageDigest ?? "-").prefix(19))))</code></td><td>\(ISO8601.format(i.createdAt))</td></tr>"
         }
         html += "</table></section>"
 
         html += "<section><h2>Templates</h2><table><tr><th>id</th><th>model</th><th>tools</th><th>generation</th><th>agents synced</th><th></th></tr>"
         for t in templates {
-            let tools: String
-            if case .object(let o)? = t.spec["tools"] { tools = o.keys.sorted().joined(separator: ", ") } else { tools = "" }
+            let tools = Table.tools(t.spec["tools"])
             let json = String(decoding: t.spec.canonicalData(), as: UTF8.self)
-            html += "<tr><td>\(e(t.metadata.name))</td><td>\(e(t.spec["model"]?.stringValue ?? ""))</td><td>\(e(tools))</td><td>\(t.metadata.generation)</td>"
+            html += "<tr><td>\(e(t.metadata.name))</td><td>\(e(t.spec["model"]?["default"]?.stringValue ?? "-"))</td><td>\(e(tools))</td><td>\(t.metadata.generation)</td>"
             html += "<td>\(t.status["agentsSynced"]?.intValue ?? 0)/\(t.status["agents"]?.intValue ?? 0)</td>"
             html += "<td><button type=button data-id=\"\(e(t.metadata.name))\" data-spec=\"\(e(json))\" onclick=\"editTemplate(this)\">edit</button></td></tr>"
         }
@@ -110,7 +109,7 @@ struct Dashboard: Sendable {
         <form id=tf onsubmit="return saveTemplate(event)"><b>Create or edit a template</b><br>
         <label>id <input id=tid required pattern="[a-z0-9]([-a-z0-9]*[a-z0-9])?"></label>
         <label>API token <input id=tok type=password placeholder="CONTROLLER_API_TOKEN"></label>
-        <textarea id=tspec>{"model":"anthropic/claude-sonnet-4","instructions":"","tools":{"openrouter":{"creditLimitUsd":10},"agentmail":{}}}</textarea>
+        <textarea id=tspec>{"agentName":"Concierge","instructions":"You help the user plan their week.","model":{"default":"anthropic/claude-sonnet-4"},"visibility":"private","tools":[{"id":"email","provisioning":"pool"}],"openrouter":{"limitUsd":10}}</textarea>
         <button>save</button> <span id=tmsg></span></form>
         <script>
         document.getElementById('tok').value = sessionStorage.getItem('token') || '';

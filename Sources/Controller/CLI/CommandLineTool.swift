@@ -11,7 +11,8 @@ public enum CommandLineTool {
           migrate                     apply database migrations and exit
           simulate [--port N]         the simulated cloud alone; fault flags: --error-rate R --latency-ms N
                                       --rate-limit-every N --lost-response-rate R --timeout-rate R
-                                      --deploy-delay-ms N --order-delay-ms N
+                                      --deploy-delay-ms N --order-delay-ms N; runtimes: --health-delay-ms N
+                                      --provision-delay-ms N --restart-delay-ms N --runtime-extensions
 
         client commands (CONTROLLER_URL, CONTROLLER_API_TOKEN):
           apply -f PATH|- [--dry-run] send YAML specs (a file, a folder of *.yaml, or stdin)

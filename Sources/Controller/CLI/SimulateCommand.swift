@@ -5,8 +5,9 @@ import Simulator
 enum SimulateCommand {
     static func run(_ args: [String]) async throws -> Int32 {
         let valued: Set<String> = ["--port", "--host", "--error-rate", "--latency-ms", "--rate-limit-every", "--lost-response-rate",
-                                   "--timeout-rate", "--deploy-delay-ms", "--order-delay-ms"]
-        let a = try Arguments(args, valued: valued, flags: [])
+                                   "--timeout-rate", "--deploy-delay-ms", "--order-delay-ms", "--health-delay-ms", "--provision-delay-ms",
+                                   "--restart-delay-ms"]
+        let a = try Arguments(args, valued: valued, flags: ["--runtime-extensions"])
         guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller simulate [--port N] [fault flags]") }
         func number(_ flag: String) throws -> Double? {
             guard let text = a.values[flag] else { return nil }
@@ -23,6 +24,11 @@ enum SimulateCommand {
         var options = SimulatorOptions()
         if let ms = try number("--deploy-delay-ms") { options.deployDelay = .milliseconds(Int64(ms)) }
         if let ms = try number("--order-delay-ms") { options.orderDelay = .milliseconds(Int64(ms)) }
+        if let ms = try number("--health-delay-ms") { options.healthDelay = .milliseconds(Int64(ms)) }
+        if let ms = try number("--provision-delay-ms") { options.provisionDelay = .milliseconds(Int64(ms)) }
+        if let ms = try number("--restart-delay-ms") { options.restartDelay = .milliseconds(Int64(ms)) }
+        // The seed's "future" runtime endpoints, which the real runtime answers with 404.
+        options.runtimeExtensions = a.flags.contains("--runtime-extensions")
         let port = Int(try number("--port") ?? 8090)
         guard port <= 65535 else { throw CLIFailure.usage("error: --port takes 0 to 65535") }
         let simulator = try await Simulator(host: a.values["--host"] ?? "127.0.0.1", port: port, options: options, faults: faults)

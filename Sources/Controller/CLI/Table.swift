@@ -24,18 +24,16 @@ enum Table {
                        ("MAX", { s($0["spec"]?["maxInstances"]) }), ("IDLE", { s($0["status"]?["idle"]) }),
                        ("CLAIMED", { s($0["status"]?["claimed"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
         case "agenttemplates":
-            columns = [("NAME", { s($0["metadata"]?["name"]) }), ("MODEL", { s($0["spec"]?["model"]) }),
-                       ("TOOLS", { v in
-                           guard case .object(let t)? = v["spec"]?["tools"], !t.isEmpty else { return "-" }
-                           return ToolName.allCases.map(\.rawValue).filter { t[$0] != nil }.joined(separator: ",")
-                       }),
+            columns = [("NAME", { s($0["metadata"]?["name"]) }), ("AGENT-NAME", { s($0["spec"]?["agentName"]) }),
+                       ("MODEL", { s($0["spec"]?["model"]?["default"]) }), ("TOOLS", { tools($0["spec"]?["tools"]) }),
+                       ("VISIBILITY", { s($0["spec"]?["visibility"]) }),
                        ("GENERATION", { s($0["metadata"]?["generation"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
         case "agents":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("TEMPLATE", { s($0["spec"]?["template"]) }),
                        ("OWNER", { s($0["spec"]?["owner"]) }), ("PHASE", { s($0["status"]?["phase"]) }),
                        ("INSTANCE", { s($0["status"]?["instanceId"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
         default:
-            columns = [("ID", { s($0["id"]) }), ("STATE", { s($0["state"]) }), ("POOL", { s($0["pool"]) }),
+            columns = [("ID", { s($0["id"]) }), ("STATE", { s($0["state"]) }), ("HEALTH", { s($0["health"]) }), ("POOL", { s($0["pool"]) }),
                        ("AGENT", { s($0["agent"]) }), ("URL", { s($0["url"]) }), ("AGE", { age($0["createdAt"]) })]
         }
         let rows = [columns.map(\.0)] + items.map { item in columns.map { $0.1(item) } }
@@ -44,6 +42,15 @@ enum Table {
             row.enumerated().map { c, cell in c == row.count - 1 ? cell : cell.padding(toLength: widths[c] + 3, withPad: " ", startingAt: 0) }
                 .joined()
         }.joined(separator: "\n") + "\n"
+    }
+
+    /// A template's tools as `email,sms(user)`: the ids, with the provisioning mode when it is the user's.
+    static func tools(_ value: JSONValue?) -> String {
+        let items = value?.arrayValue ?? []
+        guard !items.isEmpty else { return "-" }
+        return items.map { t in
+            (t["id"]?.stringValue ?? "?") + (t["provisioning"]?.stringValue == "user" ? "(user)" : "")
+        }.joined(separator: ",")
     }
 
     static func age(_ seconds: TimeInterval) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import Resources
 
 /// Structured logs: one JSON object per line on stdout (`LOG_FORMAT=json`), or `text` for people.
 ///

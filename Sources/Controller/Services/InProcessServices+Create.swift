@@ -106,8 +106,10 @@ extension InProcessServices {
 
     /// The instance's OpenRouter key, made once: limit `OPENROUTER_KEY_LIMIT`, reset
     /// `OPENROUTER_KEY_LIMIT_RESET`. Its secret is kept for the deploy; a key found by name whose
-    /// secret was lost (a crash, a lost answer) is deleted and made again.
-    private func openRouterKey(_ id: String, name: String) async throws -> String {
+    /// secret was lost (a crash, a lost answer) is deleted and made again. Nil when OpenRouter is
+    /// not configured: the instance is made without a key, as a disabled provider means.
+    private func openRouterKey(_ id: String, name: String) async throws -> String? {
+        guard providers.openRouter.isConfigured else { return nil }
         if let kept: String = try await db.query("""
             SELECT e.value FROM services.runtime_env e JOIN services.tool_resources t ON t.instance_id = e.instance_id AND t.tool = 'openrouter'
             WHERE e.instance_id = $1 AND e.name = 'OPENROUTER_API_KEY' AND t.state = 'ready'

@@ -89,6 +89,9 @@ extension InProcessServices {
 
     /// The template's limit on the instance's key (`PATCH /keys/{hash}`), when it differs.
     private func applyKeyLimit(_ id: String, _ options: ToolOptions?) async throws -> ProvisionResult {
+        guard providers.openRouter.isConfigured else {
+            throw ServicesError(status: 503, code: .providerNotConfigured, message: "openrouter: OPENROUTER_PROVISIONING_KEY is not set")
+        }
         guard let row = try await db.query("SELECT external_id, config FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter' AND state = 'ready'",
                                            [id]).first, let hash: String = try row.decode("external_id") else {
             throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")

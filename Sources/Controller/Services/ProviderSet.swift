@@ -23,10 +23,12 @@ public struct ProviderSet: Sendable {
 
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSet {
         func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
+        // A pool of tokens (`RAILWAY_API_TOKENS`) is used from its first until rotation lands (issue 11).
+        func firstToken(_ list: String?) -> String? { list?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } }
         func url(_ k: String, _ fallback: String) -> URL { URL(string: value(k) ?? fallback) ?? URL(string: fallback)! }
         return ProviderSet(
             railway: RailwayClient(endpoint: url("RAILWAY_API_URL", "https://backboard.railway.com/graphql/v2"),
-                                   token: value("RAILWAY_API_TOKEN"), workspaceID: value("RAILWAY_WORKSPACE_ID")),
+                                   token: value("RAILWAY_API_TOKEN") ?? firstToken(value("RAILWAY_API_TOKENS")), workspaceID: value("RAILWAY_WORKSPACE_ID")),
             ghcr: GHCRClient(base: url("GHCR_URL", "https://ghcr.io"), token: value("GHCR_TOKEN")),
             openRouter: OpenRouterProvider(base: url("OPENROUTER_API_URL", "https://openrouter.ai/api/v1"),
                                            provisioningKey: value("OPENROUTER_PROVISIONING_KEY")),

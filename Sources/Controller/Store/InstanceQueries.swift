@@ -7,7 +7,8 @@ struct InstanceQueries: Sendable {
     let db: PostgresPool
 
     static let columns = """
-        instance_id, state, pool, image_digest, url, agent, parent_instance, created_at, claimed_at, template_synced_at
+        instance_id, state, pool, image_digest, url, agent, parent_instance, health, conversation_id, invite_url,
+        created_at, claimed_at, template_synced_at
         """
 
     func list() async throws -> [Instance] {
@@ -25,7 +26,9 @@ struct InstanceQueries: Sendable {
         return Instance(
             id: try row.decode("instance_id"), state: state, pool: try row.decode("pool"),
             imageDigest: try row.decode("image_digest"), url: try row.decode("url"), agent: try row.decode("agent"),
-            parentInstance: try row.decode("parent_instance"), createdAt: try row.decode("created_at"),
+            parentInstance: try row.decode("parent_instance"),
+            health: try row.decode("health", as: String?.self).flatMap(InstanceHealth.init(rawValue:)),
+            conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), createdAt: try row.decode("created_at"),
             claimedAt: try row.decode("claimed_at"), templateSyncedAt: try row.decode("template_synced_at"))
     }
 }

@@ -18,6 +18,8 @@ public final class OpenRouterProvider: ToolProvider {
     }
 
     public var stats: ProviderStats { http.stats }
+    /// False without a provisioning key: no key can be made.
+    public var isConfigured: Bool { key != nil }
     public var breaker: CircuitBreaker { http.breaker }
 
     public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
