@@ -153,8 +153,10 @@ import TestSupport
         let childRow = try await t.controller.db.query("SELECT instance_id, parent_instance FROM pool.instances WHERE agent = $1", [child]).first!
         #expect(try childRow.decode("parent_instance", as: String?.self) == parentInstance)
         let childInstance: String = try childRow.decode("instance_id")
-        // Fresh tools of its own: its own key, inbox and number.
-        #expect(await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(childInstance)" }.count == 4)
+        // Fresh tools of its own: its own project and volume, key, inbox and number.
+        try await eventually("the clone Ready") { try await t.phase(child) == "Ready" }
+        let own = await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(childInstance)" }.map { "\($0.provider)/\($0.kind)" }
+        #expect(own.sorted() == ["agentmail/inbox", "openrouter/key", "railway/project", "railway/volume", "telnyx/phone_number"])
         await t.stop()
     }
 

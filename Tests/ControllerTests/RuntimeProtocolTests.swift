@@ -29,19 +29,20 @@ import TestSupport
     /// turns idle; one that never does is replaced after the stuck timeout.
     @Test func idleOnlyOnceTheRuntimeIsReadyAndTheStuckAreReplaced() async throws {
         var cloud = TestController.fastCloud
-        cloud.healthDelay = .seconds(2)
+        cloud.healthDelay = .seconds(1)
         var settings = TestController.fastReconciler
-        settings.planner.stuckAfter = 4
+        settings.planner.stuckAfter = 8
         let t = try await TestController.start(simulate: true, reconciler: settings, cloud: cloud)
         _ = try await t.apply(ReconcilerTests.pool(1, max: 3))
         try await eventually("an instance") { try await t.count("SELECT count(*)::int AS n FROM pool.instances") == 1 }
-        let first: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances").first!.decode("instance_id")
+        let first: String = try #require(try await t.controller.db.query("SELECT instance_id FROM pool.instances").first).decode("instance_id")
         let services = t.controller.services
         try await eventually("its deploy succeeded") { try await services.statusBatch([first]).statuses[first]?.deployStatus == "SUCCESS" }
         #expect(try await services.statusBatch([first]).statuses[first]?.state == .unreachable)
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'provisioning'") == 1, "deployed, not ready: provisioning")
-        try await eventually("idle once ready") { try await t.idle() == 1 }
-        #expect(try await t.controller.db.query("SELECT health FROM pool.instances WHERE instance_id = $1", [first]).first!.decode("health", as: String.self) == "healthy")
+        try await eventually("idle once ready") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE instance_id = $1 AND state = 'idle' AND health = 'healthy'", [first]) == 1
+        }
 
         // From now on runtimes never turn ready: the next instance is replaced after the stuck timeout.
         cloud.healthDelay = .seconds(3600)
