@@ -29,7 +29,7 @@ import TestSupport
     /// turns idle; one that never does is replaced after the stuck timeout.
     @Test func idleOnlyOnceTheRuntimeIsReadyAndTheStuckAreReplaced() async throws {
         var cloud = TestController.fastCloud
-        cloud.healthDelay = .seconds(1)
+        cloud.healthDelay = .seconds(3600)
         var settings = TestController.fastReconciler
         settings.planner.stuckAfter = 8
         let t = try await TestController.start(simulate: true, reconciler: settings, cloud: cloud)
@@ -40,8 +40,11 @@ import TestSupport
         try await eventually("its deploy succeeded") { try await services.statusBatch([first]).statuses[first]?.deployStatus == "SUCCESS" }
         #expect(try await services.statusBatch([first]).statuses[first]?.state == .unreachable)
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'provisioning'") == 1, "deployed, not ready: provisioning")
+        // The runtime turns ready.
+        cloud.healthDelay = .zero
+        await t.controller.simulator!.setOptions(cloud)
         try await eventually("idle once ready") {
-            try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE instance_id = $1 AND state = 'idle' AND health = 'healthy'", [first]) == 1
+            try await t.count("SELECT count(*)::int AS n FROM pool.instances JOIN pool.instance_health USING (instance_id) WHERE instance_id = $1 AND state = 'idle' AND health = 'healthy'", [first]) == 1
         }
 
         // From now on runtimes never turn ready: the next instance is replaced after the stuck timeout.

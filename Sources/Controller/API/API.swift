@@ -22,10 +22,14 @@ public struct API: Sendable {
     let claimWaiters: ClaimWaiters
     /// Whether the services routes are served here (the services run in this process).
     let servesServices: Bool
+    /// Told of each agent a claim bound at once, so its runtime is configured without waiting for a tick.
+    let onClaimed: @Sendable (_ agent: String, _ instance: String) -> Void
 
     init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
          wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),
-         claimWait: Duration = .seconds(60), claimWaiters: ClaimWaiters = ClaimWaiters(), servesServices: Bool = true) {
+         claimWait: Duration = .seconds(60), claimWaiters: ClaimWaiters = ClaimWaiters(), servesServices: Bool = true,
+         onClaimed: @escaping @Sendable (String, String) -> Void = { _, _ in }) {
+        self.onClaimed = onClaimed
         self.wake = wake
         self.status = status
         self.metrics = metrics

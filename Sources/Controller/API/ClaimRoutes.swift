@@ -43,7 +43,7 @@ extension API {
 
     func addClaimRoutes(_ router: inout Router) {
         let store = self.store, metrics = self.metrics, services = self.services
-        let waiters = self.claimWaiters, defaultWait = self.claimWait, wake = self.wake
+        let waiters = self.claimWaiters, defaultWait = self.claimWait, wake = self.wake, onClaimed = self.onClaimed
         router.add("POST", "/api/pool/claim") { request in
             let started = ContinuousClock.now
             let body = try Self.body(ClaimRequest.self, request, expected: "{\"templateId\"?, \"ownerId\"?, \"agentName\"?, \"instructions\"?, ...}")
@@ -65,7 +65,8 @@ extension API {
             metrics.increment("convos_claims_total", ["result": claim.instanceID == nil ? "waiting" : "bound"])
             metrics.observe("convos_claim_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
             guard let instance = claim.instanceID else { return .json(["agent": name], status: 202) }
-            // The reconciler configures the runtime; wake it now rather than after this answer.
+            // The reconciler configures the runtime: start it now (on the leader), and wake the loop.
+            onClaimed(name, instance)
             wake()
             let db = store.db
             let conversation = wait > .zero

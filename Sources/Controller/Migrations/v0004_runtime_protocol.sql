@@ -37,9 +37,16 @@ ALTER TABLE pool.instances
     -- {agentName, instructions, model} the runtime was last configured with, and one it refused.
     ADD COLUMN runtime_config jsonb,
     ADD COLUMN refused_config jsonb,
-    -- The last observed health: deploying, deploy_failed, healthy, unreachable.
-    ADD COLUMN health text,
     ADD COLUMN clone_summary_result text CHECK (clone_summary_result IN ('sent', 'unsupported'));
+
+-- The last observed health of each instance (deploying, deploy_failed, healthy, unreachable), for
+-- GET /v1/instances. A table of its own: writing it must not lock instance rows, which a claim's
+-- FOR UPDATE SKIP LOCKED would then pass over.
+CREATE TABLE pool.instance_health (
+    instance_id  text PRIMARY KEY REFERENCES pool.instances (instance_id) ON DELETE CASCADE,
+    health       text NOT NULL CHECK (health IN ('deploying', 'deploy_failed', 'healthy', 'unreachable')),
+    observed_at  timestamptz NOT NULL DEFAULT now()
+);
 
 -- Services: each runtime's own secrets, made with its intent row, and the steps of one create.
 ALTER TABLE services.instances
@@ -53,7 +60,10 @@ ALTER TABLE services.instances
     ADD COLUMN project_create_started_at timestamptz,
     -- Set before environmentPatchCommit, and after it: a retry looks before committing twice.
     ADD COLUMN deploy_commit_started_at timestamptz,
-    ADD COLUMN deployed_at timestamptz;
+    ADD COLUMN deployed_at timestamptz,
+    -- The runtime's conversation exists: variables are handed over only after it (a restart must
+    -- not cut into /pool/provision, and the invite comes first).
+    ADD COLUMN configured_at timestamptz;
 
 -- Tool ids become the seed's: email (AgentMail), sms (Telnyx), crypto (Bankr).
 ALTER TABLE services.tool_resources DROP CONSTRAINT tool_resources_tool_check;

@@ -46,7 +46,7 @@ struct Executor: Sendable {
         case .markIdle(let id, let url):
             try await fence.transaction { c in
                 let rows = try await c.query("""
-                    UPDATE pool.instances SET state = 'idle', url = $2, health = 'healthy', ready_at = now(), updated_at = now()
+                    UPDATE pool.instances SET state = 'idle', url = $2, ready_at = now(), updated_at = now()
                     WHERE instance_id = $1 AND state = 'provisioning' RETURNING instance_id
                     """, [id, url])
                 if !rows.isEmpty { try await Events.record(c, kind: "Instance", name: id, reason: "Ready", message: "runtime ready at \(url)") }

@@ -71,6 +71,17 @@ public actor Reconciler {
     /// Apply, claim and delete call this so the next tick starts now.
     public nonisolated func wake() { Task { await wakeup.fire() } }
 
+    /// A claim on this replica just bound `agent` to an idle (so ready) instance: configure its
+    /// runtime now, without waiting for a tick to plan it. On a follower this does nothing; the
+    /// leader's next tick plans it as always. The action itself looks again before it calls.
+    public nonisolated func claimed(agent: String, instance: String) {
+        Task { await self.submitNow(.configure(agent: agent, instance: instance)) }
+    }
+
+    private func submitNow(_ action: Action) async {
+        await queue?.submit(action)
+    }
+
     public var snapshot: ReconcilerSnapshot { snapshotValue }
 
     /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
@@ -170,7 +181,10 @@ public actor Reconciler {
             state.input.settings = settings.planner
             state.input.settings.createBudget = Dictionary(state.input.pools.map { ($0.name, createBudget[$0.name] ?? 1) }, uniquingKeysWith: { a, _ in a })
             let actions = Planner.plan(state.input)
-            for action in actions { await queue.submit(action, now: now) }
+            // A full queue takes what claims wait for first.
+            for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
+                await queue.submit(action, now: now)
+            }
             try await writeStatuses(state, fence: fence, now: now)
             snapshotValue.lastActions = actions.count
             var counts: [String: [String: Int]] = [:]
@@ -245,8 +259,12 @@ public actor Reconciler {
                 _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
             if !healthWrites.isEmpty {
+                // A table of its own: no instance row is locked, so claims never skip one for this.
                 _ = try await c.query("""
-                    UPDATE pool.instances i SET health = u.h FROM unnest($1::text[], $2::text[]) AS u(id, h) WHERE i.instance_id = u.id
+                    INSERT INTO pool.instance_health (instance_id, health)
+                    SELECT u.id, u.h FROM unnest($1::text[], $2::text[]) AS u(id, h)
+                    WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
+                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, observed_at = now()
                     """, [textArray(healthWrites.map(\.0)), textArray(healthWrites.map(\.1))])
             }
         }

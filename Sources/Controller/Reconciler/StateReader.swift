@@ -23,10 +23,10 @@ struct StateReader: Sendable {
         let templateRows = try await db.query("SELECT name, spec, generation, status FROM pool.agent_templates")
         let agentRows = try await db.query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents")
         let instanceRows = try await db.query("""
-            SELECT instance_id, pool, state, image_digest, url, agent, created_at, template_generation, health,
+            SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
                    clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
                    runtime_config, refused_config
-            FROM pool.instances
+            FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
             """)
         var pools: [PoolView] = []
         var poolMeta: [String: (Int, JSONValue)] = [:]

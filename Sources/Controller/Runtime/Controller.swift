@@ -88,7 +88,7 @@ public final class Controller: Sendable {
                           reconciler.wake()
                           notifier.poke()
                       }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
-                      servesServices: local != nil)
+                      servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port

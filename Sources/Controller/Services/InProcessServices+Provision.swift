@@ -4,13 +4,14 @@ import Providers
 import Resources
 
 /// `POST /provision/INSTANCE/TOOL`: one tool for a running agent. The resource is made (or, for a
-/// `provisioning: user` tool, the claim's credentials taken), its variables are stored on the
-/// Railway service with `skipDeploys` (a redeploy would restart the agent and cost 25 s), and the
-/// running agent is handed them with `/pool/restart-gateway`, in the background: tools that finish
-/// together share one restart. The status batch says when they were delivered.
+/// `provisioning: user` tool, the claim's credentials taken) and its variables are recorded as
+/// pending; the hand-over (`InProcessServices+Runtime.swift`) stores them on the Railway service
+/// with `skipDeploys` (a redeploy would restart the agent and cost 25 s) and gives them to the
+/// running agent with `/pool/restart-gateway`, in the background: tools that finish together share
+/// one Railway call and one restart. The status batch says when they were delivered.
 extension InProcessServices {
     public func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult {
-        let project = try await project(instanceID)
+        _ = try await project(instanceID)
         if tool == .openrouter { return try await applyKeyLimit(instanceID, request.options) }
         let name = externalName(instanceID: instanceID)
         if request.provisioning == .user || request.userConfig != nil {
@@ -19,7 +20,7 @@ extension InProcessServices {
                 ON CONFLICT (instance_id, tool) DO UPDATE SET provisioning = 'user', updated_at = now()
                 """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"])
             do {
-                return try await provisionUser(instanceID, tool, try await userValues(request, tool), project: project)
+                return try await provisionUser(instanceID, tool, try await userValues(request, tool))
             } catch let error as ServicesError {
                 try? await recordError(instanceID, tool, code: error.code, message: error.message)
                 throw error
@@ -49,9 +50,6 @@ extension InProcessServices {
                 try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)
                 return ProvisionResult(resourceId: made.externalID, config: made.config, state: .pending)
             }
-            if !made.variables.isEmpty {
-                try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, made.variables) }
-            }
             try await recordTool(instanceID, tool, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
             await kickDelivery(instanceID)
             return ProvisionResult(resourceId: made.externalID, config: made.config, state: .ready)
@@ -76,12 +74,11 @@ extension InProcessServices {
                             message: "\(tool.rawValue) is provisioning: user, and no userConfig was given for it")
     }
 
-    private func provisionUser(_ id: String, _ tool: ToolName, _ values: [String: String], project: RailwayProject) async throws -> ProvisionResult {
+    private func provisionUser(_ id: String, _ tool: ToolName, _ values: [String: String]) async throws -> ProvisionResult {
         if let missing = tool.userConfigKeys.first(where: { $0.required && (values[$0.name] ?? "").isEmpty }) {
             throw ServicesError(status: 400, code: .userConfigMissing, message: "userConfig.\(missing.name) is required for \(tool.rawValue)")
         }
         let env = UserConfig.env(values, for: tool)
-        try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, env) }
         try await recordTool(id, tool, externalID: "user", state: .ready, config: [:], env: env)
         await kickDelivery(id)
         return ProvisionResult(resourceId: "user", config: [:], state: .ready)

@@ -21,7 +21,10 @@ extension InProcessServices {
         } catch let error as ProviderError {
             throw ServicesError.runtime(error)
         }
+        _ = try await db.query("UPDATE services.instances SET configured_at = now(), updated_at = now() WHERE instance_id = $1", [instanceID])
         if let model = request.model { try await setModel(instanceID, model) }
+        // Tools made while the conversation was being created were held for it: hand them over now.
+        await kickDelivery(instanceID)
         return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl, joined: conversation.joined)
     }
 
@@ -53,13 +56,12 @@ extension InProcessServices {
         }
     }
 
-    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has.
+    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has: recorded
+    /// as pending, for the hand-over.
     private func setModel(_ instanceID: String, _ model: String) async throws {
         let current: String? = try await db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'OPENCLAW_PRIMARY_MODEL'",
                                                   [instanceID]).first?.decode("value")
         guard model != (current ?? settings.primaryModel) else { return }
-        let project = try await project(instanceID)
-        try await provider { () async throws(ProviderError) in try await providers.railway.storeVariables(project, ["OPENCLAW_PRIMARY_MODEL": model]) }
         _ = try await db.query("""
             INSERT INTO services.runtime_env (instance_id, name, value, source) VALUES ($1, 'OPENCLAW_PRIMARY_MODEL', $2, 'model')
             ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = now(), delivered_at = NULL
@@ -73,17 +75,31 @@ extension InProcessServices {
         await handoff.kick(instanceID) { await services.deliver(instanceID) }
     }
 
-    /// One `/pool/restart-gateway` with every pending variable; those sent are marked delivered,
-    /// unless their value changed meanwhile. A failure leaves them pending for the next kick.
+    /// The hand-over: every pending variable stored on the Railway service with `skipDeploys` (so a
+    /// later deploy or restart of the container has them), then one `/pool/restart-gateway` with
+    /// them; those sent are marked delivered, unless their value changed meanwhile. A failure leaves
+    /// them pending for the next kick.
+    ///
+    /// Held until the runtime is configured (the invite first; a restart must not cut into
+    /// `/pool/provision`), and while a tool is still being made, so tools made together share one
+    /// restart (a restart takes the agent away for seconds). A tool that failed does not hold the others.
     private func deliver(_ instanceID: String) async {
         let runtime = providers.runtime
         do {
             try await handoff.exclusive(instanceID) {
+                let ready = try await db.query("""
+                    SELECT i.configured_at IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM services.tool_resources t WHERE t.instance_id = i.instance_id AND t.state = 'creating' AND t.error_code IS NULL
+                    ) AS ready FROM services.instances i WHERE i.instance_id = $1
+                    """, [instanceID]).first?.decode("ready", as: Bool.self) ?? false
+                guard ready else { return }
                 let rows = try await db.query("SELECT name, value FROM services.runtime_env WHERE instance_id = $1 AND delivered_at IS NULL ORDER BY name",
                                               [instanceID]).rows
                 guard !rows.isEmpty else { return }
                 var env: [String: String] = [:]
                 for row in rows { env[try row.decode("name")] = try row.decode("value") }
+                let project = try await project(instanceID)
+                try await providers.railway.storeVariables(project, env)
                 let target = try await runtimeTarget(instanceID)
                 try await runtime.restartGateway(target.url, key: target.key, env: env)
                 let names = env.keys.sorted()

@@ -53,7 +53,7 @@ public struct ProviderSet: Sendable {
             telnyx: TelnyxProvider(base: URL(string: sim.telnyxURL)!, apiKey: "sim-telnyx-key", http: client("telnyx")),
             agentMail: AgentMailProvider(base: URL(string: sim.agentMailURL)!, apiKey: "sim-agentmail-key", http: client("agentmail")),
             bankr: BankrClient(base: URL(string: sim.bankrURL)!, http: client("bankr")),
-            runtime: RuntimeClient(http: ProviderHTTPClient(provider: "runtime", policy: retry, requestTimeout: .seconds(150)),
+            runtime: RuntimeClient(http: ProviderHTTPClient(provider: "runtime", policy: retry, maxInFlight: 256, requestTimeout: .seconds(150)),
                                    probe: ProviderHTTPClient(provider: "runtime", policy: retry, maxInFlight: 40, requestTimeout: .seconds(5))),
             bankrKeys: (1...max(1, bankrKeys)).map { "bk_sim_\($0)" },
             instanceURLScheme: "http")

@@ -7,16 +7,18 @@ struct InstanceQueries: Sendable {
     let db: PostgresPool
 
     static let columns = """
-        instance_id, state, pool, image_digest, url, agent, parent_instance, health, conversation_id, invite_url,
+        i.instance_id, state, pool, image_digest, url, agent, parent_instance, h.health, conversation_id, invite_url,
         created_at, claimed_at, template_synced_at
         """
 
+    static let from = "pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)"
+
     func list() async throws -> [Instance] {
-        try await db.query("SELECT \(Self.columns) FROM pool.instances ORDER BY created_at, instance_id").rows.map(Self.instance)
+        try await db.query("SELECT \(Self.columns) FROM \(Self.from) ORDER BY created_at, i.instance_id").rows.map(Self.instance)
     }
 
     func get(_ id: String) async throws -> Instance? {
-        try await db.query("SELECT \(Self.columns) FROM pool.instances WHERE instance_id = $1", [id]).first.map(Self.instance)
+        try await db.query("SELECT \(Self.columns) FROM \(Self.from) WHERE i.instance_id = $1", [id]).first.map(Self.instance)
     }
 
     static func instance(_ row: PostgresRows.Row) throws -> Instance {

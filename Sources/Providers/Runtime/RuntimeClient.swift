@@ -25,12 +25,13 @@ public struct RuntimeConversation: Codable, Sendable, Equatable {
 /// Called by the services layer only: it holds the keys.
 public final class RuntimeClient: Sendable {
     /// Provision may take a minute (the runtime retries its conversation call 30 times), a
-    /// restart as long as the agent takes to come back.
+    /// restart as long as the agent takes to come back. Every instance is a server of its own, so
+    /// the limit on calls in flight is wide: it bounds this process, not one runtime.
     let http: ProviderHTTPClient
     /// Health pings: short, and at most 40 at once (the seed's figure).
     let probe: ProviderHTTPClient
 
-    public init(http: ProviderHTTPClient = ProviderHTTPClient(provider: "runtime", requestTimeout: .seconds(150)),
+    public init(http: ProviderHTTPClient = ProviderHTTPClient(provider: "runtime", maxInFlight: 256, requestTimeout: .seconds(150)),
                 probe: ProviderHTTPClient = ProviderHTTPClient(provider: "runtime", maxInFlight: 40, requestTimeout: .seconds(5))) {
         self.http = http
         self.probe = probe

@@ -54,4 +54,15 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { "\(kind) \(key)" }
+
+    /// Lower goes first when the work queue is full: what a waiting claim needs (a bind, then the
+    /// conversation that answers it with its invite) before the rest.
+    public var priority: Int {
+        switch self {
+        case .bindAgent: return 0
+        case .configure: return 1
+        case .markIdle, .startInstance, .createInstances: return 2
+        default: return 3
+        }
+    }
 }
