@@ -5,6 +5,16 @@ public struct PostgresRows: Sendable {
     public let values: [[String?]]
     /// Rows inserted, updated or deleted (`PQcmdTuples`); 0 for statements that report none.
     public let affectedRows: Int
+    /// Column name to position, built once: a tick decodes thousands of rows by name.
+    private let positions: [String: Int]
+
+    public init(columns: [String], values: [[String?]], affectedRows: Int) {
+        self.columns = columns
+        self.values = values
+        self.affectedRows = affectedRows
+        // The first of two same-named columns wins, as a search from the left would find it.
+        self.positions = Dictionary(columns.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+    }
 
     public var count: Int { values.count }
     public var isEmpty: Bool { values.isEmpty }
@@ -17,7 +27,7 @@ public struct PostgresRows: Sendable {
         let index: Int
 
         public func decode<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
-            guard let c = rows.columns.firstIndex(of: column) else {
+            guard let c = rows.positions[column] else {
                 throw PostgresError.decoding(column: column, message: "no such column")
             }
             do {
@@ -28,7 +38,7 @@ public struct PostgresRows: Sendable {
         }
 
         public subscript(column: String) -> String? {
-            guard let c = rows.columns.firstIndex(of: column) else { return nil }
+            guard let c = rows.positions[column] else { return nil }
             return rows.values[index][c]
         }
     }

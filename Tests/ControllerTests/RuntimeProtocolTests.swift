@@ -148,6 +148,11 @@ import TestSupport
             kind: AgentTemplate
             metadata: {name: private-one}
             spec: {agentName: P, instructions: I, visibility: private, creator: alice, model: {default: a/b}}
+            """, """
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: byo}
+            spec: {agentName: B, instructions: I, tools: [{id: sms, provisioning: user}]}
             """))
         try await eventually("2 idle") { try await t.idle() == 2 }
         let before = try await t.rowCounts()
@@ -159,6 +164,12 @@ import TestSupport
         #expect(try await t.claim("private-one", owner: "mallory").status == 422, "private: its creator only")
         #expect(try await t.claim("private-one", owner: "alice", extra: ["model": "c/d"]).status == 422, "no override allowed")
         #expect(try await t.claim("concierge", owner: "u", extra: ["joinUrl": "not a url"]).detailPaths == ["joinUrl"])
+        let withoutCredentials = try await t.claim("byo", owner: "u")
+        #expect(withoutCredentials.status == 400 && withoutCredentials.detailPaths == ["userConfig.telnyxApiKey", "userConfig.telnyxPhoneNumber"])
+        let partial = try await t.claim("byo", owner: "u", extra: ["userConfig": ["telnyxApiKey": "k"]])
+        #expect(partial.status == 400 && partial.detailPaths == ["userConfig.telnyxPhoneNumber"])
+        #expect(try await t.claim("private-one", owner: "mallory", extra: ["userConfig": ["x": "y"]]).status == 422, "the template's rules first")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.user_configs") == 0, "no refused claim kept credentials")
         #expect(try await t.rowCounts() == before, "a refused claim changes nothing")
         let now = try await t.claim("concierge", owner: "u", wait: 0)
         let text = now.text

@@ -192,4 +192,16 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         // Stopped: new connections are refused.
         await #expect(throws: (any Error).self) { _ = try await client.get("/hello/x") }
     }
+
+    @Test func contentTypeIsTheMediaTypeAlone() {
+        func type(_ header: String?) -> String? {
+            HTTPRequest(method: "POST", path: "/", headers: header.map { ["content-type": $0] } ?? [:]).contentType
+        }
+        #expect(type("application/json; charset=utf-8") == "application/json")
+        #expect(type("  Application/YAML  ") == "application/yaml")
+        #expect(type("text/yaml;") == "text/yaml")
+        #expect(type(";x") == "")
+        #expect(type("\tapplication/json\t ; q=1") == "application/json")
+        #expect(type(nil) == nil)
+    }
 }

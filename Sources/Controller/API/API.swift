@@ -87,8 +87,10 @@ public struct API: Sendable {
             metrics.observe("convos_http_request_duration_seconds", ["route": pattern], seconds: Metrics.seconds(elapsed))
             // Probes and scrapes are frequent and uneventful: debug. Everything else: info.
             let level: Logger.Level = ["/healthz", "/readyz", "/metrics"].contains(pattern) ? .debug : .info
-            logger.log(level, "request", ["requestId": request.requestID, "method": request.method, "route": pattern,
-                                          "status": String(response.status), "ms": String(format: "%.2f", Metrics.seconds(elapsed) * 1000)])
+            if level >= logger.level {
+                logger.log(level, "request", ["requestId": request.requestID, "method": request.method, "route": pattern,
+                                              "status": String(response.status), "ms": String(format: "%.2f", Metrics.seconds(elapsed) * 1000)])
+            }
             response.headers.append(("X-Request-Id", request.requestID))
             return response
         }

@@ -50,24 +50,33 @@ extension API {
             let wait = try Self.claimWait(request, default: defaultWait)
             let spec = AgentSpec(template: body.templateId, owner: body.ownerId, agentName: body.agentName, instructions: body.instructions,
                                  model: body.model, joinUrl: body.joinUrl, cloneFrom: body.cloneFrom)
-            let template = try await Self.checkClaim(spec, userConfig: body.userConfig ?? [:], store: store)
+            try Self.checkFields(spec)
             let name = "agent-" + InstanceID.make()
-            // The credentials go to the services schema before the agent exists, so its first provision finds them.
-            let userTools = template?.tools.filter { $0.provisioning == .user } ?? []
-            if !userTools.isEmpty, let services {
-                try await Self.services { try await services.storeUserConfig(agent: name, body.userConfig ?? [:]) }
+            // Credentials for user tools are checked against the template, and kept in the services
+            // schema before the agent exists, so its first provision finds them. A claim without any
+            // (the common case) is checked inside the claim statement: one round trip.
+            let userConfig = body.userConfig ?? [:]
+            var stored = false
+            if !userConfig.isEmpty {
+                let template = try await Self.checkUserConfig(spec, userConfig, store: store)
+                if template.tools.contains(where: { $0.provisioning == .user }), let services {
+                    try await Self.services { try await services.storeUserConfig(agent: name, userConfig) }
+                    stored = true
+                }
             }
-            let claim = try await Claims.claimNew(store.db, agent: name, spec: spec)
-            guard claim.accepted else {
-                if !userTools.isEmpty { try? await services?.forgetUserConfig(agent: name) }
-                throw Self.refusal(claim, spec)
+            let claim = try await Claims.claimNew(store.db, agent: name, spec: spec, userConfigChecked: !userConfig.isEmpty)
+            if let refusal = claim.refusal {
+                if stored { try? await services?.forgetUserConfig(agent: name) }
+                throw try await Self.refusal(refusal, claim, spec, store: store)
             }
             metrics.increment("convos_claims_total", ["result": claim.instanceID == nil ? "waiting" : "bound"])
             metrics.observe("convos_claim_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
             guard let instance = claim.instanceID else { return .json(["agent": name], status: 202) }
-            // The reconciler configures the runtime: start it now (on the leader), and wake the loop.
+            // The reconciler configures the runtime: start it now (on the leader). A claim that waits
+            // also wakes the loop now (a leader elsewhere, through NOTIFY); one that does not leaves
+            // that to the wake-up after every accepted write.
             onClaimed(name, instance)
-            wake()
+            if wait > .zero { wake() }
             let db = store.db
             let conversation = wait > .zero
                 ? try await waiters.wait(for: name, until: started + wait) { try await Claims.conversation(db, agent: name) }
@@ -86,49 +95,64 @@ extension API {
         return .milliseconds(Int64(seconds * 1000))
     }
 
-    /// Everything a claim is checked for before anything is written: the fields (400), the template
-    /// and what it allows (422), and the user's credentials for its `provisioning: user` tools (400).
-    static func checkClaim(_ spec: AgentSpec, userConfig: [String: String], store: ResourceStore) async throws -> AgentTemplateSpec? {
+    /// The claim's fields, by the claim's own names (400).
+    static func checkFields(_ spec: AgentSpec) throws {
         let fields = spec.validate().map { e -> FieldError in
             var e = e
             e.path = ["spec.template": "templateId", "spec.owner": "ownerId"][e.path] ?? String(e.path.dropFirst(5))
             return e
         }
         guard fields.isEmpty else { throw HTTPError.badRequest("invalid claim: \(fields[0].description)", details: fields.map(detail)) }
+    }
+
+    /// A claim that brings `userConfig`: the template's user tools decide what it must hold (400
+    /// naming the key). Without a template, no credentials are expected.
+    static func checkUserConfig(_ spec: AgentSpec, _ userConfig: [String: String], store: ResourceStore) async throws -> AgentTemplateSpec {
         guard let templateID = spec.template else {
             let errors = UserConfig.validate(userConfig, for: [])
-            guard errors.isEmpty else { throw HTTPError.badRequest("invalid claim: \(errors[0].description)", details: errors.map(detail)) }
-            return nil
+            throw HTTPError.badRequest("invalid claim: \(errors[0].description)", details: errors.map(detail))
         }
         let template: AgentTemplateSpec
         do {
             template = try await store.get(.agentTemplate, templateID).spec.decode(AgentTemplateSpec.self)
         } catch StoreError.notFound {
-            throw StoreError.unprocessable("agenttemplate/\(templateID) does not exist", [FieldError("templateId", "agenttemplate/\(templateID) does not exist")])
+            throw refusalError(.template, nil, spec)
         }
-        if template.visibility == .private, let creator = template.creator, creator != spec.owner {
-            throw StoreError.unprocessable("agenttemplate/\(templateID) is private to its creator",
-                                           [FieldError("templateId", "private: only its creator may claim it")])
-        }
-        if spec.model != nil, template.model?.allowOverride != true {
-            throw StoreError.unprocessable("agenttemplate/\(templateID) does not allow another model",
-                                           [FieldError("model", "the template does not allow override")])
-        }
+        // Refused for the template's own rules before the credentials are looked at, or kept.
+        if template.visibility == .private, let creator = template.creator, creator != spec.owner { throw refusalError(.private, nil, spec) }
+        if spec.model != nil, template.model?.allowOverride != true { throw refusalError(.model, nil, spec) }
         let errors = UserConfig.validate(userConfig, for: template.tools)
         guard errors.isEmpty else { throw HTTPError.badRequest("invalid claim: \(errors[0].description)", details: errors.map(detail)) }
         return template
     }
 
-    /// Why the claim statement wrote nothing: the template went, or the clone is refused.
-    static func refusal(_ claim: Claims.NewClaim, _ spec: AgentSpec) -> StoreError {
-        if !claim.templateExists {
-            let template = spec.template ?? ""
-            return StoreError.unprocessable("agenttemplate/\(template) does not exist", [FieldError("templateId", "agenttemplate/\(template) does not exist")])
+    /// Why the claim statement wrote nothing, as the contract's error: 422 naming the field, or,
+    /// for user tools without credentials, the 400 naming each missing key.
+    static func refusal(_ refusal: Claims.Refusal, _ claim: Claims.NewClaim, _ spec: AgentSpec, store: ResourceStore) async throws -> any Error {
+        guard refusal == .userConfig, let templateID = spec.template,
+              let template = try? await store.get(.agentTemplate, templateID).spec.decode(AgentTemplateSpec.self) else {
+            return refusalError(refusal, claim.parentOwner, spec)
         }
+        let errors = UserConfig.validate([:], for: template.tools)
+        return HTTPError.badRequest("invalid claim: \(errors.first?.description ?? "userConfig is required")", details: errors.map(detail))
+    }
+
+    static func refusalError(_ refusal: Claims.Refusal, _ parentOwner: String?, _ spec: AgentSpec) -> StoreError {
+        let template = spec.template ?? ""
         let parent = spec.cloneFrom ?? ""
-        if claim.parentOwner == nil {
+        switch refusal {
+        case .template:
+            return StoreError.unprocessable("agenttemplate/\(template) does not exist", [FieldError("templateId", "agenttemplate/\(template) does not exist")])
+        case .private:
+            return StoreError.unprocessable("agenttemplate/\(template) is private to its creator", [FieldError("templateId", "private: only its creator may claim it")])
+        case .model:
+            return StoreError.unprocessable("agenttemplate/\(template) does not allow another model", [FieldError("model", "the template does not allow override")])
+        case .userConfig:
+            return StoreError.unprocessable("agenttemplate/\(template) needs userConfig", [FieldError("userConfig", "required by the template's provisioning: user tools")])
+        case .clone where parentOwner == nil:
             return StoreError.unprocessable("agent/\(parent) does not exist", [FieldError("cloneFrom", "agent/\(parent) does not exist")])
+        case .clone:
+            return StoreError.unprocessable("agent/\(parent) belongs to another owner", [FieldError("cloneFrom", "only the owner of agent/\(parent) may clone it")])
         }
-        return StoreError.unprocessable("agent/\(parent) belongs to another owner", [FieldError("cloneFrom", "only the owner of agent/\(parent) may clone it")])
     }
 }

@@ -25,27 +25,50 @@ enum Claims {
 }
 
 extension Claims {
+    /// Why the claim statement wrote nothing.
+    enum Refusal: String, Sendable {
+        /// The template does not exist.
+        case template
+        /// The template is private and the claimer is not its creator.
+        case `private`
+        /// The claim names a model and the template does not allow another.
+        case model
+        /// The template has `provisioning: user` tools and the claim's credentials were not checked.
+        case userConfig
+        /// The parent to clone does not exist or has another owner.
+        case clone
+    }
+
     struct NewClaim: Sendable {
-        /// False when the template does not exist, or the clone is refused: nothing was written.
-        let accepted: Bool
-        let templateExists: Bool
+        /// Nil when the claim was accepted; then the agent exists.
+        let refusal: Refusal?
         /// The parent's owner, when `cloneFrom` named an agent that exists and is not being deleted.
         let parentOwner: String?
         let instanceID: String?
         let url: String?
     }
 
-    /// `POST /api/pool/claim` in one statement, so one round trip: check the template and the clone's
-    /// owner, insert the agent, claim the oldest idle instance (`FOR UPDATE SKIP LOCKED`), and record
-    /// the event. Data-modifying CTEs share one snapshot and the foreign keys are checked at the end
-    /// of the statement, so the instance may name the agent inserted beside it.
-    static func claimNew(_ db: PostgresPool, agent: String, spec: AgentSpec) async throws -> NewClaim {
-        let specJSON = try JSONValue.from(spec).jsonText
+    /// `POST /api/pool/claim` in one statement, so one round trip: check the template (it exists,
+    /// the claimer may use it, it allows the model, its user tools' credentials were checked) and
+    /// the clone's owner, insert the agent, claim the oldest idle instance (`FOR UPDATE SKIP LOCKED`),
+    /// and record the event. Data-modifying CTEs share one snapshot and the foreign keys are checked
+    /// at the end of the statement, so the instance may name the agent inserted beside it.
+    static func claimNew(_ db: PostgresPool, agent: String, spec: AgentSpec, userConfigChecked: Bool) async throws -> NewClaim {
+        // Straight to JSON text: the claim is the hot path (jsonb orders the keys itself).
+        let specJSON = JSONText(data: try JSONEncoder().encode(spec))
         let rows = try await db.query("""
-            WITH tpl AS (SELECT name FROM pool.agent_templates WHERE name = $1),
+            WITH tpl AS (SELECT name, spec FROM pool.agent_templates WHERE name = $1),
             parent AS (SELECT owner_id FROM pool.agents WHERE name = $3 AND deletion_requested_at IS NULL),
-            ok AS (SELECT 1 AS ok WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM tpl))
-                   AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM parent WHERE owner_id = $2))),
+            checks AS (SELECT CASE
+                WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tpl) THEN 'template'
+                WHEN EXISTS (SELECT 1 FROM tpl WHERE spec->>'visibility' = 'private' AND spec->>'creator' IS NOT NULL
+                             AND spec->>'creator' IS DISTINCT FROM $2) THEN 'private'
+                WHEN $6::text IS NOT NULL AND EXISTS (SELECT 1 FROM tpl WHERE (spec->'model'->>'allowOverride')::boolean IS NOT TRUE) THEN 'model'
+                WHEN NOT $7::boolean AND EXISTS (SELECT 1 FROM tpl, jsonb_array_elements(tpl.spec->'tools') t WHERE t->>'provisioning' = 'user')
+                    THEN 'userConfig'
+                WHEN $3::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM parent WHERE owner_id = $2) THEN 'clone'
+                END AS refusal),
+            ok AS (SELECT 1 AS ok FROM checks WHERE refusal IS NULL),
             target AS (
                 SELECT instance_id, url FROM pool.instances
                 WHERE pool = (SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)
@@ -69,12 +92,11 @@ extension Claims {
                 SELECT 'Agent', name, CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'Claimed' ELSE 'Waiting' END,
                        coalesce('bound to ' || (SELECT instance_id FROM target), 'no idle instance; the agent binds when one is ready')
                 FROM agent)
-            SELECT EXISTS (SELECT 1 FROM ok) AS accepted, ($1::text IS NULL OR EXISTS (SELECT 1 FROM tpl)) AS template_exists,
-                   (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url
+            SELECT (SELECT refusal FROM checks) AS refusal, (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url
             FROM (SELECT 1) one LEFT JOIN claimed c ON true
-            """, [spec.template, spec.owner, spec.cloneFrom, agent, specJSON])
+            """, [spec.template, spec.owner, spec.cloneFrom, agent, specJSON, spec.model, userConfigChecked])
         let row = rows.first!
-        return NewClaim(accepted: try row.decode("accepted"), templateExists: try row.decode("template_exists"),
+        return NewClaim(refusal: try row.decode("refusal", as: String?.self).flatMap(Refusal.init(rawValue:)),
                         parentOwner: try row.decode("parent_owner"), instanceID: try row.decode("instance_id"), url: try row.decode("url"))
     }
 

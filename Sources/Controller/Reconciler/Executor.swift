@@ -149,9 +149,9 @@ struct Executor: Sendable {
 
 /// Instance ids: 12 characters of [a-z0-9], random.
 enum InstanceID {
+    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
     static func make() -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<12).map { _ in alphabet.randomElement()! })
+        String(decoding: (0..<12).map { _ in alphabet.randomElement()! }, as: UTF8.self)
     }
 }
 

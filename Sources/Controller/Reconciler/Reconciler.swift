@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Providers
 import Resources
+import Sync
 
 /// Tuning of the reconcile loop; the defaults are production's, tests shorten them.
 public struct ReconcilerSettings: Sendable {
@@ -48,6 +49,8 @@ public actor Reconciler {
     let wakeup = Wakeup()
     /// Told each agent whose conversation was just recorded (claims waiting for an invite).
     let onConfigured: @Sendable (String) -> Void
+    /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
+    private let leading = Locked(false)
     private var queue: WorkQueue?
     private var stopping = false
     private var digests: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
@@ -75,6 +78,7 @@ public actor Reconciler {
     /// runtime now, without waiting for a tick to plan it. On a follower this does nothing; the
     /// leader's next tick plans it as always. The action itself looks again before it calls.
     public nonisolated func claimed(agent: String, instance: String) {
+        guard leading.withLock({ $0 }) else { return }
         Task { await self.submitNow(.configure(agent: agent, instance: instance)) }
     }
 
@@ -113,6 +117,7 @@ public actor Reconciler {
             await queue.abandon()
         }
         await lease.release()
+        leading.withLock { $0 = false }
         snapshotValue.isLeader = false
         logger.info("reconciler stopped")
     }
@@ -149,12 +154,14 @@ public actor Reconciler {
         })
         snapshotValue.isLeader = true
         snapshotValue.fencingToken = fence.token
+        leading.withLock { $0 = true }
     }
 
     private func stopLeading(reason: String) async {
         logger.warning("stopped leading", ["reason": reason])
         await queue?.abandon()
         queue = nil
+        leading.withLock { $0 = false }
         snapshotValue.isLeader = false
         snapshotValue.fencingToken = nil
     }

@@ -91,12 +91,15 @@ enum StatusBuilder {
         var status = PoolStatus()
         status.observedGeneration = generation
         status.imageDigest = pool.digest ?? previous?.imageDigest
-        let mine = instances.filter { $0.pool == pool.name }
-        status.idle = mine.filter { $0.state == .idle }.count
-        status.provisioning = mine.filter { $0.state == .provisioning }.count
-        status.claimed = mine.filter { $0.state == .claimed }.count
-        status.failed = mine.filter { $0.state == .failed }.count
-        status.deleting = mine.filter { $0.state == .deleting }.count
+        for i in instances where i.pool == pool.name {
+            switch i.state {
+            case .idle: status.idle += 1
+            case .provisioning: status.provisioning += 1
+            case .claimed: status.claimed += 1
+            case .failed: status.failed += 1
+            case .deleting: status.deleting += 1
+            }
+        }
         status.conditions = previous?.conditions ?? []
         return status
     }

@@ -92,10 +92,24 @@ public final class Metrics: Sendable {
 
     static func labelText(_ labels: [String: String]) -> String {
         guard !labels.isEmpty else { return "" }
-        let body = labels.sorted { $0.key < $1.key }.map { k, v in
-            "\(k)=\"\(v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n"))\""
-        }.joined(separator: ",")
+        let body = labels.sorted { $0.key < $1.key }.map { k, v in "\(k)=\"\(escaped(v))\"" }.joined(separator: ",")
         return "{\(body)}"
+    }
+
+    /// Prometheus label escaping. Called on every request, so a value with nothing to escape (all
+    /// of ours, nearly) is returned as it is, without a search through Foundation.
+    static func escaped(_ value: String) -> String {
+        guard value.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\n") }) else { return value }
+        var out = ""
+        for c in value.unicodeScalars {
+            switch c {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.unicodeScalars.append(c)
+            }
+        }
+        return out
     }
 
     static func number(_ v: Double) -> String {

@@ -175,5 +175,6 @@ public struct ServicesError: Error, Sendable, CustomStringConvertible {
 
 /// Instance ids: lowercase letters and digits, 6 to 32 (the database holds the same rule).
 func validInstanceID(_ id: String) -> Bool {
-    (6...32).contains(id.count) && id.allSatisfy { $0.isASCII && ($0.isLowercase || $0.isNumber) }
+    // Bytes, not Characters: the status batch checks every id of the fleet on each tick.
+    (6...32).contains(id.utf8.count) && id.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) }
 }

@@ -102,18 +102,23 @@ public enum Planner {
 
     static func planPool(_ pool: PoolView, input: PlannerInput, waitingForThisPool: Int) -> [Action] {
         guard let digest = pool.digest else { return [] }
-        let mine = input.instances.filter { $0.pool == pool.name }
-        let active = mine.filter { $0.state != .deleting }
-        let freshIdle = mine.filter { $0.state == .idle && !$0.deployFailed && $0.digest == digest }
-        let staleIdle = mine.filter { $0.state == .idle && !$0.deployFailed && $0.digest != digest }
-        let provisioning = mine.filter { $0.state == .provisioning }
+        // One pass, keeping only what is sorted below: ticks see thousands of instances.
+        var active = 0, provisioning = 0
+        var freshIdle: [(id: String, createdAt: Date)] = [], staleIdle: [(id: String, createdAt: Date)] = []
+        for i in input.instances where i.pool == pool.name {
+            if i.state != .deleting { active += 1 }
+            if i.state == .provisioning { provisioning += 1 }
+            if i.state == .idle && !i.deployFailed {
+                if i.digest == digest { freshIdle.append((i.id, i.createdAt)) } else { staleIdle.append((i.id, i.createdAt)) }
+            }
+        }
         var actions: [Action] = []
 
         // Waiting agents take idle instances (those bound this tick no longer count as idle):
         // keep minIdle on top of what they take.
         let wanted = pool.spec.minIdle + waitingForThisPool
-        let deficit = wanted - (freshIdle.count + provisioning.count)
-        let room = pool.spec.maxInstances - active.count
+        let deficit = wanted - (freshIdle.count + provisioning)
+        let room = pool.spec.maxInstances - active
         let budget = input.settings.createBudget[pool.name] ?? 1
         let count = min(deficit, room, budget)
         if count > 0 { actions.append(.createInstances(pool: pool.name, count: count, digest: digest)) }
