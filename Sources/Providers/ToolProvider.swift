@@ -51,6 +51,9 @@ public protocol ToolProvider: Sendable {
     func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation
     func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError)
     func delete(name: String, externalID: String?) async throws(ProviderError)
+    /// Whether the resource is gone, looked at again after a delete: by its id when known (one
+    /// call), else by name.
+    func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool
 }
 
 /// The external name of everything that belongs to one instance.

@@ -74,17 +74,21 @@ import TestSupport
         let t = try await TestController.start(simulate: true)
         _ = try await t.apply(Specs.join(Self.pool(50, max: 60), Self.template))
         try await eventually("50 idle", timeout: .seconds(60)) { try await t.idle() == 50 }
-        let results = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
+        // Children never throw: a thrown error cancels the group, and cancelling a URLSession task
+        // can deadlock FoundationNetworking (RELIABILITY.md).
+        let results = await withTaskGroup(of: (Int, String?, String?).self) { group in
             for i in 0..<50 {
                 group.addTask {
-                    let r = try await t.claim("concierge", owner: "user\(i)")
-                    return (r.status, (try? r.json())?["instanceId"] as? String)
+                    guard let r = try? await t.claim("concierge", owner: "user\(i)") else { return (0, nil, nil) }
+                    let body = try? r.json()
+                    return (r.status, body?["instanceId"] as? String, body?["inviteUrl"] as? String)
                 }
             }
-            return try await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
+            return await group.reduce(into: [(Int, String?, String?)]()) { $0.append($1) }
         }
         #expect(results.allSatisfy { $0.0 == 200 })
         #expect(Set(results.compactMap(\.1)).count == 50)
+        #expect(Set(results.compactMap(\.2)).count == 50, "fifty conversations, each claim answered with its own invite")
         await t.stop()
     }
 

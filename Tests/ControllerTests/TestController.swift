@@ -52,6 +52,8 @@ struct TestController {
         configuration.bindAddress = "127.0.0.1"
         configuration.apiToken = token
         configuration.poolMinIdle = minIdle
+        // Under URLSession's 60 s request timeout: a claim answers, invite or not, before a client gives up.
+        configuration.claimWait = .seconds(20)
         configure(&configuration)
         let options = cloud
         let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),

@@ -160,7 +160,9 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         let elapsed = ContinuousClock.now - start
         #expect(closed, "the server closed the slow connection")
         #expect(elapsed >= .milliseconds(900), "cut off after about the timeout, not before: \(elapsed), cut \(server.connectionsCut)")
-        #expect(elapsed < .seconds(3), "cut off after about the timeout: \(elapsed)")
+        // The trickle would last 7 s: anything well under that is the deadline, not the client
+        // finishing; a loaded two-core run needs the margin (3.1 s was seen with the suite in parallel).
+        #expect(elapsed < .seconds(5), "cut off after about the timeout: \(elapsed)")
         #expect(server.connectionsCut >= 1, "the slow connection (and any idle keep-alive one) was cut")
         _ = await trickle.value
         await server.shutdown()

@@ -45,7 +45,7 @@ import TestSupport
     @Test func runtimeProtocolWithItsOwnKey() async throws {
         var options = SimulatorOptions()
         options.deployDelay = .milliseconds(50)
-        options.healthDelay = .seconds(2)
+        options.healthDelay = .seconds(3600)
         let cloud = SimulatedCloud(sim: try await Simulator(options: options))
         let railway = cloud.railway()
         let project = try await railway.createProject(name: "convos-agent-rrr111", environmentName: "production")
@@ -62,6 +62,9 @@ import TestSupport
             _ = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
             Issue.record("provisioned before ready")
         } catch { #expect(error.status == 503) }
+        // The runtime turns ready.
+        options.healthDelay = .zero
+        await cloud.sim.setOptions(options)
         let deadline = ContinuousClock.now + .seconds(5)
         while await runtime.health(url, key: "rk_own")?.ready != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
         let conversation = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)

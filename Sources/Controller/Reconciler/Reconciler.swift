@@ -12,6 +12,9 @@ public struct ReconcilerSettings: Sendable {
     public var digestTTL: Duration = .seconds(30)
     public var planner = PlannerSettings()
     public var maxCreatesPerTick = 16
+    /// Actions running at once. They wait on providers and runtimes, not on this process: a claim
+    /// of fifty agents is two hundred of them (a conversation and tools each).
+    public var maxActions = 128
     public var drainTimeout: Duration = .seconds(10)
     /// The longest a failing key waits before its next attempt.
     public var maxBackoff: Duration = .seconds(30)
@@ -109,7 +112,12 @@ public actor Reconciler {
                 if await lease.renew() { lastRenew = .now } else { await stopLeading(reason: "lease lost"); continue }
             }
             await tick()
-            await wakeup.wait(timeout: min(settings.interval, settings.renewEvery))
+            // The next tick comes at the interval, or sooner when an action asked to be looked at
+            // again (an order pending, a backoff ending): a step follows the one before it at once,
+            // not an interval later.
+            var timeout = min(settings.interval, settings.renewEvery)
+            if let due = await queue?.nextDue { timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 5)) }
+            await wakeup.wait(timeout: timeout)
         }
         if let queue {
             // Finish in-flight actions, bounded, then hand the lease over at once.
@@ -134,7 +142,7 @@ public actor Reconciler {
                                 configured: onConfigured)
         let log = logger
         let metrics = self.metrics
-        queue = WorkQueue(maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
             let result: String
             switch outcome {
             case .converged: result = "converged"

@@ -80,6 +80,8 @@ public actor WorkQueue {
     }
 
     public var depth: Int { running.count }
+    /// The earliest time a waiting key may run again, if any key waits.
+    public var nextDue: Date? { keys.values.compactMap(\.nextAttempt).min() }
     public var backingOff: [String: KeyState] { keys.filter { $0.value.failures > 0 } }
 
     /// Waits for running actions to finish, or until `timeout`, whichever comes first.

@@ -4,6 +4,7 @@ import Postgres
 import Providers
 import Resources
 import Simulator
+import Sync
 
 /// The composition root: builds and starts everything `serve` runs, from one configuration.
 /// `main` and the end-to-end tests both start the controller through here.
@@ -46,6 +47,7 @@ public final class Controller: Sendable {
 
         let services: any ServicesClient
         var local: InProcessServices?
+        let reconcilerForWake = Locked<Reconciler?>(nil)
         if let remote = configuration.servicesURL, let url = URL(string: remote) {
             services = RemoteServices(base: url, token: configuration.servicesAPIKey ?? configuration.apiToken)
         } else {
@@ -54,7 +56,9 @@ public final class Controller: Sendable {
             if simulator != nil, settings.runtimeServicesURL == nil, configuration.port != 0 {
                 settings.runtimeServicesURL = "http://127.0.0.1:\(configuration.port)"
             }
-            let inProcess = InProcessServices(db: db, providers: providers, settings: settings)
+            // A hand-over done wakes the reconciler (made below), so an agent turns Ready at once.
+            let inProcess = InProcessServices(db: db, providers: providers, settings: settings,
+                                              onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
             try await inProcess.loadBankrKeys()
             services = inProcess
             local = inProcess
@@ -71,6 +75,7 @@ public final class Controller: Sendable {
         let claimWaiters = ClaimWaiters()
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
                                     metrics: metrics, onConfigured: { claimWaiters.signal($0) })
+        reconcilerForWake.withLock { $0 = reconciler }
         let status = StatusService(db: db, reconciler: reconciler, providers: providers)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.

@@ -114,12 +114,14 @@ extension InProcessServices {
             SELECT e.value FROM services.runtime_env e JOIN services.tool_resources t ON t.instance_id = e.instance_id AND t.tool = 'openrouter'
             WHERE e.instance_id = $1 AND e.name = 'OPENROUTER_API_KEY' AND t.state = 'ready'
             """, [id]).first?.decode("value") { return kept }
-        _ = try await db.query("""
+        let first = try await db.query("""
             INSERT INTO services.tool_resources (instance_id, tool, idempotency_name) VALUES ($1, 'openrouter', $2)
             ON CONFLICT (instance_id, tool) DO UPDATE SET state = 'creating', updated_at = now()
-            """, [id, "\(name)/openrouter"])
+            RETURNING (xmax = 0) AS inserted
+            """, [id, "\(name)/openrouter"]).first!.decode("inserted", as: Bool.self)
         let openRouter = providers.openRouter
-        if let orphan = try await openRouter.observe(name: name) { try await openRouter.delete(name: name, externalID: orphan.externalID) }
+        // Only a repeat looks for a key an earlier attempt made (listing every key costs a page per 100).
+        if !first, let orphan = try await openRouter.observe(name: name) { try await openRouter.delete(name: name, externalID: orphan.externalID) }
         let options = ToolOptions(limitUsd: settings.openRouterKeyLimit, limitReset: settings.openRouterKeyLimitReset)
         let made = try await openRouter.create(name: name, options: options)
         guard let secret = made.variables["OPENROUTER_API_KEY"] else {

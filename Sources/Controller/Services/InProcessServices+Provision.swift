@@ -44,7 +44,9 @@ extension InProcessServices {
                 made = try await bankrKey(instanceID)
             } else {
                 guard let provider = providers.tools[tool] else { throw ServicesError.invalid("no provider for \(tool.rawValue)") }
-                made = try await ensure(provider, name: name, options: request.options ?? ToolOptions())
+                // Creates of inboxes and numbers find what an earlier attempt made (AgentMail by
+                // client_id, Telnyx by customer_reference), so no listing is needed first.
+                made = try await provider.create(name: name, options: request.options ?? ToolOptions())
             }
             if made.state == .pending {
                 try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)
@@ -104,16 +106,6 @@ extension InProcessServices {
         let config = current.merging(wanted.wireConfig) { _, new in new }
         try await recordTool(id, .openrouter, externalID: hash, state: .ready, config: config)
         return ProvisionResult(resourceId: hash, config: config, state: .ready)
-    }
-
-    /// Observe, then adopt or create. An OpenRouter key found by name has no readable secret, so it
-    /// is deleted and made again: the agent must get the key, and a key nobody holds is a leak.
-    private func ensure(_ provider: any ToolProvider, name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
-        if let found = try await provider.observe(name: name) {
-            guard provider.tool == .openrouter else { return found.state == .ready ? found : try await provider.create(name: name, options: options) }
-            try await provider.delete(name: name, externalID: found.externalID)
-        }
-        return try await provider.create(name: name, options: options)
     }
 
     /// Hands the instance a key from the Bankr pool (the same key again if it already holds one).

@@ -101,12 +101,15 @@ extension InProcessServices {
                 let project = try await project(instanceID)
                 try await providers.railway.storeVariables(project, env)
                 let target = try await runtimeTarget(instanceID)
+                // It restarts: its next health is pinged, not remembered.
+                await health.forget(instanceID)
                 try await runtime.restartGateway(target.url, key: target.key, env: env)
                 let names = env.keys.sorted()
                 _ = try await db.query("""
                     UPDATE services.runtime_env e SET delivered_at = now() FROM unnest($2::text[], $3::text[]) AS u(n, v)
                     WHERE e.instance_id = $1 AND e.name = u.n AND e.value = u.v
                     """, [instanceID, textArray(names), textArray(names.map { env[$0]! })])
+                onDelivered(instanceID)
             }
         } catch {
             // Still pending in services.runtime_env: the status batch kicks it again.

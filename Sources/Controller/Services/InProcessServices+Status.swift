@@ -4,7 +4,7 @@ import Providers
 import Resources
 
 /// `POST /status/batch`: the whole fleet in one Railway query, one SQL query and a health ping of
-/// each deployed runtime (40 at a time), mapped to the seed's four states.
+/// each deployed runtime not seen ready lately (40 at a time), mapped to the seed's four states.
 extension InProcessServices {
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
         let ids = instanceIDs.filter(validInstanceID)
@@ -46,7 +46,13 @@ extension InProcessServices {
             if envPending && setup == .created { pending.append(id) }
             statuses[id] = InstanceStatus(state: state, setup: setup, deployStatus: deployStatus, url: url, tools: tools, envPending: envPending)
         }
-        for (id, ready) in await ping(probes) where ready { statuses[id]?.state = .healthy }
+        // The steady fleet was ready lately: only the rest is pinged now.
+        let fresh = await health.fresh(probes.map(\.id))
+        let answers = await ping(probes.filter { !fresh.contains($0.id) })
+        await health.record(answers)
+        await health.retain(Set(ids))
+        for id in fresh { statuses[id]?.state = .healthy }
+        for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
         // Variables a crash or a failed restart left undelivered: hand them over again.
         for id in pending where statuses[id]?.state == .healthy { await kickDelivery(id) }
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows

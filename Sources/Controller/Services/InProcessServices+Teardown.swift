@@ -49,9 +49,8 @@ extension InProcessServices {
         } else if !userProvided, let provider = providers.tools[tool] {
             do {
                 try await provider.delete(name: name, externalID: externalID)
-                // Looking again: a number whose order completed but which is gone shows as pending, not ready.
-                if let still = try await provider.observe(name: name), still.state == .ready {
-                    throw ProviderError(.retryable, provider: tool.provider, message: "\(still.externalID) still present after delete")
+                guard try await provider.isGone(name: name, externalID: externalID) else {
+                    throw ProviderError(.retryable, provider: tool.provider, message: "\(name) still present after delete")
                 }
             } catch let error as ProviderError {
                 _ = try? await db.query("UPDATE services.tool_resources SET last_error = $3 WHERE instance_id = $1 AND tool = $2",

@@ -16,12 +16,19 @@ public struct InProcessServices: ServicesClient {
     let settings: ServicesSettings
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
     let handoff: RuntimeHandoff
+    /// Told of each instance whose variables reached its runtime (the reconciler looks again at once).
+    let onDelivered: @Sendable (String) -> Void
+    /// Runtimes that said ready lately: the status batch pings the steady fleet only once a while.
+    let health: HealthCache
 
-    public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings()) {
+    public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
+                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
         self.db = db
         self.providers = providers
         self.settings = settings
         self.handoff = RuntimeHandoff()
+        self.onDelivered = onDelivered
+        self.health = HealthCache(ttl: settings.healthTTL)
     }
 
     /// Loads `BANKR_KEYS` into the pool; known keys are left as they are.

@@ -23,6 +23,8 @@ public struct ServicesSettings: Sendable {
     public var runtimeServicesURL: String?
     /// `GHCR_TOKEN` as the image's registry credentials on each service.
     public var registryCredentials: RegistryCredentials?
+    /// A runtime that said ready is pinged again after this long; one that did not, every batch.
+    public var healthTTL: TimeInterval = 15
 
     public init() {}
 

@@ -59,6 +59,16 @@ public final class AgentMailProvider: ToolProvider {
         }
     }
 
+    public func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool {
+        guard let id = externalID else { return try await observe(name: name) == nil }
+        do {
+            _ = try await send("GET", "/v0/inboxes/\(id)", operation: "inboxes.get")
+            return false
+        } catch where error.kind == .notFound {
+            return true
+        }
+    }
+
     static func observation(_ inbox: JSONValue) -> ToolObservation {
         let id = inbox["inbox_id"]?.stringValue ?? ""
         return ToolObservation(state: .ready, externalID: id, variables: ["AGENTMAIL_INBOX_ID": id])

@@ -77,6 +77,16 @@ public final class OpenRouterProvider: ToolProvider {
         }
     }
 
+    public func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool {
+        guard let hash = externalID else { return try await observe(name: name) == nil }
+        do {
+            _ = try await send("GET", "/keys/\(hash)", idempotent: true, operation: "keys.get")
+            return false
+        } catch where error.kind == .notFound {
+            return true
+        }
+    }
+
     private func send(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,
                       idempotent: Bool, operation: String) async throws(ProviderError) -> JSONValue {
         guard let key else { throw ProviderError(.notConfigured, provider: "openrouter", message: "OPENROUTER_PROVISIONING_KEY is not set") }

@@ -83,6 +83,11 @@ public final class TelnyxProvider: ToolProvider {
         }
     }
 
+    /// Numbers are released by name (every number carrying it), so they are looked for by name.
+    public func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool {
+        try await ownedNumbers(name).isEmpty
+    }
+
     private func ownedNumbers(_ name: String) async throws(ProviderError) -> [JSONValue] {
         let page = try await send("GET", "/phone_numbers", query: [("filter[customer_reference]", name), ("page[size]", "250")],
                                   operation: "phone_numbers.list")
