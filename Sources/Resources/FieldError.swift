@@ -2,7 +2,7 @@ import YAML
 
 /// One problem with one field of one object, as the API reports it in `error.details`.
 public struct FieldError: Error, Sendable, Equatable, Codable, CustomStringConvertible {
-    /// Dotted path within the object: `spec.tools.openrouter.creditLimitUsd`.
+    /// Dotted path within the object, with indices: `spec.tools[1].options.country`.
     public var path: String
     public var message: String
     /// `kind/name` of the object, or `document N` when the name is not known.

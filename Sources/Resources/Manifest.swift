@@ -141,12 +141,19 @@ public enum ManifestDecoder {
         }
     }
 
-    /// The source mark of a dotted path, for validation errors found after decoding.
+    /// The source mark of a dotted path with indices (`spec.tools[1].options.country`), for
+    /// validation errors found after decoding; the nearest node that exists when the path runs out.
     static func locate(_ path: String, in node: YAMLNode) -> Mark? {
         var current = node
         for part in path.split(separator: ".") {
-            guard let next = current[String(part)] else { return current.mark }
+            // `tools[1]`: the key, then each index into the sequence under it.
+            let pieces = part.split(separator: "[", omittingEmptySubsequences: false)
+            guard let key = pieces.first, let next = current[String(key)] else { return current.mark }
             current = next
+            for index in pieces.dropFirst() {
+                guard case .sequence(let items) = current.kind, let i = Int(index.dropLast()), items.indices.contains(i) else { return current.mark }
+                current = items[i]
+            }
         }
         return current.mark
     }

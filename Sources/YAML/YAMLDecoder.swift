@@ -28,7 +28,7 @@ public struct YAMLDecoder: Sendable {
 
 /// One field that could not be decoded, or was not expected.
 public struct YAMLDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Dotted path with indices: `spec.tools.openrouter.creditLimitUsd`, `items[2].name`.
+    /// Dotted path with indices: `spec.tools[1].options.country`, `items[2].name`.
     public var path: String
     public var message: String
     public var mark: Mark

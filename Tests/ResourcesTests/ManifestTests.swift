@@ -110,6 +110,7 @@ import YAML
             #expect(paths == ["metadata.name", "spec.colour", "spec.model.default", "spec.openrouter.limitUsd",
                               "spec.tools[0].options.country", "spec.tools[1].id", "spec.tools[2].provisioning", "spec.tools[3].id"])
             #expect(error.errors.first { $0.path == "spec.tools[3].id" }?.message == "sms appears twice (also spec.tools[0])")
+            #expect(error.errors.first { $0.path == "spec.tools[0].options.country" }?.line == 12, "the line of the bad value, inside the list")
             let credit = error.errors.first { $0.path == "spec.openrouter.limitUsd" }
             #expect(credit?.message == "must be > 0 and at most 10000")
             #expect(credit?.line == 10)
