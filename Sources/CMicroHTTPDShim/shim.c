@@ -1,5 +1,22 @@
 #include "cmicrohttpd_shim.h"
 
+#include <string.h>
+
+/* libmicrohttpd's own unescaping, except that "%00" becomes U+FFFD (three bytes for three, so it
+ * stays in place) rather than a NUL. The path and query values reach the handler as C strings, so a
+ * decoded NUL ended them early: `DELETE /v1/agents/a%00b` acted on agent `a`. With U+FFFD the
+ * name is one no resource has, and the request is a 404 or 400 about what was sent. */
+static size_t convos_unescape(void *cls, struct MHD_Connection *connection, char *value) {
+    (void) cls;
+    (void) connection;
+    for (char *p = strstr(value, "%00"); p != NULL; p = strstr(p + 3, "%00")) {
+        p[0] = (char) 0xEF;
+        p[1] = (char) 0xBF;
+        p[2] = (char) 0xBD;
+    }
+    return MHD_http_unescape(value);
+}
+
 struct MHD_Daemon *convos_mhd_start(int listen_fd, unsigned int threads, unsigned int connection_limit,
                                     unsigned int idle_timeout_seconds,
                                     MHD_AccessHandlerCallback handler, void *handler_cls,
@@ -14,6 +31,7 @@ struct MHD_Daemon *convos_mhd_start(int listen_fd, unsigned int threads, unsigne
                             MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_seconds,
                             MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
                             MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
+                            MHD_OPTION_UNESCAPE_CALLBACK, convos_unescape, NULL,
                             MHD_OPTION_END);
 }
 

@@ -98,6 +98,7 @@ public actor PostgresConnection {
     private func execute(_ sql: String, _ parameters: [any PostgresEncodable]) throws -> PostgresRows {
         guard let handle, !isBroken else { throw PostgresError.connectionLost("connection is not open") }
         let texts = parameters.map(\.postgresText)
+        if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) { throw PostgresError.nulInParameter(index: index) }
         let result: OpaquePointer? = withOptionalCStringArray(texts) { values in
             PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
         }

@@ -10,6 +10,9 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
     case decoding(column: String, message: String)
     /// The pool was closed.
     case closed
+    /// Parameter `index` (from 0) holds a NUL character, which no Postgres text can. Thrown before
+    /// the query is sent: passed on, the C string would end at the NUL and name something else.
+    case nulInParameter(index: Int)
 
     public var description: String {
         switch self {
@@ -18,6 +21,7 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
         case .server(let e): return "database error \(e.sqlState): \(e.message)"
         case .decoding(let c, let m): return "cannot decode column \(c): \(m)"
         case .closed: return "database pool closed"
+        case .nulInParameter(let index): return "parameter $\(index + 1) holds a NUL character"
         }
     }
 
@@ -26,7 +30,17 @@ public enum PostgresError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .connectionFailed, .connectionLost, .closed: return true
         case .server(let e): return e.sqlState.hasPrefix("08") || e.sqlState.hasPrefix("57P")
-        case .decoding: return false
+        case .decoding, .nulInParameter: return false
+        }
+    }
+
+    /// True when the failure says a value given to the query cannot be stored as text: a NUL in a
+    /// parameter, or `\u0000` inside JSON given to jsonb (22P05). The caller's input, not a bug.
+    public var isUnstorableText: Bool {
+        switch self {
+        case .nulInParameter: return true
+        case .server(let e): return e.sqlState == "22P05"
+        default: return false
         }
     }
 }

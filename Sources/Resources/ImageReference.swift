@@ -24,7 +24,8 @@ public struct ImageReference: Sendable, Equatable, CustomStringConvertible {
             rest = rest[..<colon]
         }
         let parts = rest.split(separator: "/", omittingEmptySubsequences: false)
-        guard parts.count >= 2, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost" else {
+        guard parts.count >= 2, let first = parts.first, first.contains(".") || first.contains(":") || first == "localhost",
+              first.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || ".-:".contains($0)) }) else {
             return nil
         }
         let path = parts.dropFirst()

@@ -116,11 +116,26 @@ public enum UserConfig {
                 let expected = known.sorted().joined(separator: ", ")
                 errors.append(FieldError("userConfig.\(String(key.prefix(64)))",
                                          expected.isEmpty ? "not expected: the template has no provisioning: user tool" : "unknown key; expected \(expected)"))
-            } else if value.utf8.count > 4096 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                errors.append(FieldError("userConfig.\(key)", "must be at most 4096 bytes without control characters"))
+            } else if let error = valueError(key, value) {
+                errors.append(error)
             }
         }
         return errors
+    }
+
+    /// Every problem with `values` as the services API sees them, without the template: each key
+    /// one that some tool's `provisioning: user` reads, each value printable text of bounded size.
+    public static func validateShape(_ values: [String: String]) -> [FieldError] {
+        let known = Set(ToolName.allCases.flatMap { $0.userConfigKeys.map(\.name) })
+        return values.sorted(by: { $0.key < $1.key }).compactMap { key, value in
+            known.contains(key) ? valueError(key, value)
+                : FieldError("userConfig.\(String(key.prefix(64)))", "unknown key; expected one of \(known.sorted().joined(separator: ", "))")
+        }
+    }
+
+    private static func valueError(_ key: String, _ value: String) -> FieldError? {
+        guard value.utf8.count > 4096 || value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else { return nil }
+        return FieldError("userConfig.\(key)", "must be at most 4096 bytes without control characters")
     }
 
     /// The runtime variables `values` give `tool`.

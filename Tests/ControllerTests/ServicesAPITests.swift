@@ -63,6 +63,42 @@ import TestSupport
         await t.stop()
     }
 
+    /// Found by schemathesis as a 500: a `userConfig` holding `\u0000`, which jsonb cannot store.
+    /// Checked at the edge now, with the other free text of the services API: a 400 naming the
+    /// field, nothing stored or made. (Under every check, the database layer refuses a NUL rather
+    /// than truncate at it, and the API answers that with a 400: `PostgresTests`.)
+    @Test func userConfigAndTextWithNulAre400AndStoreNothing() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let json = ["Content-Type": "application/json"]
+        func send(_ method: String, _ path: String, _ body: String) async throws -> TestHTTPClient.Response {
+            try await t.client.send(method, path, body: Data(body.utf8), headers: json)
+        }
+        let nul = try await send("PUT", "/user-config/ag1", #"{"userConfig":{"bankrApiKey":"a\u0000b"}}"#)
+        #expect(nul.status == 400 && nul.detailPaths == ["userConfig.bankrApiKey"])
+        let unknown = try await send("PUT", "/user-config/ag1", #"{"userConfig":{"\u0000x":"", "bankrApiKey":"k"}}"#)
+        #expect(unknown.status == 400 && unknown.detailPaths == ["userConfig.\u{0}x"])
+        #expect(try await t.controller.db.query("SELECT count(*) AS n FROM services.user_configs").first!.decode("n", as: Int.self) == 0)
+        #expect(try await send("PUT", "/user-config/ag1", #"{"userConfig":{"bankrApiKey":"k"}}"#).status == 200)
+
+        _ = try await (t.controller.services as! InProcessServices).createInstance("nul000001", image: Self.image)
+        func tools() async throws -> [String] {
+            try await t.controller.db.query("SELECT concat_ws(' ', tool, state, provisioning) AS t FROM services.tool_resources WHERE instance_id = 'nul000001' ORDER BY tool")
+                .rows.map { try $0.decode("t") }
+        }
+        let before = try await tools()
+        let provision = try await send("POST", "/provision/nul000001/crypto", #"{"userConfig":{"bankrApiKey":"\u0000"}}"#)
+        #expect(provision.status == 400 && provision.detailPaths == ["userConfig.bankrApiKey"])
+        let agent = try await send("POST", "/provision/nul000001/crypto", #"{"provisioning":"user","agent":"ag1\u0000x"}"#)
+        #expect(agent.status == 400 && agent.detailPaths == ["agent"])
+        #expect(try await tools() == before, "not provisioned with the credentials of agent ag1, nor marked as user-provisioned")
+        let deployed = await t.controller.simulator!.deployments()
+        let image = try await send("POST", "/create-instance", #"{"instanceId":"nul000002","image":"ghcr.io/a/b\u0000"}"#)
+        #expect(image.status == 400 && image.detailPaths == ["image"])
+        #expect(try await send("POST", "/redeploy/nul000001", #"{"image":"ghcr.io\u0000/a/b"}"#).detailPaths == ["image"])
+        #expect(await t.controller.simulator!.deployments() == deployed, "nothing made for nul000002, nothing redeployed")
+        await t.stop()
+    }
+
     /// `SERVICES_API_KEY` opens the services routes; a runtime's own `INSTANCE_SERVICES_TOKEN` may
     /// provision for its own instance and nothing else: 403 for another instance, 401 for a bad token.
     @Test func aRuntimeTokenProvisionsForItsOwnInstanceOnly() async throws {

@@ -56,6 +56,20 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         await server.shutdown()
     }
 
+    /// A decoded `%00` used to end the path's C string: `/hello/a%00b` reached the handler as
+    /// `a`, so a DELETE of `a%00b` would have deleted `a`. It arrives as U+FFFD now, in the path and
+    /// in query values alike, and an escaped `%2500` is still the text `%00`.
+    @Test func encodedNulNeverShortensThePath() async throws {
+        let server = try makeServer()
+        let client = TestHTTPClient(port: server.port)
+        let r = try await client.get("/hello/a%00b?q=1%00")
+        #expect(r.status == 200)
+        #expect(try r.json() as NSDictionary == ["hello": "a\u{FFFD}b", "q": "1\u{FFFD}"] as NSDictionary)
+        let escaped = try await client.get("/hello/a%2500b")
+        #expect(try escaped.json()["hello"] as? String == "a%00b")
+        await server.shutdown()
+    }
+
     @Test func unknownPathIs404InContractShape() async throws {
         let server = try makeServer()
         let r = try await TestHTTPClient(port: server.port).get("/nope")

@@ -61,6 +61,24 @@ import TestSupport
         #expect(exists)
     }
 
+    /// A C string ends at its first NUL, so `"a\0b"` would have been sent as `"a"` and matched
+    /// another row. The wrapper refuses it before anything is sent.
+    @Test func nulInAParameterIsRefusedNotTruncated() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        _ = try await pool.query("CREATE TABLE names (name text)")
+        _ = try await pool.query("INSERT INTO names VALUES ($1)", ["a"])
+        do {
+            _ = try await pool.query("DELETE FROM names WHERE name = $1", ["a\u{0}b"])
+            Issue.record("a parameter with a NUL was sent")
+        } catch let error as PostgresError {
+            guard case .nulInParameter(index: 0) = error else { Issue.record("\(error)"); return }
+            #expect(error.isUnstorableText)
+        }
+        #expect(try await pool.query("SELECT count(*) AS n FROM names").first!.decode("n", as: Int.self) == 1)
+        // The connection is still good.
+        #expect(try await pool.query("SELECT 1 AS one").first!.decode("one", as: Int.self) == 1)
+    }
+
     @Test func typedValuesRoundTrip() async throws {
         let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
         let date = Date(timeIntervalSince1970: 1_790_000_000.123456)

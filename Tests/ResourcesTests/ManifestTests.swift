@@ -221,6 +221,7 @@ import YAML
         #expect(ImageReference("ghcr.io/xmtplabs/convos-runtime:production")?.tag == "production")
         #expect(ImageReference("ghcr.io/a/b")?.tag == "latest")
         #expect(ImageReference("localhost:5000/a/b:1")?.registry == "localhost:5000")
+        #expect(ImageReference("ghcr.io\u{0}/a/b") == nil && ImageReference("gh cr.io/a/b") == nil, "a registry is a host name")
         let digest = "sha256:" + String(repeating: "a", count: 64)
         #expect(ImageReference("ghcr.io/a/b@\(digest)")?.digest == digest)
         #expect(ImageReference("ubuntu:22.04") == nil)

@@ -12,6 +12,7 @@ extension API {
         router.add("POST", "/create-instance") { request in
             struct Body: Decodable { let instanceId: String; let image: String? }
             let body = try Self.body(Body.self, request, expected: #"{"instanceId", "image"?}"#)
+            try Self.check(Self.imageErrors(body.image))
             return .json(try await Self.services { try await services.createInstance(body.instanceId, image: body.image) })
         }
         router.add("DELETE", "/destroy/:instance") { request in
@@ -27,12 +28,14 @@ extension API {
         router.add("POST", "/redeploy/:instance") { request in
             struct Body: Decodable { let image: String? }
             let body = request.body.isEmpty ? Body(image: nil) : try Self.body(Body.self, request, expected: #"{"image"?}"#)
+            try Self.check(Self.imageErrors(body.image))
             try await Self.services { try await services.redeploy(request.pathParameters["instance"]!, image: body.image) }
             return .json(["ok": true])
         }
         router.add("POST", "/provision/:instance/:tool") { request in
             let tool = try Self.tool(request)
             let body = request.body.isEmpty ? ProvisionRequest() : try Self.body(ProvisionRequest.self, request, expected: #"{"userConfig"?}"#)
+            try Self.check(UserConfig.validateShape(body.userConfig ?? [:]) + (body.agent.map { Check.dnsLabel($0, at: "agent") } ?? []))
             let result = try await Self.services { try await services.provision(request.pathParameters["instance"]!, tool: tool, body) }
             return .json(result, status: result.state == .pending ? 202 : 200)
         }
@@ -59,6 +62,7 @@ extension API {
         router.add("PUT", "/user-config/:agent") { request in
             struct Body: Decodable { let userConfig: [String: String] }
             let body = try Self.body(Body.self, request, expected: #"{"userConfig": {...}}"#)
+            try Self.check(UserConfig.validateShape(body.userConfig))
             try await Self.services { try await services.storeUserConfig(agent: request.pathParameters["agent"]!, body.userConfig) }
             return .json(["ok": true])
         }
@@ -74,6 +78,16 @@ extension API {
             throw HTTPError.notFound("no tool \(YAMLNode.quoted(text)); expected \(ToolName.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return tool
+    }
+
+    /// A 400 naming every field in `errors`; nothing is stored or provisioned for a body with any.
+    static func check(_ errors: [FieldError]) throws {
+        guard errors.isEmpty else { throw HTTPError.badRequest("invalid request: \(errors[0].description)", details: errors.map(detail)) }
+    }
+
+    static func imageErrors(_ image: String?) -> [FieldError] {
+        guard let image, ImageReference(image) == nil else { return [] }
+        return [FieldError("image", "must be an image reference with a registry, like ghcr.io/owner/name@sha256:...")]
     }
 
     static func configureBody(_ request: HTTPRequest) throws -> ConfigureRequest {

@@ -146,10 +146,13 @@ extension InProcessServices {
         }
     }
 
+    /// Records why `tool` failed. A failed tool no longer holds the hand-over of the others, so one
+    /// that was held while this tool was being made starts now, not at the next status batch.
     private func recordError(_ id: String, _ tool: ToolName, code: ServicesErrorCode, message: String) async throws {
         _ = try await db.query("""
             UPDATE services.tool_resources SET error_code = $3, last_error = $4, updated_at = now() WHERE instance_id = $1 AND tool = $2
             """, [id, tool.rawValue, code.rawValue, String(message.prefix(500))])
+        await kickDelivery(id)
     }
 
     static func config(_ row: PostgresRows.Row) throws -> [String: String] {
