@@ -130,10 +130,12 @@ import TestSupport
         #expect(try await t.count("SELECT count(*)::int AS n FROM services.tool_resources WHERE instance_id = $1 AND tool <> 'openrouter'", [instance]) == 0)
         let agent = try #require(body["agent"] as? String)
         try await eventually("Ready") { try await t.phase(agent) == "Ready" }
-        // Without a name or instructions: the seed's defaults.
+        // Without a name or instructions (sent as nulls, as the OpenAPI document allows): the seed's defaults.
         _ = try await t.apply(ReconcilerTests.pool(2))
         try await eventually("1 idle") { try await t.idle() >= 1 }
-        let bare = try await t.claim(nil, owner: nil)
+        let nulls = ["agentName", "instructions", "joinUrl", "model", "userConfig", "cloneFrom"].reduce(into: [String: Any]()) { $0[$1] = NSNull() }
+        let bare = try await t.claim(nil, owner: nil, extra: nulls)
+        #expect(bare.status == 200, "\(bare.text)")
         let bareInstance = try #require(try bare.json()["instanceId"] as? String)
         let first = (try await t.runtimeRecord(bareInstance)["provisions"] as? [[String: Any]])?.first
         #expect(first?["agentName"] as? String == "Assistant" && first?["instructions"] as? String == "You are a helpful AI assistant.")

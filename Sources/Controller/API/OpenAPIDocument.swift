@@ -169,9 +169,11 @@ enum OpenAPIDocument {
       "NewTemplate": {"allOf": [{"$ref": "#/components/schemas/Template"}, {"type": "object", "required": ["id"]}]},
       "VisibilityRequest": {"type": "object", "required": ["visibility"], "properties": {"visibility": {"type": "string", "enum": ["private", "public"]}}},
       "ClaimRequest": {"type": "object", "properties": {
-        "templateId": {"$ref": "#/components/schemas/Name"}, "ownerId": {"type": "string"},
-        "agentName": {"type": "string"}, "instructions": {"type": "string"}, "joinUrl": {"type": "string"}, "model": {"type": "string"},
-        "userConfig": {"type": "object", "additionalProperties": {"type": "string"}},
+        "templateId": {"type": "string", "nullable": true, "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"},
+        "ownerId": {"type": "string", "nullable": true}, "agentName": {"type": "string", "nullable": true},
+        "instructions": {"type": "string", "nullable": true}, "joinUrl": {"type": "string", "nullable": true},
+        "model": {"type": "string", "nullable": true},
+        "userConfig": {"type": "object", "nullable": true, "additionalProperties": {"type": "string"}},
         "cloneFrom": {"type": "string", "nullable": true, "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},
       "StatusBatchRequest": {"type": "object", "required": ["instanceIds"], "properties": {
         "instanceIds": {"type": "array", "items": {"type": "string"}}}},
