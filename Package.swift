@@ -41,7 +41,7 @@ let package = Package(
             name: "Providers",
             dependencies: ["Resources", "Sync"],
             // Railway GraphQL documents: static text in one folder, validated against the published schema by scripts/test.
-            resources: [.embedInCode("Railway/Documents/ProjectCreate.graphql"), .embedInCode("Railway/Documents/ServiceCreate.graphql"), .embedInCode("Railway/Documents/VolumeCreate.graphql"), .embedInCode("Railway/Documents/ServiceDomainCreate.graphql"), .embedInCode("Railway/Documents/EnvironmentPatchCommit.graphql"), .embedInCode("Railway/Documents/VariableCollectionUpsert.graphql"), .embedInCode("Railway/Documents/Project.graphql"), .embedInCode("Railway/Documents/Projects.graphql"), .embedInCode("Railway/Documents/ProjectDelete.graphql")],
+            resources: [.embedInCode("Railway/Documents/ProjectCreate.graphql"), .embedInCode("Railway/Documents/ServiceCreate.graphql"), .embedInCode("Railway/Documents/VolumeCreate.graphql"), .embedInCode("Railway/Documents/ServiceDomainCreate.graphql"), .embedInCode("Railway/Documents/EnvironmentPatchCommit.graphql"), .embedInCode("Railway/Documents/VariableCollectionUpsert.graphql"), .embedInCode("Railway/Documents/Project.graphql"), .embedInCode("Railway/Documents/Projects.graphql"), .embedInCode("Railway/Documents/ProjectDelete.graphql"), .embedInCode("Railway/Documents/NotificationRules.graphql"), .embedInCode("Railway/Documents/NotificationRuleCreate.graphql")],
             swiftSettings: strict
         ),
         // The simulated cloud: real-wire fakes of every provider. It never imports Providers.
@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML", "Sync"],
             // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
             resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"),
-                        .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql")],
+                        .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql")],
             swiftSettings: strict
         ),
         .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),

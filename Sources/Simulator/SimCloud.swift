@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
 
 /// One answer of the simulated cloud.
 public struct SimResponse: Sendable {
@@ -56,6 +59,16 @@ actor SimCloud {
     var projects: [String: Project] = [:]
     var services: [String: Service] = [:]
     var volumes: [String: Volume] = [:]
+    /// Per token: the hour's window and its requests, the last project and volume creates.
+    struct TokenUse { var windowStart: ContinuousClock.Instant; var used = 0; var lastProject: ContinuousClock.Instant?; var lastVolume: ContinuousClock.Instant? }
+    var tokenUse: [String: TokenUse] = [:]
+    /// Railway requests by operation, for the benchmarks (`GET /_sim/stats`).
+    var railwayRequests: [String: Int] = [:]
+    /// Notification rules: their webhook URLs get deployment events.
+    struct Rule { var id, url: String; var eventTypes: [String] }
+    var rules: [Rule] = []
+    var webhooksSent = 0
+    var webhooksLost = 0
 
     // GHCR
     var digests: [String: String] = [:]
@@ -79,7 +92,19 @@ actor SimCloud {
     // Agent runtimes, by service id: what each was sent, and when it restarts.
     var runtimes: [String: RuntimeState] = [:]
 
+    /// Posts webhook events; shared by the detached tasks of deployments.
+    let webhooks = WebhookSender()
+
     init(options: SimulatorOptions) { self.options = options }
+
+    /// The latency a provider's calls get under the current options.
+    func latency(_ provider: String) -> Duration { options.latency[provider] ?? .zero }
+
+    /// Requests made to Railway, by operation, and webhooks sent and lost.
+    func stats() -> SimStats {
+        SimStats(railwayRequests: railwayRequests, railwayTotal: railwayRequests.values.reduce(0, +),
+                 webhooksSent: webhooksSent, webhooksLost: webhooksLost, notificationRules: rules.count)
+    }
 
     func setBaseURL(_ url: String) { baseURL = url }
     func setOptions(_ o: SimulatorOptions) { options = o }
@@ -128,6 +153,34 @@ actor SimCloud {
     }
 }
 
+/// What the simulated cloud was asked, for the benchmarks.
+public struct SimStats: Sendable, Codable, Equatable {
+    public var railwayRequests: [String: Int]
+    public var railwayTotal: Int
+    public var webhooksSent: Int
+    public var webhooksLost: Int
+    public var notificationRules: Int
+}
+
+/// Sends webhook events by POST, as Railway's notification channel does; failures are dropped,
+/// as a webhook that cannot be delivered is (the resync exists for that).
+final class WebhookSender: Sendable {
+    private let session: URLSession = {
+        let c = URLSessionConfiguration.ephemeral
+        c.timeoutIntervalForRequest = 5
+        return URLSession(configuration: c)
+    }()
+
+    func post(_ url: String, _ body: Data) async {
+        guard let target = URL(string: url) else { return }
+        var request = URLRequest(url: target)
+        request.httpMethod = "POST"
+        request.httpBody = body
+        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        _ = try? await session.data(for: request)
+    }
+}
+
 /// How many deployments one service has had.
 public struct DeploymentCount: Sendable, Codable, Equatable {
     public var project: String
@@ -152,7 +205,46 @@ public struct SimulatorOptions: Sendable {
     public var orderDelay: Duration = .milliseconds(200)
     /// Share of deployments that end FAILED instead of SUCCESS.
     public var deployFailRate = 0.0
+    /// Latency of every call, per provider (`railway`, `ghcr`, `openrouter`, `telnyx`, `agentmail`, `bankr`).
+    public var latency: [String: Duration] = [:]
+    /// Railway's per-token creation limits: `projectCreate` once per this, `volumeCreate` once per
+    /// that (a GraphQL error otherwise, as Railway answers). Zero: no limit.
+    public var projectCreateInterval: Duration = .zero
+    public var volumeCreateInterval: Duration = .zero
+    /// Railway requests per token per hour (`X-RateLimit-*` headers on every answer, then 429 with
+    /// `Retry-After` until the window resets). Nil: no quota.
+    public var railwayHourlyQuota: Int?
+    /// Share of webhook deliveries lost on the way (for proving the resync).
+    public var webhookLossRate = 0.0
     public init() {}
+
+    /// The profile the controller's figures are measured under (convos-system.md section 4):
+    /// Railway calls 300 ms, deploys 25 s, runtimes ready 30 s later, provision 3 s, restart 8 s,
+    /// one project per 30 s per token, 10,000 requests an hour per token, OpenRouter 400 ms,
+    /// AgentMail 300 ms, Telnyx 500 ms with orders completing 3 s later, GHCR 200 ms.
+    public static var realistic: SimulatorOptions {
+        var o = SimulatorOptions()
+        o.deployDelay = .seconds(25)
+        o.healthDelay = .seconds(30)
+        o.provisionDelay = .seconds(3)
+        o.restartDelay = .seconds(8)
+        o.orderDelay = .seconds(3)
+        o.latency = ["railway": .milliseconds(300), "openrouter": .milliseconds(400), "agentmail": .milliseconds(300),
+                     "telnyx": .milliseconds(500), "ghcr": .milliseconds(200), "bankr": .milliseconds(300)]
+        o.projectCreateInterval = .seconds(30)
+        o.volumeCreateInterval = .seconds(5)
+        o.railwayHourlyQuota = 10_000
+        return o
+    }
+
+    /// A profile by name: `fast` (the default, for tests) or `realistic`.
+    public static func profile(_ name: String) -> SimulatorOptions? {
+        switch name {
+        case "fast": return SimulatorOptions()
+        case "realistic": return .realistic
+        default: return nil
+        }
+    }
 }
 
 /// Reads a JSON request body as a dictionary.

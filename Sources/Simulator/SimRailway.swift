@@ -10,11 +10,67 @@ extension SimCloud {
         guard let auth = authorization, auth.hasPrefix("Bearer "), auth.count > 7 else {
             return railwayError("Not Authorized")
         }
+        let token = String(auth.dropFirst(7))
         guard let request = jsonObject(body), let operation = request["operationName"] as? String else {
             return SimResponse.json(["errors": [["message": "Must provide query string and operationName"]]], status: 400)
         }
-        let v = request["variables"] as? [String: Any] ?? [:]
+        railwayRequests[operation, default: 0] += 1
+        // The hourly quota per token: headers on every answer, 429 once it is used up.
+        var use = tokenUse[token] ?? TokenUse(windowStart: .now)
+        if ContinuousClock.now - use.windowStart >= .seconds(3600) { use = TokenUse(windowStart: .now, lastProject: use.lastProject, lastVolume: use.lastVolume) }
+        let resetIn = .seconds(3600) - (ContinuousClock.now - use.windowStart)
+        let resetAt = Int(Date().timeIntervalSince1970 + Double(resetIn.components.seconds)) + 1
+        var headers: [(String, String)] = []
+        if let quota = options.railwayHourlyQuota {
+            if use.used >= quota {
+                tokenUse[token] = use
+                return SimResponse.json(["errors": [["message": "Rate limit exceeded"]]], status: 429, headers: [
+                    ("Retry-After", String(resetIn.components.seconds + 1)), ("X-RateLimit-Limit", String(quota)),
+                    ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", String(resetAt))])
+            }
+            use.used += 1
+            headers = [("X-RateLimit-Limit", String(quota)), ("X-RateLimit-Remaining", String(quota - use.used)),
+                       ("X-RateLimit-Reset", String(resetAt))]
+        }
+        // Creation limits per token, answered as Railway does: HTTP 200 with a GraphQL error.
+        if operation == "ProjectCreate", options.projectCreateInterval > .zero {
+            if let last = use.lastProject, ContinuousClock.now - last < options.projectCreateInterval {
+                tokenUse[token] = use
+                var answer = railwayError("Only one project can be created per user every \(options.projectCreateInterval.components.seconds) seconds")
+                answer.headers += headers
+                return answer
+            }
+            use.lastProject = .now
+        }
+        if operation == "VolumeCreate", options.volumeCreateInterval > .zero {
+            if let last = use.lastVolume, ContinuousClock.now - last < options.volumeCreateInterval {
+                tokenUse[token] = use
+                var answer = railwayError("You are creating volumes too quickly")
+                answer.headers += headers
+                return answer
+            }
+            use.lastVolume = .now
+        }
+        tokenUse[token] = use
+        var answer = railwayOperation(operation, request["variables"] as? [String: Any] ?? [:])
+        answer.headers += headers
+        return answer
+    }
+
+    private func railwayOperation(_ operation: String, _ v: [String: Any]) -> SimResponse {
         switch operation {
+        case "NotificationRules":
+            return data(["notificationRules": rules.map { rule in
+                ["id": rule.id, "eventTypes": rule.eventTypes, "channels": [["id": rule.id + "-webhook", "config": ["type": "webhook", "url": rule.url]]]]
+            }])
+        case "NotificationRuleCreate":
+            let input = v["input"] as? [String: Any] ?? [:]
+            guard let channel = (input["channelConfigs"] as? [[String: Any]])?.first, let url = channel["url"] as? String,
+                  let events = input["eventTypes"] as? [String] else { return railwayError("Invalid input") }
+            let rule = Rule(id: uuid(), url: url, eventTypes: events)
+            rules.append(rule)
+            record("railway", "create", "notification_rule", id: rule.id, name: "webhook")
+            return data(["notificationRuleCreate": ["id": rule.id, "eventTypes": events]])
         case "ProjectCreate":
             let name = v["name"] as? String ?? "project"
             let environment = v["defaultEnvironmentName"] as? String ?? "production"
@@ -115,6 +171,24 @@ extension SimCloud {
         service.deployments.append(deployment)
         runtimes[service.id, default: RuntimeState()].restartingUntil = nil
         record("railway", "create", "deployment", id: deployment.id, name: project.name)
+        // The deployment's end is an event: posted to every rule's webhook when it happens.
+        guard !rules.isEmpty else { return }
+        let event: [String: Any] = [
+            "type": deployment.failed ? "Deployment.failed" : "Deployment.deployed",
+            "resource": ["service": ["id": service.id], "environment": ["id": project.environmentID], "project": ["id": project.id],
+                         "deployment": ["id": deployment.id]],
+            "details": ["status": deployment.failed ? "FAILED" : "SUCCESS"],
+        ]
+        let body = (try? JSONSerialization.data(withJSONObject: event)) ?? Data()
+        let urls = rules.map(\.url)
+        let delay = options.deployDelay
+        let lost = Double.random(in: 0..<1) < options.webhookLossRate
+        if lost { webhooksLost += 1 } else { webhooksSent += urls.count }
+        guard !lost else { return }
+        Task.detached { [webhooks] in
+            try? await Task.sleep(for: delay)
+            for url in urls { await webhooks.post(url, body) }
+        }
     }
 
     /// The deployment status a service shows now: INITIALIZING, DEPLOYING, then SUCCESS or FAILED;

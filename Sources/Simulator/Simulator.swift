@@ -25,6 +25,7 @@ public final class Simulator: Sendable {
 
     public init(host: String = "127.0.0.1", port: Int = 0, options: SimulatorOptions = SimulatorOptions(), faults initial: Faults = Faults()) async throws {
         let cloud = SimCloud(options: options)
+        self.projectCreateInterval = options.projectCreateInterval
         let faults = self.faults
         faults.set(initial)
         var configuration = HTTPServerConfiguration()
@@ -43,6 +44,10 @@ public final class Simulator: Sendable {
     public func ledger() async -> [LedgerEntry] { await cloud.ledger() }
     public func events() async -> [SimEvent] { await cloud.events }
     public func deployments() async -> [DeploymentCount] { await cloud.deploymentCounts() }
+    /// Railway requests by operation, webhooks sent and lost, rules registered.
+    public func stats() async -> SimStats { await cloud.stats() }
+    /// Railway's per-token `projectCreate` interval of the profile it started with.
+    public let projectCreateInterval: Duration
     /// Changes latencies while running (a runtime that never turns ready, a slower deploy).
     public func setOptions(_ options: SimulatorOptions) async { await cloud.setOptions(options) }
     public func options() async -> SimulatorOptions { await cloud.options }
@@ -98,6 +103,7 @@ public final class Simulator: Sendable {
         }
         r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
+        r.add("GET", "/_sim/stats") { _ in .json(await cloud.stats()) }
         r.add("GET", "/_sim/faults") { _ in .json(faults.current) }
         r.add("POST", "/_sim/faults") { q in
             guard let f = try? JSONDecoder().decode(Faults.self, from: q.body) else {
@@ -118,6 +124,9 @@ public final class Simulator: Sendable {
                 return try await next(request)
             }
             let mutating = !["GET", "HEAD"].contains(request.method)
+            // The profile's latency for this provider, then any injected fault.
+            let profile = await cloud.latency(provider)
+            if profile > .zero { try? await Task.sleep(for: profile) }
             switch faults.decide(provider: provider, mutating: mutating) {
             case .pass(let latency):
                 if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }

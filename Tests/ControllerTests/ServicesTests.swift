@@ -157,27 +157,40 @@ import TestSupport
         await t.stop()
     }
 
-    /// The seed's four states, in one call for the whole fleet.
-    @Test func statusBatchIsOneCallForAllWithTheFourStates() async throws {
+    /// The seed's four states for the whole fleet; Railway is listed once per resync, polled only
+    /// for instances in transition, and an instance an event names is looked at again.
+    @Test func statusBatchHasTheFourStatesAndCallsRailwayOnlyForTransitions() async throws {
         var cloud = TestController.fastCloud
         cloud.healthDelay = .seconds(3600)
-        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud) {
+            $0.resyncInterval = .seconds(3600)
+        }
         let s = services(t)
-        for i in 0..<3 { _ = try await s.createInstance("batch00\(i)x", image: Self.image) }
-        try await eventually("deployed") { try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.deployStatus == "SUCCESS" }
-        let before = t.controller.providers.railway.stats.count(outcome: "ok")
-        let batch = try await s.statusBatch((0..<3).map { "batch00\($0)x" } + ["absent000"])
-        #expect(t.controller.providers.railway.stats.count(outcome: "ok") == before + 1)
+        let railway = t.controller.providers.railway
+        let ids = (0..<3).map { "batch00\($0)x" }
+        for id in ids { _ = try await s.createInstance(id, image: Self.image) }
+        try await eventually("deployed") { try await s.statusBatch(ids).statuses.values.allSatisfy { $0.deployStatus == "SUCCESS" } }
+        let before = railway.stats.total
+        let batch = try await s.statusBatch(ids + ["absent000"])
+        #expect(railway.stats.total == before, "settled instances cost no Railway call between resyncs")
         #expect(batch.statuses.count == 4)
         #expect(batch.statuses["absent000"]?.setup == .missing && batch.statuses["absent000"]?.state == .deploying)
         #expect(batch.statuses["batch000x"]?.state == .unreachable, "deployed, but /pool/health is not ready")
         cloud.healthDelay = .zero
         await sim(t).setOptions(cloud)
         #expect(try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.state == .healthy)
-        let project = try #require(try await t.controller.providers.railway.project(named: "convos-agent-batch001x"))
-        try await t.controller.providers.railway.deleteProject(id: project.id)
-        let gone = try await s.statusBatch(["batch001x"]).statuses["batch001x"]
+
+        // Deleted behind our back: unseen until an event names it (or the resync comes).
+        let project = try #require(try await railway.project(named: "convos-agent-batch001x"))
+        try await railway.deleteProject(id: project.id)
+        #expect(try await s.statusBatch(ids).statuses["batch001x"]?.deployStatus == "SUCCESS")
+        let serviceID: String = try #require(try await t.controller.db.query(
+            "SELECT railway_service_id FROM services.instances WHERE instance_id = 'batch001x'").first?.decode("railway_service_id"))
+        #expect(try await s.railwayEvent(serviceID: serviceID))
+        let polled = railway.stats.total
+        let gone = try await s.statusBatch(ids).statuses["batch001x"]
         #expect(gone?.state == .deployFailed && gone?.deployStatus == "MISSING")
+        #expect(railway.stats.total == polled + 1, "one project looked at, by id")
         await t.stop()
     }
 

@@ -54,6 +54,8 @@ struct TestController {
         configuration.poolMinIdle = minIdle
         // Under URLSession's 60 s request timeout: a claim answers, invite or not, before a client gives up.
         configuration.claimWait = .seconds(20)
+        // Tests see changes behind the controller's back (orphans, lost projects) within a second.
+        configuration.resyncInterval = .seconds(1)
         configure(&configuration)
         let options = cloud
         let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),

@@ -24,6 +24,8 @@ public struct API: Sendable {
     let servesServices: Bool
     /// Told of each agent a claim bound at once, so its runtime is configured without waiting for a tick.
     let onClaimed: @Sendable (_ agent: String, _ instance: String) -> Void
+    /// Railway's deployment events, when the services run here.
+    var railwayWebhook: RailwayWebhook?
 
     init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
          wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),
@@ -62,6 +64,7 @@ public struct API: Sendable {
         if servesServices { addServicesRoutes(&router) }
         addClaimRoutes(&router)
         addPoolRoutes(&router)
+        addWebhookRoutes(&router)
         let auth = self.auth
         let logger = self.logger
         let wake = self.wake

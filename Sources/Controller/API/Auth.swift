@@ -15,7 +15,7 @@ struct APIAuth: Sendable {
     enum Decision: Equatable { case allow, unauthorized, forbidden(String) }
 
     /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
-    static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json"]
+    static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret"]
 
     /// The services API's routes (CONTRACT.md section 5).
     static let servicesPatterns: Set<String> = [

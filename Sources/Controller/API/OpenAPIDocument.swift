@@ -86,9 +86,11 @@ enum OpenAPIDocument {
         .init(method: "PUT", path: "/user-config/{agent}", summary: "Services: keep a claim's userConfig until the agent goes",
               body: Body(types: json_, schema: "UserConfigRequest"), responses: [200, 400, 401]),
         .init(method: "DELETE", path: "/user-config/{agent}", summary: "Services: forget an agent's userConfig", responses: [200, 401]),
+        .init(method: "POST", path: "/webhooks/railway/{secret}", summary: "Railway deployment events (public; the secret in the path is the check)",
+              body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
     ]
 
-    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts"]
+    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}"]
 
     static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
@@ -179,6 +181,9 @@ enum OpenAPIDocument {
         "instanceIds": {"type": "array", "items": {"type": "string"}}}},
       "CreateInstanceRequest": {"type": "object", "required": ["instanceId"], "properties": {
         "instanceId": {"type": "string"}, "image": {"type": "string", "nullable": true}}},
+      "RailwayEvent": {"type": "object", "required": ["type"], "properties": {
+        "type": {"type": "string"}, "resource": {"type": "object", "properties": {
+          "service": {"type": "object", "required": ["id"], "properties": {"id": {"type": "string"}}}}}}},
       "RedeployRequest": {"type": "object", "properties": {"image": {"type": "string", "nullable": true}}},
       "ProvisionRequest": {"type": "object", "properties": {
         "userConfig": {"type": "object", "nullable": true, "additionalProperties": {"type": "string"}},

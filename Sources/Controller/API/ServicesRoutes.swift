@@ -127,7 +127,9 @@ extension API {
         do {
             return try await body()
         } catch let error as ServicesError {
-            throw HTTPError(status: error.status, code: error.code.rawValue, message: error.message)
+            var http = HTTPError(status: error.status, code: error.code.rawValue, message: error.message)
+            if let wait = error.retryAfter { http.headers = [("Retry-After", String(Int(ceil(WorkQueue.seconds(wait)))))] }
+            throw http
         }
     }
 }

@@ -26,7 +26,20 @@ public actor StatusService {
     public struct Report: Encodable, Sendable {
         struct Tick: Encodable { let at: String?; let durationMs: Double?; let actions: Int; let count: Int }
         struct Backoff: Encodable { let key: String; let failures: Int; let lastError: String?; let nextAttempt: String? }
-        struct Provider: Encodable { let name: String; let breaker: String; let breakerOpens: Int; let calls: Int; let errors: Int; let retries: Int }
+        /// `quota`: what the provider's headers and 429s said, one entry per credential (Railway: per
+        /// token of the pool, by index; never a token's value).
+        struct Provider: Encodable {
+            let name: String; let breaker: String; let breakerOpens: Int; let calls: Int; let errors: Int; let retries: Int
+            let quota: [Quota]
+        }
+        struct Quota: Encodable {
+            let credential: Int; let limit: Int?; let remaining: Int?; let resetAt: String?; let blockedUntil: String?
+            let nextProjectCreate: String?
+        }
+        /// How Railway is observed (webhooks or polling), on the replica that runs the services.
+        struct Observe: Encodable {
+            let mode: String; let lastResync: String?; let resyncIntervalSeconds: Double; let pollIntervalSeconds: Double; let inTransition: Int
+        }
         let leader: Leader?
         let thisReplica: String
         let isLeader: Bool
@@ -36,9 +49,20 @@ public actor StatusService {
         let queueDepth: Int
         let backoffs: [Backoff]
         let providers: [Provider]
+        let railway: Observe?
     }
 
-    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet) {
+    /// The services' observing of Railway, when they run in this process.
+    let observe: (@Sendable () async -> (RailwayObserver.Report, ObserveSettings))?
+
+    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet, services: InProcessServices? = nil) {
+        if let local = services {
+            self.observe = { @Sendable () async -> (RailwayObserver.Report, ObserveSettings) in
+                (await local.observeReport(), local.settings.observe)
+            }
+        } else {
+            self.observe = nil
+        }
         self.db = db
         self.reconciler = reconciler
         self.providers = providers
@@ -47,6 +71,7 @@ public actor StatusService {
     func report() async throws -> Report {
         let snapshot = await reconciler.snapshot
         let observed = try await observed(snapshot)
+        let railway = await observeReport()
         return Report(
             leader: observed.leader, thisReplica: reconciler.lease.holder, isLeader: snapshot.isLeader,
             pools: observed.instances, agents: observed.agents,
@@ -58,8 +83,34 @@ public actor StatusService {
             },
             providers: providerStats.map { name, stats, breaker in
                 .init(name: name, breaker: breaker.state.rawValue, breakerOpens: breaker.opens, calls: stats.total,
-                      errors: stats.total - stats.count(outcome: "ok"), retries: stats.retries)
-            })
+                      errors: stats.total - stats.count(outcome: "ok"), retries: stats.retries, quota: quotas(name))
+            },
+            railway: railway)
+    }
+
+    private func observeReport() async -> Report.Observe? {
+        guard let (report, settings) = await observe?() else { return nil }
+        return Report.Observe(mode: report.mode, lastResync: report.lastResync.map(ISO8601.format), resyncIntervalSeconds: settings.resyncInterval,
+                              pollIntervalSeconds: report.pollIntervalSeconds, inTransition: report.inTransition)
+    }
+
+    /// Each credential's quota as its provider last said it.
+    nonisolated func quotas(_ provider: String) -> [Report.Quota] {
+        func quota(_ i: Int, _ q: QuotaGate.Snapshot, next: Date? = nil) -> Report.Quota {
+            Report.Quota(credential: i, limit: q.limit, remaining: q.remaining, resetAt: q.resetAt.map(ISO8601.format),
+                         blockedUntil: q.blockedUntil.flatMap { $0 > Date() ? ISO8601.format($0) : nil },
+                         nextProjectCreate: next.flatMap { $0 > Date() ? ISO8601.format($0) : nil })
+        }
+        if provider == "railway" { return providers.railway.tokens.snapshot.map { quota($0.index, $0.quota, next: $0.nextProjectCreate) } }
+        let gate: QuotaGate? = switch provider {
+        case "ghcr": providers.ghcr.quota
+        case "openrouter": providers.openRouter.quota
+        case "agentmail": providers.agentMail.quota
+        case "telnyx": providers.telnyx.quota
+        case "bankr": providers.bankr.quota
+        default: nil
+        }
+        return gate.map { [quota(0, $0.snapshot)] } ?? []
     }
 
     nonisolated var providerStats: [(String, ProviderStats, CircuitBreaker)] {
@@ -107,6 +158,19 @@ public actor StatusService {
                 let labels = ["provider": name, "operation": parts[0], "outcome": parts.count > 1 ? parts[1] : ""]
                 gauges.append(.init(name: "convos_provider_calls_total", help: "Provider calls by operation and outcome.", type: "counter", labels: labels, value: Double(counter.count)))
                 gauges.append(.init(name: "convos_provider_call_seconds_total", help: "Time spent in provider calls, by operation and outcome.", type: "counter", labels: labels, value: counter.latencySeconds))
+            }
+            for q in quotas(name) {
+                let labels = ["provider": name, "credential": String(q.credential)]
+                if let remaining = q.remaining {
+                    gauges.append(.init(name: "convos_provider_quota_remaining", help: "Requests left in the provider's quota window, per credential.",
+                                        labels: labels, value: Double(remaining)))
+                }
+                if let limit = q.limit {
+                    gauges.append(.init(name: "convos_provider_quota_limit", help: "The provider's quota per window, per credential.",
+                                        labels: labels, value: Double(limit)))
+                }
+                gauges.append(.init(name: "convos_provider_quota_blocked", help: "1 while the provider's quota holds calls back, per credential.",
+                                    labels: labels, value: q.blockedUntil == nil ? 0 : 1))
             }
             gauges.append(.init(name: "convos_provider_retries_total", help: "Retries made by the HTTP client, per provider.", type: "counter", labels: ["provider": name], value: Double(stats.retries)))
             for state in ["closed", "open", "halfOpen"] {

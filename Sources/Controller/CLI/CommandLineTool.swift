@@ -7,9 +7,12 @@ public enum CommandLineTool {
         usage: convos-controller <command> [options]
 
         server commands:
-          serve [--simulate]          run the API and controller (configured by the environment)
+          serve [--simulate [--profile fast|realistic] [--railway-tokens N]]
+                                      run the API and controller (configured by the environment);
+                                      --simulate starts the simulated cloud in-process
           migrate                     apply database migrations and exit
-          simulate [--port N]         the simulated cloud alone; fault flags: --error-rate R --latency-ms N
+          simulate [--port N] [--profile fast|realistic]
+                                      the simulated cloud alone; fault flags: --error-rate R --latency-ms N
                                       --rate-limit-every N --lost-response-rate R --timeout-rate R
                                       --deploy-delay-ms N --order-delay-ms N; runtimes: --health-delay-ms N
                                       --provision-delay-ms N --restart-delay-ms N --runtime-extensions

@@ -1,21 +1,34 @@
 import Foundation
+import Simulator
 
 /// `serve` and `migrate`: the server side of the binary.
 enum ServeCommand {
     static func run(_ args: [String], environment: [String: String]) async throws -> Int32 {
-        let a = try Arguments(args, valued: [], flags: ["--simulate"])
-        guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller serve [--simulate]") }
-        let configuration: ServeConfiguration
+        let a = try Arguments(args, valued: ["--profile", "--railway-tokens"], flags: ["--simulate"])
+        let usage = "usage: convos-controller serve [--simulate [--profile fast|realistic] [--railway-tokens N]]"
+        guard a.positional.isEmpty else { throw CLIFailure.usage(usage) }
+        let simulate = a.flags.contains("--simulate")
+        guard simulate || (a.values["--profile"] == nil && a.values["--railway-tokens"] == nil) else {
+            throw CLIFailure.usage("error: --profile and --railway-tokens go with --simulate\n" + usage)
+        }
+        guard let options = SimulatorOptions.profile(a.values["--profile"] ?? "fast") else {
+            throw CLIFailure.usage("error: --profile takes fast or realistic, got \(a.values["--profile"] ?? "")")
+        }
+        var configuration: ServeConfiguration
         do {
             configuration = try ServeConfiguration.fromEnvironment(environment)
         } catch let invalid as ServeConfiguration.Invalid {
             throw CLIFailure.usage("error: \(invalid.description)")
         }
+        if let n = a.values["--railway-tokens"] {
+            guard let count = Int(n), (1...64).contains(count) else { throw CLIFailure.usage("error: --railway-tokens takes 1 to 64, got \(n)") }
+            configuration.simulatedRailwayTokens = count
+        }
         let logger = Logger(level: configuration.logLevel, json: configuration.logJSON, secrets: configuration.secrets)
         let controller: Controller
         do {
             controller = try await Controller.start(configuration, logger: logger, environment: environment,
-                                                    simulate: a.flags.contains("--simulate"))
+                                                    simulate: simulate, simulatorOptions: options)
         } catch {
             logger.error("cannot start", ["error": "\(error)"])
             Logger.flush()

@@ -6,7 +6,7 @@ enum SimulateCommand {
     static func run(_ args: [String]) async throws -> Int32 {
         let valued: Set<String> = ["--port", "--host", "--error-rate", "--latency-ms", "--rate-limit-every", "--lost-response-rate",
                                    "--timeout-rate", "--deploy-delay-ms", "--order-delay-ms", "--health-delay-ms", "--provision-delay-ms",
-                                   "--restart-delay-ms"]
+                                   "--restart-delay-ms", "--profile"]
         let a = try Arguments(args, valued: valued, flags: ["--runtime-extensions"])
         guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller simulate [--port N] [fault flags]") }
         func number(_ flag: String) throws -> Double? {
@@ -21,7 +21,9 @@ enum SimulateCommand {
         faults.lostResponseRate = try number("--lost-response-rate") ?? 0
         faults.timeoutRate = try number("--timeout-rate") ?? 0
         if let problem = faults.validate().first { throw CLIFailure.usage("error: \(problem)") }
-        var options = SimulatorOptions()
+        guard var options = SimulatorOptions.profile(a.values["--profile"] ?? "fast") else {
+            throw CLIFailure.usage("error: --profile takes fast or realistic, got \(a.values["--profile"] ?? "")")
+        }
         if let ms = try number("--deploy-delay-ms") { options.deployDelay = .milliseconds(Int64(ms)) }
         if let ms = try number("--order-delay-ms") { options.orderDelay = .milliseconds(Int64(ms)) }
         if let ms = try number("--health-delay-ms") { options.healthDelay = .milliseconds(Int64(ms)) }

@@ -19,6 +19,9 @@ struct Executor: Sendable {
     func run(_ action: Action) async -> ReconcileOutcome {
         do {
             return try await perform(action)
+        } catch let error as ServicesError where error.code == .providerQuota {
+            // Deferred to when the quota allows it (any length), never dropped or counted as a failure.
+            return .deferred(after: max(error.retryAfter ?? .seconds(1), .milliseconds(50)), reason: error.message)
         } catch let error as ServicesError where error.code.isPermanent {
             return .failed("\(error.code.rawValue): \(error.message)")
         } catch let error as Fence.Lost {
@@ -35,6 +38,8 @@ struct Executor: Sendable {
         case .startInstance(let id, let image):
             do {
                 _ = try await services.createInstance(id, image: image)
+            } catch let error as ServicesError where error.code == .providerQuota {
+                throw error
             } catch {
                 // Slow start: a failed create sends the pool back to one create per tick.
                 if let pool: String = try? await db.query("SELECT pool FROM pool.instances WHERE instance_id = $1", [id]).first?.decode("pool") {

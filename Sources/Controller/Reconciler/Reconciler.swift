@@ -149,12 +149,14 @@ public actor Reconciler {
             case .requeue: result = "requeue"
             case .retry: result = "retry"
             case .failed: result = "failed"
+            case .deferred: result = "deferred"
             }
             metrics.increment("convos_reconcile_actions_total", ["kind": action.kind, "outcome": result])
             let fields = ["action": action.kind, "kind": action.object.kind, "name": action.object.name]
             switch outcome {
             case .converged: log.info("action done", fields)
             case .requeue: log.debug("action requeued", fields)
+            case .deferred(let after, _): log.debug("action deferred for quota", fields.merging(["seconds": String(Int(WorkQueue.seconds(after)))]) { a, _ in a })
             case .retry(let e), .failed(let e): log.warning("action failed", fields.merging(["error": e, "outcome": result]) { a, _ in a })
             }
             // Progress wakes the loop: the next step of the same object can start at once.
@@ -249,7 +251,7 @@ public actor Reconciler {
         for pool in input.pools {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
-            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances)
+            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances, now: now)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []

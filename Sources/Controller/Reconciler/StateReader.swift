@@ -68,6 +68,9 @@ struct StateReader: Sendable {
                 runtimeConfig: try Self.config(row, "runtime_config"), refusedConfig: try Self.config(row, "refused_config"),
                 templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
                 parentInstance: try row.decode("parent_instance")))
+            instances[instances.count - 1].deployedAt = observed?.deployedAt
+            instances[instances.count - 1].quotaWaitUntil = observed?.quotaWaitUntil
+            instances[instances.count - 1].lastError = observed?.lastError
         }
         let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }

@@ -87,20 +87,42 @@ enum StatusBuilder {
         return (false, "Syncing", label)
     }
 
-    static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView]) -> PoolStatus {
+    /// Counts by state, and the conditions `Ready` (minIdle met) and `Progressing` (`False` with
+    /// reason `ProviderQuota` and when creating goes on, while a provider's quota holds creates back).
+    static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView], now: Date) -> PoolStatus {
         var status = PoolStatus()
         status.observedGeneration = generation
         status.imageDigest = pool.digest ?? previous?.imageDigest
+        var held: [InstanceView] = []
         for i in instances where i.pool == pool.name {
             switch i.state {
             case .idle: status.idle += 1
-            case .provisioning: status.provisioning += 1
+            case .provisioning:
+                status.provisioning += 1
+                if let until = i.quotaWaitUntil, until > now { held.append(i) }
             case .claimed: status.claimed += 1
             case .failed: status.failed += 1
             case .deleting: status.deleting += 1
             }
         }
-        status.conditions = previous?.conditions ?? []
+        let ready: (Bool, String, String) = status.idle >= pool.spec.minIdle
+            ? (true, "MinIdleMet", "\(status.idle) idle, minIdle \(pool.spec.minIdle)")
+            : (false, "BelowMinIdle", "\(status.idle) idle of minIdle \(pool.spec.minIdle)")
+        let progressing: (Bool, String, String)
+        if let first = held.min(by: { $0.quotaWaitUntil! < $1.quotaWaitUntil! }) {
+            progressing = (false, "ProviderQuota", "\(held.count) instance(s) wait for the provider's quota; creating goes on at "
+                + ISO8601.format(first.quotaWaitUntil!) + (first.lastError.map { " (\($0))" } ?? ""))
+        } else if status.provisioning > 0 {
+            progressing = (true, "Creating", "\(status.provisioning) instance(s) starting")
+        } else {
+            progressing = (true, "Steady", "no instance starting")
+        }
+        status.conditions = [("Ready", ready), ("Progressing", progressing)].map { type, c in
+            let value = c.0 ? "True" : "False"
+            let old = previous?.conditions.first { $0.type == type }
+            let since = old?.status == value ? old!.lastTransitionTime : now
+            return Condition(type: type, status: value, reason: c.1, message: c.2, lastTransitionTime: since, observedGeneration: generation)
+        }
         return status
     }
 

@@ -11,6 +11,8 @@ public enum ReconcileOutcome: Sendable, Equatable {
     case retry(String)
     /// Failed for good until something changes; retried at the slowest pace.
     case failed(String)
+    /// A provider's quota holds it back until then: not a failure, no backoff grows, nothing dropped.
+    case deferred(after: Duration, reason: String)
 }
 
 /// Runs actions, keyed by resource: a key never runs twice at once, a key already queued or
@@ -66,6 +68,10 @@ public actor WorkQueue {
             keys[key] = nil
             state = KeyState()
         case .requeue(let after):
+            state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
+            keys[key] = state
+        case .deferred(let after, let reason):
+            state.lastError = reason
             state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
             keys[key] = state
         case .retry(let error), .failed(let error):

@@ -25,6 +25,7 @@ public final class Controller: Sendable {
     private let loop: Task<Void, Never>
     private let listener: PostgresListener?
     private let localServices: InProcessServices?
+    private let registration: WebhookRegistration?
 
     public var port: Int { server.port }
 
@@ -36,7 +37,8 @@ public final class Controller: Sendable {
                              reconcilerSettings: ReconcilerSettings? = nil) async throws -> Controller {
         let simulator = simulate ? try await Simulator(options: simulatorOptions) : nil
         if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
-        let providers = simulator.map { ProviderSet.simulated($0) } ?? ProviderSet.fromEnvironment(environment)
+        let providers = simulator.map { ProviderSet.simulated($0, railwayTokens: configuration.simulatedRailwayTokens) }
+            ?? ProviderSet.fromEnvironment(environment)
         let db = PostgresPoolFactory.make(configuration.databaseURL)
         let applied = try await Migrations.migrator.migrate(db)
         if !applied.isEmpty { logger.info("migrations applied", ["versions": applied.map(String.init).joined(separator: ",")]) }
@@ -56,6 +58,9 @@ public final class Controller: Sendable {
             if simulator != nil, settings.runtimeServicesURL == nil, configuration.port != 0 {
                 settings.runtimeServicesURL = "http://127.0.0.1:\(configuration.port)"
             }
+            settings.observe.webhooks = configuration.publicURL != nil
+            settings.observe.resyncInterval = WorkQueue.seconds(configuration.resyncInterval)
+            settings.observe.minPollInterval = max(1, WorkQueue.seconds(configuration.reconcileInterval))
             // A hand-over done wakes the reconciler (made below), so an agent turns Ready at once.
             let inProcess = InProcessServices(db: db, providers: providers, settings: settings,
                                               onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
@@ -76,40 +81,65 @@ public final class Controller: Sendable {
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
                                     metrics: metrics, onConfigured: { claimWaiters.signal($0) })
         reconcilerForWake.withLock { $0 = reconciler }
-        let status = StatusService(db: db, reconciler: reconciler, providers: providers)
+        let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
         // NOTIFY convos_configured carries an agent name: claims waiting on another replica answer at once.
-        let listener = PostgresListener(url: configuration.databaseURL, channels: ["convos_reconcile", "convos_configured"]) { channel, payload in
-            if channel == "convos_configured" { claimWaiters.signal(payload) } else { reconciler.wake() }
+        // NOTIFY convos_railway_event carries an instance id a Railway event named: its status is looked at next.
+        let localForEvents = local
+        let listener = PostgresListener(url: configuration.databaseURL,
+                                        channels: ["convos_reconcile", "convos_configured", "convos_railway_event"]) { channel, payload in
+            switch channel {
+            case "convos_configured": claimWaiters.signal(payload)
+            case "convos_railway_event":
+                Task {
+                    await localForEvents?.observer.hint(payload)
+                    reconciler.wake()
+                }
+            default: reconciler.wake()
+            }
         }
         let notifier = Notifier(db: db)
         var auth = APIAuth(controllerToken: configuration.apiToken, poolKey: configuration.poolAPIKey, servicesKey: configuration.servicesAPIKey)
         if let local {
             auth.runtimeInstance = { @Sendable token in try await local.instance(forServicesToken: token) }
         }
-        let api = API(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
+        var api = API(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       wake: {
                           reconciler.wake()
                           notifier.poke()
                       }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
                       servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
+        var webhookPath: String?
+        if let local, configuration.publicURL != nil {
+            let secret = try await local.webhookSecret(configured: configuration.webhookSecret)
+            api.railwayWebhook = RailwayWebhook(db: db, secret: secret)
+            webhookPath = "/webhooks/railway/" + secret
+        }
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
         let router = api.router()
         let server = try HTTPServer(configuration: http, responder: router)
+        // The notification rule, registered once (found first) and retried until Railway takes it.
+        var registration: WebhookRegistration?
+        if let local, let path = webhookPath, let base = configuration.publicURL {
+            // A loopback PUBLIC_URL on port 0 (tests) means this server's own port.
+            let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
+            registration = WebhookRegistration.start(services: local, url: root + path, logger: logger)
+        }
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
         let loop = Task { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
                           services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop,
-                          listener: listener, localServices: local)
+                          listener: listener, localServices: local, registration: registration)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
                  services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>,
-                 listener: PostgresListener?, localServices: InProcessServices?) {
+                 listener: PostgresListener?, localServices: InProcessServices?, registration: WebhookRegistration?) {
+        self.registration = registration
         self.listener = listener
         self.localServices = localServices
         self.reconciler = reconciler
@@ -129,6 +159,7 @@ public final class Controller: Sendable {
     public func shutdown() async {
         logger.info("shutting down: draining requests and actions")
         await reconciler.stop()
+        await registration?.stop()
         await server.shutdown()
         await loop.value
         await localServices?.shutdown()

@@ -22,6 +22,13 @@ public struct ServeConfiguration: Sendable {
     /// How long a claim waits for its invite by default.
     public var claimWait: Duration = .seconds(60)
     public var publicURL: String?
+    /// `RESYNC_INTERVAL`: the whole fleet is listed at Railway this often (events and polls of
+    /// instances in transition do the rest).
+    public var resyncInterval: Duration = .seconds(600)
+    /// `RAILWAY_WEBHOOK_SECRET`: the secret in the webhook's path; made and kept in the database when unset.
+    public var webhookSecret: String?
+    /// `serve --simulate` only: how many Railway tokens the simulated pool has.
+    public var simulatedRailwayTokens = 1
     /// How instances are made: image, environment, runtime settings, OpenRouter limits.
     public var services = ServicesSettings()
     public var logJSON = true
@@ -34,7 +41,8 @@ public struct ServeConfiguration: Sendable {
     }
 
     static let secretVariables = ["CONTROLLER_API_TOKEN", "POOL_API_KEY", "SERVICES_API_KEY", "RAILWAY_API_TOKEN", "RAILWAY_API_TOKENS",
-                                  "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY", "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS"]
+                                  "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY", "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS",
+                                  "RAILWAY_WEBHOOK_SECRET"]
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 
@@ -71,6 +79,16 @@ public struct ServeConfiguration: Sendable {
         c.poolAPIKey = value("POOL_API_KEY")
         c.servicesAPIKey = value("SERVICES_API_KEY")
         c.publicURL = value("PUBLIC_URL")
+        if let r = value("RESYNC_INTERVAL") {
+            guard let d = parseDuration(r), d >= .seconds(10), d <= .seconds(86_400) else {
+                throw Invalid(description: "RESYNC_INTERVAL must be a duration from 10s to 24h, got \(r)")
+            }
+            c.resyncInterval = d
+        }
+        c.webhookSecret = value("RAILWAY_WEBHOOK_SECRET")
+        if let secret = c.webhookSecret, secret.count < 16 || !secret.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw Invalid(description: "RAILWAY_WEBHOOK_SECRET must be at least 16 letters, digits, - or _")
+        }
         if let t = value("POOL_STUCK_TIMEOUT") {
             guard let d = parseDuration(t), d >= .seconds(1) else { throw Invalid(description: "POOL_STUCK_TIMEOUT must be a duration like 15m, got \(t)") }
             c.stuckTimeout = d

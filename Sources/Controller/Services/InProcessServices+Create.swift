@@ -35,8 +35,19 @@ extension InProcessServices {
         do {
             return try await create(instanceID, image: image, row: row)
         } catch let error as ProviderError {
-            _ = try? await db.query("UPDATE services.instances SET last_error = $2, updated_at = now() WHERE instance_id = $1",
-                                    [instanceID, error.description])
+            if error.kind == .rateLimited || error.kind == .paced {
+                // Refused before acting: nothing was made, so the next attempt need not look for it;
+                // the pool's Progressing condition shows the wait.
+                let wait = WorkQueue.seconds(error.retryAfter ?? .seconds(1))
+                _ = try? await db.query("""
+                    UPDATE services.instances SET last_error = $2, quota_wait_until = now() + make_interval(secs => $3), updated_at = now(),
+                        project_create_started_at = CASE WHEN railway_project_id IS NULL THEN NULL ELSE project_create_started_at END
+                    WHERE instance_id = $1
+                    """, [instanceID, error.description, wait])
+            } else {
+                _ = try? await db.query("UPDATE services.instances SET last_error = $2, updated_at = now() WHERE instance_id = $1",
+                                        [instanceID, error.description])
+            }
             throw ServicesError.provider(error)
         }
     }
@@ -54,8 +65,11 @@ extension InProcessServices {
         var seen: RailwayProject?
         if let projectID, !(try row.decode("inserted", as: Bool.self)) { seen = try await railway.project(id: projectID) }
         if projectID == nil {
-            try await record(id, "project_create_started_at = now()")
-            let project = try await railway.createProject(name: name, environmentName: settings.environmentName)
+            // Marked only once a token is free and the request about to leave: a create deferred
+            // for the pace never makes the next attempt list the workspace.
+            let project = try await railway.createProject(name: name, environmentName: settings.environmentName) {
+                try await record(id, "project_create_started_at = now()")
+            }
             (projectID, environmentID) = (project.id, project.environmentID)
         }
         guard let projectID, let environmentID = environmentID ?? seen?.environmentID else {
@@ -100,7 +114,7 @@ extension InProcessServices {
             try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Convos agent instance \(id)")
         }
         _ = try await db.query("UPDATE services.runtime_env SET delivered_at = now() WHERE instance_id = $1 AND source = 'openrouter'", [id])
-        try await record(id, "deployed_at = now(), deploy_status = 'DEPLOYING', state = 'ready', last_error = NULL")
+        try await record(id, "deployed_at = coalesce(deployed_at, now()), deploy_status = 'DEPLOYING', state = 'ready', last_error = NULL, quota_wait_until = NULL")
         return CreatedInstance(instanceId: id, url: url)
     }
 

@@ -3,16 +3,16 @@ import Postgres
 import Providers
 import Resources
 
-/// `POST /status/batch`: the whole fleet in one Railway query, one SQL query and a health ping of
-/// each deployed runtime not seen ready lately (40 at a time), mapped to the seed's four states.
+/// `POST /status/batch`: the fleet's state from one SQL query, Railway observed as
+/// `RailwayObserver` decides (the instances in transition polled one by one, the whole fleet
+/// listed once every `RESYNC_INTERVAL`), and a health ping of each deployed runtime not seen
+/// ready lately (40 at a time), mapped to the seed's four states.
 extension InProcessServices {
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
         let ids = instanceIDs.filter(validInstanceID)
-        let railway = providers.railway
-        let projects = Dictionary(try await provider { () async throws(ProviderError) in try await railway.projects() }.map { ($0.name, $0) },
-                                  uniquingKeysWith: { a, _ in a })
         let rows = try await db.query("""
-            SELECT i.instance_id, i.state, i.url, i.runtime_key,
+            SELECT i.instance_id, i.state, i.url, i.runtime_key, i.deploy_status, i.railway_project_id, i.deployed_at, i.quota_wait_until,
+                   i.last_error,
                    EXISTS (SELECT 1 FROM services.runtime_env e WHERE e.instance_id = i.instance_id AND e.delivered_at IS NULL) AS env_pending,
                    coalesce((SELECT jsonb_object_agg(t.tool, jsonb_strip_nulls(jsonb_build_object(
                        'state', t.state, 'resourceId', t.external_id, 'provisioning', t.provisioning, 'config', t.config,
@@ -22,21 +22,29 @@ extension InProcessServices {
                              FROM services.tool_resources t WHERE t.instance_id = i.instance_id), '{}') AS tools
             FROM services.instances i WHERE i.instance_id = ANY($1::text[])
             """, [textArray(ids)])
+        var deployStatus: [String: String] = [:]
+        var projectOf: [String: String] = [:]
+        for row in rows.rows where try row.decode("state", as: String.self) == "ready" {
+            let id: String = try row.decode("instance_id")
+            deployStatus[id] = try row.decode("deploy_status")
+            projectOf[id] = try row.decode("railway_project_id")
+        }
+        let observed = try await observeRailway(deployStatus, projects: projectOf)
+        deployStatus.merge(observed) { _, new in new }
+
         var statuses: [String: InstanceStatus] = [:]
         for id in ids {
-            let project = projects[externalName(instanceID: id)]
-            statuses[id] = InstanceStatus(state: .deploying, setup: .missing, deployStatus: project?.deploymentStatus, url: nil, tools: [:], envPending: false)
+            statuses[id] = InstanceStatus(state: .deploying, setup: .missing, deployStatus: nil, url: nil, tools: [:], envPending: false)
         }
         var probes: [(id: String, url: URL, key: String?)] = []
         var pending: [String] = []
         for row in rows.rows {
             let id: String = try row.decode("instance_id")
             let setup = Self.setup(try row.decode("state"))
-            let project = projects[externalName(instanceID: id)]
-            let deployStatus = setup == .created ? project?.deploymentStatus ?? "MISSING" : project?.deploymentStatus
+            let status = setup == .created ? deployStatus[id] : nil
             let tools = try JSONDecoder().decode([String: ToolStatus].self, from: try row.decode("tools", as: JSONText.self).data)
             let url: String? = try row.decode("url")
-            var state = Self.health(setup: setup, deployStatus: deployStatus)
+            var state = Self.health(setup: setup, deployStatus: status)
             if state == .unreachable, let url, let target = URL(string: url) {
                 probes.append((id, target, try row.decode("runtime_key")))
             } else if state == .unreachable {
@@ -44,22 +52,86 @@ extension InProcessServices {
             }
             let envPending: Bool = try row.decode("env_pending")
             if envPending && setup == .created { pending.append(id) }
-            statuses[id] = InstanceStatus(state: state, setup: setup, deployStatus: deployStatus, url: url, tools: tools, envPending: envPending)
+            var instance = InstanceStatus(state: state, setup: setup, deployStatus: status, url: url, tools: tools, envPending: envPending)
+            instance.deployedAt = try row.decode("deployed_at")
+            if let until: Date = try row.decode("quota_wait_until"), until > Date() {
+                instance.quotaWaitUntil = until
+                instance.lastError = try row.decode("last_error")
+            }
+            statuses[id] = instance
         }
         // The steady fleet was ready lately: only the rest is pinged now.
         let fresh = await health.fresh(probes.map(\.id))
         let answers = await ping(probes.filter { !fresh.contains($0.id) })
         await health.record(answers)
         await health.retain(Set(ids))
+        await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
         for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
         // Variables a crash or a failed restart left undelivered: hand them over again.
         for id in pending where statuses[id]?.state == .healthy { await kickDelivery(id) }
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
             .map { try $0.decode("instance_id", as: String.self) })
-        let orphans = projects.keys.filter { $0.hasPrefix("convos-agent-") && !known.contains(String($0.dropFirst(13))) }.sorted()
+        let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
         return StatusBatch(statuses: statuses, orphans: orphans)
     }
+
+    /// Railway's word on the deployments that may have changed, as the observer plans it: the
+    /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
+    /// Returns the statuses that changed, after storing them; a call Railway refuses (quota)
+    /// leaves the stored ones, to be looked at again.
+    private func observeRailway(_ stored: [String: String], projects: [String: String]) async throws -> [String: String] {
+        let railway = providers.railway
+        guard railway.tokens.count > 0 else { return [:] }
+        let now = Date()
+        let transitioning = stored.filter { !Self.settled.contains($0.value) }.keys.sorted()
+        let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
+                                       quota: railway.tokens.snapshot.map(\.quota), now: now)
+        var seen: [String: String] = [:]
+        if plan.resync {
+            guard let all = try? await railway.projects() else { return [:] }
+            let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for id in stored.keys {
+                let project = byName[externalName(instanceID: id)]
+                seen[id] = project == nil ? "MISSING" : project?.deploymentStatus ?? stored[id]
+            }
+            let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
+            await observer.resynced(orphans: orphans, now: now)
+        } else if !plan.poll.isEmpty {
+            let polled = await withTaskGroup(of: (String, String?).self) { group in
+                var results: [String: String] = [:]
+                var next = plan.poll.makeIterator()
+                func add() -> Bool {
+                    guard let id = next.next() else { return false }
+                    group.addTask {
+                        guard let projectID = projects[id] else { return (id, nil) }
+                        do { return (id, try await railway.project(id: projectID)?.deploymentStatus ?? "MISSING") } catch { return (id, nil) }
+                    }
+                    return true
+                }
+                for _ in 0..<8 where !add() { break }
+                while let (id, status) = await group.next() {
+                    if let status { results[id] = status }
+                    _ = add()
+                }
+                return results
+            }
+            await observer.polled(Array(polled.keys), now: now)
+            seen = polled
+        }
+        let changed = seen.filter { stored[$0.key] != $0.value }
+        if !changed.isEmpty {
+            let ids = changed.keys.sorted()
+            _ = try await db.query("""
+                UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
+                WHERE i.instance_id = u.id AND i.state = 'ready'
+                """, [textArray(ids), textArray(ids.map { changed[$0]! })])
+        }
+        return changed
+    }
+
+    /// Deployment statuses that stay until something happens (an event or a resync says so).
+    static let settled: Set<String> = ["SUCCESS", "FAILED", "CRASHED", "REMOVED", "SLEEPING", "SKIPPED", "MISSING"]
 
     /// `/pool/health` of each runtime, at most 40 at once; true where it said ready.
     private func ping(_ probes: [(id: String, url: URL, key: String?)]) async -> [String: Bool] {

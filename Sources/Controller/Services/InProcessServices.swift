@@ -20,6 +20,8 @@ public struct InProcessServices: ServicesClient {
     let onDelivered: @Sendable (String) -> Void
     /// Runtimes that said ready lately: the status batch pings the steady fleet only once a while.
     let health: HealthCache
+    /// What of Railway to look at in each status batch (events, transitions, resync).
+    let observer: RailwayObserver
 
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -29,6 +31,7 @@ public struct InProcessServices: ServicesClient {
         self.handoff = RuntimeHandoff()
         self.onDelivered = onDelivered
         self.health = HealthCache(ttl: settings.healthTTL)
+        self.observer = RailwayObserver(settings: settings.observe)
     }
 
     /// Loads `BANKR_KEYS` into the pool; known keys are left as they are.

@@ -23,12 +23,13 @@ public struct ProviderSet: Sendable {
 
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSet {
         func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
-        // A pool of tokens (`RAILWAY_API_TOKENS`) is used from its first until rotation lands (issue 11).
-        func firstToken(_ list: String?) -> String? { list?.split(separator: ",").first.map { $0.trimmingCharacters(in: .whitespaces) } }
+        // `RAILWAY_API_TOKENS` (a pool, creation paced per token) and `RAILWAY_API_TOKEN`, together.
+        let tokens = ((value("RAILWAY_API_TOKENS") ?? "").split(separator: ",") + (value("RAILWAY_API_TOKEN").map { [Substring($0)] } ?? []))
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         func url(_ k: String, _ fallback: String) -> URL { URL(string: value(k) ?? fallback) ?? URL(string: fallback)! }
         return ProviderSet(
             railway: RailwayClient(endpoint: url("RAILWAY_API_URL", "https://backboard.railway.com/graphql/v2"),
-                                   token: value("RAILWAY_API_TOKEN") ?? firstToken(value("RAILWAY_API_TOKENS")), workspaceID: value("RAILWAY_WORKSPACE_ID")),
+                                   tokens: RailwayTokens(Array(Set(tokens)).sorted()), workspaceID: value("RAILWAY_WORKSPACE_ID")),
             ghcr: GHCRClient(base: url("GHCR_URL", "https://ghcr.io"), token: value("GHCR_TOKEN")),
             openRouter: OpenRouterProvider(base: url("OPENROUTER_API_URL", "https://openrouter.ai/api/v1"),
                                            provisioningKey: value("OPENROUTER_PROVISIONING_KEY")),
@@ -43,11 +44,15 @@ public struct ProviderSet: Sendable {
     }
 
     /// Every provider pointed at the simulated cloud, with credentials it accepts and a Bankr pool.
-    public static func simulated(_ sim: Simulator, bankrKeys: Int = 200, retry: RetryPolicy = RetryPolicy(),
+    /// `railwayTokens` tokens make the Railway pool, each paced as the simulator's profile says.
+    public static func simulated(_ sim: Simulator, bankrKeys: Int = 200, retry: RetryPolicy = RetryPolicy(), railwayTokens: Int = 1,
                                  breaker: @Sendable () -> CircuitBreaker = { CircuitBreaker() }) -> ProviderSet {
         func client(_ name: String) -> ProviderHTTPClient { ProviderHTTPClient(provider: name, policy: retry, breaker: breaker()) }
         return ProviderSet(
-            railway: RailwayClient(endpoint: URL(string: sim.railwayURL)!, token: "sim-railway-token", workspaceID: "sim-workspace", http: client("railway")),
+            railway: RailwayClient(endpoint: URL(string: sim.railwayURL)!,
+                                   tokens: RailwayTokens((1...max(1, railwayTokens)).map { "sim-railway-token-\($0)" },
+                                                         projectInterval: sim.projectCreateInterval == .zero ? .zero : sim.projectCreateInterval + .seconds(1)),
+                                   workspaceID: "sim-workspace", http: client("railway")),
             ghcr: GHCRClient(base: URL(string: sim.ghcrURL)!, token: nil, http: client("ghcr")),
             openRouter: OpenRouterProvider(base: URL(string: sim.openRouterURL)!, provisioningKey: "sim-openrouter-key", http: client("openrouter")),
             telnyx: TelnyxProvider(base: URL(string: sim.telnyxURL)!, apiKey: "sim-telnyx-key", http: client("telnyx")),

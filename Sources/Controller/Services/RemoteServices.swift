@@ -83,8 +83,21 @@ public struct RemoteServices: ServicesClient {
             // No answer at all (connection refused, timed out): the services host is unavailable.
             throw ServicesError(status: 503, code: .providerUnavailable, message: "services: \(error.message)")
         }
-        if response.status >= 400 { throw Self.error(response.status, response.body) }
-        return try JSONDecoder().decode(R.self, from: response.body)
+        if response.status >= 400 {
+            var error = Self.error(response.status, response.body)
+            error.retryAfter = RetryAfter.parse(response.header("retry-after"))
+            throw error
+        }
+        let decoder = JSONDecoder()
+        // The services API writes dates as ISO 8601 (`HTTPResponse.json`).
+        decoder.dateDecodingStrategy = .custom { d in
+            let text = try d.singleValueContainer().decode(String.self)
+            guard let date = ISO8601.parse(text) else {
+                throw DecodingError.dataCorrupted(.init(codingPath: d.codingPath, debugDescription: "not an ISO 8601 date: \(text)"))
+            }
+            return date
+        }
+        return try decoder.decode(R.self, from: response.body)
     }
 
     /// The services error of an answer: `{"error": {"code", "message"}}`.

@@ -109,6 +109,20 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     public var tools: [String: ToolStatus]
     /// Variables written for the runtime that it has not been handed yet.
     public var envPending: Bool
+    /// When the one deployment was committed: the stuck timeout counts from here.
+    public var deployedAt: Date?
+    /// The create waits for a provider's quota until then (`ProviderQuota`); nil when it does not.
+    public var quotaWaitUntil: Date?
+    public var lastError: String?
+
+    public init(state: InstanceHealth, setup: InstanceSetup, deployStatus: String?, url: String?, tools: [String: ToolStatus], envPending: Bool) {
+        self.state = state
+        self.setup = setup
+        self.deployStatus = deployStatus
+        self.url = url
+        self.tools = tools
+        self.envPending = envPending
+    }
 }
 
 public struct ToolStatus: Codable, Sendable, Equatable {
@@ -144,6 +158,8 @@ public struct ServicesError: Error, Sendable, CustomStringConvertible {
     public var status: Int
     public var code: ServicesErrorCode
     public var message: String
+    /// When the provider's quota lets the call be made again (`ProviderQuota`).
+    public var retryAfter: Duration?
     public var description: String { message }
 
     public init(status: Int, code: ServicesErrorCode, message: String) {
@@ -159,7 +175,11 @@ public struct ServicesError: Error, Sendable, CustomStringConvertible {
     static func provider(_ e: ProviderError) -> ServicesError {
         switch e.kind {
         case .notConfigured: return ServicesError(status: 503, code: .providerNotConfigured, message: e.description)
-        case .retryable, .rateLimited, .breakerOpen: return ServicesError(status: 503, code: .providerUnavailable, message: e.description)
+        case .rateLimited, .paced:
+            var error = ServicesError(status: 429, code: .providerQuota, message: e.description)
+            error.retryAfter = e.retryAfter
+            return error
+        case .retryable, .breakerOpen: return ServicesError(status: 503, code: .providerUnavailable, message: e.description)
         case .unauthorized, .terminal, .conflict, .notFound: return ServicesError(status: 502, code: .providerError, message: e.description)
         }
     }

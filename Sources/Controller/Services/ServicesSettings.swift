@@ -25,6 +25,8 @@ public struct ServicesSettings: Sendable {
     public var registryCredentials: RegistryCredentials?
     /// A runtime that said ready is pinged again after this long; one that did not, every batch.
     public var healthTTL: TimeInterval = 15
+    /// How Railway is observed: resync period, webhooks, the quota share of polling.
+    public var observe = ObserveSettings()
 
     public init() {}
 

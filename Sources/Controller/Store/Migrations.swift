@@ -8,6 +8,7 @@ enum Migrations {
         Migration(version: 2, name: "bankr_keys", sql: text(PackageResources.v0002_bankr_keys_sql)),
         Migration(version: 3, name: "reconciler", sql: text(PackageResources.v0003_reconciler_sql)),
         Migration(version: 4, name: "runtime_protocol", sql: text(PackageResources.v0004_runtime_protocol_sql)),
+        Migration(version: 5, name: "provider_limits", sql: text(PackageResources.v0005_provider_limits_sql)),
     ]
 
     static let migrator = Migrator(all)

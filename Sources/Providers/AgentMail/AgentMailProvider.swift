@@ -20,6 +20,7 @@ public final class AgentMailProvider: ToolProvider {
 
     public var stats: ProviderStats { http.stats }
     public var breaker: CircuitBreaker { http.breaker }
+    public var quota: QuotaGate { http.quota }
 
     public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
         var pageToken: String?

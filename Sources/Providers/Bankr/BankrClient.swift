@@ -15,6 +15,7 @@ public final class BankrClient: Sendable {
 
     public var stats: ProviderStats { http.stats }
     public var breaker: CircuitBreaker { http.breaker }
+    public var quota: QuotaGate { http.quota }
 
     /// The wallet address the key belongs to, when the response names one.
     public func verify(key: String) async throws(ProviderError) -> String? {

@@ -24,6 +24,7 @@ public final class GHCRClient: Sendable {
 
     public var stats: ProviderStats { http.stats }
     public var breaker: CircuitBreaker { http.breaker }
+    public var quota: QuotaGate { http.quota }
 
     /// The digest (`sha256:...`) the reference's tag points to now; a digest reference is its own answer.
     public func resolve(_ image: ImageReference) async throws(ProviderError) -> String {

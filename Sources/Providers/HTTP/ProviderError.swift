@@ -5,8 +5,11 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
     public enum Kind: String, Sendable, Codable {
         /// Worth retrying later: 5xx, timeouts, connection failures, non-JSON gateway pages.
         case retryable
-        /// 429; `retryAfter` says when, if the provider did.
+        /// 429, or a quota used up; `retryAfter` says when, if the provider did.
         case rateLimited
+        /// The credential may not make this kind of resource again yet (Railway's "only one
+        /// project per 30 s"); other calls, and other credentials, may go on. Never retried in place.
+        case paced
         /// The resource does not exist (404, "Project not found").
         case notFound
         /// The resource exists or is in use (409, duplicate).
@@ -35,7 +38,7 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
         self.retryAfter = retryAfter
     }
 
-    public var isRetryable: Bool { [.retryable, .rateLimited, .breakerOpen].contains(kind) }
+    public var isRetryable: Bool { [.retryable, .rateLimited, .paced, .breakerOpen].contains(kind) }
 
     public var description: String {
         "\(provider): \(kind.rawValue)\(status.map { " (HTTP \($0))" } ?? ""): \(message)"

@@ -8,8 +8,11 @@ import FoundationNetworking
 /// - Timeouts: `requestTimeout` bounds a whole call (connect, send, receive). FoundationNetworking
 ///   offers no separate connect timeout, so a refused or unreachable host fails within the same bound.
 /// - Retries: only calls marked idempotent, plus 429s (the provider refused them before acting);
-///   exponential backoff with full jitter, capped; `Retry-After` honoured up to a limit; all under a
-///   retry budget that keeps retries near 10% of calls.
+///   exponential backoff with full jitter, capped; all under a retry budget that keeps retries near
+///   10% of calls. A `Retry-After` up to `maxRetryAfter` is slept through; a longer one blocks the
+///   credential's `QuotaGate` and is thrown, so the caller defers its work to then (never dropped).
+/// - Quota: every answer's `X-RateLimit-*` headers feed the gate; while it is blocked, calls fail
+///   at once with `.rateLimited` and the time left, without a request.
 /// - A per-provider limit on calls in flight, and a circuit breaker per provider.
 public final class ProviderHTTPClient: Sendable {
     public struct Request: Sendable {
@@ -47,6 +50,8 @@ public final class ProviderHTTPClient: Sendable {
     public let policy: RetryPolicy
     public let breaker: CircuitBreaker
     public let stats: ProviderStats
+    /// The quota of this client's credential (Railway passes one per token instead).
+    public let quota: QuotaGate
     let budget: RetryBudget
     let limiter: ConcurrencyLimiter
     let requestTimeout: Duration
@@ -66,6 +71,7 @@ public final class ProviderHTTPClient: Sendable {
         self.requestTimeout = requestTimeout
         self.sleep = sleep
         self.stats = ProviderStats(provider: provider)
+        self.quota = QuotaGate()
         let configuration = URLSessionConfiguration.ephemeral
         configuration.httpMaximumConnectionsPerHost = maxInFlight
         configuration.timeoutIntervalForRequest = Double(requestTimeout.components.seconds) + 1
@@ -75,7 +81,12 @@ public final class ProviderHTTPClient: Sendable {
 
     /// Sends a request with this provider's retry, budget, limit and breaker. A 2xx comes back;
     /// anything else throws a classified `ProviderError`.
-    public func send(_ request: Request, classify: Classifier? = nil) async throws(ProviderError) -> Response {
+    public func send(_ request: Request, classify: Classifier? = nil, gate: QuotaGate? = nil) async throws(ProviderError) -> Response {
+        let gate = gate ?? quota
+        if let wait = gate.wait() {
+            stats.record(request.operation, outcome: "deferred", latency: .zero)
+            throw ProviderError(.rateLimited, provider: provider, message: "quota: waiting for the provider's limit to reset", retryAfter: wait)
+        }
         guard breaker.allow() else {
             stats.record(request.operation, outcome: "breaker_open", latency: .zero)
             throw ProviderError(.breakerOpen, provider: provider, message: "circuit breaker open after repeated failures")
@@ -86,7 +97,7 @@ public final class ProviderHTTPClient: Sendable {
         var attempt = 0
         while true {
             let started = ContinuousClock.now
-            let result = await perform(request, classify: classify)
+            let result = await perform(request, classify: classify, gate: gate)
             let latency = ContinuousClock.now - started
             switch result {
             case .success(let response):
@@ -95,6 +106,7 @@ public final class ProviderHTTPClient: Sendable {
                 return response
             case .failure(let error):
                 stats.record(request.operation, outcome: error.kind.rawValue, latency: latency)
+                if error.kind == .rateLimited, let wait = error.retryAfter { gate.block(for: wait) }
                 // Only signs of an unhealthy provider count against the breaker.
                 if error.kind == .retryable { breaker.recordFailure() } else { breaker.recordSuccess() }
                 guard attempt + 1 < policy.maxAttempts,
@@ -122,7 +134,7 @@ public final class ProviderHTTPClient: Sendable {
         }
     }
 
-    private func perform(_ request: Request, classify: Classifier?) async -> Result<Response, ProviderError> {
+    private func perform(_ request: Request, classify: Classifier?, gate: QuotaGate) async -> Result<Response, ProviderError> {
         var urlRequest = URLRequest(url: request.url, timeoutInterval: Double(requestTimeout.components.seconds))
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
@@ -143,6 +155,7 @@ public final class ProviderHTTPClient: Sendable {
         var headers: [String: String] = [:]
         for (k, v) in http?.allHeaderFields ?? [:] { headers[String(describing: k).lowercased()] = String(describing: v) }
         let response = Response(status: http?.statusCode ?? 0, headers: headers, body: data)
+        gate.observe(headers: headers)
         if (200..<300).contains(response.status) || request.passthrough.contains(response.status) {
             if let error = classify?(response) { return .failure(error) }
             return .success(response)

@@ -21,6 +21,7 @@ public final class OpenRouterProvider: ToolProvider {
     /// False without a provisioning key: no key can be made.
     public var isConfigured: Bool { key != nil }
     public var breaker: CircuitBreaker { http.breaker }
+    public var quota: QuotaGate { http.quota }
 
     public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
         var offset = 0

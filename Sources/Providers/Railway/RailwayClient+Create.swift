@@ -45,12 +45,16 @@ public struct RegistryCredentials: Sendable, Equatable {
 /// is one call that the services layer records before the next, so a crash resumes at its step.
 extension RailwayClient {
     /// `projectCreate` in the workspace, its default environment named `environmentName`.
-    public func createProject(name: String, environmentName: String) async throws(ProviderError) -> RailwayProject {
+    /// `beforeSend` runs once a token is free, just before the request: the caller records that a
+    /// create may now happen (a call deferred for the pace never sent anything).
+    public func createProject(name: String, environmentName: String,
+                              beforeSend: (() async throws -> Void)? = nil) async throws(ProviderError) -> RailwayProject {
         guard let workspaceID else {
             throw ProviderError(.notConfigured, provider: "railway", message: "RAILWAY_WORKSPACE_ID is not set")
         }
         let data = try await call(.projectCreate, ["name": .string(name), "description": .string("Convos agent instance"),
-                                                    "workspaceId": .string(workspaceID), "defaultEnvironmentName": .string(environmentName)])
+                                                    "workspaceId": .string(workspaceID), "defaultEnvironmentName": .string(environmentName)],
+                            beforeSend: beforeSend)
         let project = Self.project(data["projectCreate"] ?? .null)
         guard !project.id.isEmpty, project.environmentID != nil else {
             throw ProviderError(.terminal, provider: "railway", message: "projectCreate returned no project or environment")

@@ -30,14 +30,20 @@ public struct RailwayProject: Sendable, Equatable {
 public final class RailwayClient: Sendable {
     let http: ProviderHTTPClient
     let endpoint: URL
-    let token: String?
+    /// The token pool: creation paced per token, quota per token.
+    public let tokens: RailwayTokens
     let workspaceID: String?
 
-    public init(endpoint: URL, token: String?, workspaceID: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "railway")) {
+    public init(endpoint: URL, tokens: RailwayTokens, workspaceID: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "railway")) {
         self.endpoint = endpoint
-        self.token = token
+        self.tokens = tokens
         self.workspaceID = workspaceID
         self.http = http
+    }
+
+    /// One token (or none: the provider is disabled).
+    public convenience init(endpoint: URL, token: String?, workspaceID: String?, http: ProviderHTTPClient = ProviderHTTPClient(provider: "railway")) {
+        self.init(endpoint: endpoint, tokens: RailwayTokens(token.map { [$0] } ?? []), workspaceID: workspaceID, http: http)
     }
 
     public var stats: ProviderStats { http.stats }
@@ -89,19 +95,48 @@ public final class RailwayClient: Sendable {
         }
     }
 
-    /// One GraphQL call; the create steps in `RailwayClient+Create.swift` use it too.
-    func call(_ document: RailwayDocument, _ variables: [String: JSONValue]) async throws(ProviderError) -> JSONValue {
-        guard let token else { throw ProviderError(.notConfigured, provider: "railway", message: "RAILWAY_API_TOKEN is not set") }
+    /// One GraphQL call on a token of the pool; the create steps in `RailwayClient+Create.swift` use
+    /// it too. A token out of quota or paced is set aside and the next one tried; when none is
+    /// left, `.rateLimited` says how long until one is, and no request is sent.
+    func call(_ document: RailwayDocument, _ variables: [String: JSONValue],
+              beforeSend: (() async throws -> Void)? = nil) async throws(ProviderError) -> JSONValue {
+        guard tokens.count > 0 else { throw ProviderError(.notConfigured, provider: "railway", message: "RAILWAY_API_TOKEN is not set") }
         let body = JSONValue.object(["query": .string(document.text), "operationName": .string(document.rawValue),
                                      "variables": .object(variables)])
-        let request = ProviderHTTPClient.Request(
-            method: "POST", url: endpoint, headers: ["Authorization": "Bearer \(token)", "Content-Type": "application/json"],
-            body: body.canonicalData(), idempotent: document.idempotent, operation: document.rawValue)
-        let response = try await http.send(request, classify: Self.graphQLError)
-        guard let data = JSONValue(jsonBody: response.body)?["data"], data != .null else {
-            throw ProviderError(.terminal, provider: "railway", message: "\(document.rawValue): response has no data")
+        let purpose: RailwayTokens.Purpose = document == .projectCreate ? .projectCreate : document == .volumeCreate ? .volumeCreate : .other
+        var sent = false
+        for _ in 0..<tokens.count {
+            let lease: RailwayTokens.Lease
+            switch tokens.take(purpose) {
+            case .success(let l): lease = l
+            case .failure(let e):
+                http.stats.record(document.rawValue, outcome: "deferred", latency: .zero)
+                throw e
+            }
+            if !sent, let beforeSend {
+                do { try await beforeSend() } catch { throw ProviderError(.retryable, provider: "railway", message: "could not record the intent: \(error)") }
+                sent = true
+            }
+            let request = ProviderHTTPClient.Request(
+                method: "POST", url: endpoint, headers: ["Authorization": "Bearer \(lease.value)", "Content-Type": "application/json"],
+                body: body.canonicalData(), idempotent: document.idempotent, operation: document.rawValue)
+            let response: ProviderHTTPClient.Response
+            do {
+                response = try await http.send(request, classify: Self.graphQLError, gate: lease.gate)
+            } catch where error.kind == .paced {
+                tokens.paced(lease, purpose, retryAfter: error.retryAfter)
+                continue
+            } catch where error.kind == .rateLimited && tokens.count > 1 {
+                continue
+            }
+            guard let data = JSONValue(jsonBody: response.body)?["data"], data != .null else {
+                throw ProviderError(.terminal, provider: "railway", message: "\(document.rawValue): response has no data")
+            }
+            return data
         }
-        return data
+        // Every token was tried: the error says when the first is free again.
+        if case .failure(let e) = tokens.take(purpose) { throw e }
+        throw ProviderError(.rateLimited, provider: "railway", message: "every Railway token was refused", retryAfter: .seconds(1))
     }
 
     /// Railway answers resolver failures with HTTP 200 and `{"errors":[{"message"}],"data":null}`.
@@ -112,7 +147,7 @@ public final class RailwayClient: Sendable {
         let kind: ProviderError.Kind
         // Per-token creation limits (convos-system.md section 3): about one project per 30 s.
         if lower.contains("only one project can be created") || lower.contains("creating volumes too quickly") {
-            return ProviderError(.rateLimited, provider: "railway", message: message, status: response.status, retryAfter: .seconds(30))
+            return ProviderError(.paced, provider: "railway", message: message, status: response.status)
         }
         if lower.contains("not authorized") || lower.contains("token not found") { kind = .unauthorized }
         else if lower.contains("not found") { kind = .notFound }

@@ -10,6 +10,8 @@ enum RailwayDocument: String, CaseIterable, Sendable {
     case project = "Project"
     case projects = "Projects"
     case projectDelete = "ProjectDelete"
+    case notificationRules = "NotificationRules"
+    case notificationRuleCreate = "NotificationRuleCreate"
 
     var text: String {
         let bytes: [UInt8]
@@ -23,11 +25,13 @@ enum RailwayDocument: String, CaseIterable, Sendable {
         case .project: bytes = PackageResources.Project_graphql
         case .projects: bytes = PackageResources.Projects_graphql
         case .projectDelete: bytes = PackageResources.ProjectDelete_graphql
+        case .notificationRules: bytes = PackageResources.NotificationRules_graphql
+        case .notificationRuleCreate: bytes = PackageResources.NotificationRuleCreate_graphql
         }
         return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Mutations that create are not safe to repeat (Railway has no idempotency keys); a patch
     /// commit is not either: each one is a deployment. Everything else is.
-    var idempotent: Bool { ![.projectCreate, .serviceCreate, .volumeCreate, .serviceDomainCreate, .environmentPatchCommit].contains(self) }
+    var idempotent: Bool { ![.projectCreate, .serviceCreate, .volumeCreate, .serviceDomainCreate, .environmentPatchCommit, .notificationRuleCreate].contains(self) }
 }

@@ -23,6 +23,7 @@ public final class TelnyxProvider: ToolProvider {
 
     public var stats: ProviderStats { http.stats }
     public var breaker: CircuitBreaker { http.breaker }
+    public var quota: QuotaGate { http.quota }
 
     public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
         if let number = try await ownedNumbers(name).first {

@@ -58,11 +58,14 @@ public enum Planner {
             if instance.setup == .created && instance.deployFailed {
                 return [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")]
             }
-            if age >= input.settings.stuckAfter { return [.markFailed(instance: instance.id, reason: "NotReadyInTime")] }
+            // Not yet deployed: creating goes on (retried, or deferred while a quota holds it);
+            // no stuck timer runs before the deploy, so waiting for a quota never fails an instance.
             if instance.setup == .missing || instance.setup == .creating {
                 guard let pool, let digest = instance.digest, let image = ImageReference(pool.spec.image) else { return [] }
                 return [.startInstance(instance: instance.id, image: "\(image.registry)/\(image.repository)@\(digest)")]
             }
+            let deployedFor = instance.deployedAt.map { input.now.timeIntervalSince($0) } ?? age
+            if deployedFor >= input.settings.stuckAfter { return [.markFailed(instance: instance.id, reason: "NotReadyInTime")] }
             // A successful deploy is not enough: the runtime must say it is ready.
             if instance.healthy, let url = instance.url { return [.markIdle(instance: instance.id, url: url)] }
             return []

@@ -116,6 +116,8 @@ public enum ServicesErrorCode: String, WireEnum {
     case providerNotConfigured = "ProviderNotConfigured"
     case providerError = "ProviderError"
     case providerUnavailable = "ProviderUnavailable"
+    /// The provider's quota or creation pace holds the call back until `Retry-After`.
+    case providerQuota = "ProviderQuota"
     case bankrPoolEmpty = "BankrPoolEmpty"
     case userConfigMissing = "UserConfigMissing"
     case runtimeNotReady = "RuntimeNotReady"
@@ -155,6 +157,12 @@ public struct InstanceView: Sendable, Equatable {
     /// The clone summary reached the parent, or the parent's runtime does not take one.
     public var cloneSummaryDone: Bool
     public var parentInstance: String?
+    /// When its one deployment was committed: the stuck timeout counts from here, so time spent
+    /// waiting for a provider's quota before it never does.
+    public var deployedAt: Date?
+    /// Its create waits for a provider's quota until then, with the provider's last word.
+    public var quotaWaitUntil: Date?
+    public var lastError: String?
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
                 createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: String? = "SUCCESS",
