@@ -61,7 +61,7 @@ let package = Package(
         // Test helpers: a fresh database per test on the cluster scripts/test starts.
         .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Simulator", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Simulator", "TestSupport", "Sync"], swiftSettings: strict),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),

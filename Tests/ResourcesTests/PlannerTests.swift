@@ -23,8 +23,13 @@ private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, dep
     InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, health: health, deployStatus: deploy)
 }
 private func provisioning(_ id: String, age: TimeInterval = 5, setup: InstanceSetup = .created, deploy: String? = "DEPLOYING",
-                          health: InstanceHealth = .deploying, url: String? = nil) -> InstanceView {
-    InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, setup: setup, health: health, deployStatus: deploy)
+                          health: InstanceHealth = .deploying, url: String? = nil, deployedAgo: TimeInterval? = nil,
+                          quotaWait: TimeInterval? = nil) -> InstanceView {
+    var i = InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, setup: setup, health: health,
+                         deployStatus: deploy)
+    i.deployedAt = deployedAgo.map { t0 - $0 }
+    i.quotaWaitUntil = quotaWait.map { t0 + $0 }
+    return i
 }
 private let conciergeConfig = RuntimeConfig(agentName: "Concierge", instructions: "Plan.", model: "a/b")
 private func claimed(_ id: String, agent: String, tools: [ToolName: ToolView] = [:], configured: RuntimeConfig? = nil,
@@ -92,6 +97,15 @@ let plannerCases: [PlannerCase] = [
                 expected: [.teardown(instance: "f", reason: "Failed")]),
     PlannerCase(name: "stuck provisioning is failed", reason: "not healthy POOL_STUCK_TIMEOUT (15 minutes) after creation",
                 input: input(pools: [pool(1)], instances: [provisioning("p", age: 901, deploy: "SUCCESS", health: .unreachable)]),
+                expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
+    PlannerCase(name: "waiting for a quota is never stuck", reason: "20 minutes held back by Railway's pace: keep creating, fail nothing",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, setup: .creating, deploy: nil, quotaWait: 20)]),
+                expected: [.startInstance(instance: "p", image: imageAt(d1))]),
+    PlannerCase(name: "stuck counts from the deploy", reason: "created 20 minutes ago, deployed 2 minutes ago: not stuck",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: "SUCCESS", health: .unreachable, deployedAgo: 120)]),
+                expected: []),
+    PlannerCase(name: "stuck after the deploy is failed", reason: "deployed 16 minutes ago and still not ready",
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: "SUCCESS", health: .unreachable, deployedAgo: 960)]),
                 expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
     PlannerCase(name: "provisioning under the stuck timeout waits", reason: "14 minutes is slow, not stuck",
                 input: input(pools: [pool(1)], instances: [provisioning("p", age: 840, deploy: "SUCCESS", health: .unreachable)]),

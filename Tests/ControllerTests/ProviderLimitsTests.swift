@@ -1,0 +1,111 @@
+import Foundation
+import Testing
+@testable import Controller
+import Postgres
+import Resources
+import Simulator
+import TestSupport
+
+/// Providers as they limit us, end to end: Railway's per-token creation pace, a long
+/// `Retry-After`, and deployment events instead of polling (with the resync behind them).
+@Suite struct ProviderLimitsTests {
+    static func poolCondition(_ t: TestController, _ type: String) async throws -> [String: Any]? {
+        let status = try await t.client.get("/v1/pools/default").json()["status"] as? [String: Any]
+        return (status?["conditions"] as? [[String: Any]])?.first { $0["type"] as? String == type }
+    }
+
+    /// One token, one project per 2 s: the pool fills, says `ProviderQuota` while it waits, and
+    /// the wait never counts toward the stuck timeout (4 s here): nothing fails, nothing is made twice.
+    @Test func paceOfOneTokenHoldsCreatesBackWithoutFailingThem() async throws {
+        var cloud = TestController.fastCloud
+        cloud.projectCreateInterval = .seconds(2)
+        var reconciler = TestController.fastReconciler
+        reconciler.planner.stuckAfter = 4
+        let t = try await TestController.start(simulate: true, reconciler: reconciler, cloud: cloud)
+        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 4"))
+        var sawQuota = false
+        try await eventually("4 idle", timeout: .seconds(40)) {
+            if let c = try await Self.poolCondition(t, "Progressing"), c["status"] as? String == "False", c["reason"] as? String == "ProviderQuota" {
+                sawQuota = true
+                #expect((c["message"] as? String)?.contains("creating goes on at") == true)
+            }
+            return try await t.idle() == 4
+        }
+        #expect(sawQuota, "Progressing=False ProviderQuota while the pace held creates back")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('NotReadyInTime', 'Failed')") == 0)
+        let projects = await t.controller.simulator!.ledger().filter { $0.kind == "project" }.map(\.name)
+        #expect(projects.count == 4 && Set(projects).count == 4, "no project made twice: \(projects)")
+        try await eventually("Progressing True again") { try await Self.poolCondition(t, "Progressing")?["status"] as? String == "True" }
+        #expect(try await Self.poolCondition(t, "Ready")?["reason"] as? String == "MinIdleMet")
+        let status = try await t.client.get("/status").json()
+        let railway = (status["providers"] as? [[String: Any]])?.first { $0["name"] as? String == "railway" }
+        #expect((railway?["quota"] as? [[String: Any]])?.count == 1, "one entry per token")
+        await t.stop()
+    }
+
+    /// A 429 with a `Retry-After` longer than the client sleeps: OpenRouter's work is deferred to
+    /// then (not retried blindly, not dropped), and everything converges after.
+    @Test func longRetryAfterDefersThenConverges() async throws {
+        let t = try await TestController.start(simulate: true)
+        var faults = Faults()
+        faults.rateLimitEvery = 1
+        faults.retryAfterSeconds = 12
+        faults.providers = ["openrouter"]
+        t.controller.simulator!.setFaults(faults)
+        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 1"))
+        try await eventually("deferred for the quota") {
+            try await Self.poolCondition(t, "Progressing")?["reason"] as? String == "ProviderQuota"
+        }
+        let refused = t.controller.providers.openRouter.stats.count(outcome: "rateLimited")
+        t.controller.simulator!.setFaults(Faults())
+        try await eventually("idle after the wait", timeout: .seconds(30)) { try await t.idle() == 1 }
+        #expect(t.controller.providers.openRouter.stats.count(outcome: "rateLimited") == refused, "nothing was sent during the wait")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'NotReadyInTime'") == 0)
+        await t.stop()
+    }
+
+    /// With `PUBLIC_URL`, the notification rule is registered once (found, not made again) and
+    /// deployment events make instances idle long before the 60 s fallback poll would.
+    @Test func webhookEventsDriveTransitionsAndTheRuleIsNeverDuplicated() async throws {
+        let t = try await TestController.start(simulate: true) {
+            $0.publicURL = "http://127.0.0.1:0"
+            $0.resyncInterval = .seconds(3600)
+        }
+        let sim = t.controller.simulator!
+        try await eventually("rule registered") { await sim.stats().notificationRules == 1 }
+        let local = t.controller.services as! InProcessServices
+        let secret = try await local.webhookSecret(configured: nil)
+        #expect(try await local.ensureNotificationRule(url: "http://127.0.0.1:\(t.controller.port)/webhooks/railway/\(secret)") == false)
+        #expect(await sim.stats().notificationRules == 1)
+        let started = ContinuousClock.now
+        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 2"))
+        try await eventually("2 idle", timeout: .seconds(30)) { try await t.idle() == 2 }
+        #expect(ContinuousClock.now - started < .seconds(30))
+        #expect(await sim.stats().webhooksSent >= 2)
+        // A wrong secret is not ours: 404, nothing woken.
+        let wrong = try await t.client.send("POST", "/webhooks/railway/not-the-secret", body: Data(#"{"type":"Deployment.deployed"}"#.utf8),
+                                           headers: ["Content-Type": "application/json"])
+        #expect(wrong.status == 404)
+        let bad = try await t.client.send("POST", "/webhooks/railway/\(secret)", body: Data("{".utf8), headers: ["Content-Type": "application/json"])
+        #expect(bad.status == 400)
+        let status = try await t.client.get("/status").json()
+        #expect((status["railway"] as? [String: Any])?["mode"] as? String == "webhooks")
+        #expect(!(try await t.client.get("/status").text).contains(secret), "the secret is in no GET")
+        await t.stop()
+    }
+
+    /// Every event lost: the resync still sees each deployment finish.
+    @Test func lostWebhooksAreCaughtByTheResync() async throws {
+        var cloud = TestController.fastCloud
+        cloud.webhookLossRate = 1
+        let t = try await TestController.start(simulate: true, cloud: cloud) {
+            $0.publicURL = "http://127.0.0.1:0"
+            $0.resyncInterval = .seconds(2)
+        }
+        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 2"))
+        try await eventually("2 idle without a single event", timeout: .seconds(30)) { try await t.idle() == 2 }
+        #expect(await t.controller.simulator!.stats().webhooksLost >= 2)
+        #expect(await t.controller.simulator!.stats().webhooksSent == 0)
+        await t.stop()
+    }
+}
