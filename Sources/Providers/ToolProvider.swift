@@ -63,7 +63,11 @@ public func externalName(instanceID: String) -> String { "convos-agent-\(instanc
 func url(_ base: URL, _ path: String, _ query: [(String, String)] = []) -> URL {
     var components = URLComponents(url: base, resolvingAgainstBaseURL: false)!
     components.path = (components.path.hasSuffix("/") ? String(components.path.dropLast()) : components.path) + path
-    if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
+    if !query.isEmpty {
+        components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) }
+        // URLComponents leaves `+` as is, and servers read it as a space: `+1970...` must be `%2B1970...`.
+        components.percentEncodedQuery = components.percentEncodedQuery?.replacingOccurrences(of: "+", with: "%2B")
+    }
     return components.url!
 }
 

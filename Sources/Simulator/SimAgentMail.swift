@@ -22,6 +22,10 @@ extension SimCloud {
             if let clientID, let existing = inboxes.values.first(where: { $0.clientID == clientID }) {
                 return .json(inboxObject(existing))
             }
+            // The plan's inbox limit (Free 3, Developer 10, Startup 150).
+            if let limit = options.agentMailInboxLimit, inboxes.count >= limit {
+                return amError(403, "limit_exceeded", "Inbox limit exceeded")
+            }
             let username = (request["username"] as? String) ?? nextID("inbox-")
             let id = "\(username)@\(request["domain"] as? String ?? "agentmail.to")"
             guard inboxes[id] == nil else { return amError(422, "already_exists", "Inbox already exists") }

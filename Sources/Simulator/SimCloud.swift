@@ -80,10 +80,12 @@ actor SimCloud {
 
     // Telnyx
     struct Order { var id, phoneNumber, customerReference: String; var createdAt: ContinuousClock.Instant; var status: String }
-    struct Number { var id, phoneNumber, customerReference, status: String; var tags: [String] }
+    struct Number { var id, phoneNumber, customerReference, status: String; var tags: [String]; var messagingProfileID: String? = nil }
     var orders: [String: Order] = [:]
     var numbers: [String: Number] = [:]
-    var nextNumber = 5_550_000
+    /// Numbers ordered or owned: a search never offers them, an order of one collides (422).
+    var takenNumbers: Set<String> = []
+    var messagingProfiles: [String: String] = [:]
 
     // AgentMail
     struct Inbox { var id, clientID, displayName: String; var createdAt: Date }
@@ -203,6 +205,11 @@ public struct SimulatorOptions: Sendable {
     public var runtimeExtensions = false
     /// Time for a Telnyx number order to complete.
     public var orderDelay: Duration = .milliseconds(200)
+    /// Telnyx does not document copying an order's `customer_reference` onto its number; the
+    /// simulator does not, unless asked.
+    public var telnyxCopiesReference = false
+    /// AgentMail's plan limit on inboxes: over it, 403 `limit_exceeded`. Nil: none.
+    public var agentMailInboxLimit: Int?
     /// Share of deployments that end FAILED instead of SUCCESS.
     public var deployFailRate = 0.0
     /// Latency of every call, per provider (`railway`, `ghcr`, `openrouter`, `telnyx`, `agentmail`, `bankr`).

@@ -1,6 +1,7 @@
 import Foundation
 
-/// Telnyx v2 numbers: search, orders that complete after `orderDelay`, owned numbers, release.
+/// Telnyx v2 numbers: a search that shows everyone the same free numbers, orders that collide on a
+/// taken one (422) and complete after `orderDelay`, owned numbers, messaging profiles, release.
 extension SimCloud {
     func telnyx(method: String, path: [String], query: [String: String], body: Data, authorization: String?) -> SimResponse {
         guard let auth = authorization, auth.hasPrefix("Bearer "), auth.count > 7 else {
@@ -9,25 +10,54 @@ extension SimCloud {
         completeOrders()
         switch (method, path.first, path.count) {
         case ("GET", "available_phone_numbers", 1):
+            // The same numbers to everyone searching at once, as a real inventory: the first free ones.
             let country = query["filter[country_code]"] ?? "US"
-            nextNumber += 1
-            let number = "+1970\(nextNumber)"
-            return .json(["data": [["record_type": "available_phone_number", "phone_number": number, "vanity_format": "",
-                                    "best_effort": false, "quickship": true, "reservable": true,
-                                    "region_information": [["region_type": "country_code", "region_name": country]],
-                                    "cost_information": ["upfront_cost": "1.00", "monthly_cost": "1.00", "currency": "USD"],
-                                    "features": [["name": "sms"], ["name": "voice"]]]],
-                          "meta": ["total_results": 1, "best_effort_results": 0]])
+            let limit = min(max(Int(query["filter[limit]"] ?? "") ?? 20, 1), 100)
+            var found: [String] = []
+            var n = 5_550_000
+            while found.count < limit {
+                n += 1
+                let number = "+1970\(n)"
+                if !takenNumbers.contains(number) { found.append(number) }
+            }
+            return .json(["data": found.map { number in
+                ["record_type": "available_phone_number", "phone_number": number, "vanity_format": "",
+                 "best_effort": false, "quickship": true, "reservable": true,
+                 "region_information": [["region_type": "country_code", "region_name": country]],
+                 "cost_information": ["upfront_cost": "1.00", "monthly_cost": "1.00", "currency": "USD"],
+                 "features": [["name": "sms"], ["name": "voice"]]] as [String: Any]
+            }, "meta": ["total_results": found.count, "best_effort_results": 0]])
         case ("POST", "number_orders", 1):
             guard let request = jsonObject(body), let first = (request["phone_numbers"] as? [[String: Any]])?.first,
                   let phone = first["phone_number"] as? String else {
                 return telnyxError(422, "10004", "Missing required parameter")
             }
+            guard !takenNumbers.contains(phone) else { return telnyxError(422, "10015", "Phone number \(phone) is not available") }
+            takenNumbers.insert(phone)
             let order = Order(id: uuid(), phoneNumber: phone, customerReference: request["customer_reference"] as? String ?? "",
                               createdAt: .now, status: "pending")
             orders[order.id] = order
             record("telnyx", "create", "number_order", id: order.id, name: order.customerReference)
             return .json(["data": orderObject(order)])
+        case ("GET", "messaging_profiles", 1):
+            let wanted = query["filter[name]"]
+            let matching = messagingProfiles.filter { profile in wanted.map { profile.value == $0 } ?? true }
+            return .json(["data": matching.map { ["id": $0.key, "record_type": "messaging_profile", "name": $0.value] }])
+        case ("POST", "messaging_profiles", 1):
+            guard let name = jsonObject(body)?["name"] as? String, jsonObject(body)?["whitelisted_destinations"] != nil else {
+                return telnyxError(422, "10004", "Missing required parameter")
+            }
+            let id = uuid()
+            messagingProfiles[id] = name
+            return .json(["data": ["id": id, "record_type": "messaging_profile", "name": name]])
+        case ("PATCH", "phone_numbers", 3) where path[2] == "messaging":
+            guard var number = numbers[path[1]], number.status != "deleted" else { return telnyxError(404, "10005", "Resource not found") }
+            guard let profile = jsonObject(body)?["messaging_profile_id"] as? String, messagingProfiles[profile] != nil else {
+                return telnyxError(422, "10015", "messaging_profile_id is not a messaging profile")
+            }
+            number.messagingProfileID = profile
+            numbers[number.id] = number
+            return .json(["data": numberObject(number)])
         case ("GET", "number_orders", 1):
             let matching = orders.values.filter { o in
                 (query["filter[customer_reference]"].map { $0 == o.customerReference } ?? true)
@@ -41,6 +71,7 @@ extension SimCloud {
             let matching = numbers.values.filter { n in
                 (query["filter[customer_reference]"].map { $0 == n.customerReference } ?? true)
                     && (query["filter[status]"].map { $0 == n.status } ?? true)
+                    && (query["filter[phone_number]"].map { $0 == n.phoneNumber } ?? true)
             }.sorted { $0.id < $1.id }
             return .json(["data": matching.map(numberObject),
                           "meta": ["page_number": 1, "page_size": 250, "total_pages": 1, "total_results": matching.count]])
@@ -58,6 +89,7 @@ extension SimCloud {
             guard var number = numbers[path[1]], number.status != "deleted" else { return telnyxError(404, "10005", "Resource not found") }
             number.status = "deleted"
             numbers[number.id] = number
+            takenNumbers.remove(number.phoneNumber)
             record("telnyx", "delete", "phone_number", id: number.id, name: number.customerReference)
             return .json(["data": numberObject(number)])
         default:
@@ -71,7 +103,8 @@ extension SimCloud {
             orders[id]?.status = "success"
             counter += 1
             let numberID = String(1_293_384_261_075_731_000 + counter)
-            numbers[numberID] = Number(id: numberID, phoneNumber: order.phoneNumber, customerReference: order.customerReference,
+            numbers[numberID] = Number(id: numberID, phoneNumber: order.phoneNumber,
+                                       customerReference: options.telnyxCopiesReference ? order.customerReference : "",
                                        status: "active", tags: [])
         }
     }
@@ -87,7 +120,7 @@ extension SimCloud {
     private func numberObject(_ n: Number) -> [String: Any] {
         ["id": n.id, "record_type": "phone_number", "phone_number": n.phoneNumber, "status": n.status, "country_iso_alpha2": "US",
          "phone_number_type": "local", "customer_reference": n.customerReference, "tags": n.tags, "deletion_lock_enabled": false,
-         "connection_id": NSNull(), "messaging_profile_id": NSNull()]
+         "connection_id": NSNull(), "messaging_profile_id": n.messagingProfileID as Any? ?? NSNull()]
     }
 
     private func telnyxError(_ status: Int, _ code: String, _ title: String) -> SimResponse {

@@ -82,6 +82,10 @@ public final class Simulator: Sendable {
                 await cloud.telnyx(method: q.method, path: [q.pathParameters["collection"]!, q.pathParameters["id"]!], query: q.query,
                                    body: q.body, authorization: q.header("authorization")).http
             }
+            r.add(method, "/telnyx/v2/:collection/:id/:sub") { q in
+                await cloud.telnyx(method: q.method, path: [q.pathParameters["collection"]!, q.pathParameters["id"]!, q.pathParameters["sub"]!],
+                                   query: q.query, body: q.body, authorization: q.header("authorization")).http
+            }
         }
         for method in ["GET", "POST"] {
             r.add(method, "/agentmail/v0/inboxes") { q in

@@ -23,7 +23,8 @@ import TestSupport
                 "GHCR_URL=\(sim)/ghcr", "OPENROUTER_API_URL=\(sim)/openrouter/api/v1", "OPENROUTER_PROVISIONING_KEY=k",
                 "TELNYX_API_URL=\(sim)/telnyx/v2", "TELNYX_API_KEY=k", "AGENTMAIL_API_URL=\(sim)/agentmail", "AGENTMAIL_API_KEY=k",
                 "BANKR_API_URL=\(sim)/bankr", "BANKR_KEYS=" + (1...40).map { "bk_crash_\($0)" }.joined(separator: ","),
-                "INSTANCE_URL_SCHEME=http",
+                // Numbers are released, so an empty ledger proves nothing leaked (the reuse pool has its own tests).
+                "INSTANCE_URL_SCHEME=http", "TELNYX_RELEASE=delete",
             ].joined(separator: " ")
         }
 

@@ -35,8 +35,11 @@ import TestSupport
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('NotReadyInTime', 'Failed')") == 0)
         let projects = await t.controller.simulator!.ledger().filter { $0.kind == "project" }.map(\.name)
         #expect(projects.count == 4 && Set(projects).count == 4, "no project made twice: \(projects)")
-        try await eventually("Progressing True again") { try await Self.poolCondition(t, "Progressing")?["status"] as? String == "True" }
-        #expect(try await Self.poolCondition(t, "Ready")?["reason"] as? String == "MinIdleMet")
+        try await eventually("Progressing True again, minIdle met") {
+            let progressing = try await Self.poolCondition(t, "Progressing")?["reason"] as? String
+            let ready = try await Self.poolCondition(t, "Ready")?["reason"] as? String
+            return progressing == "Steady" && ready == "MinIdleMet"
+        }
         let status = try await t.client.get("/status").json()
         let railway = (status["providers"] as? [[String: Any]])?.first { $0["name"] as? String == "railway" }
         #expect((railway?["quota"] as? [[String: Any]])?.count == 1, "one entry per token")
@@ -61,6 +64,31 @@ import TestSupport
         try await eventually("idle after the wait", timeout: .seconds(30)) { try await t.idle() == 1 }
         #expect(t.controller.providers.openRouter.stats.count(outcome: "rateLimited") == refused, "nothing was sent during the wait")
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'NotReadyInTime'") == 0)
+        await t.stop()
+    }
+
+    /// AgentMail's plan limit (403 `limit_exceeded`) is a condition with its reason, and the
+    /// inbox is tried again only after `failedRetry` (ten minutes), not in a retry loop.
+    @Test func agentMailPlanLimitIsAConditionNotARetryLoop() async throws {
+        var cloud = TestController.fastCloud
+        cloud.agentMailInboxLimit = 0
+        var reconciler = TestController.fastReconciler
+        reconciler.failedRetry = .seconds(600)
+        let t = try await TestController.start(simulate: true, reconciler: reconciler, cloud: cloud)
+        _ = try await t.apply(Specs.join(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 1"), Specs.template()))
+        try await eventually("1 idle") { try await t.idle() == 1 }
+        let agent = try #require(try await t.claim("concierge", owner: "alice", wait: 0).json()["agent"] as? String)
+        try await eventually("ToolsReady says the limit") {
+            let status = try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any]
+            let tools = (status?["conditions"] as? [[String: Any]])?.first { $0["type"] as? String == "ToolsReady" }
+            return tools?["reason"] as? String == "ProviderLimitExceeded" && (tools?["message"] as? String)?.contains("Inbox limit exceeded") == true
+        }
+        let backoffs = try await t.client.get("/status").json()["backoffs"] as? [[String: Any]] ?? []
+        let email = try #require(backoffs.first { ($0["key"] as? String)?.contains("email") == true })
+        let next = try #require((email["nextAttempt"] as? String).flatMap(ISO8601.parse))
+        #expect(next.timeIntervalSinceNow > 250, "the next attempt is minutes away, not a loop: \(email)")
+        let creates = t.controller.providers.agentMail.stats.calls.filter { $0.key.hasPrefix("inboxes.create|") }.values.reduce(0) { $0 + $1.count }
+        #expect(creates == 1, "one refused create, not a loop")
         await t.stop()
     }
 

@@ -66,7 +66,7 @@ import TestSupport
     }
 
     @Test func teardownDeletesInTheSeedsOrderAndLeavesNothing() async throws {
-        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { $0.services.telnyxRelease = .delete }
         let s = services(t)
         _ = try await s.createInstance("inst000002", image: Self.image)
         try await provisionAll(s, "inst000002")

@@ -21,6 +21,7 @@ struct TestController {
         s.digestTTL = .milliseconds(200)
         s.planner.orphanGrace = 0.5
         s.maxBackoff = .seconds(1)
+        s.failedRetry = .seconds(1)
         return s
     }
 

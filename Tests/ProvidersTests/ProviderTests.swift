@@ -143,25 +143,36 @@ import TestSupport
         await cloud.sim.shutdown()
     }
 
-    @Test func telnyxOrderIsFollowedAndNumberReleased() async throws {
+    /// Telnyx's primitives against its fake: search, order (a taken number collides), follow the
+    /// order, find the number by itself, attach it to a messaging profile, release it.
+    @Test func telnyxNumbersAreOrderedAttachedAndReleased() async throws {
         let cloud = try await SimulatedCloud.start(orderDelay: .milliseconds(100))
         let telnyx = cloud.telnyx()
-        let pending = try await telnyx.create(name: "convos-agent-ddd444", options: ToolOptions(country: "US"))
-        #expect(pending.state == .pending)
-        // Asked again: the same order (or, if it completed meanwhile, its number); never a second purchase.
-        let again = try await telnyx.create(name: "convos-agent-ddd444", options: ToolOptions())
-        #expect(again.state == .pending || again.variables["TELNYX_PHONE_NUMBER"] != nil)
-        var ready: ToolObservation?
-        let deadline = ContinuousClock.now + .seconds(5)
-        while ready == nil, ContinuousClock.now < deadline {
-            if let o = try await telnyx.observe(name: "convos-agent-ddd444"), o.state == .ready { ready = o } else { await Task.yield() }
+        let found = try await telnyx.search(country: "US")
+        #expect(found.count == 20 && Set(found).count == 20)
+        let order = try await telnyx.order(found[3], reference: "convos-agent-ddd444")
+        #expect(order.status == .pending && order.phoneNumber == found[3])
+        do {
+            _ = try await telnyx.order(found[3], reference: "convos-agent-eee555")
+            Issue.record("a taken number was ordered twice")
+        } catch {
+            #expect(error.kind == .conflict)
         }
-        let number = try #require(ready)
-        #expect(number.variables["TELNYX_PHONE_NUMBER"]?.hasPrefix("+1") == true)
-        #expect(await cloud.sim.events().filter { $0.kind == "number_order" }.count == 1)
-        try await telnyx.update(name: "convos-agent-ddd444", externalID: number.externalID, options: ToolOptions())
-        try await telnyx.delete(name: "convos-agent-ddd444", externalID: number.externalID)
-        try await telnyx.delete(name: "convos-agent-ddd444", externalID: number.externalID)
+        #expect(try await telnyx.search(country: "US").contains(found[3]) == false, "an ordered number is offered no more")
+        var done = order
+        let deadline = ContinuousClock.now + .seconds(5)
+        while done.status == .pending, ContinuousClock.now < deadline { done = try #require(try await telnyx.order(id: order.id)) }
+        #expect(done.status == .success)
+        #expect(try await telnyx.orders(reference: "convos-agent-ddd444").map(\.id) == [order.id])
+        let numberID = try #require(try await telnyx.numberID(found[3]))
+        let profile = try await telnyx.messagingProfile(named: "convos-agents")
+        #expect(try await telnyx.messagingProfile(named: "convos-agents") == profile, "found, not made twice")
+        try await telnyx.attach(numberID: numberID, messagingProfileID: profile)
+        try await telnyx.label(numberID: numberID, reference: "convos-agent-ddd444")
+        #expect(await cloud.live("telnyx").map(\.name) == ["convos-agent-ddd444"])
+        try await telnyx.release(numberID: numberID)
+        try await telnyx.release(numberID: numberID)
+        #expect(try await telnyx.isGone(numberID: numberID))
         #expect(await cloud.live("telnyx").isEmpty)
         await cloud.sim.shutdown()
     }

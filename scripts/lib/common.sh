@@ -45,7 +45,7 @@ pg_start() {
             echo "listen_addresses = '127.0.0.1'"
             echo "port = $port"
             echo "unix_socket_directories = '$dir'"
-            echo "max_connections = 200"
+            echo "max_connections = 500"
             if [ "$mode" = fast ]; then
                 echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"
             fi

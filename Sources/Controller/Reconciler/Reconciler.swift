@@ -18,6 +18,8 @@ public struct ReconcilerSettings: Sendable {
     public var drainTimeout: Duration = .seconds(10)
     /// The longest a failing key waits before its next attempt.
     public var maxBackoff: Duration = .seconds(30)
+    /// A key that failed for good (a plan limit, a missing credential) is tried again this late.
+    public var failedRetry: Duration = .seconds(600)
     /// Off: the replica serves the API only and never competes for the lease.
     public var enabled = true
     public init() {}
@@ -55,6 +57,10 @@ public actor Reconciler {
     /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
     private let leading = Locked(false)
     private var queue: WorkQueue?
+    /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
+    /// large fleet, a loaded machine) never lets the lease run out. Owned here, cancelled on stop.
+    private var renewal: Task<Void, Never>?
+    private var leaseLost = false
     private var stopping = false
     private var digests: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
     private var createBudget: [String: Int] = [:]
@@ -94,12 +100,15 @@ public actor Reconciler {
     /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
     public func run() async {
         guard settings.enabled else { return }
-        var lastRenew = ContinuousClock.now
         while !stopping {
+            if leaseLost {
+                leaseLost = false
+                await stopLeading(reason: "lease lost")
+                continue
+            }
             if queue == nil {
                 if await lease.tryAcquire(), let fence = await lease.fence() {
                     startLeading(fence)
-                    lastRenew = .now
                 } else {
                     // Try again when the holder's lease runs out if that is sooner: a killed leader is
                     // replaced at its expiry, not up to renewEvery later (CrashTests measure it).
@@ -107,9 +116,6 @@ public actor Reconciler {
                     await wakeup.wait(timeout: min(settings.renewEvery, left + .milliseconds(250)))
                     continue
                 }
-            }
-            if ContinuousClock.now - lastRenew >= settings.renewEvery {
-                if await lease.renew() { lastRenew = .now } else { await stopLeading(reason: "lease lost"); continue }
             }
             await tick()
             // The next tick comes at the interval, or sooner when an action asked to be looked at
@@ -124,6 +130,9 @@ public actor Reconciler {
             await queue.drain(timeout: settings.drainTimeout)
             await queue.abandon()
         }
+        renewal?.cancel()
+        await renewal?.value
+        renewal = nil
         await lease.release()
         leading.withLock { $0 = false }
         snapshotValue.isLeader = false
@@ -137,12 +146,23 @@ public actor Reconciler {
 
     private func startLeading(_ fence: Fence) {
         logger.info("became leader", ["fencingToken": String(fence.token)])
+        let lease = self.lease, every = settings.renewEvery
+        renewal = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: every)
+                if Task.isCancelled { return }
+                if await !lease.renew() {
+                    await self?.lostLease()
+                    return
+                }
+            }
+        }
         let executor = Executor(db: db, fence: fence, services: services,
                                 creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } },
                                 configured: onConfigured)
         let log = logger
         let metrics = self.metrics
-        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
             let result: String
             switch outcome {
             case .converged: result = "converged"
@@ -167,8 +187,16 @@ public actor Reconciler {
         leading.withLock { $0 = true }
     }
 
+    /// The renewal failed: the loop stops leading at its next turn, woken now.
+    private func lostLease() {
+        leaseLost = true
+        Task { await wakeup.fire() }
+    }
+
     private func stopLeading(reason: String) async {
         logger.warning("stopped leading", ["reason": reason])
+        renewal?.cancel()
+        renewal = nil
         await queue?.abandon()
         queue = nil
         leading.withLock { $0 = false }

@@ -9,7 +9,7 @@ public enum ReconcileOutcome: Sendable, Equatable {
     case requeue(after: Duration)
     /// Failed in a way worth retrying: back off.
     case retry(String)
-    /// Failed for good until something changes; retried at the slowest pace.
+    /// Failed for good until something changes; retried after the queue's `failedDelay`.
     case failed(String)
     /// A provider's quota holds it back until then: not a failure, no backoff grows, nothing dropped.
     case deferred(after: Duration, reason: String)
@@ -28,6 +28,9 @@ public actor WorkQueue {
     let limit: Int
     let baseDelay: Duration
     let maxDelay: Duration
+    /// A failure no retry fixes (a plan limit, a missing credential) is tried again this much
+    /// later: slow enough to be no loop, soon enough to notice a fix.
+    let failedDelay: Duration
     private var running: [String: Task<Void, Never>] = [:]
     public private(set) var keys: [String: KeyState] = [:]
     private var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
@@ -37,11 +40,13 @@ public actor WorkQueue {
     private let onDone: @Sendable (Action, ReconcileOutcome) -> Void
 
     public init(limit: Int = 32, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(30),
+                failedDelay: Duration = .seconds(600),
                 run: @escaping @Sendable (Action) async -> ReconcileOutcome,
                 onDone: @escaping @Sendable (Action, ReconcileOutcome) -> Void = { _, _ in }) {
         self.limit = limit
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
+        self.failedDelay = failedDelay
         self.run = run
         self.onDone = onDone
     }
@@ -77,7 +82,7 @@ public actor WorkQueue {
         case .retry(let error), .failed(let error):
             state.failures += 1
             state.lastError = error
-            let ceiling = outcome == .failed(error) ? maxDelay : min(maxDelay, baseDelay * (1 << min(state.failures, 20)))
+            let ceiling = outcome == .failed(error) ? failedDelay : min(maxDelay, baseDelay * (1 << min(state.failures, 20)))
             state.nextAttempt = Date().addingTimeInterval(Self.seconds(ceiling * Double.random(in: 0.5...1)))
             keys[key] = state
         }

@@ -145,6 +145,10 @@ public struct ServeConfiguration: Sendable {
             }
             s.openRouterKeyLimitReset = reset
         }
+        if let release = value("TELNYX_RELEASE") {
+            guard let r = TelnyxRelease(rawValue: release) else { throw Invalid(description: "TELNYX_RELEASE must be pool or delete, got \(release)") }
+            s.telnyxRelease = r
+        }
         s.xmtpEnv = value("XMTP_ENV") ?? s.xmtpEnv
         s.primaryModel = value("OPENCLAW_PRIMARY_MODEL")
         // Where a runtime reaches the services to provision for itself.

@@ -30,7 +30,7 @@ extension InProcessServices {
         let row = try await db.query("""
             INSERT INTO services.tool_resources (instance_id, tool, idempotency_name) VALUES ($1, $2, $3)
             ON CONFLICT (instance_id, tool) DO UPDATE SET updated_at = now()
-            RETURNING state, external_id, config
+            RETURNING state, external_id, config, (xmax = 0) AS inserted
             """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"]).first!
         let state: String = try row.decode("state")
         if state == "ready" {
@@ -42,10 +42,13 @@ extension InProcessServices {
             let made: ToolObservation
             if tool == .crypto {
                 made = try await bankrKey(instanceID)
+            } else if tool == .sms {
+                made = try await phoneNumber(instanceID, name: name, options: request.options ?? ToolOptions(),
+                                             repeated: !(try row.decode("inserted", as: Bool.self)))
             } else {
                 guard let provider = providers.tools[tool] else { throw ServicesError.invalid("no provider for \(tool.rawValue)") }
-                // Creates of inboxes and numbers find what an earlier attempt made (AgentMail by
-                // client_id, Telnyx by customer_reference), so no listing is needed first.
+                // Creates of inboxes find what an earlier attempt made (AgentMail by client_id),
+                // so no listing is needed first.
                 made = try await provider.create(name: name, options: request.options ?? ToolOptions())
             }
             if made.state == .pending {

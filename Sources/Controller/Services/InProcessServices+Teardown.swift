@@ -39,13 +39,22 @@ extension InProcessServices {
     }
 
     /// Removes one tool resource and confirms it is gone. A Bankr key once handed out is retired,
-    /// never given to another agent; credentials the user brought are only forgotten.
+    /// never given to another agent; a phone number goes back to the reuse pool (or is released,
+    /// `TELNYX_RELEASE=delete`); credentials the user brought are only forgotten.
     func removeTool(_ instanceID: String, _ tool: ToolName, externalID: String?, userProvided: Bool) async throws {
         _ = try await db.query("UPDATE services.tool_resources SET state = 'deleting', updated_at = now() WHERE instance_id = $1 AND tool = $2",
                                [instanceID, tool.rawValue])
         let name = externalName(instanceID: instanceID)
         if tool == .crypto && !userProvided {
             _ = try await db.query("UPDATE services.bankr_keys SET state = 'retired', updated_at = now() WHERE instance_id = $1", [instanceID])
+        } else if tool == .sms && !userProvided {
+            do {
+                try await giveBackNumber(instanceID, name: name)
+            } catch let error as ServicesError {
+                _ = try? await db.query("UPDATE services.tool_resources SET last_error = $3 WHERE instance_id = $1 AND tool = $2",
+                                        [instanceID, tool.rawValue, error.message])
+                throw error
+            }
         } else if !userProvided, let provider = providers.tools[tool] {
             do {
                 try await provider.delete(name: name, externalID: externalID)

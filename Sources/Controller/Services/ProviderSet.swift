@@ -16,9 +16,10 @@ public struct ProviderSet: Sendable {
     public let bankrKeys: [String]
     public let instanceURLScheme: String
 
-    /// The tools made by a provider of their own; Bankr keys come from the pool in `services.bankr_keys`.
+    /// The tools made by a provider of their own; Bankr keys come from the pool in
+    /// `services.bankr_keys`, phone numbers are kept in `services.phone_numbers`.
     var tools: [ToolName: any ToolProvider] {
-        [.openrouter: openRouter, .sms: telnyx, .email: agentMail]
+        [.openrouter: openRouter, .email: agentMail]
     }
 
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSet {

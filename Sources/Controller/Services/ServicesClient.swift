@@ -180,6 +180,7 @@ public struct ServicesError: Error, Sendable, CustomStringConvertible {
             error.retryAfter = e.retryAfter
             return error
         case .retryable, .breakerOpen: return ServicesError(status: 503, code: .providerUnavailable, message: e.description)
+        case .limitExceeded: return ServicesError(status: 422, code: .providerLimitExceeded, message: e.description)
         case .unauthorized, .terminal, .conflict, .notFound: return ServicesError(status: 502, code: .providerError, message: e.description)
         }
     }

@@ -4,6 +4,14 @@ import Resources
 
 /// How the services layer makes instances: the seed's and production's settings (CONTRACT.md
 /// section 2), read by `ServeConfiguration` with its checks, defaults for tests.
+/// What teardown does with a phone number (`TELNYX_RELEASE`).
+public enum TelnyxRelease: String, Sendable {
+    /// Kept for the next agent: numbers cost money to buy, and time to order.
+    case pool
+    /// Released at Telnyx.
+    case delete
+}
+
 public struct ServicesSettings: Sendable {
     /// Each agent's project gets an environment of this name; it also picks the default image tag.
     public var environmentName = "production"
@@ -25,6 +33,8 @@ public struct ServicesSettings: Sendable {
     public var registryCredentials: RegistryCredentials?
     /// A runtime that said ready is pinged again after this long; one that did not, every batch.
     public var healthTTL: TimeInterval = 15
+    /// `TELNYX_RELEASE`: a torn-down agent's number goes back to the reuse pool, or is released.
+    public var telnyxRelease = TelnyxRelease.pool
     /// How Railway is observed: resync period, webhooks, the quota share of polling.
     public var observe = ObserveSettings()
 

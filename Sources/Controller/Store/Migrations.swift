@@ -9,6 +9,7 @@ enum Migrations {
         Migration(version: 3, name: "reconciler", sql: text(PackageResources.v0003_reconciler_sql)),
         Migration(version: 4, name: "runtime_protocol", sql: text(PackageResources.v0004_runtime_protocol_sql)),
         Migration(version: 5, name: "provider_limits", sql: text(PackageResources.v0005_provider_limits_sql)),
+        Migration(version: 6, name: "phone_numbers", sql: text(PackageResources.v0006_phone_numbers_sql)),
     ]
 
     static let migrator = Migrator(all)

@@ -40,8 +40,12 @@ public final class AgentMailProvider: ToolProvider {
         var body: [String: JSONValue] = ["username": .string(name), "client_id": .string(name),
                                          "display_name": options.displayName.map(JSONValue.string) ?? .string(name)]
         if let domain { body["domain"] = .string(domain) }
-        let inbox = try await send("POST", "/v0/inboxes", body: .object(body), operation: "inboxes.create")
-        return Self.observation(inbox)
+        do {
+            return Self.observation(try await send("POST", "/v0/inboxes", body: .object(body), operation: "inboxes.create"))
+        } catch where error.status == 403 && error.message.lowercased().contains("limit exceeded") {
+            // The plan's inbox limit, not our credentials: a condition to show, not a call to repeat.
+            throw ProviderError(.limitExceeded, provider: "agentmail", message: error.message, status: 403)
+        }
     }
 
     public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {

@@ -18,6 +18,9 @@ public struct ProviderError: Error, Sendable, Equatable, CustomStringConvertible
         case terminal
         /// 401/403: credentials missing, wrong or without access.
         case unauthorized
+        /// A plan limit of the provider (AgentMail's 403 `limit_exceeded`): no retry fixes it
+        /// until the plan changes.
+        case limitExceeded
         /// The breaker is open: the call was not made.
         case breakerOpen
         /// No credentials configured for this provider.

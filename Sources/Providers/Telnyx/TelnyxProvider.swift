@@ -1,18 +1,20 @@
 import Foundation
 import Resources
 
-/// Per-agent phone numbers through Telnyx v2: search, order (tagged with `customer_reference`,
-/// Telnyx's only handle for de-duplication), follow the order, release.
+/// Telnyx v2 phone numbers as they behave (convos-system.md section 3): search about 20 and pick
+/// at random (one searched number makes concurrent orders collide), order it, follow the order,
+/// attach the number to a messaging profile (without one it cannot send SMS), release it.
 ///
-/// Orders complete asynchronously: `create` answers `pending` until the number is active, and the
-/// caller asks again; nothing here sleeps.
-public final class TelnyxProvider: ToolProvider {
+/// The primitives only: the services layer keeps the order's and the number's ids and the reuse
+/// pool (`InProcessServices+Telnyx.swift`), so nothing here relies on `customer_reference` being
+/// copied from an order onto its number, which Telnyx does not document. Nothing here sleeps.
+public final class TelnyxProvider: Sendable {
     public let tool = ToolName.sms
     let http: ProviderHTTPClient
     let base: URL
     let key: String?
-    /// `TELNYX_MESSAGING_PROFILE_ID`: numbers are ordered on it, so they can send SMS.
-    let messagingProfileID: String?
+    /// `TELNYX_MESSAGING_PROFILE_ID`; when unset, one is found or created by name.
+    public let messagingProfileID: String?
 
     public init(base: URL, apiKey: String?, messagingProfileID: String? = nil, http: ProviderHTTPClient = ProviderHTTPClient(provider: "telnyx")) {
         self.base = base
@@ -24,75 +26,106 @@ public final class TelnyxProvider: ToolProvider {
     public var stats: ProviderStats { http.stats }
     public var breaker: CircuitBreaker { http.breaker }
     public var quota: QuotaGate { http.quota }
+    public var isConfigured: Bool { key != nil }
 
-    public func observe(name: String) async throws(ProviderError) -> ToolObservation? {
-        if let number = try await ownedNumbers(name).first {
-            let active = number["status"]?.stringValue == "active"
-            return ToolObservation(state: active ? .ready : .pending, externalID: number["id"]?.stringValue ?? "",
-                                   variables: variables(number["phone_number"]?.stringValue ?? ""))
-        }
-        let orders = try await send("GET", "/number_orders", query: [("filter[customer_reference]", name)], operation: "number_orders.list")
-        if let order = orders["data"]?.arrayValue?.first(where: { $0["status"]?.stringValue == "pending" || $0["status"]?.stringValue == "success" }) {
-            return ToolObservation(state: .pending, externalID: order["id"]?.stringValue ?? "")
-        }
-        return nil
+    /// What an order says of itself.
+    public struct Order: Sendable, Equatable {
+        public enum Status: String, Sendable { case pending, success, failure }
+        public var id: String
+        public var status: Status
+        public var phoneNumber: String
     }
 
-    public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
-        if let existing = try await observe(name: name) { return existing }
-        let available = try await send("GET", "/available_phone_numbers",
-                                       query: [("filter[country_code]", options.country ?? "US"), ("filter[limit]", "1"), ("filter[features][]", "sms")],
-                                       operation: "available_phone_numbers")
-        guard let number = available["data"]?.arrayValue?.first?["phone_number"]?.stringValue else {
-            throw ProviderError(.retryable, provider: "telnyx", message: "no number available in \(options.country ?? "US")")
+    /// Up to `limit` numbers that can send SMS in `country`.
+    public func search(country: String, limit: Int = 20) async throws(ProviderError) -> [String] {
+        let page = try await send("GET", "/available_phone_numbers",
+                                  query: [("filter[country_code]", country), ("filter[limit]", String(limit)), ("filter[features][]", "sms")],
+                                  operation: "available_phone_numbers")
+        return (page["data"]?.arrayValue ?? []).compactMap { $0["phone_number"]?.stringValue }
+    }
+
+    /// Orders one number. Another buyer got it first: `.conflict` (Telnyx answers 409 or 422),
+    /// so the caller picks another.
+    public func order(_ phoneNumber: String, reference: String) async throws(ProviderError) -> Order {
+        let body = JSONValue.object(["phone_numbers": .array([.object(["phone_number": .string(phoneNumber)])]),
+                                     "customer_reference": .string(reference)])
+        do {
+            let placed = try await send("POST", "/number_orders", body: body, idempotent: false, operation: "number_orders.create")
+            return try Self.order(placed["data"])
+        } catch where error.status == 409 || error.status == 422 {
+            throw ProviderError(.conflict, provider: "telnyx", message: "\(phoneNumber) was taken: \(error.message)", status: error.status)
         }
-        var order: [String: JSONValue] = ["phone_numbers": .array([.object(["phone_number": .string(number)])]), "customer_reference": .string(name)]
-        if let messagingProfileID { order["messaging_profile_id"] = .string(messagingProfileID) }
-        let placed = try await send("POST", "/number_orders", body: .object(order), idempotent: false, operation: "number_orders.create")
-        return ToolObservation(state: .pending, externalID: placed["data"]?["id"]?.stringValue ?? "")
     }
 
-    private func variables(_ number: String) -> [String: String] {
-        var variables = ["TELNYX_PHONE_NUMBER": number]
-        if let messagingProfileID { variables["TELNYX_MESSAGING_PROFILE_ID"] = messagingProfileID }
-        return variables
+    public func order(id: String) async throws(ProviderError) -> Order? {
+        do {
+            return try Self.order(try await send("GET", "/number_orders/\(id)", operation: "number_orders.get")["data"])
+        } catch where error.kind == .notFound {
+            return nil
+        }
     }
 
-    public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {
-        _ = try await send("PATCH", "/phone_numbers/\(externalID)", body: .object(["customer_reference": .string(name), "tags": .array([.string("convos")])]),
+    /// The orders placed under `reference`: a crash between an order and its record is healed by
+    /// finding it here (orders do carry their `customer_reference`).
+    public func orders(reference: String) async throws(ProviderError) -> [Order] {
+        let page = try await send("GET", "/number_orders", query: [("filter[customer_reference]", reference)], operation: "number_orders.list")
+        return (page["data"]?.arrayValue ?? []).compactMap { try? Self.order($0) }
+    }
+
+    /// The id of an owned number, found by the number itself.
+    public func numberID(_ phoneNumber: String) async throws(ProviderError) -> String? {
+        let page = try await send("GET", "/phone_numbers", query: [("filter[phone_number]", phoneNumber)], operation: "phone_numbers.list")
+        return (page["data"]?.arrayValue ?? []).first { $0["status"]?.stringValue != "deleted" }?["id"]?.stringValue
+    }
+
+    /// Attaches the number to the messaging profile, so it can send SMS.
+    public func attach(numberID: String, messagingProfileID: String) async throws(ProviderError) {
+        _ = try await send("PATCH", "/phone_numbers/\(numberID)/messaging", body: .object(["messaging_profile_id": .string(messagingProfileID)]),
+                           operation: "phone_numbers.messaging")
+    }
+
+    /// Who holds the number now, for people reading Telnyx's console; nothing here relies on it.
+    public func label(numberID: String, reference: String) async throws(ProviderError) {
+        _ = try await send("PATCH", "/phone_numbers/\(numberID)", body: .object(["customer_reference": .string(reference)]),
                            operation: "phone_numbers.update")
     }
 
-    /// Releases every number carrying the name. An order still pending is retried later, since
-    /// its number cannot be released before it exists.
-    public func delete(name: String, externalID: String?) async throws(ProviderError) {
-        let numbers = try await ownedNumbers(name)
-        for number in numbers {
-            guard let id = number["id"]?.stringValue else { continue }
-            do {
-                _ = try await send("DELETE", "/phone_numbers/\(id)", operation: "phone_numbers.delete")
-            } catch where error.kind == .notFound {
-                continue
-            }
-        }
-        if numbers.isEmpty {
-            let orders = try await send("GET", "/number_orders", query: [("filter[customer_reference]", name), ("filter[status]", "pending")],
-                                        operation: "number_orders.list")
-            if !(orders["data"]?.arrayValue ?? []).isEmpty {
-                throw ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) still pending; release after it completes")
-            }
+    /// Releases the number; one already gone counts as released.
+    public func release(numberID: String) async throws(ProviderError) {
+        do {
+            _ = try await send("DELETE", "/phone_numbers/\(numberID)", operation: "phone_numbers.delete")
+        } catch where error.kind == .notFound {
+            return
         }
     }
 
-    /// Numbers are released by name (every number carrying it), so they are looked for by name.
-    public func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool {
-        try await ownedNumbers(name).isEmpty
+    public func isGone(numberID: String) async throws(ProviderError) -> Bool {
+        do {
+            let number = try await send("GET", "/phone_numbers/\(numberID)", operation: "phone_numbers.get")
+            return number["data"]?["status"]?.stringValue == "deleted"
+        } catch where error.kind == .notFound {
+            return true
+        }
     }
 
-    private func ownedNumbers(_ name: String) async throws(ProviderError) -> [JSONValue] {
-        let page = try await send("GET", "/phone_numbers", query: [("filter[customer_reference]", name), ("page[size]", "250")],
-                                  operation: "phone_numbers.list")
-        return (page["data"]?.arrayValue ?? []).filter { $0["status"]?.stringValue != "deleted" }
+    /// The messaging profile named `name`, made when there is none.
+    public func messagingProfile(named name: String) async throws(ProviderError) -> String {
+        let page = try await send("GET", "/messaging_profiles", query: [("filter[name]", name)], operation: "messaging_profiles.list")
+        if let id = (page["data"]?.arrayValue ?? []).first(where: { $0["name"]?.stringValue == name })?["id"]?.stringValue { return id }
+        let made = try await send("POST", "/messaging_profiles", body: .object(["name": .string(name), "whitelisted_destinations": .array([.string("US")])]),
+                                  idempotent: false, operation: "messaging_profiles.create")
+        guard let id = made["data"]?["id"]?.stringValue else {
+            throw ProviderError(.terminal, provider: "telnyx", message: "messaging profile create answered no id")
+        }
+        return id
+    }
+
+    static func order(_ data: JSONValue?) throws(ProviderError) -> Order {
+        guard let data, let id = data["id"]?.stringValue,
+              let number = data["phone_numbers"]?.arrayValue?.first?["phone_number"]?.stringValue else {
+            throw ProviderError(.terminal, provider: "telnyx", message: "number order answer has no id or number")
+        }
+        return Order(id: id, status: Order.Status(rawValue: data["status"]?.stringValue ?? "pending") ?? .pending, phoneNumber: number)
     }
 
     private func send(_ method: String, _ path: String, query: [(String, String)] = [], body: JSONValue? = nil,

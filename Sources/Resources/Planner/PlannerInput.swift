@@ -118,6 +118,8 @@ public enum ServicesErrorCode: String, WireEnum {
     case providerUnavailable = "ProviderUnavailable"
     /// The provider's quota or creation pace holds the call back until `Retry-After`.
     case providerQuota = "ProviderQuota"
+    /// A plan limit of the provider (AgentMail's inbox count): stays until the plan changes.
+    case providerLimitExceeded = "ProviderLimitExceeded"
     case bankrPoolEmpty = "BankrPoolEmpty"
     case userConfigMissing = "UserConfigMissing"
     case runtimeNotReady = "RuntimeNotReady"
@@ -125,7 +127,7 @@ public enum ServicesErrorCode: String, WireEnum {
 
     /// Codes that no retry will fix: the action stops and the condition says why.
     public var isPermanent: Bool {
-        [.providerNotConfigured, .bankrPoolEmpty, .userConfigMissing, .invalid, .forbidden].contains(self)
+        [.providerNotConfigured, .providerLimitExceeded, .bankrPoolEmpty, .userConfigMissing, .invalid, .forbidden].contains(self)
     }
 }
 

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+@testable import Controller
+import Postgres
+import Providers
+import Resources
+import Simulator
+import TestSupport
+
+/// Phone numbers as Telnyx behaves: everyone searching at once sees the same numbers, orders
+/// collide, numbers need a messaging profile, `customer_reference` is not copied onto numbers,
+/// and numbers cost money, so they are reused.
+@Suite struct TelnyxTests {
+    static let image = ServicesTests.image
+
+    func services(_ t: TestController) -> InProcessServices { t.controller.services as! InProcessServices }
+
+    /// Provisions `sms`, asking again while the order completes; the number it got.
+    func number(_ s: InProcessServices, _ id: String) async throws -> String {
+        var result = try await s.provision(id, tool: .sms, ProvisionRequest())
+        let deadline = ContinuousClock.now + .seconds(20)
+        while result.state == .pending, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            result = try await s.provision(id, tool: .sms, ProvisionRequest())
+        }
+        #expect(result.state == .ready)
+        return try await s.db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'TELNYX_PHONE_NUMBER'", [id])
+            .first!.decode("value")
+    }
+
+    /// Owned numbers as Telnyx lists them.
+    func owned(_ t: TestController) async throws -> [[String: Any]] {
+        let body = try await TestHTTPClient(base: t.controller.simulator!.baseURL)
+            .send("GET", "/telnyx/v2/phone_numbers?page[size]=250", headers: ["Authorization": "Bearer k"]).json()
+        return (body["data"] as? [[String: Any]] ?? []).filter { $0["status"] as? String == "active" }
+    }
+
+    @Test func twentyConcurrentProvisionsGetTwentyDistinctNumbersEachOnAProfile() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        let ids = (0..<20).map { String(format: "tel%06d", $0) }
+        for id in ids { _ = try await s.createInstance(id, image: Self.image) }
+        let numbers = try await withThrowingTaskGroup(of: String.self) { group in
+            for id in ids { group.addTask { try await self.number(s, id) } }
+            return try await group.reduce(into: [String]()) { $0.append($1) }
+        }
+        #expect(numbers.count == 20 && Set(numbers).count == 20, "20 distinct numbers: \(numbers.sorted())")
+        let live = try await owned(t)
+        #expect(live.count == 20, "nothing bought twice")
+        let profiles = Set(live.compactMap { $0["messaging_profile_id"] as? String })
+        #expect(profiles.count == 1 && live.allSatisfy { $0["messaging_profile_id"] is String }, "every number can send SMS")
+        // A collision is Telnyx's 422 (classed terminal by the HTTP client, a conflict by the caller).
+        #expect((t.controller.providers.telnyx.stats.calls["number_orders.create|terminal"]?.count ?? 0) > 0,
+                "the same search made orders collide, and they picked again")
+        let kept: String? = try await s.db.query("SELECT value FROM services.settings WHERE name = 'telnyx_messaging_profile_id'").first?.decode("value")
+        #expect(kept == profiles.first, "one profile, found or made once")
+        await t.stop()
+    }
+
+    @Test func aNumberGivenBackIsReusedByTheNextAgent() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("reusea01", image: Self.image)
+        let first = try await number(s, "reusea01")
+        try await s.destroy("reusea01")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers WHERE state = 'available'") == 1)
+        _ = try await s.createInstance("reuseb02", image: Self.image)
+        #expect(try await number(s, "reuseb02") == first, "the pool's number, not a new purchase")
+        let sim = t.controller.simulator!
+        #expect(await sim.events().filter { $0.kind == "number_order" }.count == 1)
+        #expect(await sim.ledger().filter { $0.provider == "telnyx" }.map(\.name) == ["convos-agent-reuseb02"], "labelled with its agent")
+        await t.stop()
+    }
+
+    /// The order's answer is lost (the order happened): the next attempt finds the order by its
+    /// reference instead of buying again; at teardown (`delete`) the number is released by its id,
+    /// although Telnyx never copied the reference onto it.
+    @Test func nothingLeaksWhenTheReferenceIsNotOnTheNumber() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { $0.services.telnyxRelease = .delete }
+        let s = services(t)
+        _ = try await s.createInstance("noref001", image: Self.image)
+        let sim = t.controller.simulator!
+        var faults = Faults()
+        faults.lostResponseNext = 1
+        faults.providers = ["telnyx"]
+        sim.setFaults(faults)
+        do {
+            _ = try await s.provision("noref001", tool: .sms, ProvisionRequest())
+        } catch {
+            // The search answered, the order's answer was lost: retried later.
+        }
+        sim.setFaults(Faults())
+        _ = try await number(s, "noref001")
+        #expect(await sim.events().filter { $0.kind == "number_order" }.count == 1, "the lost order was adopted, not made again")
+        try await s.destroy("noref001")
+        #expect(try await owned(t).isEmpty)
+        #expect(await sim.ledger().filter { $0.provider == "telnyx" }.isEmpty)
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers") == 0)
+        await t.stop()
+    }
+}
