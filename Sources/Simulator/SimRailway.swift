@@ -141,6 +141,21 @@ extension SimCloud {
         }
     }
 
+    /// Benchmarks only (`POST /_sim/railway/bulk`): projects made at once, each with a service, a
+    /// domain and a deployment long since `SUCCESS`, as a fleet in steady state looks.
+    func bulkProjects(_ names: [String]) -> [[String: String]] {
+        names.map { name in
+            var project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: "production")
+            var service = Service(id: uuid(), projectID: project.id, name: name)
+            service.deployments = [Deployment(id: uuid(), startedAt: .now - .seconds(3600), failed: false)]
+            service.domain = baseURL.replacingOccurrences(of: "http://", with: "") + "/runtime/\(service.id)"
+            project.serviceIDs = [service.id]
+            projects[project.id] = project
+            services[service.id] = service
+            return ["name": name, "projectId": project.id, "environmentId": project.environmentID, "serviceId": service.id]
+        }
+    }
+
     /// `environmentPatchCommit`: each service in the patch takes its source, deploy settings and
     /// variables (`{"value"}`, or null to delete) and deploys once.
     private func patchCommit(environmentID: String?, patch: [String: Any]) -> SimResponse {

@@ -108,6 +108,10 @@ public final class Simulator: Sendable {
         r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
         r.add("GET", "/_sim/stats") { _ in .json(await cloud.stats()) }
+        r.add("POST", "/_sim/railway/bulk") { q in
+            guard let names = jsonObject(q.body)?["names"] as? [String] else { throw HTTPError.badRequest("body must be {\"names\": [...]}") }
+            return .json(await cloud.bulkProjects(names))
+        }
         r.add("GET", "/_sim/faults") { _ in .json(faults.current) }
         r.add("POST", "/_sim/faults") { q in
             guard let f = try? JSONDecoder().decode(Faults.self, from: q.body) else {

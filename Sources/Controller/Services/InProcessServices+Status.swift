@@ -45,7 +45,10 @@ extension InProcessServices {
             let tools = try JSONDecoder().decode([String: ToolStatus].self, from: try row.decode("tools", as: JSONText.self).data)
             let url: String? = try row.decode("url")
             var state = Self.health(setup: setup, deployStatus: status)
-            if state == .unreachable, let url, let target = URL(string: url) {
+            // A deployment under way is pinged too: the runtime answering ready with its own key
+            // proves the deploy succeeded, without spending Railway's quota to learn it.
+            let deploying = setup == .created && state == .deploying
+            if state == .unreachable || deploying, let url, let target = URL(string: url) {
                 probes.append((id, target, try row.decode("runtime_key")))
             } else if state == .unreachable {
                 state = .deploying
@@ -68,6 +71,13 @@ extension InProcessServices {
         await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
         for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
+        // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
+        let done = answers.filter { $0.value && !Self.settled.contains(statuses[$0.key]?.deployStatus ?? "SUCCESS") }.keys.sorted()
+        if !done.isEmpty {
+            for id in done { statuses[id]?.deployStatus = "SUCCESS" }
+            _ = try await db.query("UPDATE services.instances SET deploy_status = 'SUCCESS', updated_at = now() WHERE instance_id = ANY($1::text[]) AND state = 'ready'",
+                                   [textArray(done)])
+        }
         // Variables a crash or a failed restart left undelivered: hand them over again.
         for id in pending where statuses[id]?.state == .healthy { await kickDelivery(id) }
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
@@ -98,23 +108,21 @@ extension InProcessServices {
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
             await observer.resynced(orphans: orphans, now: now)
         } else if !plan.poll.isEmpty {
-            let polled = await withTaskGroup(of: (String, String?).self) { group in
-                var results: [String: String] = [:]
-                var next = plan.poll.makeIterator()
-                func add() -> Bool {
-                    guard let id = next.next() else { return false }
-                    group.addTask {
-                        guard let projectID = projects[id] else { return (id, nil) }
-                        do { return (id, try await railway.project(id: projectID)?.deploymentStatus ?? "MISSING") } catch { return (id, nil) }
+            // Eight at a time. The child calls a plain non-throwing function: a typed-throws
+            // do/catch inside a task group's child closure corrupted memory in release builds
+            // (Swift 6.3.1; seen as a crash under the realistic profile).
+            var polled: [String: String] = [:]
+            for batch in stride(from: 0, to: plan.poll.count, by: 8).map({ Array(plan.poll[$0..<min($0 + 8, plan.poll.count)]) }) {
+                let found = await withTaskGroup(of: (String, String?).self, returning: [(String, String?)].self) { group in
+                    for id in batch {
+                        let projectID = projects[id]
+                        group.addTask { (id, await Self.deploymentStatus(railway, projectID: projectID)) }
                     }
-                    return true
+                    var answers: [(String, String?)] = []
+                    for await answer in group { answers.append(answer) }
+                    return answers
                 }
-                for _ in 0..<8 where !add() { break }
-                while let (id, status) = await group.next() {
-                    if let status { results[id] = status }
-                    _ = add()
-                }
-                return results
+                for (id, status) in found { if let status { polled[id] = status } }
             }
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
@@ -128,6 +136,18 @@ extension InProcessServices {
                 """, [textArray(ids), textArray(ids.map { changed[$0]! })])
         }
         return changed
+    }
+
+    /// One project's latest deployment status, `MISSING` when the project is gone, nil when
+    /// Railway did not answer (quota, outage): looked at again later.
+    private static func deploymentStatus(_ railway: RailwayClient, projectID: String?) async -> String? {
+        guard let projectID else { return nil }
+        let result: Result<RailwayProject?, ProviderError>
+        do { result = .success(try await railway.project(id: projectID)) } catch { result = .failure(error) }
+        switch result {
+        case .success(let project): return project?.deploymentStatus ?? "MISSING"
+        case .failure: return nil
+        }
     }
 
     /// Deployment statuses that stay until something happens (an event or a resync says so).
