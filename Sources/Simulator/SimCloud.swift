@@ -79,7 +79,7 @@ actor SimCloud {
     var keys: [String: Key] = [:]
 
     // Telnyx
-    struct Order { var id, phoneNumber, customerReference: String; var createdAt: ContinuousClock.Instant; var status: String }
+    struct Order { var id, phoneNumber, customerReference: String; var createdAt: ContinuousClock.Instant; var status: String; var messagingProfileID: String? = nil }
     struct Number { var id, phoneNumber, customerReference, status: String; var tags: [String]; var messagingProfileID: String? = nil }
     var orders: [String: Order] = [:]
     var numbers: [String: Number] = [:]

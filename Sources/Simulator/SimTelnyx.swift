@@ -34,8 +34,12 @@ extension SimCloud {
             }
             guard !takenNumbers.contains(phone) else { return telnyxError(422, "10015", "Phone number \(phone) is not available") }
             takenNumbers.insert(phone)
-            let order = Order(id: uuid(), phoneNumber: phone, customerReference: request["customer_reference"] as? String ?? "",
+            var order = Order(id: uuid(), phoneNumber: phone, customerReference: request["customer_reference"] as? String ?? "",
                               createdAt: .now, status: "pending")
+            if let profile = request["messaging_profile_id"] as? String {
+                guard messagingProfiles[profile] != nil else { return telnyxError(422, "10015", "messaging_profile_id is not a messaging profile") }
+                order.messagingProfileID = profile
+            }
             orders[order.id] = order
             record("telnyx", "create", "number_order", id: order.id, name: order.customerReference)
             return .json(["data": orderObject(order)])
@@ -105,7 +109,7 @@ extension SimCloud {
             let numberID = String(1_293_384_261_075_731_000 + counter)
             numbers[numberID] = Number(id: numberID, phoneNumber: order.phoneNumber,
                                        customerReference: options.telnyxCopiesReference ? order.customerReference : "",
-                                       status: "active", tags: [])
+                                       status: "active", tags: [], messagingProfileID: order.messagingProfileID)
         }
     }
 

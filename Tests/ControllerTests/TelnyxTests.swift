@@ -36,7 +36,10 @@ import TestSupport
     }
 
     @Test func twentyConcurrentProvisionsGetTwentyDistinctNumbersEachOnAProfile() async throws {
-        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        // Telnyx answers in 50 ms, so the twenty searches overlap and see the same twenty numbers.
+        var cloud = TestController.fastCloud
+        cloud.latency = ["telnyx": .milliseconds(50)]
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud)
         let s = services(t)
         let ids = (0..<20).map { String(format: "tel%06d", $0) }
         for id in ids { _ = try await s.createInstance(id, image: Self.image) }

@@ -164,7 +164,7 @@ import TestSupport
         while done.status == .pending, ContinuousClock.now < deadline { done = try #require(try await telnyx.order(id: order.id)) }
         #expect(done.status == .success)
         #expect(try await telnyx.orders(reference: "convos-agent-ddd444").map(\.id) == [order.id])
-        let numberID = try #require(try await telnyx.numberID(found[3]))
+        let numberID = try #require(try await telnyx.number(found[3])?.id)
         let profile = try await telnyx.messagingProfile(named: "convos-agents")
         #expect(try await telnyx.messagingProfile(named: "convos-agents") == profile, "found, not made twice")
         try await telnyx.attach(numberID: numberID, messagingProfileID: profile)

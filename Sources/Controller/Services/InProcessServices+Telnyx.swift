@@ -5,8 +5,8 @@ import Resources
 
 /// An agent's phone number (`sms`), kept in `services.phone_numbers` by the order's and the
 /// number's ids: from the reuse pool first, else searched, picked at random among about 20 and
-/// ordered (a collision means another pick, then another search), then attached to the messaging
-/// profile. At teardown it goes back to the pool (`TELNYX_RELEASE=pool`, the default: numbers cost
+/// ordered on the messaging profile (a collision means a new search and pick), the profile checked
+/// once the number exists. At teardown it goes back to the pool (`TELNYX_RELEASE=pool`, the default: numbers cost
 /// money) or is released (`delete`).
 extension InProcessServices {
     /// Called by `provision` for `sms`, one at a time per instance (the work queue's key).
@@ -41,19 +41,19 @@ extension InProcessServices {
             .first(where: { $0.status != .failure }) {
             return try await follow(try await recordOrder(id, placed), name: name)
         }
-        // Everyone searching at once sees the same numbers: pick at random, and on a collision
-        // the next one, then search again.
-        for _ in 0..<3 {
+        // Everyone searching at once sees the same numbers: pick one at random; on a collision,
+        // search again (the list others ordered from is stale by then) and pick again.
+        let profile = try await messagingProfile()
+        for _ in 0..<8 {
             let found = try await provider { () async throws(ProviderError) in try await telnyx.search(country: options.country ?? "US") }
-            for number in found.shuffled() {
-                do {
-                    let placed = try await telnyx.order(number, reference: name)
-                    return try await follow(try await recordOrder(id, placed), name: name)
-                } catch let error as ProviderError where error.kind == .conflict {
-                    continue
-                } catch let error as ProviderError {
-                    throw ServicesError.provider(error)
-                }
+            guard let number = found.randomElement() else { break }
+            do {
+                let placed = try await telnyx.order(number, reference: name, messagingProfileID: profile)
+                return try await follow(try await recordOrder(id, placed), name: name)
+            } catch let error as ProviderError where error.kind == .conflict {
+                continue
+            } catch let error as ProviderError {
+                throw ServicesError.provider(error)
             }
         }
         throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "every number searched was taken by others; searching again later"))
@@ -73,7 +73,7 @@ extension InProcessServices {
             case .pending?:
                 throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) still pending; release after it completes"))
             case .success?:
-                guard let numberID = try await provider({ () async throws(ProviderError) in try await telnyx.numberID(order!.phoneNumber) }) else {
+                guard let numberID = try await provider({ () async throws(ProviderError) in try await telnyx.number(order!.phoneNumber)?.id }) else {
                     throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number of \(name) not visible yet"))
                 }
                 row.numberID = numberID
@@ -138,13 +138,15 @@ extension InProcessServices {
             throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) failed; ordering another"))
         }
         guard order.status == .success,
-              let numberID = try await provider({ () async throws(ProviderError) in try await telnyx.numberID(order.phoneNumber) }) else {
+              let number = try await provider({ () async throws(ProviderError) in try await telnyx.number(order.phoneNumber) }) else {
             return ToolObservation(state: .pending, externalID: order.id)
         }
+        let numberID = number.id
         let profile = try await messagingProfile()
+        // Each call only when the number lacks it: a claim waits for this.
         try await provider { () async throws(ProviderError) in
-            try await telnyx.attach(numberID: numberID, messagingProfileID: profile)
-            try await telnyx.label(numberID: numberID, reference: name)
+            if number.messagingProfileID != profile { try await telnyx.attach(numberID: numberID, messagingProfileID: profile) }
+            if number.reference != name { try await telnyx.label(numberID: numberID, reference: name) }
         }
         var done = row
         done.numberID = numberID

@@ -46,9 +46,12 @@ public final class TelnyxProvider: Sendable {
 
     /// Orders one number. Another buyer got it first: `.conflict` (Telnyx answers 409 or 422),
     /// so the caller picks another.
-    public func order(_ phoneNumber: String, reference: String) async throws(ProviderError) -> Order {
-        let body = JSONValue.object(["phone_numbers": .array([.object(["phone_number": .string(phoneNumber)])]),
-                                     "customer_reference": .string(reference)])
+    public func order(_ phoneNumber: String, reference: String, messagingProfileID: String? = nil) async throws(ProviderError) -> Order {
+        var fields: [String: JSONValue] = ["phone_numbers": .array([.object(["phone_number": .string(phoneNumber)])]),
+                                           "customer_reference": .string(reference)]
+        // Ordered on the profile, the number can send SMS as soon as it exists.
+        if let messagingProfileID { fields["messaging_profile_id"] = .string(messagingProfileID) }
+        let body = JSONValue.object(fields)
         do {
             let placed = try await send("POST", "/number_orders", body: body, idempotent: false, operation: "number_orders.create")
             return try Self.order(placed["data"])
@@ -72,10 +75,18 @@ public final class TelnyxProvider: Sendable {
         return (page["data"]?.arrayValue ?? []).compactMap { try? Self.order($0) }
     }
 
-    /// The id of an owned number, found by the number itself.
-    public func numberID(_ phoneNumber: String) async throws(ProviderError) -> String? {
+    /// An owned number, found by the number itself.
+    public struct Number: Sendable, Equatable {
+        public var id: String
+        public var messagingProfileID: String?
+        public var reference: String?
+    }
+
+    public func number(_ phoneNumber: String) async throws(ProviderError) -> Number? {
         let page = try await send("GET", "/phone_numbers", query: [("filter[phone_number]", phoneNumber)], operation: "phone_numbers.list")
-        return (page["data"]?.arrayValue ?? []).first { $0["status"]?.stringValue != "deleted" }?["id"]?.stringValue
+        guard let found = (page["data"]?.arrayValue ?? []).first(where: { $0["status"]?.stringValue != "deleted" }),
+              let id = found["id"]?.stringValue else { return nil }
+        return Number(id: id, messagingProfileID: found["messaging_profile_id"]?.stringValue, reference: found["customer_reference"]?.stringValue)
     }
 
     /// Attaches the number to the messaging profile, so it can send SMS.
