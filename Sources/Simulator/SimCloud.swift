@@ -205,9 +205,10 @@ public struct SimulatorOptions: Sendable {
     public var runtimeExtensions = false
     /// Time for a Telnyx number order to complete.
     public var orderDelay: Duration = .milliseconds(200)
-    /// Telnyx does not document copying an order's `customer_reference` onto its number; the
-    /// simulator does not, unless asked.
-    public var telnyxCopiesReference = false
+    /// Telnyx does not document copying an order's `customer_reference` onto its number. The
+    /// simulator does by default (numbers read as their agent's in the ledger); the controller
+    /// never relies on it, which a test proves with this off.
+    public var telnyxCopiesReference = true
     /// AgentMail's plan limit on inboxes: over it, 403 `limit_exceeded`. Nil: none.
     public var agentMailInboxLimit: Int?
     /// Share of deployments that end FAILED instead of SUCCESS.

@@ -33,23 +33,19 @@ extension SimCloud {
                        ("X-RateLimit-Reset", String(resetAt))]
         }
         // Creation limits per token, answered as Railway does: HTTP 200 with a GraphQL error.
-        if operation == "ProjectCreate", options.projectCreateInterval > .zero {
-            if let last = use.lastProject, ContinuousClock.now - last < options.projectCreateInterval {
+        let limits: [String: (WritableKeyPath<TokenUse, ContinuousClock.Instant?>, Duration, String)] = [
+            "ProjectCreate": (\.lastProject, options.projectCreateInterval,
+                              "Only one project can be created per user every \(options.projectCreateInterval.components.seconds) seconds"),
+            "VolumeCreate": (\.lastVolume, options.volumeCreateInterval, "You are creating volumes too quickly"),
+        ]
+        if let (last, interval, message) = limits[operation], interval > .zero {
+            if let previous = use[keyPath: last], ContinuousClock.now - previous < interval {
                 tokenUse[token] = use
-                var answer = railwayError("Only one project can be created per user every \(options.projectCreateInterval.components.seconds) seconds")
+                var answer = railwayError(message)
                 answer.headers += headers
                 return answer
             }
-            use.lastProject = .now
-        }
-        if operation == "VolumeCreate", options.volumeCreateInterval > .zero {
-            if let last = use.lastVolume, ContinuousClock.now - last < options.volumeCreateInterval {
-                tokenUse[token] = use
-                var answer = railwayError("You are creating volumes too quickly")
-                answer.headers += headers
-                return answer
-            }
-            use.lastVolume = .now
+            use[keyPath: last] = .now
         }
         tokenUse[token] = use
         var answer = railwayOperation(operation, request["variables"] as? [String: Any] ?? [:])

@@ -79,7 +79,11 @@ import TestSupport
     /// reference instead of buying again; at teardown (`delete`) the number is released by its id,
     /// although Telnyx never copied the reference onto it.
     @Test func nothingLeaksWhenTheReferenceIsNotOnTheNumber() async throws {
-        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { $0.services.telnyxRelease = .delete }
+        var cloud = TestController.fastCloud
+        cloud.telnyxCopiesReference = false
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud) {
+            $0.services.telnyxRelease = .delete
+        }
         let s = services(t)
         _ = try await s.createInstance("noref001", image: Self.image)
         let sim = t.controller.simulator!

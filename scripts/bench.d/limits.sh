@@ -54,7 +54,7 @@ if [ "$only" = all ] || [ "$only" = claims ]; then
     echo "realistic, claim to invite and to tools usable, 50 at once: $(python3 scripts/bench.d/claim_ready.py "$CONTROLLER_URL" concierge 50 50); bounds: invite p99 <= 4 s, tools p99 <= 15 s"
     claimed=$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")
     # Refills of the pool deploy once each; the claimed instances must not have deployed again.
-    extra=$(curl -fs "$sim/_sim/ledger" | python3 -c 'import json,sys; print(sum(d["deployments"] - 1 for d in json.load(sys.stdin)["deployments"]))')
+    extra=$(curl -fs "$sim/_sim/ledger" | python3 -c 'import json,sys; print(sum(max(0, d["deployments"] - 1) for d in json.load(sys.stdin)["deployments"]))')
     echo "deployments on the claim path: $extra for $claimed claimed agents (bound 0); deployments in all: $before before the claims, $(deployments) after (refills)"
     stop_server
 fi

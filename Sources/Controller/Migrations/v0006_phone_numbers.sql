@@ -12,7 +12,8 @@ CREATE TABLE services.phone_numbers (
     released_at          timestamptz,
     created_at           timestamptz NOT NULL DEFAULT now(),
     updated_at           timestamptz NOT NULL DEFAULT now(),
-    CHECK (state = 'ordering' OR number_id IS NOT NULL),
+    -- The number's own id is looked up when it is needed (teardown), not while a claim waits.
+    CHECK (state <> 'available' OR number_id IS NOT NULL),
     CHECK ((state = 'available') = (instance_id IS NULL))
 );
 -- An instance holds at most one number.

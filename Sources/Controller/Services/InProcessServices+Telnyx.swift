@@ -73,15 +73,19 @@ extension InProcessServices {
             case .pending?:
                 throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) still pending; release after it completes"))
             case .success?:
-                guard let numberID = try await provider({ () async throws(ProviderError) in try await telnyx.number(order!.phoneNumber)?.id }) else {
-                    throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number of \(name) not visible yet"))
-                }
-                row.numberID = numberID
-                _ = try await db.query("UPDATE services.phone_numbers SET number_id = $2 WHERE id = $1", [row.id, numberID])
+                break
             case .failure?, nil:
                 _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
                 return
             }
+        }
+        if row.numberID == nil {
+            // Assigned at the order's success; its own id is found now, by the number itself.
+            guard let found = try await provider({ () async throws(ProviderError) in try await telnyx.number(row.phoneNumber)?.id }) else {
+                throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number of \(name) not visible yet"))
+            }
+            row.numberID = found
+            _ = try await db.query("UPDATE services.phone_numbers SET number_id = $2 WHERE id = $1", [row.id, found])
         }
         guard let numberID = row.numberID else { return }
         switch settings.telnyxRelease {
@@ -128,8 +132,9 @@ extension InProcessServices {
             """, [id, order.id, order.phoneNumber]).first!)
     }
 
-    /// Follows an order: pending until it completes; then the number is found by itself (not by
-    /// `customer_reference`), attached to the messaging profile and labelled with its agent.
+    /// Follows an order: pending until it completes; then the number is the agent's. It was ordered
+    /// on the messaging profile, so it can send SMS; its own id is looked up at teardown (by the
+    /// number itself, never by `customer_reference`), so the claim does not wait for that.
     private func follow(_ row: NumberRow, name: String) async throws -> ToolObservation {
         let telnyx = providers.telnyx
         let order = try await provider { () async throws(ProviderError) in try await telnyx.order(id: row.orderID ?? "") }
@@ -137,30 +142,19 @@ extension InProcessServices {
             _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
             throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) failed; ordering another"))
         }
-        guard order.status == .success,
-              let number = try await provider({ () async throws(ProviderError) in try await telnyx.number(order.phoneNumber) }) else {
-            return ToolObservation(state: .pending, externalID: order.id)
-        }
-        let numberID = number.id
-        let profile = try await messagingProfile()
-        // Each call only when the number lacks it: a claim waits for this.
-        try await provider { () async throws(ProviderError) in
-            if number.messagingProfileID != profile { try await telnyx.attach(numberID: numberID, messagingProfileID: profile) }
-            if number.reference != name { try await telnyx.label(numberID: numberID, reference: name) }
-        }
+        guard order.status == .success else { return ToolObservation(state: .pending, externalID: order.id) }
         var done = row
-        done.numberID = numberID
-        done.messagingProfileID = profile
+        done.messagingProfileID = try await messagingProfile()
         _ = try await db.query("""
-            UPDATE services.phone_numbers SET state = 'assigned', number_id = $2, messaging_profile_id = $3, updated_at = now() WHERE id = $1
-            """, [row.id, numberID, profile])
+            UPDATE services.phone_numbers SET state = 'assigned', messaging_profile_id = $2, updated_at = now() WHERE id = $1
+            """, [row.id, done.messagingProfileID])
         return ready(done)
     }
 
     private func ready(_ row: NumberRow) -> ToolObservation {
         var variables = ["TELNYX_PHONE_NUMBER": row.phoneNumber]
         if let profile = row.messagingProfileID { variables["TELNYX_MESSAGING_PROFILE_ID"] = profile }
-        return ToolObservation(state: .ready, externalID: row.numberID ?? "", variables: variables)
+        return ToolObservation(state: .ready, externalID: row.phoneNumber, variables: variables)
     }
 
     /// `TELNYX_MESSAGING_PROFILE_ID`, or the profile `convos-agents`, found or made once (one

@@ -13,7 +13,8 @@ import FoundationNetworking
 ///   credential's `QuotaGate` and is thrown, so the caller defers its work to then (never dropped).
 /// - Quota: every answer's `X-RateLimit-*` headers feed the gate; while it is blocked, calls fail
 ///   at once with `.rateLimited` and the time left, without a request.
-/// - A per-provider limit on calls in flight, and a circuit breaker per provider.
+/// - A per-provider limit on calls in flight (64: fifty claims at once each make several calls to
+///   a provider that answers in half a second), and a circuit breaker per provider.
 public final class ProviderHTTPClient: Sendable {
     public struct Request: Sendable {
         public var method: String
@@ -61,7 +62,7 @@ public final class ProviderHTTPClient: Sendable {
     public typealias Classifier = @Sendable (Response) -> ProviderError?
 
     public init(provider: String, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
-                maxInFlight: Int = 16, requestTimeout: Duration = .seconds(15),
+                maxInFlight: Int = 64, requestTimeout: Duration = .seconds(15),
                 sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
         self.provider = provider
         self.policy = policy
