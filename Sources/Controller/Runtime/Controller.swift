@@ -123,7 +123,7 @@ public final class Controller: Sendable {
         let server = try HTTPServer(configuration: http, responder: router)
         // The notification rule, registered once (found first) and retried until Railway takes it.
         var registration: WebhookRegistration?
-        if let local, let path = webhookPath, let base = configuration.publicURL {
+        if let local, let path = webhookPath, let base = configuration.publicURL, providers.railway.tokens.count > 0 {
             // A loopback PUBLIC_URL on port 0 (tests) means this server's own port.
             let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
             registration = WebhookRegistration.start(services: local, url: root + path, logger: logger)
