@@ -83,54 +83,54 @@ fi
 if [ "$only" = all ] || [ "$only" = requests ]; then
     # A fleet in steady state, made at once in the simulator and in the database (settled
     # deployments, runtimes not pinged), then Railway's requests counted over a window.
-    measure_requests() {  # measure_requests N LABEL [serve env...]
-        local n=$1 label=$2; shift 2
-        RESYNC_INTERVAL=20s start_server "limits_req_$n$label" "--profile" "realistic"
+    measure_requests() {  # measure_requests N DBSUFFIX LABEL
+        local n=$1 suffix=$2 label=$3
+        RESYNC_INTERVAL=20s start_server "limits_req_$n$suffix" "--profile" "realistic"
         pool 0 10000
         until [ -n "$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")" ]; do sleep 0.2; done
         python3 - "$sim" "$DATABASE_URL" "$n" <<'PY'
 import json, subprocess, sys, urllib.request, uuid
 sim, db, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-ids = [uuid.uuid4().hex[:16] for _ in range(n)]
+ids = [uuid.uuid4().hex[:20] for _ in range(n)]
 rows = []
 for i in range(0, n, 1000):
     names = ["convos-agent-" + x for x in ids[i:i + 1000]]
     req = urllib.request.Request(sim + "/_sim/railway/bulk", data=json.dumps({"names": names}).encode(), method="POST",
                                  headers={"Content-Type": "application/json"})
     rows += json.load(urllib.request.urlopen(req, timeout=120))
-sql = ["BEGIN;"]
+sql = ["\\set ON_ERROR_STOP on", "BEGIN;"]
 for r in rows:
     i = r["name"][len("convos-agent-"):]
     sql.append(f"INSERT INTO services.instances (instance_id, railway_project_id, railway_environment_id, railway_service_id, state, deploy_status, deployed_at) VALUES ('{i}', '{r['projectId']}', '{r['environmentId']}', '{r['serviceId']}', 'ready', 'SUCCESS', now());")
-sql.append("INSERT INTO pool.instances (instance_id, pool, state, image_digest, ready_at) SELECT instance_id, 'default', 'idle', (SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'), now() FROM services.instances;")
+sql.append("INSERT INTO pool.instances (instance_id, pool, state, image_digest, url, ready_at) SELECT instance_id, 'default', 'idle', (SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'), 'http://bench/' || instance_id, now() FROM services.instances;")
 sql.append("UPDATE pool.pools SET spec = jsonb_set(spec, '{minIdle}', to_jsonb((SELECT count(*) FROM pool.instances)::int));")
 sql.append("COMMIT;")
 subprocess.run(["psql", db, "-qAt"], input="\n".join(sql), text=True, check=True)
 PY
-        sleep 25   # a first resync sees them all
-        local a b
+        sleep 5
+        local a b resyncs
         a=$(curl -fs "$sim/_sim/stats")
-        sleep 60
+        # Resyncs seen in the window: distinct lastResync times in /status.
+        resyncs=$(for _ in $(seq 1 60); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"]["lastResync"])'; sleep 1; done | sort -u | wc -l)
         b=$(curl -fs "$sim/_sim/stats")
-        python3 - "$a" "$b" "$n" "$label" <<'PY'
-import json, math, sys
-a, b, n, label = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+        python3 - "$a" "$b" "$n" "$label" "$resyncs" <<'PY'
+import json, sys
+a, b, n, label, resyncs = json.loads(sys.argv[1]), json.loads(sys.argv[2]), int(sys.argv[3]), sys.argv[4], int(sys.argv[5])
 ops = set(a["railwayRequests"]) | set(b["railwayRequests"])
 delta = {o: b["railwayRequests"].get(o, 0) - a["railwayRequests"].get(o, 0) for o in ops}
 pages = delta.get("Projects", 0)
 other = sum(v for o, v in delta.items() if o != "Projects")
-resyncs = 60 / 20
-per_resync = pages / resyncs
+per_resync = pages / max(1, resyncs - 1)
 hour = other * 60 + per_resync * 6   # RESYNC_INTERVAL 10 minutes: 6 resyncs an hour
-print(f"{n} instances{label}: {per_resync:.0f} requests per resync, {other} other requests in 60 s; "
-      f"per hour at RESYNC_INTERVAL=10m: {hour:.0f} (bound 1,000; Pro quota 10,000); non-resync part {other * 60}/h")
+print(f"{n} instances{label}: {per_resync:.0f} requests per resync (measured over {resyncs - 1}), {other} other requests in 60 s; "
+      f"per hour at RESYNC_INTERVAL=10m: {hour:.0f} (bound 1,000; Pro quota 10,000), of which not resync {other * 60}")
 PY
         stop_server
     }
-    measure_requests 1000 ""
-    measure_requests 10000 ""
-    PUBLIC_URL=http://127.0.0.1:0 measure_requests 1000 ", webhooks"
-    PUBLIC_URL=http://127.0.0.1:0 measure_requests 10000 ", webhooks"
+    measure_requests 1000 "" ""
+    measure_requests 10000 "" ""
+    PUBLIC_URL=http://127.0.0.1:0 measure_requests 1000 _webhooks ", webhooks"
+    PUBLIC_URL=http://127.0.0.1:0 measure_requests 10000 _webhooks ", webhooks"
 fi
 
 if [ "$only" = all ] || [ "$only" = prefill ]; then
