@@ -37,15 +37,24 @@ final class DateClock: Sendable {
     @Test func railwayTokensLearnThePaceFromTheErrorAndRotate() throws {
         let clock = DateClock()
         let tokens = RailwayTokens(["a", "b"], projectInterval: .seconds(31), now: { clock.now })
-        // Nothing learned yet: a create takes a token without holding it.
+        // Nothing learned yet: a create holds its token only while in flight, so a concurrent one
+        // takes the other token, and a third waits a moment.
         let first = try tokens.take(.projectCreate).get()
+        let concurrent = try tokens.take(.projectCreate).get()
+        #expect(first.index != concurrent.index)
+        guard case .failure(let busy) = tokens.take(.projectCreate) else { Issue.record("a third create found a token"); return }
+        #expect(busy.kind == .paced && busy.retryAfter.map { $0 <= .seconds(1) } == true)
+        tokens.finished(concurrent, .projectCreate)
+        tokens.finished(first, .projectCreate)
         let again = try tokens.take(.projectCreate).get()
-        #expect(first.index == again.index)
+        #expect(again.index == first.index, "free again once answered")
+        tokens.finished(again, .projectCreate)
         // Railway said "only one project per 30 s": that token waits, the other is taken.
         tokens.paced(first, .projectCreate, retryAfter: nil)
         let other = try tokens.take(.projectCreate).get()
         #expect(other.index != first.index)
         tokens.paced(other, .projectCreate, retryAfter: nil)
+        tokens.finished(other, .projectCreate)
         // Both paced: the caller is told how long, with no request made.
         guard case .failure(let error) = tokens.take(.projectCreate) else { Issue.record("a paced pool gave a token"); return }
         #expect(error.kind == .paced)
@@ -53,9 +62,11 @@ final class DateClock: Sendable {
         // Other calls go on meanwhile.
         #expect((try? tokens.take(.other).get()) != nil)
         clock.advance(32)
-        // Learned: each create now reserves its token, so two in a row use both tokens.
+        // Learned: each create now reserves its token for the pace, so two in a row use both tokens.
         let x = try tokens.take(.projectCreate).get()
+        tokens.finished(x, .projectCreate)
         let y = try tokens.take(.projectCreate).get()
+        tokens.finished(y, .projectCreate)
         #expect(x.index != y.index)
         guard case .failure = tokens.take(.projectCreate) else { Issue.record("a third create found a free token"); return }
     }

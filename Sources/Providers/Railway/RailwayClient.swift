@@ -121,6 +121,7 @@ public final class RailwayClient: Sendable {
                 method: "POST", url: endpoint, headers: ["Authorization": "Bearer \(lease.value)", "Content-Type": "application/json"],
                 body: body.canonicalData(), idempotent: document.idempotent, operation: document.rawValue)
             let response: ProviderHTTPClient.Response
+            defer { tokens.finished(lease, purpose) }
             do {
                 response = try await http.send(request, classify: Self.graphQLError, gate: lease.gate)
             } catch where error.kind == .paced {

@@ -32,7 +32,10 @@ public final class RailwayTokens: Sendable {
         public var nextVolumeCreate: Date?
     }
 
-    private struct Pace { var nextProject: Date?; var nextVolume: Date?; var projectLimitSeen = false }
+    /// `creating`: a project create is in flight on the token. Before the pace is learned it keeps
+    /// a concurrent create off the token, so a first wave spreads over the pool instead of teaching
+    /// one token its pace with many refused requests.
+    private struct Pace { var nextProject: Date?; var nextVolume: Date?; var projectLimitSeen = false; var creating = false }
 
     let values: [String]
     let gates: [QuotaGate]
@@ -66,6 +69,7 @@ public final class RailwayTokens: Sendable {
                 if !free { soonest = min(soonest ?? .distantFuture, gates[i].snapshot.blockedUntil!) }
                 let next = purpose == .projectCreate ? paces[i].nextProject : purpose == .volumeCreate ? paces[i].nextVolume : nil
                 if let next, next > t { free = false; soonest = min(soonest ?? .distantFuture, next) }
+                if purpose == .projectCreate, paces[i].creating { free = false; soonest = min(soonest ?? .distantFuture, t.addingTimeInterval(1)) }
                 guard free else { continue }
                 let remaining = gates[i].snapshot.remaining ?? Int.max
                 if best == nil || remaining > best!.remaining { best = (i, remaining) }
@@ -80,7 +84,8 @@ public final class RailwayTokens: Sendable {
             switch purpose {
             case .projectCreate where paces[best.index].projectLimitSeen:
                 paces[best.index].nextProject = t.addingTimeInterval(projectInterval)
-            case .projectCreate: break
+                paces[best.index].creating = true
+            case .projectCreate: paces[best.index].creating = true
             case .volumeCreate: break
             case .other: break
             }
@@ -101,6 +106,12 @@ public final class RailwayTokens: Sendable {
             case .other: break
             }
         }
+    }
+
+    /// A project create on this token has its answer (whatever it was).
+    func finished(_ lease: Lease, _ purpose: Purpose) {
+        guard purpose == .projectCreate else { return }
+        paces.withLock { $0[lease.index].creating = false }
     }
 
     public var snapshot: [Snapshot] {
