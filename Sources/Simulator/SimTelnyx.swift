@@ -1,6 +1,7 @@
 import Foundation
 
-/// Telnyx v2 numbers: a search that shows everyone the same free numbers, orders that collide on a
+/// Telnyx v2 numbers: a search that shows everyone the same free numbers (the first ones, or the
+/// first ending as asked), orders that collide on a
 /// taken one (422) and complete after `orderDelay`, owned numbers, messaging profiles, release.
 extension SimCloud {
     func telnyx(method: String, path: [String], query: [String: String], body: Data, authorization: String?) -> SimResponse {
@@ -13,12 +14,13 @@ extension SimCloud {
             // The same numbers to everyone searching at once, as a real inventory: the first free ones.
             let country = query["filter[country_code]"] ?? "US"
             let limit = min(max(Int(query["filter[limit]"] ?? "") ?? 20, 1), 100)
+            let suffix = query["filter[phone_number][ends_with]"] ?? ""
             var found: [String] = []
             var n = 5_550_000
-            while found.count < limit {
+            while found.count < limit, n < 9_999_999 {
                 n += 1
                 let number = "+1970\(n)"
-                if !takenNumbers.contains(number) { found.append(number) }
+                if number.hasSuffix(suffix), !takenNumbers.contains(number) { found.append(number) }
             }
             return .json(["data": found.map { number in
                 ["record_type": "available_phone_number", "phone_number": number, "vanity_format": "",

@@ -52,9 +52,11 @@ import TestSupport
         #expect(live.count == 20, "nothing bought twice")
         let profiles = Set(live.compactMap { $0["messaging_profile_id"] as? String })
         #expect(profiles.count == 1 && live.allSatisfy { $0["messaging_profile_id"] is String }, "every number can send SMS")
-        // A collision is Telnyx's 422 (classed terminal by the HTTP client, a conflict by the caller).
-        #expect((t.controller.providers.telnyx.stats.calls["number_orders.create|terminal"]?.count ?? 0) > 0,
-                "the same search made orders collide, and they picked again")
+        // Searches ask for a random last digit, so twenty claims mostly search different numbers;
+        // those that collide anyway (Telnyx's 422, a conflict to the caller; most runs have some)
+        // search again, which the distinct numbers above prove.
+        let orders = t.controller.providers.telnyx.stats.calls.filter { $0.key.hasPrefix("number_orders.create|") }.values.reduce(0) { $0 + $1.count }
+        #expect(orders >= 20 && orders < 60, "\(orders) orders for 20 numbers")
         let kept: String? = try await s.db.query("SELECT value FROM services.settings WHERE name = 'telnyx_messaging_profile_id'").first?.decode("value")
         #expect(kept == profiles.first, "one profile, found or made once")
         await t.stop()

@@ -41,12 +41,16 @@ extension InProcessServices {
             .first(where: { $0.status != .failure }) {
             return try await follow(try await recordOrder(id, placed), name: name)
         }
-        // Everyone searching at once sees the same numbers: pick one at random; on a collision,
-        // search again (the list others ordered from is stale by then) and pick again.
+        // Everyone searching at once sees the same numbers: each search asks for numbers ending in
+        // a random digit (concurrent claims mostly search different numbers), picks one at random,
+        // and on a collision searches again (the list others ordered from is stale by then).
         let profile = try await messagingProfile()
-        for _ in 0..<8 {
-            let found = try await provider { () async throws(ProviderError) in try await telnyx.search(country: options.country ?? "US") }
-            guard let number = found.randomElement() else { break }
+        for attempt in 0..<8 {
+            let digit = attempt < 6 ? String(Int.random(in: 0...9)) : nil
+            let found = try await provider { () async throws(ProviderError) in
+                try await telnyx.search(country: options.country ?? "US", endsWith: digit)
+            }
+            guard let number = found.randomElement() else { continue }
             do {
                 let placed = try await telnyx.order(number, reference: name, messagingProfileID: profile)
                 return try await follow(try await recordOrder(id, placed), name: name)

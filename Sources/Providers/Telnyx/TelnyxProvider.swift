@@ -36,11 +36,12 @@ public final class TelnyxProvider: Sendable {
         public var phoneNumber: String
     }
 
-    /// Up to `limit` numbers that can send SMS in `country`.
-    public func search(country: String, limit: Int = 20) async throws(ProviderError) -> [String] {
-        let page = try await send("GET", "/available_phone_numbers",
-                                  query: [("filter[country_code]", country), ("filter[limit]", String(limit)), ("filter[features][]", "sms")],
-                                  operation: "available_phone_numbers")
+    /// Up to `limit` numbers that can send SMS in `country`; with `endsWith`, only numbers ending
+    /// so (a documented filter), which spreads concurrent searchers over different numbers.
+    public func search(country: String, limit: Int = 20, endsWith: String? = nil) async throws(ProviderError) -> [String] {
+        var query = [("filter[country_code]", country), ("filter[limit]", String(limit)), ("filter[features][]", "sms")]
+        if let endsWith { query.append(("filter[phone_number][ends_with]", endsWith)) }
+        let page = try await send("GET", "/available_phone_numbers", query: query, operation: "available_phone_numbers")
         return (page["data"]?.arrayValue ?? []).compactMap { $0["phone_number"]?.stringValue }
     }
 
