@@ -14,27 +14,28 @@ import TestSupport
         return (status?["conditions"] as? [[String: Any]])?.first { $0["type"] as? String == type }
     }
 
-    /// One token, one project per 2 s: the pool fills, says `ProviderQuota` while it waits, and
-    /// the wait never counts toward the stuck timeout (4 s here): nothing fails, nothing is made twice.
+    /// One token, one project per 3 s (the client waits 4 s once it has learned it): the pool
+    /// fills, says `ProviderQuota` while it waits, and the wait (about 16 s for the last) never
+    /// counts toward the stuck timeout (10 s here): nothing fails, nothing is made twice.
     @Test func paceOfOneTokenHoldsCreatesBackWithoutFailingThem() async throws {
         var cloud = TestController.fastCloud
-        cloud.projectCreateInterval = .seconds(2)
+        cloud.projectCreateInterval = .seconds(3)
         var reconciler = TestController.fastReconciler
-        reconciler.planner.stuckAfter = 4
+        reconciler.planner.stuckAfter = 10
         let t = try await TestController.start(simulate: true, reconciler: reconciler, cloud: cloud)
-        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 4"))
+        _ = try await t.apply(Specs.pool.replacingOccurrences(of: "minIdle: 3", with: "minIdle: 5"))
         var sawQuota = false
-        try await eventually("4 idle", timeout: .seconds(40)) {
+        try await eventually("5 idle", timeout: .seconds(60)) {
             if let c = try await Self.poolCondition(t, "Progressing"), c["status"] as? String == "False", c["reason"] as? String == "ProviderQuota" {
                 sawQuota = true
                 #expect((c["message"] as? String)?.contains("creating goes on at") == true)
             }
-            return try await t.idle() == 4
+            return try await t.idle() == 5
         }
         #expect(sawQuota, "Progressing=False ProviderQuota while the pace held creates back")
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('NotReadyInTime', 'Failed')") == 0)
         let projects = await t.controller.simulator!.ledger().filter { $0.kind == "project" }.map(\.name)
-        #expect(projects.count == 4 && Set(projects).count == 4, "no project made twice: \(projects)")
+        #expect(projects.count == 5 && Set(projects).count == 5, "no project made twice: \(projects)")
         try await eventually("Progressing True again, minIdle met") {
             let progressing = try await Self.poolCondition(t, "Progressing")?["reason"] as? String
             let ready = try await Self.poolCondition(t, "Ready")?["reason"] as? String
