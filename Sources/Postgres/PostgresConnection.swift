@@ -28,6 +28,8 @@ public actor PostgresConnection {
     public private(set) var isBroken = true
     /// True between BEGIN and COMMIT/ROLLBACK, so a returned connection is never left mid-transaction.
     var inTransaction = false
+    /// Statements prepared on this session; a reconnect starts a new session with none.
+    private var prepared: Set<String> = []
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -67,6 +69,7 @@ public actor PostgresConnection {
         handle = conn
         isBroken = false
         inTransaction = false
+        prepared.removeAll()
         try runScript("""
             SET statement_timeout = \(settings.statementTimeoutMs);
             SET idle_in_transaction_session_timeout = \(settings.idleInTransactionTimeoutMs);
@@ -77,6 +80,21 @@ public actor PostgresConnection {
     /// Runs one statement with bound parameters and returns its rows.
     public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> PostgresRows {
         try execute(sql, parameters)
+    }
+
+    /// Runs a prepared statement with bound parameters, preparing it on this session first if needed.
+    public func query(_ statement: PreparedStatement, _ parameters: [any PostgresEncodable] = []) throws -> PostgresRows {
+        guard let handle, !isBroken else { throw PostgresError.connectionLost("connection is not open") }
+        if !prepared.contains(statement.name) {
+            // Parameter types are left to the server, as PQexecParams leaves them.
+            let result = PQprepare(handle, statement.name, statement.sql, Int32(parameters.count), nil)
+            defer { if let result { PQclear(result) } }
+            guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else { try fail(handle, result) }
+            prepared.insert(statement.name)
+        }
+        return try execute(parameters) { handle, count, values in
+            PQexecPrepared(handle, statement.name, count, values, nil, nil, 0)
+        }
     }
 
     /// Runs a script of several statements with no parameters (`PQexec`): migrations and session
@@ -96,12 +114,18 @@ public actor PostgresConnection {
     func markBroken() { isBroken = true }
 
     private func execute(_ sql: String, _ parameters: [any PostgresEncodable]) throws -> PostgresRows {
+        try execute(parameters) { handle, count, values in
+            PQexecParams(handle, sql, count, nil, values, nil, nil, 0)
+        }
+    }
+
+    /// Binds the parameters as text, runs `send` (one libpq call on this thread) and reads its result.
+    private func execute(_ parameters: [any PostgresEncodable],
+                         _ send: (OpaquePointer, Int32, UnsafePointer<UnsafePointer<CChar>?>) -> OpaquePointer?) throws -> PostgresRows {
         guard let handle, !isBroken else { throw PostgresError.connectionLost("connection is not open") }
         let texts = parameters.map(\.postgresText)
         if let index = texts.firstIndex(where: { $0?.utf8.contains(0) == true }) { throw PostgresError.nulInParameter(index: index) }
-        let result: OpaquePointer? = withOptionalCStringArray(texts) { values in
-            PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
-        }
+        let result: OpaquePointer? = withOptionalCStringArray(texts) { values in send(handle, Int32(texts.count), values) }
         defer { if let result { PQclear(result) } }
         guard let result else {
             try fail(handle, nil)

@@ -58,6 +58,11 @@ public actor PostgresPool {
         try await withConnection { try await $0.query(sql, parameters) }
     }
 
+    /// Runs one prepared statement on any free connection (prepared there on first use).
+    public nonisolated func query(_ statement: PreparedStatement, _ parameters: [any PostgresEncodable] = []) async throws -> PostgresRows {
+        try await withConnection { try await $0.query(statement, parameters) }
+    }
+
     private func invalidateIdle() async {
         for connection in idle { await connection.markBroken() }
     }

@@ -137,6 +137,32 @@ import TestSupport
         await cluster.destroy()
     }
 
+    static let doubled = PreparedStatement("tests_doubled", "SELECT $1::int * 2 AS v, pg_backend_pid() AS pid")
+
+    @Test func preparedStatementIsPlannedOncePerSessionAndAgainAfterAReconnect() async throws {
+        let url = try await TestDatabase.create()
+        let pool = PostgresPool(url: url, size: 1)
+        for i in 1...3 {
+            #expect(try await pool.query(Self.doubled, [i]).first!.decode("v", as: Int.self) == i * 2)
+        }
+        let statements = try await pool.query("SELECT count(*) AS n FROM pg_prepared_statements WHERE name = 'tests_doubled'")
+        #expect(try statements.first!.decode("n", as: Int.self) == 1, "prepared once on the session, not per call")
+        // The session goes away behind the pool's back: its prepared statements go with it.
+        let pid = try await pool.query(Self.doubled, [0]).first!.decode("pid", as: Int.self)
+        let admin = PostgresPool(url: url, size: 1)
+        _ = try await admin.query("SELECT pg_terminate_backend($1)", [pid])
+        do {
+            _ = try await pool.query(Self.doubled, [1])
+        } catch let error as PostgresError {
+            #expect(error.isUnavailable, "unexpected error kind: \(error)")
+        }
+        let row = try await pool.query(Self.doubled, [21]).first!
+        #expect(try row.decode("v", as: Int.self) == 42, "prepared again on the new session")
+        #expect(try row.decode("pid", as: Int.self) != pid)
+        await pool.close()
+        await admin.close()
+    }
+
     @Test func unreachableServerFailsFastWithConnectionFailed() async throws {
         let pool = PostgresPool(url: "postgresql://postgres@127.0.0.1:\(try freePort())/postgres", size: 1)
         do {
