@@ -23,4 +23,37 @@ import Resources
         #expect(await queue.submit(action, now: before.addingTimeInterval(60)) == false, "not before the provider said")
         #expect(await queue.submit(action, now: before.addingTimeInterval(121)), "and at once after")
     }
+
+    @Test func refillsLeaveRoomForClaimedAgents() async throws {
+        let release = Gate()
+        let queue = WorkQueue(limit: 8, run: { _ in await release.wait(); return .converged })
+        // Refills take six of eight places, and no more.
+        for i in 0..<10 {
+            let accepted = await queue.submit(.startInstance(instance: "instance\(i)", image: "ghcr.io/x/y@sha256:0"))
+            #expect(accepted == (i < 6), "refill \(i)")
+        }
+        // A claimed agent's tools and conversation still start.
+        #expect(await queue.submit(.provisionTool(agent: "alice", instance: "instance0", tool: .email)))
+        #expect(await queue.submit(.configure(agent: "alice", instance: "instance0")))
+        #expect(await queue.submit(.provisionTool(agent: "bob", instance: "instance1", tool: .email)) == false, "the queue is full")
+        #expect(await queue.depth == 8)
+        await release.open()
+        await queue.drain(timeout: .seconds(10))
+        #expect(await queue.depth == 0)
+    }
+}
+
+/// Holds every caller of `wait` until `open`.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+    func open() {
+        isOpen = true
+        waiters.forEach { $0.resume() }
+        waiters = []
+    }
 }

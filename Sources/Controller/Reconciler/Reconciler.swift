@@ -12,9 +12,11 @@ public struct ReconcilerSettings: Sendable {
     public var digestTTL: Duration = .seconds(30)
     public var planner = PlannerSettings()
     public var maxCreatesPerTick = 16
-    /// Actions running at once. They wait on providers and runtimes, not on this process: a claim
-    /// of fifty agents is two hundred of them (a conversation and tools each).
-    public var maxActions = 128
+    /// Actions running at once. They wait on providers and runtimes, not on this process (each
+    /// provider bounds its own calls in flight): fifty claims at once are 250 of them (a
+    /// conversation and four tools each), and at 128 the last agents' tools waited seconds for a
+    /// place. A quarter is kept for claimed agents (`WorkQueue`).
+    public var maxActions = 512
     public var drainTimeout: Duration = .seconds(10)
     /// The longest a failing key waits before its next attempt.
     public var maxBackoff: Duration = .seconds(30)
@@ -57,6 +59,8 @@ public actor Reconciler {
     /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
     private let leading = Locked(false)
     private var queue: WorkQueue?
+    /// The current term's executor, beside `queue`.
+    private var executor: Executor?
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
     /// large fleet, a loaded machine) never lets the lease run out. Owned here, cancelled on stop.
     private var renewal: Task<Void, Never>?
@@ -84,15 +88,23 @@ public actor Reconciler {
     public nonisolated func wake() { Task { await wakeup.fire() } }
 
     /// A claim on this replica just bound `agent` to an idle (so ready) instance: configure its
-    /// runtime now, without waiting for a tick to plan it. On a follower this does nothing; the
-    /// leader's next tick plans it as always. The action itself looks again before it calls.
+    /// runtime and provision its tools now, without waiting for a tick to plan them (under fifty
+    /// claims at once a tick came up to 4 s later, and the last tool's order with it). On a
+    /// follower this does nothing; the leader's next tick plans them as always. Each action looks
+    /// again before it calls.
     public nonisolated func claimed(agent: String, instance: String) {
         guard leading.withLock({ $0 }) else { return }
-        Task { await self.submitNow(.configure(agent: agent, instance: instance)) }
+        Task { await self.startClaimed(agent: agent, instance: instance) }
     }
 
-    private func submitNow(_ action: Action) async {
-        await queue?.submit(action)
+    private func startClaimed(agent: String, instance: String) async {
+        guard let queue, let executor else { return }
+        await queue.submit(.configure(agent: agent, instance: instance))
+        // What the tick would plan for an agent whose tools are all still to make.
+        guard let bound = try? await executor.bound(agent: agent, instance: instance) else { return }
+        for tool in bound.config.toolsToProvision([:]) {
+            await queue.submit(.provisionTool(agent: agent, instance: instance, tool: tool))
+        }
     }
 
     public var snapshot: ReconcilerSnapshot { snapshotValue }
@@ -160,6 +172,7 @@ public actor Reconciler {
         let executor = Executor(db: db, fence: fence, services: services,
                                 creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } },
                                 configured: onConfigured)
+        self.executor = executor
         let log = logger
         let metrics = self.metrics
         queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
@@ -199,6 +212,7 @@ public actor Reconciler {
         renewal = nil
         await queue?.abandon()
         queue = nil
+        executor = nil
         leading.withLock { $0 = false }
         snapshotValue.isLeader = false
         snapshotValue.fencingToken = nil

@@ -17,7 +17,8 @@ public enum ReconcileOutcome: Sendable, Equatable {
 
 /// Runs actions, keyed by resource: a key never runs twice at once, a key already queued or
 /// running coalesces, failures back off per key (exponential, full jitter, capped), and at most
-/// `limit` actions run at all. The reconciler drains it on shutdown and abandons it on lost leadership.
+/// `limit` actions run at all, of which a quarter only claim-path actions may take (refills after
+/// fifty claims must not hold up those fifty agents' tools). The reconciler drains it on shutdown and abandons it on lost leadership.
 public actor WorkQueue {
     public struct KeyState: Sendable, Codable {
         public var failures = 0
@@ -26,6 +27,8 @@ public actor WorkQueue {
     }
 
     let limit: Int
+    /// What actions off the claim path may fill.
+    var backgroundLimit: Int { limit - limit / 4 }
     let baseDelay: Duration
     let maxDelay: Duration
     /// A failure no retry fixes (a plan limit, a missing credential) is tried again this much
@@ -55,7 +58,7 @@ public actor WorkQueue {
     @discardableResult
     public func submit(_ action: Action, now: Date = Date()) -> Bool {
         let key = action.key
-        guard !stopped, running[key] == nil, running.count < limit else { return false }
+        guard !stopped, running[key] == nil, running.count < (action.isClaimPath ? limit : backgroundLimit) else { return false }
         if let next = keys[key]?.nextAttempt, next > now { return false }
         running[key] = Task { [run] in
             let outcome = await run(action)

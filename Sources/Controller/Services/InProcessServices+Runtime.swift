@@ -99,11 +99,15 @@ extension InProcessServices {
                 var env: [String: String] = [:]
                 for row in rows { env[try row.decode("name")] = try row.decode("value") }
                 let project = try await project(instanceID)
-                try await providers.railway.storeVariables(project, env)
                 let target = try await runtimeTarget(instanceID)
                 // It restarts: its next health is pinged, not remembered.
                 await health.forget(instanceID)
-                try await runtime.restartGateway(target.url, key: target.key, env: env)
+                // Both at once: the restart is what the agent waits for, and Railway's copy is kept
+                // long before the restart ends. Either failing leaves the variables pending.
+                let railway = providers.railway, variables = env
+                async let stored = Self.failure { try await railway.storeVariables(project, variables) }
+                let restarted = await Self.failure { try await runtime.restartGateway(target.url, key: target.key, env: variables) }
+                if let error = await stored ?? restarted { throw error }
                 let names = env.keys.sorted()
                 _ = try await db.query("""
                     UPDATE services.runtime_env e SET delivered_at = now() FROM unnest($2::text[], $3::text[]) AS u(n, v)
@@ -114,6 +118,12 @@ extension InProcessServices {
         } catch {
             // Still pending in services.runtime_env: the status batch kicks it again.
         }
+    }
+
+    /// The error `body` throws, as a value: child tasks here never rethrow typed errors (a release
+    /// build corrupted memory doing so inside a task group).
+    private static func failure(_ body: @Sendable () async throws -> Void) async -> (any Error)? {
+        do { try await body(); return nil } catch { return error }
     }
 
     /// `POST /redeploy/INSTANCE`: another image (a digest) through one patch commit: one deployment.

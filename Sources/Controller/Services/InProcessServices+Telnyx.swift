@@ -41,20 +41,26 @@ extension InProcessServices {
             .first(where: { $0.status != .failure }) {
             return try await follow(try await recordOrder(id, placed), name: name)
         }
-        // Everyone searching at once sees the same numbers: each search asks for numbers ending in
-        // a random digit (concurrent claims mostly search different numbers), picks one at random,
-        // and on a collision searches again (the list others ordered from is stale by then).
+        // Everyone searching at once sees the same numbers. Here, numbers are handed out from one
+        // shared search (`NumberCandidates`), so concurrent orders on this process never collide;
+        // each search asks for numbers ending in a random digit, so other replicas' mostly differ;
+        // a collision drops the list and searches again.
         let profile = try await messagingProfile()
+        let country = options.country ?? "US"
         for attempt in 0..<8 {
             let digit = attempt < 6 ? String(Int.random(in: 0...9)) : nil
-            let found = try await provider { () async throws(ProviderError) in
-                try await telnyx.search(country: options.country ?? "US", endsWith: digit)
+            let candidate: String?
+            do {
+                candidate = try await numbers.take(country: country) { try await telnyx.search(country: country, endsWith: digit) }
+            } catch let error as ProviderError {
+                throw ServicesError.provider(error)
             }
-            guard let number = found.randomElement() else { continue }
+            guard let number = candidate else { continue }
             do {
                 let placed = try await telnyx.order(number, reference: name, messagingProfileID: profile)
                 return try await follow(try await recordOrder(id, placed), name: name)
             } catch let error as ProviderError where error.kind == .conflict {
+                await numbers.stale(country: country)
                 continue
             } catch let error as ProviderError {
                 throw ServicesError.provider(error)

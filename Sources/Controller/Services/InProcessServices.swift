@@ -22,6 +22,8 @@ public struct InProcessServices: ServicesClient {
     let health: HealthCache
     /// What of Railway to look at in each status batch (events, transitions, resync).
     let observer: RailwayObserver
+    /// Telnyx numbers searched lately, one to each order.
+    let numbers = NumberCandidates()
 
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {

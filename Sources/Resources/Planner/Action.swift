@@ -55,14 +55,19 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String { "\(kind) \(key)" }
 
-    /// Lower goes first when the work queue is full: what a waiting claim needs (a bind, then the
-    /// conversation that answers it with its invite) before the rest.
+    /// Lower goes first when the work queue is full: what a claimed agent needs (a bind, the
+    /// conversation that answers the claim with its invite, its tools) before the warm pool's
+    /// refills, and those before the rest.
     public var priority: Int {
         switch self {
         case .bindAgent: return 0
-        case .configure: return 1
-        case .markIdle, .startInstance, .createInstances: return 2
-        default: return 3
+        case .configure, .provisionTool: return 1
+        case .markIdle: return 2
+        case .startInstance, .createInstances: return 3
+        default: return 4
         }
     }
+
+    /// Work a user waits on right now: the work queue keeps room for it that refills cannot take.
+    public var isClaimPath: Bool { priority <= 1 }
 }
