@@ -16,7 +16,8 @@ import Testing
     @Test func badValuesNameTheVariable() {
         for (name, value) in [("PORT", "eighty"), ("RECONCILE_INTERVAL", "soon"), ("POOL_MIN_IDLE", "-1"), ("LOG_LEVEL", "loud"),
                               ("POOL_STUCK_TIMEOUT", "never"), ("CLAIM_WAIT", "301s"), ("RUNTIME_CPU", "lots"), ("RUNTIME_MEMORY_GB", "0"),
-                              ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image")] {
+                              ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image"),
+                              ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many")] {
             do {
                 _ = try ServeConfiguration.fromEnvironment(base.merging(["BIND_ADDRESS": "127.0.0.1", name: value]) { $1 })
                 Issue.record("accepted \(name)=\(value)")
@@ -51,6 +52,8 @@ import Testing
         let production = try ServeConfiguration.fromEnvironment(loopback)
         #expect(production.services.image == "ghcr.io/xmtplabs/convos-runtime:production")
         #expect(production.stuckTimeout == .seconds(900) && production.claimWait == .seconds(60))
+        #expect(production.databasePoolSize == 24)
+        #expect(try ServeConfiguration.fromEnvironment(loopback.merging(["DATABASE_POOL_SIZE": "40"]) { $1 }).databasePoolSize == 40)
         let staging = try ServeConfiguration.fromEnvironment(loopback.merging([
             "RAILWAY_ENVIRONMENT_NAME": "staging", "PUBLIC_URL": "https://pool.example", "GHCR_TOKEN": "ghp_x",
             "RUNTIME_START_COMMAND": "node convos-platform/pool-server/dist/index.js", "OPENROUTER_KEY_LIMIT": "7.5", "CLAIM_WAIT": "0s"]) { $1 })

@@ -41,10 +41,13 @@ import TestSupport
         cloud.latency = ["telnyx": .milliseconds(50)]
         let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud)
         let s = services(t)
+        // Four replicas of the services layer on one database: each hands out numbers from its own
+        // searches, so only orders from different replicas can collide.
+        let replicas = (0..<4).map { _ in InProcessServices(db: s.db, providers: s.providers, settings: s.settings) }
         let ids = (0..<20).map { String(format: "tel%06d", $0) }
         for id in ids { _ = try await s.createInstance(id, image: Self.image) }
         let numbers = try await withThrowingTaskGroup(of: String.self) { group in
-            for id in ids { group.addTask { try await self.number(s, id) } }
+            for (i, id) in ids.enumerated() { group.addTask { try await self.number(replicas[i % 4], id) } }
             return try await group.reduce(into: [String]()) { $0.append($1) }
         }
         #expect(numbers.count == 20 && Set(numbers).count == 20, "20 distinct numbers: \(numbers.sorted())")
@@ -52,14 +55,36 @@ import TestSupport
         #expect(live.count == 20, "nothing bought twice")
         let profiles = Set(live.compactMap { $0["messaging_profile_id"] as? String })
         #expect(profiles.count == 1 && live.allSatisfy { $0["messaging_profile_id"] is String }, "every number can send SMS")
-        // Searches ask for a random last digit, so twenty claims mostly search different numbers;
-        // those that collide anyway (Telnyx's 422, a conflict to the caller; most runs have some)
-        // search again, which the distinct numbers above prove.
+        // Searches ask for a random last digit, so replicas mostly search different numbers; those
+        // that collide anyway (Telnyx's 422, a conflict to the caller) search again, which the
+        // distinct numbers above prove.
         let orders = t.controller.providers.telnyx.stats.calls.filter { $0.key.hasPrefix("number_orders.create|") }.values.reduce(0) { $0 + $1.count }
         #expect(orders >= 20 && orders < 60, "\(orders) orders for 20 numbers")
         let kept: String? = try await s.db.query("SELECT value FROM services.settings WHERE name = 'telnyx_messaging_profile_id'").first?.decode("value")
         #expect(kept == profiles.first, "one profile, found or made once")
         await t.stop()
+    }
+
+    @Test func concurrentOrdersOnOneProcessShareOneSearchAndNeverTheSameNumber() async throws {
+        let searches = Counter()
+        let candidates = NumberCandidates()
+        let search: @Sendable () async throws -> [String] = {
+            await searches.add()
+            try await Task.sleep(for: .milliseconds(50))
+            return (0..<20).map { String(format: "+1555000%04d", $0) }
+        }
+        let taken = try await withThrowingTaskGroup(of: String?.self) { group in
+            for _ in 0..<20 { group.addTask { try await candidates.take(country: "US", search: search) } }
+            return try await group.reduce(into: [String?]()) { $0.append($1) }
+        }
+        #expect(Set(taken.compactMap { $0 }).count == 20, "twenty distinct numbers: \(taken)")
+        #expect(await searches.value == 1, "one search for twenty orders")
+        // The list is used up: the next order searches again; a collision drops the list.
+        _ = try await candidates.take(country: "US", search: search)
+        #expect(await searches.value == 2)
+        await candidates.stale(country: "US")
+        _ = try await candidates.take(country: "US", search: search)
+        #expect(await searches.value == 3)
     }
 
     @Test func aNumberGivenBackIsReusedByTheNextAgent() async throws {
@@ -107,4 +132,9 @@ import TestSupport
         #expect(try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers") == 0)
         await t.stop()
     }
+}
+
+actor Counter {
+    private(set) var value = 0
+    func add() { value += 1 }
 }

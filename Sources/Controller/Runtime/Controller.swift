@@ -39,7 +39,7 @@ public final class Controller: Sendable {
         if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
         let providers = simulator.map { ProviderSet.simulated($0, railwayTokens: configuration.simulatedRailwayTokens) }
             ?? ProviderSet.fromEnvironment(environment)
-        let db = PostgresPoolFactory.make(configuration.databaseURL)
+        let db = PostgresPoolFactory.make(configuration.databaseURL, size: configuration.databasePoolSize)
         let applied = try await Migrations.migrator.migrate(db)
         if !applied.isEmpty { logger.info("migrations applied", ["versions": applied.map(String.init).joined(separator: ",")]) }
         let store = ResourceStore(db: db)
