@@ -163,6 +163,16 @@ import TestSupport
         await admin.close()
     }
 
+    @Test func listenerLeaksNoConnectionWhileTheDatabaseIsDown() async throws {
+        let url = "postgresql://postgres@127.0.0.1:\(try freePort())/postgres?connect_timeout=1"
+        let listener = try #require(PostgresListener(url: url, channels: ["convos_test"], retryDelay: 0.01) { _, _ in })
+        defer { listener.stop() }
+        // Counted, not timed: wait for the attempts, however long they take on a loaded machine.
+        while listener.connectionCounts.attempts < 20 { try await Task.sleep(for: .milliseconds(20)) }
+        let counts = listener.connectionCounts
+        #expect(counts.open <= 1, "\(counts.attempts) attempts left \(counts.open) connections allocated")
+    }
+
     @Test func unreachableServerFailsFastWithConnectionFailed() async throws {
         let pool = PostgresPool(url: "postgresql://postgres@127.0.0.1:\(try freePort())/postgres", size: 1)
         do {

@@ -71,6 +71,29 @@ final class DateClock: Sendable {
         guard case .failure = tokens.take(.projectCreate) else { Issue.record("a third create found a free token"); return }
     }
 
+    @Test func aTokenThatCreatesTwiceWithinThePaceIsNeverHeld() throws {
+        let clock = DateClock()
+        let tokens = RailwayTokens(["only"], projectInterval: .seconds(31), now: { clock.now })
+        let first = try tokens.take(.projectCreate).get()
+        guard case .failure = tokens.take(.projectCreate) else { Issue.record("an unlearned token took two creates at once"); return }
+        tokens.created(first, .projectCreate)
+        tokens.finished(first, .projectCreate)
+        clock.advance(1)
+        let second = try tokens.take(.projectCreate).get()
+        tokens.created(second, .projectCreate)
+        tokens.finished(second, .projectCreate)
+        // Two projects a second apart, neither refused: the token has no pace, creates overlap on it.
+        let a = try tokens.take(.projectCreate).get()
+        let b = try tokens.take(.projectCreate).get()
+        #expect(a.index == 0 && b.index == 0)
+        tokens.finished(a, .projectCreate)
+        tokens.finished(b, .projectCreate)
+        // Until Railway says otherwise: then it is paced as any other.
+        tokens.paced(a, .projectCreate, retryAfter: nil)
+        guard case .failure(let error) = tokens.take(.projectCreate) else { Issue.record("a paced token gave a create"); return }
+        #expect(error.kind == .paced)
+    }
+
     @Test func otherCallsTakeTheTokenWithTheMostQuotaAndSkipBlockedOnes() throws {
         let clock = DateClock()
         let tokens = RailwayTokens(["a", "b", "c"], now: { clock.now })

@@ -138,11 +138,15 @@ struct Executor: Sendable {
 
     private func bind(agent: String, pool: String) async throws -> ReconcileOutcome {
         let bound: Bool = try await fence.transaction { c in
+            // The agent's row is locked first, so two binds of one agent (a plan from a stale tick,
+            // a deposed leader's action still in flight) run one after the other; the second then
+            // reads, in a statement of its own (so a fresh snapshot), that the first bound it.
             guard let a = try await c.query("""
-                SELECT owner_id, template, clone_from, EXISTS (SELECT 1 FROM pool.instances WHERE agent = $1) AS has_instance
-                FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NULL
+                SELECT owner_id, template, clone_from FROM pool.agents WHERE name = $1 AND deletion_requested_at IS NULL FOR UPDATE
                 """, [agent]).first else { return false }
-            if try a.decode("has_instance", as: Bool.self) { return true }
+            let hasInstance = try await c.query("SELECT EXISTS (SELECT 1 FROM pool.instances WHERE agent = $1) AS has", [agent])
+                .first!.decode("has", as: Bool.self)
+            if hasInstance { return true }
             let claim = try await Claims.claim(c, pool: pool, agent: agent, owner: try a.decode("owner_id"),
                                                template: try a.decode("template"), cloneFrom: try a.decode("clone_from"))
             if let claim { try await Events.record(c, kind: "Agent", name: agent, reason: "Claimed", message: "bound to \(claim.instanceID)") }

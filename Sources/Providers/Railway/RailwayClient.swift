@@ -133,6 +133,7 @@ public final class RailwayClient: Sendable {
             guard let data = JSONValue(jsonBody: response.body)?["data"], data != .null else {
                 throw ProviderError(.terminal, provider: "railway", message: "\(document.rawValue): response has no data")
             }
+            tokens.created(lease, purpose)
             return data
         }
         // Every token was tried: the error says when the first is free again.

@@ -34,8 +34,17 @@ public final class RailwayTokens: Sendable {
 
     /// `creating`: a project create is in flight on the token. Before the pace is learned it keeps
     /// a concurrent create off the token, so a first wave spreads over the pool instead of teaching
-    /// one token its pace with many refused requests.
-    private struct Pace { var nextProject: Date?; var nextVolume: Date?; var projectLimitSeen = false; var creating = false }
+    /// one token its pace with many refused requests. `unpaced`: two creates on the token succeeded
+    /// within `projectInterval`, so it has no such limit (a plan without it, a fake): holding it
+    /// would only serialize its creates (a prefill of 1,000 on one token took twice as long).
+    private struct Pace {
+        var nextProject: Date?
+        var nextVolume: Date?
+        var projectLimitSeen = false
+        var creating = false
+        var lastProjectCreated: Date?
+        var unpaced = false
+    }
 
     let values: [String]
     let gates: [QuotaGate]
@@ -50,7 +59,8 @@ public final class RailwayTokens: Sendable {
                 now: @escaping @Sendable () -> Date = { Date() }) {
         self.values = tokens
         self.gates = tokens.map { _ in QuotaGate(now: now) }
-        self.paces = Locked(tokens.map { _ in Pace() })
+        // A pool set up without a project pace (a fake, a plan without the limit) never holds a token.
+        self.paces = Locked(tokens.map { _ in Pace(unpaced: projectInterval == .zero) })
         self.now = now
         self.projectInterval = Self.seconds(projectInterval)
         self.volumeInterval = Self.seconds(volumeInterval)
@@ -69,7 +79,7 @@ public final class RailwayTokens: Sendable {
                 if !free { soonest = min(soonest ?? .distantFuture, gates[i].snapshot.blockedUntil!) }
                 let next = purpose == .projectCreate ? paces[i].nextProject : purpose == .volumeCreate ? paces[i].nextVolume : nil
                 if let next, next > t { free = false; soonest = min(soonest ?? .distantFuture, next) }
-                if purpose == .projectCreate, paces[i].creating { free = false; soonest = min(soonest ?? .distantFuture, t.addingTimeInterval(1)) }
+                if purpose == .projectCreate, paces[i].creating, !paces[i].unpaced { free = false; soonest = min(soonest ?? .distantFuture, t.addingTimeInterval(1)) }
                 guard free else { continue }
                 let remaining = gates[i].snapshot.remaining ?? Int.max
                 if best == nil || remaining > best!.remaining { best = (i, remaining) }
@@ -100,11 +110,26 @@ public final class RailwayTokens: Sendable {
             switch purpose {
             case .projectCreate:
                 paces[lease.index].projectLimitSeen = true
+                paces[lease.index].unpaced = false
                 paces[lease.index].nextProject = t.addingTimeInterval(max(projectInterval, retryAfter.map(Self.seconds) ?? 0))
             case .volumeCreate:
                 paces[lease.index].nextVolume = t.addingTimeInterval(max(volumeInterval, retryAfter.map(Self.seconds) ?? 0))
             case .other: break
             }
+        }
+    }
+
+    /// A create on this token succeeded. A second project within the interval, never refused,
+    /// shows the token has no creation pace.
+    func created(_ lease: Lease, _ purpose: Purpose) {
+        guard purpose == .projectCreate else { return }
+        let t = now()
+        paces.withLock { paces in
+            if !paces[lease.index].projectLimitSeen, let last = paces[lease.index].lastProjectCreated,
+               t.timeIntervalSince(last) < projectInterval {
+                paces[lease.index].unpaced = true
+            }
+            paces[lease.index].lastProjectCreated = t
         }
     }
 
