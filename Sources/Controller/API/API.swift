@@ -59,6 +59,7 @@ public struct API: Sendable {
                 .text(try await status.metricsText(metrics), contentType: "text/plain; version=0.0.4; charset=utf-8")
             }
         }
+        addEventRoutes(&router)
         addResourceRoutes(&router)
         addTemplateRoutes(&router)
         if servesServices { addServicesRoutes(&router) }

@@ -42,6 +42,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/openapi.json", summary: "This document", responses: [200]),
         .init(method: "POST", path: "/v1/apply", summary: "Apply YAML or JSON objects in one transaction; dryRun=true writes nothing",
               body: Body(types: ["application/yaml", "application/json"], schema: "ApplyRequest"), responses: [200, 400, 401, 409, 413, 415, 422, 503]),
+        .init(method: "GET", path: "/v1/events", summary: "Recent events, newest first; kind, name and limit filter them", responses: [200, 400, 401]),
         .init(method: "GET", path: "/v1/instances", summary: "List instances", responses: [200, 401]),
         .init(method: "GET", path: "/v1/instances/{name}", summary: "One instance", responses: [200, 401, 404]),
         .init(method: "GET", path: "/v1/{kind}", summary: "List pools, agenttemplates or agents", responses: [200, 401, 404], parameters: ["kind": kinds]),
@@ -110,6 +111,14 @@ enum OpenAPIDocument {
             if !parameters.isEmpty { o["parameters"] = .array(parameters) }
             if op.path == "/v1/apply" {
                 o["parameters"] = .array([.object(["name": "dryRun", "in": "query", "required": false, "schema": .object(["type": "boolean"])])])
+            }
+            if op.path == "/v1/events" {
+                o["parameters"] = .array([
+                    .object(["name": "kind", "in": "query", "required": false,
+                             "schema": .object(["type": "string"])]),
+                    .object(["name": "name", "in": "query", "required": false, "schema": .object(["type": "string", "minLength": .int(1), "maxLength": .int(253)])]),
+                    .object(["name": "limit", "in": "query", "required": false, "schema": .object(["type": "integer", "minimum": .int(1), "maximum": .int(1000)])]),
+                ])
             }
             if let body = op.body {
                 o["requestBody"] = .object(["required": .bool(body.required), "content": .object(Dictionary(uniqueKeysWithValues: body.types.map {

@@ -23,6 +23,7 @@ public enum CommandLineTool {
           get KIND [NAME] [-o json|yaml]
                                       KIND: pools, agenttemplates, agents, instances
           delete KIND NAME
+          describe KIND NAME          the object, its conditions, what is backing off and its latest events
           claim [--template T] [--owner O] [--agent-name N] [--instructions I] [--join-url U] [--model M]
                 [--user-config KEY=VALUE]... [--clone-from AGENT] [--wait DURATION]
           status                      pool, agents, leader, last tick and providers, as tables
@@ -42,6 +43,7 @@ public enum CommandLineTool {
             case "diff": try await ClientCommands.diff(args, client: ControllerClient(environment: environment))
             case "get": try await ClientCommands.get(args, client: ControllerClient(environment: environment))
             case "delete": try await ClientCommands.delete(args, client: ControllerClient(environment: environment))
+            case "describe": try await DescribeCommand.run(args, client: ControllerClient(environment: environment))
             case "claim": try await OperatorCommands.claim(args, client: ControllerClient(environment: environment))
             case "status": try await OperatorCommands.status(args, client: ControllerClient(environment: environment))
             case "help", "-h", "--help": print(usage); return 0
