@@ -137,4 +137,6 @@ import TestSupport
 actor Counter {
     private(set) var value = 0
     func add() { value += 1 }
+    /// Adds one and returns the new value.
+    func next() -> Int { value += 1; return value }
 }

@@ -43,6 +43,28 @@ import Resources
     }
 }
 
+extension WorkQueueTests {
+    /// A pending number order is looked at again by the queue at its time, with no tick to plan it;
+    /// a requeued start is not (the tick plans what follows a start).
+    @Test func aRequeuedToolIsRunAgainByTheQueueAlone() async throws {
+        let runs = AsyncStream<Action>.makeStream()
+        let count = Counter()
+        let queue = WorkQueue(run: { action in
+            runs.continuation.yield(action)
+            return await count.next() == 1 ? .requeue(after: .milliseconds(20)) : .converged
+        })
+        let tool = Action.provisionTool(agent: "alice", instance: "instance0", tool: .sms)
+        #expect(await queue.submit(tool))
+        var seen = runs.stream.makeAsyncIterator()
+        #expect(await seen.next() == tool)
+        #expect(await seen.next() == tool, "run again without a second submit")
+        await queue.drain(timeout: .seconds(10))
+        #expect(await queue.keys[tool.key] == nil, "converged")
+        #expect(Action.startInstance(instance: "i", image: "x").followsItself == false)
+        #expect(Action.bindAgent(agent: "a", pool: "p").followsItself == false)
+    }
+}
+
 /// Holds every caller of `wait` until `open`.
 actor Gate {
     private var isOpen = false

@@ -16,6 +16,9 @@ if [ -z "${bin:-}" ]; then
     pg_start "$pgdir" "$pgport"
 fi
 only=${1:-all}
+# Production's tick and resync unless a part says otherwise: a caller's setting (the main bench
+# ticks every 200 ms) must not leak into these figures.
+unset RECONCILE_INTERVAL RESYNC_INTERVAL
 server=0
 stop_server() { kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true; server=0; }
 

@@ -35,6 +35,8 @@ public actor WorkQueue {
     /// later: slow enough to be no loop, soon enough to notice a fix.
     let failedDelay: Duration
     private var running: [String: Task<Void, Never>] = [:]
+    /// Requeued actions that follow themselves (`Action.followsItself`), waiting for their time.
+    private var followUps: [String: Task<Void, Never>] = [:]
     public private(set) var keys: [String: KeyState] = [:]
     private var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter = 0
@@ -78,6 +80,7 @@ public actor WorkQueue {
         case .requeue(let after):
             state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
             keys[key] = state
+            if action.followsItself && !stopped { followUp(action, after: after) }
         case .deferred(let after, let reason):
             state.lastError = reason
             state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
@@ -91,6 +94,23 @@ public actor WorkQueue {
         }
         onDone(action, outcome)
         if running.isEmpty { drainWaiters.values.forEach { $0.resume() }; drainWaiters = [:] }
+    }
+
+    /// Submits `action` again once `after` has passed. A tick may submit it first; then this
+    /// submit coalesces with it (refused while the key runs) and changes nothing.
+    private func followUp(_ action: Action, after: Duration) {
+        let key = action.key
+        followUps[key]?.cancel()
+        followUps[key] = Task { [weak self] in
+            try? await Task.sleep(for: after)
+            guard !Task.isCancelled else { return }
+            await self?.followedUp(action)
+        }
+    }
+
+    private func followedUp(_ action: Action) {
+        followUps[action.key] = nil
+        submit(action)
     }
 
     public var depth: Int { running.count }
@@ -119,7 +139,12 @@ public actor WorkQueue {
     /// idempotent, and cancelling a task awaiting `URLSession.data(for:)` can deadlock
     /// FoundationNetworking on Linux (its cancel handler does a `DispatchQueue.sync` while the
     /// runtime holds the task's status lock). Seen as a frozen test run; this is the fix.
-    public func abandon() { stopped = true }
+    public func abandon() {
+        stopped = true
+        // Only sleeping follow-ups: cancelling them cancels no network call.
+        followUps.values.forEach { $0.cancel() }
+        followUps = [:]
+    }
 
     static func seconds(_ d: Duration) -> TimeInterval { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }

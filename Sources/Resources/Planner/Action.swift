@@ -70,4 +70,15 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
 
     /// Work a user waits on right now: the work queue keeps room for it that refills cannot take.
     public var isClaimPath: Bool { priority <= 1 }
+
+    /// A requeue of this action means a provider is still at work on it (a number order completing):
+    /// the work queue runs it again at its time by itself, not at the next tick. Under fifty claims
+    /// a tick took up to two seconds, and each agent's last tool (its number) waited for it. Binds
+    /// are not followed: one waiting for an idle instance would poll the database meanwhile.
+    public var followsItself: Bool {
+        switch self {
+        case .configure, .provisionTool: return true
+        default: return false
+        }
+    }
 }
