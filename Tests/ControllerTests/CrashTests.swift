@@ -33,7 +33,14 @@ import TestSupport
             let out = await shellOutput("env \(environment) \(bin) serve >/tmp/convos-crash-\(port).log 2>&1 & echo $!")
             guard let pid = Int32(out.output.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw TestEnvironmentError("no pid") }
             let client = TestHTTPClient(base: api)
-            try await eventually("controller ready") { (try? await client.get("/readyz").status) == 200 }
+            // A start competes with the whole suite for two cores (CI once took over 20 s), so
+            // readiness gets a minute, and a start that never comes shows its own log.
+            do {
+                try await eventually("controller ready", timeout: .seconds(60)) { (try? await client.get("/readyz").status) == 200 }
+            } catch {
+                let log = await shellOutput("tail -20 /tmp/convos-crash-\(port).log").output
+                throw TestEnvironmentError("controller on port \(port) not ready after 60 s; its log ends:\n\(log)")
+            }
             return pid
         }
 
