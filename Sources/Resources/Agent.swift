@@ -18,9 +18,12 @@ public struct AgentSpec: ResourceSpec {
     public var joinUrl: String?
     /// Another agent of the same owner whose context the new agent starts from.
     public var cloneFrom: String?
+    /// What to do when the agent's Railway project is gone (deleted behind our back): bind a fresh
+    /// instance (the default), or stay `Failed` until deleted.
+    public var onInstanceLost: InstanceLostPolicy?
 
     public init(template: String? = nil, owner: String? = nil, agentName: String? = nil, instructions: String? = nil,
-                model: String? = nil, joinUrl: String? = nil, cloneFrom: String? = nil) {
+                model: String? = nil, joinUrl: String? = nil, cloneFrom: String? = nil, onInstanceLost: InstanceLostPolicy? = nil) {
         self.template = template
         self.owner = owner
         self.agentName = agentName
@@ -28,6 +31,7 @@ public struct AgentSpec: ResourceSpec {
         self.model = model
         self.joinUrl = joinUrl
         self.cloneFrom = cloneFrom
+        self.onInstanceLost = onInstanceLost
     }
 
     public func validate() -> [FieldError] {
@@ -44,6 +48,13 @@ public struct AgentSpec: ResourceSpec {
         }
         return errors
     }
+}
+
+/// `spec.onInstanceLost`: a lost instance is replaced (a new conversation and invite URL), or the
+/// agent fails and keeps it for a person to look at.
+public enum InstanceLostPolicy: String, WireEnum {
+    case rebind = "Rebind"
+    case fail = "Fail"
 }
 
 public enum AgentPhase: String, WireEnum {

@@ -193,9 +193,10 @@ import TestSupport
         }
         let url = try await TestDatabase.create(prefix: "s")
         let port = try freePort()
+        // Written aside and renamed: the test must never read the file the shell has just created empty.
         let status = "/tmp/convos-sigterm-\(port).status"
         let pidFile = "/tmp/convos-sigterm-\(port).pid"
-        _ = await shell("(env DATABASE_URL='\(url)' PORT=\(port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=error \(bin) serve --simulate >/dev/null 2>&1 & p=$!; echo $p > \(pidFile); wait $p; echo $? > \(status)) >/dev/null 2>&1 &")
+        _ = await shell("(env DATABASE_URL='\(url)' PORT=\(port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=error \(bin) serve --simulate >/dev/null 2>&1 & p=$!; echo $p > \(pidFile); wait $p; echo $? > \(status).tmp; mv \(status).tmp \(status)) >/dev/null 2>&1 &")
         let db = PostgresPool(url: url, size: 1)
         try await eventually("leading") {
             (try? await db.query("SELECT 1 FROM pool.leases WHERE expires_at > now()").isEmpty) == false

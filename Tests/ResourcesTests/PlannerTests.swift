@@ -16,8 +16,14 @@ private let d1 = "sha256:" + String(repeating: "1", count: 64)
 private let d2 = "sha256:" + String(repeating: "2", count: 64)
 private func imageAt(_ d: String) -> String { "ghcr.io/xmtplabs/convos-runtime@\(d)" }
 
-private func pool(_ minIdle: Int = 2, max: Int = 5, digest: String? = d1, name: String = "default") -> PoolView {
-    PoolView(name: name, spec: PoolSpec(minIdle: minIdle, maxInstances: max, image: "ghcr.io/xmtplabs/convos-runtime:production"), digest: digest)
+private func pool(_ minIdle: Int = 2, max: Int = 5, digest: String? = d1, name: String = "default", generation: Int = 1,
+                  failures: [PoolFailure] = []) -> PoolView {
+    PoolView(name: name, spec: PoolSpec(minIdle: minIdle, maxInstances: max, image: "ghcr.io/xmtplabs/convos-runtime:production"), digest: digest,
+             generation: generation, failures: failures)
+}
+/// Failed instances `ago` seconds before t0, on `digest` and generation `generation`.
+private func failures(_ ago: [TimeInterval], digest: String = d1, generation: Int = 1) -> [PoolFailure] {
+    ago.map { PoolFailure(digest: digest, generation: generation, reason: "DeployFailed", at: t0 - $0) }
 }
 private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: String = "SUCCESS", health: InstanceHealth = .healthy) -> InstanceView {
     InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, health: health, deployStatus: deploy)
@@ -37,6 +43,13 @@ private func claimed(_ id: String, agent: String, tools: [ToolName: ToolView] = 
     InstanceView(id: id, pool: "default", state: .claimed, digest: d1, url: "http://x/\(id)", agent: agent, createdAt: t0 - 100, health: health,
                  tools: tools, conversationId: configured.map { _ in "conv-\(id)" }, runtimeConfig: configured, refusedConfig: refused,
                  templateGeneration: configured.map { _ in 3 }, cloneSummaryDone: clone, parentInstance: parent)
+}
+/// The same instance, its Railway project gone.
+private func lost(_ instance: InstanceView) -> InstanceView {
+    var instance = instance
+    instance.deployStatus = "MISSING"
+    instance.health = .deployFailed
+    return instance
 }
 private func agent(_ name: String, template: String? = "concierge", owner: String = "u1", cloneFrom: String? = nil, deleting: Bool = false,
                    age: TimeInterval = 10) -> AgentView {
@@ -172,6 +185,22 @@ let plannerCases: [PlannerCase] = [
                              instances: [claimed("p1", agent: "parent", tools: allReady, configured: conciergeConfig),
                                          claimed("c1", agent: "child", tools: allReady, configured: conciergeConfig, clone: true, parent: "p1")]),
                 expected: []),
+    PlannerCase(name: "claimed agent whose project is gone is unbound", reason: "drift: it takes a fresh instance; nothing else runs on the lost one",
+                input: input(pools: [pool(0)], agents: [agent("a1")], instances: [lost(claimed("c1", agent: "a1", configured: conciergeConfig))]),
+                expected: [.instanceLost(agent: "a1", instance: "c1", rebind: true)]),
+    PlannerCase(name: "onInstanceLost Fail keeps the agent on its lost instance", reason: "the spec opts out of rebinding",
+                input: input(pools: [pool(0)], agents: [AgentView(name: "a1", spec: AgentSpec(template: "concierge", owner: "u1", onInstanceLost: .fail),
+                                                                  deleting: false, createdAt: t0 - 10)],
+                             instances: [lost(claimed("c1", agent: "a1"))]),
+                expected: [.instanceLost(agent: "a1", instance: "c1", rebind: false)]),
+    PlannerCase(name: "a lost instance let go of is torn down as the agent binds again", reason: "failed and unbound: its tools released, its project's delete finds it gone",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [lost(InstanceView(id: "c1", pool: "default", state: .failed, digest: d1, createdAt: t0 - 100)), idle("i1")]),
+                expected: [.teardown(instance: "c1", reason: "Failed"), .bindAgent(agent: "a1", pool: "default")]),
+    PlannerCase(name: "a failed agent's lost instance is kept", reason: "onInstanceLost Fail: nothing until the agent is deleted",
+                input: input(pools: [pool(0)], agents: [agent("a1")],
+                             instances: [lost(InstanceView(id: "c1", pool: "default", state: .failed, digest: d1, agent: "a1", createdAt: t0 - 100))]),
+                expected: []),
     PlannerCase(name: "deleted agent's instance is torn down", reason: "teardown first, the agent row after",
                 input: input(pools: [pool(0)], agents: [agent("a1", deleting: true)], instances: [claimed("c1", agent: "a1")]),
                 expected: [.teardown(instance: "c1", reason: "AgentDeleted")]),
@@ -183,6 +212,23 @@ let plannerCases: [PlannerCase] = [
     PlannerCase(name: "orphan past grace is deleted", reason: "our naming, no row, seen long enough",
                 input: input(pools: [pool(0)], orphans: [OrphanView(instanceID: "zz1", firstSeen: t0 - 120), OrphanView(instanceID: "zz2", firstSeen: t0 - 5)]),
                 expected: [.deleteOrphan(instanceID: "zz1")]),
+    PlannerCase(name: "three failures on the digest stop creating", reason: "a crash loop is not fed more projects",
+                input: input(pools: [pool(2, failures: failures([30, 60, 90]))]), expected: []),
+    PlannerCase(name: "failures on an old digest do not count", reason: "a new digest tries at once",
+                input: input(pools: [pool(2, failures: failures([30, 60, 90], digest: d2))]),
+                expected: [.createInstances(pool: "default", count: 2, digest: d1)]),
+    PlannerCase(name: "a spec change starts the count again", reason: "failures of generation 1 do not hold generation 2",
+                input: input(pools: [pool(2, generation: 2, failures: failures([30, 60, 90]))]),
+                expected: [.createInstances(pool: "default", count: 2, digest: d1)]),
+    PlannerCase(name: "a failure out of the window frees one try", reason: "two failures left in the window on an unproven digest: one create",
+                input: input(pools: [pool(2, failures: failures([30, 60, 601]))]),
+                expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "an unproven digest starts no more than the failures left", reason: "one failure: two at once, one of them already starting",
+                input: input(pools: [pool(5, failures: failures([30]))], instances: [provisioning("p")]),
+                expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "a proven digest is not capped below the limit", reason: "an idle instance ran it: two failures do not slow the refill",
+                input: input(pools: [pool(5, failures: failures([30, 60]))], instances: [idle("a")]),
+                expected: [.createInstances(pool: "default", count: 4, digest: d1)]),
     PlannerCase(name: "claims come from the default pool", reason: "with several pools, agents bind in `default`",
                 input: input(pools: [pool(0, name: "aaa"), pool(1)], agents: [agent("w1")],
                              instances: [InstanceView(id: "x", pool: "aaa", state: .idle, digest: d1, url: "u", createdAt: t0), idle("a")]),

@@ -51,7 +51,7 @@ extension Executor {
                 WHERE instance_id = $1 AND agent = $2
                 """, [instance, agent, result.conversationId, result.inviteUrl, result.joined, config.agentName, runtimeConfig, bound.templateGeneration])
             try await Events.record(c, kind: "Agent", name: agent, reason: "Configured",
-                                    message: "\(result.joined ? "joined" : "created") conversation \(result.conversationId)")
+                                    message: "\(result.joined ? "joined" : "created") conversation \(result.conversationId), invite \(result.inviteUrl ?? "none")")
             _ = try await c.query("SELECT pg_notify('convos_configured', $1)", [agent])
         }
         configured(agent)

@@ -59,12 +59,40 @@ struct Executor: Sendable {
             return .converged
         case .markFailed(let id, let reason):
             try await fence.transaction { c in
-                _ = try await c.query("UPDATE pool.instances SET state = 'failed', last_error = $2, updated_at = now() WHERE instance_id = $1 AND state IN ('provisioning', 'idle')", [id, reason])
+                // Counted against the pool, its digest and generation: the crash-loop rule reads them.
+                let failed = try await c.query("""
+                    WITH f AS (
+                        UPDATE pool.instances SET state = 'failed', last_error = $2, updated_at = now()
+                        WHERE instance_id = $1 AND state IN ('provisioning', 'idle') RETURNING pool, image_digest
+                    )
+                    INSERT INTO pool.pool_failures (pool, instance_id, digest, generation, reason)
+                    SELECT f.pool, $1, f.image_digest, p.generation, $2 FROM f JOIN pool.pools p ON p.name = f.pool
+                    RETURNING id
+                    """, [id, reason])
+                guard !failed.isEmpty else { return }
+                // A day of them is plenty for any window and for reading back.
+                _ = try await c.query("DELETE FROM pool.pool_failures WHERE at < now() - interval '1 day'")
                 try await Events.record(c, kind: "Instance", name: id, type: "Warning", reason: reason, message: "instance failed; it will be replaced")
             }
             return .converged
         case .bindAgent(let agent, let pool):
             return try await bind(agent: agent, pool: pool)
+        case .instanceLost(let agent, let id, let rebind):
+            try await fence.transaction { c in
+                // Rebind: the instance lets go of the agent, which binds a fresh one on the next
+                // tick (woken at once); the lost one, failed and unbound, is torn down (its tools
+                // released, its project's delete finding it gone). Fail: the agent keeps it, Failed.
+                let rows = try await c.query("""
+                    UPDATE pool.instances SET state = 'failed', last_error = 'InstanceLost', updated_at = now(),
+                        agent = CASE WHEN $3 THEN NULL ELSE agent END
+                    WHERE instance_id = $1 AND agent = $2 AND state = 'claimed' RETURNING instance_id
+                    """, [id, agent, rebind])
+                guard !rows.isEmpty else { return }
+                try await Events.record(c, kind: "Agent", name: agent, type: "Warning", reason: "InstanceLost", message: rebind
+                    ? "the Railway project of instance \(id) is gone; binding a fresh instance (a new conversation and invite URL)"
+                    : "the Railway project of instance \(id) is gone; spec.onInstanceLost is Fail, so the agent stays Failed until deleted")
+            }
+            return .converged
         case .configure(let agent, let id):
             return try await configure(agent: agent, instance: id)
         case .provisionTool(let agent, let id, let tool):

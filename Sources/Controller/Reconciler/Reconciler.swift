@@ -230,7 +230,7 @@ public actor Reconciler {
         do {
             let now = Date()
             var state = try await StateReader(db: db, services: services)
-                .read(now: now, digests: digests.mapValues(\.digest))
+                .read(now: now, digests: digests.mapValues(\.digest), failureWindow: settings.planner.failureWindow)
             // Digests from the pools this tick already read; a lookup only when the cache is stale.
             await refreshDigests(state.input.pools)
             for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
@@ -293,7 +293,8 @@ public actor Reconciler {
         for pool in input.pools {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
-            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances, now: now)
+            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
+                                            settings: input.settings, now: now)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []

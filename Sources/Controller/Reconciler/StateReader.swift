@@ -18,8 +18,17 @@ struct StateReader: Sendable {
     let db: PostgresPool
     let services: any ServicesClient
 
-    func read(now: Date, digests: [String: String]) async throws -> TickState {
+    /// `failureWindow`: how far back the pools' failed instances are read (the crash-loop rule's window).
+    func read(now: Date, digests: [String: String], failureWindow: TimeInterval = 600) async throws -> TickState {
         let poolRows = try await db.query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name")
+        let failureRows = try await db.query("""
+            SELECT pool, digest, generation, reason, at FROM pool.pool_failures WHERE at > now() - make_interval(secs => $1)
+            """, [String(failureWindow)])
+        var failures: [String: [PoolFailure]] = [:]
+        for row in failureRows.rows {
+            failures[try row.decode("pool"), default: []].append(PoolFailure(
+                digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
+        }
         let templateRows = try await db.query("SELECT name, spec, generation, status FROM pool.agent_templates")
         let agentRows = try await db.query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents")
         let instanceRows = try await db.query("""
@@ -32,7 +41,8 @@ struct StateReader: Sendable {
         var poolMeta: [String: (Int, JSONValue)] = [:]
         for row in poolRows.rows {
             let name: String = try row.decode("name")
-            pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name]))
+            pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
+                                  generation: try row.decode("generation"), failures: failures[name] ?? []))
             poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
         }
         var templates: [String: TemplateView] = [:]

@@ -19,7 +19,7 @@ enum StatusBuilder {
         let config = agent.config(templates)
         let template = agent.spec.template.flatMap { templates[$0] }
 
-        let claimed = Self.claimed(instance)
+        let claimed = Self.claimed(instance, previous: previous)
         let tools = Self.tools(config, instance)
         let configured = Self.configured(instance)
         let synced = Self.synced(config, template: agent.spec.template, found: template, instance)
@@ -27,7 +27,8 @@ enum StatusBuilder {
         let waitingFor = [(claimed.ok, "an instance"), (configured.ok, "its conversation"), (tools.ok, "its tools"),
                           (!(instance?.envPending ?? false), "its runtime's restart")].filter { !$0.0 }.map(\.1)
         let ready_: (ok: Bool, reason: String, message: String) =
-            (ready, ready ? "Ready" : "NotReady", ready ? "" : "waiting for " + waitingFor.joined(separator: ", "))
+            (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
+             ready ? "" : "waiting for " + waitingFor.joined(separator: ", "))
         let conditions: [(AgentConditionType, (ok: Bool, reason: String, message: String))] = [
             (.claimed, claimed), (.toolsReady, tools), (.configured, configured), (.templateSynced, synced), (.ready, ready_),
         ]
@@ -45,8 +46,17 @@ enum StatusBuilder {
         return status
     }
 
-    private static func claimed(_ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
-        guard let instance else { return (false, "WaitingForInstance", "no idle instance yet; the agent binds when one is ready") }
+    /// Bound, or why not. A lost instance stays the reason until a fresh one is bound.
+    private static func claimed(_ instance: InstanceView?, previous: AgentStatus?) -> (ok: Bool, reason: String, message: String) {
+        guard let instance else {
+            if let lost = previous?.conditions.first(where: { $0.type == AgentConditionType.claimed.rawValue && $0.reason == "InstanceLost" }) {
+                let message = lost.message.hasSuffix("waiting for a fresh idle instance") ? lost.message
+                    : lost.message + "; waiting for a fresh idle instance"
+                return (false, "InstanceLost", message)
+            }
+            return (false, "WaitingForInstance", "no idle instance yet; the agent binds when one is ready")
+        }
+        if instance.lost { return (false, "InstanceLost", "the Railway project of instance \(instance.id) is gone") }
         return (true, "Bound", "instance \(instance.id)")
     }
 
@@ -88,8 +98,10 @@ enum StatusBuilder {
     }
 
     /// Counts by state, and the conditions `Ready` (minIdle met) and `Progressing` (`False` with
-    /// reason `ProviderQuota` and when creating goes on, while a provider's quota holds creates back).
-    static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView], now: Date) -> PoolStatus {
+    /// reason `RepeatedFailures` while the crash-loop rule holds creates back, or `ProviderQuota` and
+    /// when creating goes on, while a provider's quota does).
+    static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView],
+                     settings: PlannerSettings = PlannerSettings(), now: Date) -> PoolStatus {
         var status = PoolStatus()
         status.observedGeneration = generation
         status.imageDigest = pool.digest ?? previous?.imageDigest
@@ -109,7 +121,12 @@ enum StatusBuilder {
             ? (true, "MinIdleMet", "\(status.idle) idle, minIdle \(pool.spec.minIdle)")
             : (false, "BelowMinIdle", "\(status.idle) idle of minIdle \(pool.spec.minIdle)")
         let progressing: (Bool, String, String)
-        if let first = held.min(by: { $0.quotaWaitUntil! < $1.quotaWaitUntil! }) {
+        if let hold = CrashLoop.hold(pool, now: now, settings: settings) {
+            let window = Int(settings.failureWindow)
+            progressing = (false, "RepeatedFailures", "\(hold.failures) instance(s) on \((pool.digest ?? "").prefix(19)) failed within \(window / 60 > 0 ? "\(window / 60)m" : "\(window)s"); "
+                + "last: \(hold.lastReason) at \(ISO8601.format(hold.lastAt)); next try at \(ISO8601.format(hold.until)); "
+                + "a new image digest or a spec change tries at once")
+        } else if let first = held.min(by: { $0.quotaWaitUntil! < $1.quotaWaitUntil! }) {
             progressing = (false, "ProviderQuota", "\(held.count) instance(s) wait for the provider's quota; creating goes on at "
                 + ISO8601.format(first.quotaWaitUntil!) + (first.lastError.map { " (\($0))" } ?? ""))
         } else if status.provisioning > 0 {

@@ -74,6 +74,8 @@ public final class Controller: Sendable {
             settings.leaseDuration = configuration.leaseDuration
             settings.renewEvery = configuration.leaseDuration / 3
             settings.planner.stuckAfter = Double(configuration.stuckTimeout.components.seconds)
+            settings.planner.failureLimit = configuration.failureLimit
+            settings.planner.failureWindow = Double(configuration.failureWindow.components.seconds)
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()

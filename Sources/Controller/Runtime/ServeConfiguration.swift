@@ -22,6 +22,10 @@ public struct ServeConfiguration: Sendable {
     public var servicesAPIKey: String?
     /// An instance not healthy this long after creation is replaced.
     public var stuckTimeout: Duration = .seconds(900)
+    /// The crash-loop rule: this many failed instances on one digest within the window stop a
+    /// pool's creates (`POOL_FAILURE_LIMIT`, 0 turns it off; `POOL_FAILURE_WINDOW`).
+    public var failureLimit = 3
+    public var failureWindow: Duration = .seconds(600)
     /// How long a claim waits for its invite by default.
     public var claimWait: Duration = .seconds(60)
     public var publicURL: String?
@@ -99,6 +103,16 @@ public struct ServeConfiguration: Sendable {
         if let t = value("POOL_STUCK_TIMEOUT") {
             guard let d = parseDuration(t), d >= .seconds(1) else { throw Invalid(description: "POOL_STUCK_TIMEOUT must be a duration like 15m, got \(t)") }
             c.stuckTimeout = d
+        }
+        if let n = value("POOL_FAILURE_LIMIT") {
+            guard let v = Int(n), (0...100).contains(v) else { throw Invalid(description: "POOL_FAILURE_LIMIT must be a whole number from 0 to 100, got \(n)") }
+            c.failureLimit = v
+        }
+        if let w = value("POOL_FAILURE_WINDOW") {
+            guard let d = parseDuration(w), d >= .seconds(1), d <= .seconds(86_400) else {
+                throw Invalid(description: "POOL_FAILURE_WINDOW must be a duration from 1s to 24h, got \(w)")
+            }
+            c.failureWindow = d
         }
         if let w = value("CLAIM_WAIT") {
             guard let d = parseDuration(w), d >= .zero, d <= .seconds(300) else {

@@ -105,25 +105,18 @@ extension InProcessServices {
                 let project = byName[externalName(instanceID: id)]
                 seen[id] = project == nil ? "MISSING" : project?.deploymentStatus ?? stored[id]
             }
+            // A project newly missing from the listing is asked for by id before it counts: a
+            // lost project rebinds its agent (a new conversation), so a short or inconsistent
+            // listing must never be taken for one.
+            let vanished = seen.filter { $0.value == "MISSING" && stored[$0.key] != "MISSING" }.keys.sorted()
+            if !vanished.isEmpty {
+                let confirmed = await poll(vanished, projects: projects)
+                for id in vanished { seen[id] = confirmed[id] ?? stored[id] }
+            }
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
             await observer.resynced(orphans: orphans, now: now)
         } else if !plan.poll.isEmpty {
-            // Eight at a time. The child calls a plain non-throwing function: a typed-throws
-            // do/catch inside a task group's child closure corrupted memory in release builds
-            // (Swift 6.3.1; seen as a crash under the realistic profile).
-            var polled: [String: String] = [:]
-            for batch in stride(from: 0, to: plan.poll.count, by: 8).map({ Array(plan.poll[$0..<min($0 + 8, plan.poll.count)]) }) {
-                let found = await withTaskGroup(of: (String, String?).self, returning: [(String, String?)].self) { group in
-                    for id in batch {
-                        let projectID = projects[id]
-                        group.addTask { (id, await Self.deploymentStatus(railway, projectID: projectID)) }
-                    }
-                    var answers: [(String, String?)] = []
-                    for await answer in group { answers.append(answer) }
-                    return answers
-                }
-                for (id, status) in found { if let status { polled[id] = status } }
-            }
+            let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
         }
@@ -148,6 +141,28 @@ extension InProcessServices {
         case .success(let project): return project?.deploymentStatus ?? "MISSING"
         case .failure: return nil
         }
+    }
+
+    /// Each instance's deployment status by its project's id, eight at a time; those Railway did
+    /// not answer are left out. The child calls a plain non-throwing function: a typed-throws
+    /// do/catch inside a task group's child closure corrupted memory in release builds (Swift
+    /// 6.3.1; seen as a crash under the realistic profile).
+    private func poll(_ ids: [String], projects: [String: String]) async -> [String: String] {
+        let railway = providers.railway
+        var polled: [String: String] = [:]
+        for batch in stride(from: 0, to: ids.count, by: 8).map({ Array(ids[$0..<min($0 + 8, ids.count)]) }) {
+            let found = await withTaskGroup(of: (String, String?).self, returning: [(String, String?)].self) { group in
+                for id in batch {
+                    let projectID = projects[id]
+                    group.addTask { (id, await Self.deploymentStatus(railway, projectID: projectID)) }
+                }
+                var answers: [(String, String?)] = []
+                for await answer in group { answers.append(answer) }
+                return answers
+            }
+            for (id, status) in found { if let status { polled[id] = status } }
+        }
+        return polled
     }
 
     /// Deployment statuses that stay until something happens (an event or a resync says so).
@@ -188,7 +203,9 @@ extension InProcessServices {
     static func health(setup: InstanceSetup, deployStatus: String?) -> InstanceHealth {
         guard setup == .created else { return setup == .creating || setup == .missing ? .deploying : .deployFailed }
         switch deployStatus {
-        case "SUCCESS", "SLEEPING": return .unreachable
+        // SLEEPING (App Sleeping) wakes on a request, and the health ping is one; SKIPPED leaves the
+        // previous deployment running. The ping decides, as after a SUCCESS.
+        case "SUCCESS", "SLEEPING", "SKIPPED": return .unreachable
         case "FAILED", "CRASHED", "REMOVED", "MISSING": return .deployFailed
         default: return .deploying
         }

@@ -10,6 +10,7 @@ enum Migrations {
         Migration(version: 4, name: "runtime_protocol", sql: text(PackageResources.v0004_runtime_protocol_sql)),
         Migration(version: 5, name: "provider_limits", sql: text(PackageResources.v0005_provider_limits_sql)),
         Migration(version: 6, name: "phone_numbers", sql: text(PackageResources.v0006_phone_numbers_sql)),
+        Migration(version: 7, name: "pool_failures", sql: text(PackageResources.v0007_pool_failures_sql)),
     ]
 
     static let migrator = Migrator(all)

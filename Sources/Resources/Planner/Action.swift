@@ -6,6 +6,9 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     case markIdle(instance: String, url: String)
     case markFailed(instance: String, reason: String)
     case bindAgent(agent: String, pool: String)
+    /// The agent's instance lost its Railway project: unbind it so the agent takes a fresh one
+    /// (`rebind`), or fail the agent (`spec.onInstanceLost: Fail`).
+    case instanceLost(agent: String, instance: String, rebind: Bool)
     /// The runtime's `/pool/provision`: agent name, instructions, join URL; answers the invite.
     case configure(agent: String, instance: String)
     case provisionTool(agent: String, instance: String, tool: ToolName)
@@ -20,7 +23,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .createInstances(let pool, _, _): return "pool/\(pool)"
         case .startInstance(let i, _), .markIdle(let i, _), .markFailed(let i, _), .teardown(let i, _): return "instance/\(i)"
-        case .bindAgent(let a, _), .removeAgent(let a): return "agent/\(a)"
+        case .bindAgent(let a, _), .removeAgent(let a), .instanceLost(let a, _, _): return "agent/\(a)"
         case .provisionTool(let a, _, let tool): return "agent/\(a)/\(tool.rawValue)"
         // Both talk to the runtime's conversation: never at once.
         case .configure(let a, _), .pushTemplate(let a, _, _): return "agent/\(a)/runtime"
@@ -43,6 +46,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .markIdle: return "markIdle"
         case .markFailed: return "markFailed"
         case .bindAgent: return "bindAgent"
+        case .instanceLost: return "instanceLost"
         case .configure: return "configure"
         case .provisionTool: return "provisionTool"
         case .pushTemplate: return "pushTemplate"
@@ -60,7 +64,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     /// refills, and those before the rest.
     public var priority: Int {
         switch self {
-        case .bindAgent: return 0
+        case .bindAgent, .instanceLost: return 0
         case .configure, .provisionTool: return 1
         case .markIdle: return 2
         case .startInstance, .createInstances: return 3

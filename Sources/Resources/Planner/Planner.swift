@@ -32,6 +32,10 @@ public enum Planner {
             // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
             if let template = agent.spec.template, input.templates[template] == nil { continue }
             guard let instance, instance.state == .claimed else { continue }
+            if instance.lost {
+                actions.append(.instanceLost(agent: agent.name, instance: instance.id, rebind: agent.spec.onInstanceLost != .fail))
+                continue
+            }
             actions += planClaimed(agent, instance, input: input, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] })
         }
 
@@ -106,11 +110,15 @@ public enum Planner {
     static func planPool(_ pool: PoolView, input: PlannerInput, waitingForThisPool: Int) -> [Action] {
         guard let digest = pool.digest else { return [] }
         // One pass, keeping only what is sorted below: ticks see thousands of instances.
-        var active = 0, provisioning = 0
+        var active = 0, provisioning = 0, startingOnDigest = 0, provenOnDigest = false
         var freshIdle: [(id: String, createdAt: Date)] = [], staleIdle: [(id: String, createdAt: Date)] = []
         for i in input.instances where i.pool == pool.name {
             if i.state != .deleting { active += 1 }
             if i.state == .provisioning { provisioning += 1 }
+            if i.digest == digest {
+                if i.state == .provisioning { startingOnDigest += 1 }
+                if i.state == .claimed || (i.state == .idle && !i.deployFailed) { provenOnDigest = true }
+            }
             if i.state == .idle && !i.deployFailed {
                 if i.digest == digest { freshIdle.append((i.id, i.createdAt)) } else { staleIdle.append((i.id, i.createdAt)) }
             }
@@ -123,7 +131,9 @@ public enum Planner {
         let deficit = wanted - (freshIdle.count + provisioning)
         let room = pool.spec.maxInstances - active
         let budget = input.settings.createBudget[pool.name] ?? 1
-        let count = min(deficit, room, budget)
+        // A digest that keeps failing is not fed more projects (`CrashLoop`).
+        let allowance = CrashLoop.allowance(pool, proven: provenOnDigest, starting: startingOnDigest, now: input.now, settings: input.settings)
+        let count = min(deficit, room, budget, allowance ?? .max)
         if count > 0 { actions.append(.createInstances(pool: pool.name, count: count, digest: digest)) }
 
         // Old digest: replace a few at a time, only while fresh idle ones keep the pool at minIdle.

@@ -32,6 +32,10 @@ public struct PlannerSettings: Sendable, Equatable {
     public var replaceBatch = 2
     /// Creates allowed this tick per pool (slow start: 1, doubling while creates succeed).
     public var createBudget: [String: Int] = [:]
+    /// Failed instances on one digest within `failureWindow` after which a pool stops creating
+    /// (`CrashLoop`); 0 turns the rule off.
+    public var failureLimit = 3
+    public var failureWindow: TimeInterval = 600
     public init() {}
 }
 
@@ -40,7 +44,16 @@ public struct PoolView: Sendable, Equatable {
     public var spec: PoolSpec
     /// The digest the image tag resolves to now; nil until resolved (then nothing is created).
     public var digest: String?
-    public init(name: String, spec: PoolSpec, digest: String?) { self.name = name; self.spec = spec; self.digest = digest }
+    public var generation: Int
+    /// Its instances that failed lately (the crash-loop rule reads them).
+    public var failures: [PoolFailure]
+    public init(name: String, spec: PoolSpec, digest: String?, generation: Int = 1, failures: [PoolFailure] = []) {
+        self.name = name
+        self.spec = spec
+        self.digest = digest
+        self.generation = generation
+        self.failures = failures
+    }
 }
 
 public struct TemplateView: Sendable, Equatable {
@@ -196,6 +209,8 @@ public struct InstanceView: Sendable, Equatable {
     public var deployFailed: Bool { health == .deployFailed }
     public var healthy: Bool { health == .healthy }
     public var configured: Bool { conversationId != nil }
+    /// Its Railway project is gone: listed missing at a resync, then confirmed by id.
+    public var lost: Bool { setup == .created && deployStatus == "MISSING" }
 }
 
 /// The part of an agent's configuration its running runtime holds: what `/pool/provision` and
