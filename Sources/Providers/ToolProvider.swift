@@ -54,6 +54,9 @@ public protocol ToolProvider: Sendable {
     /// Whether the resource is gone, looked at again after a delete: by its id when known (one
     /// call), else by name.
     func isGone(name: String, externalID: String?) async throws(ProviderError) -> Bool
+    /// The ids of every resource of this kind the account holds, for the resync to find ours that
+    /// were deleted behind our back. One listing, paged.
+    func inventory() async throws(ProviderError) -> Set<String>
 }
 
 /// The external name of everything that belongs to one instance.

@@ -53,7 +53,16 @@ extension AgentConfig {
     public func missingTools(_ tools: [ToolName: ToolView]) -> [ToolName] {
         var missing = self.tools.map(\.id).filter { !(tools[$0]?.inPlace ?? false) }
         if let openrouter, !OpenRouterSettings.matches(openrouter, tools[.openrouter]?.config ?? [:]) { missing.append(.openrouter) }
+        // Every instance's key, lost at the provider (revoked or deleted): made again, limit or not.
+        else if let key = tools[.openrouter], key.state != .ready { missing.append(.openrouter) }
         return missing.sorted()
+    }
+
+    /// Tools the instance holds that this configuration no longer declares (removed from the
+    /// template): to release. The OpenRouter key belongs to every instance and is never extra.
+    public func extraTools(_ tools: [ToolName: ToolView]) -> [ToolName] {
+        let declared = Set(self.tools.map(\.id))
+        return tools.filter { $0.key != .openrouter && $0.value.state != .deleted && !declared.contains($0.key) }.keys.sorted()
     }
 }
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 @testable import Controller
+import Providers
 import Resources
 
 /// Drift healed level-triggered: what is deleted behind the controller's back is seen at the next
@@ -46,6 +47,52 @@ import Resources
         }
         let mine = await t.controller.simulator!.ledger().filter { $0.name == "convos-agent-\(fresh)" }
         #expect(Set(mine.map(\.provider)).isSuperset(of: ["railway", "openrouter", "agentmail"]), "the fresh instance has its tools: \(mine)")
+        await t.stop()
+    }
+
+    /// An OpenRouter key and an AgentMail inbox deleted at their providers are found by the audit
+    /// after a resync, made again, and handed to the running agent (a restart with the new key; the
+    /// inbox comes back at the same address, which the agent already holds).
+    @Test func aRevokedKeyAndADeletedInboxAreMadeAgainAndReachTheAgent() async throws {
+        let t = try await TestController.start(simulate: true)
+        _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), ReconcilerTests.template, Specs.agent("a1")))
+        try await eventually("a1 Ready") { try await t.phase("a1") == "Ready" }
+        let instance = try #require(try await Self.agentStatus(t, "a1")["instanceId"] as? String)
+        func resource(_ tool: String) async throws -> String? {
+            try await t.controller.db.query("SELECT external_id FROM services.tool_resources WHERE instance_id = $1 AND tool = $2 AND state = 'ready'",
+                                            [instance, tool]).first?.decode("external_id")
+        }
+        let oldKey = try #require(try await resource("openrouter"))
+        let oldInbox = try #require(try await resource("email"))
+        let restartsBefore = (try await t.runtimeRecord(instance)["restarts"] as? [[String]] ?? []).count
+
+        let name = externalName(instanceID: instance)
+        try await t.controller.providers.openRouter.delete(name: name, externalID: oldKey)
+        try await t.controller.providers.agentMail.delete(name: name, externalID: oldInbox)
+
+        // AgentMail names an inbox by its address, so the new one has the old one's id: counted by creates.
+        func inboxCreates() async -> Int {
+            await t.controller.simulator!.events().filter { $0.provider == "agentmail" && $0.action == "create" && $0.name == name }.count
+        }
+        try await eventually("both made again") {
+            let key = try await resource("openrouter")
+            let inbox = try await resource("email")
+            let creates = await inboxCreates()
+            return key != nil && key != oldKey && inbox != nil && creates == 2
+        }
+        let newKey = try #require(try await resource("openrouter"))
+        try await eventually("the new key delivered to the running agent") {
+            try await t.count("""
+                SELECT count(*)::int AS n FROM services.runtime_env e JOIN services.tool_resources t ON t.instance_id = e.instance_id AND t.tool = 'openrouter'
+                WHERE e.instance_id = $1 AND e.name = 'OPENROUTER_API_KEY' AND e.delivered_at > t.updated_at AND t.external_id = $2
+                """, [instance, newKey]) == 1
+        }
+        let restarts = try await t.runtimeRecord(instance)["restarts"] as? [[String]] ?? []
+        let after = restarts.dropFirst(restartsBefore).flatMap { $0 }
+        #expect(after.contains("OPENROUTER_API_KEY"), "handed over with a restart: \(restarts)")
+        let ledger = await t.controller.simulator!.ledger().filter { $0.name == name }
+        #expect(ledger.filter { $0.provider == "openrouter" }.map(\.id) == [newKey] && ledger.filter { $0.provider == "agentmail" }.count == 1)
+        try await eventually("a1 Ready again") { try await t.phase("a1") == "Ready" }
         await t.stop()
     }
 

@@ -97,6 +97,13 @@ struct Executor: Sendable {
             return try await configure(agent: agent, instance: id)
         case .provisionTool(let agent, let id, let tool):
             return try await provision(agent: agent, instance: id, tool: tool)
+        case .deprovisionTool(let agent, let id, let tool, let resource):
+            // "-": not known by id (never finished); services finds it by its name.
+            try await services.destroyTool(id, tool: tool, resourceID: resource ?? "-")
+            _ = try await fence.transaction { c in
+                try await Events.record(c, kind: "Agent", name: agent, reason: "ToolReleased", message: "\(tool.rawValue): no longer in the template")
+            }
+            return .converged
         case .pushTemplate(let agent, let id, let generation):
             return try await pushTemplate(agent: agent, instance: id, generation: generation)
         case .sendCloneSummary(let agent, let id, let parent):

@@ -98,7 +98,7 @@ struct StateReader: Sendable {
         for (name, status) in statuses {
             guard let tool = ToolName(rawValue: name) else { continue }
             tools[tool] = ToolView(state: status.state, delivered: status.delivered, config: status.config,
-                                   errorCode: status.errorCode, error: status.error)
+                                   errorCode: status.errorCode, error: status.error, resourceId: status.resourceId)
         }
         return tools
     }

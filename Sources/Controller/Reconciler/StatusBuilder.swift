@@ -143,7 +143,8 @@ enum StatusBuilder {
         return status
     }
 
-    /// A template's agents, and how many run its current configuration.
+    /// A template's agents, and how many run its current configuration: its runtime settings,
+    /// every declared tool in hand (the key at its limit), none it no longer declares.
     static func template(_ name: String, _ template: TemplateView, agents: [AgentView], instances: [String: InstanceView],
                          templates: [String: TemplateView]) -> AgentTemplateStatus {
         let users = agents.filter { $0.spec.template == name && !$0.deleting }
@@ -152,7 +153,11 @@ enum StatusBuilder {
         status.agents = users.count
         status.agentsSynced = users.filter { agent in
             guard let instance = instances[agent.name] else { return false }
-            return instance.templateGeneration == template.generation && instance.runtimeConfig == RuntimeConfig(agent.config(templates))
+            let config = agent.config(templates)
+            // What the current generation asks for, compared field by field: a change of tools
+            // alone pushes nothing to the runtime, so the generation it was configured at may be older.
+            return instance.runtimeConfig == RuntimeConfig(config)
+                && config.missingTools(instance.tools).isEmpty && config.extraTools(instance.tools).isEmpty
         }.count
         return status
     }

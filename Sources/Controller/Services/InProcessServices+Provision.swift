@@ -26,11 +26,15 @@ extension InProcessServices {
                 throw error
             }
         }
-        // The intent row, committed before any external create.
+        // The intent row, committed before any external create. A tool released earlier (removed
+        // from the template, or lost at its provider) starts again as new.
         let row = try await db.query("""
+            WITH old AS (SELECT state FROM services.tool_resources WHERE instance_id = $1 AND tool = $2)
             INSERT INTO services.tool_resources (instance_id, tool, idempotency_name) VALUES ($1, $2, $3)
-            ON CONFLICT (instance_id, tool) DO UPDATE SET updated_at = now()
-            RETURNING state, external_id, config, (xmax = 0) AS inserted
+            ON CONFLICT (instance_id, tool) DO UPDATE SET updated_at = now(),
+                state = CASE WHEN tool_resources.state = 'deleted' THEN 'creating' ELSE tool_resources.state END,
+                external_id = CASE WHEN tool_resources.state = 'deleted' THEN NULL ELSE tool_resources.external_id END
+            RETURNING state, external_id, config, (xmax = 0 OR (SELECT state FROM old) = 'deleted') AS inserted
             """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"]).first!
         let state: String = try row.decode("state")
         if state == "ready" {
@@ -94,21 +98,37 @@ extension InProcessServices {
         guard providers.openRouter.isConfigured else {
             throw ServicesError(status: 503, code: .providerNotConfigured, message: "openrouter: OPENROUTER_PROVISIONING_KEY is not set")
         }
-        guard let row = try await db.query("SELECT external_id, config FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter' AND state = 'ready'",
-                                           [id]).first, let hash: String = try row.decode("external_id") else {
-            throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")
-        }
         let wanted = OpenRouterSettings(limitUsd: options?.limitUsd ?? settings.openRouterKeyLimit,
                                         limitReset: OpenRouterSettings.LimitReset(rawValue: options?.limitReset ?? settings.openRouterKeyLimitReset))
+        let name = externalName(instanceID: id)
+        guard let row = try await db.query("SELECT external_id, config, state FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter'",
+                                           [id]).first else {
+            throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")
+        }
+        guard try row.decode("state", as: String.self) == "ready", let hash: String = try row.decode("external_id") else {
+            return try await remakeKey(id, name: name, wanted)
+        }
         let current = try Self.config(row)
         if OpenRouterSettings.matches(wanted, current) { return ProvisionResult(resourceId: hash, config: current, state: .ready) }
-        let name = externalName(instanceID: id)
         try await provider { () async throws(ProviderError) in
             try await providers.openRouter.update(name: name, externalID: hash, options: ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue))
         }
         let config = current.merging(wanted.wireConfig) { _, new in new }
         try await recordTool(id, .openrouter, externalID: hash, state: .ready, config: config)
         return ProvisionResult(resourceId: hash, config: config, state: .ready)
+    }
+
+    /// The key of a running agent, lost at OpenRouter (the audit found it deleted): made again with
+    /// the wanted limit and handed over. A key an interrupted remake left under the name goes first.
+    private func remakeKey(_ id: String, name: String, _ wanted: OpenRouterSettings) async throws -> ProvisionResult {
+        let openRouter = providers.openRouter
+        let made = try await provider { () async throws(ProviderError) in
+            if let stray = try await openRouter.observe(name: name) { try await openRouter.delete(name: name, externalID: stray.externalID) }
+            return try await openRouter.create(name: name, options: ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue))
+        }
+        try await recordTool(id, .openrouter, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
+        await kickDelivery(id)
+        return ProvisionResult(resourceId: made.externalID, config: made.config, state: .ready)
     }
 
     /// Hands the instance a key from the Bankr pool (the same key again if it already holds one).

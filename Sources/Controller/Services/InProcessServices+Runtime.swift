@@ -142,15 +142,28 @@ extension InProcessServices {
                                [instanceID, image])
     }
 
-    /// `DELETE /destroy/INSTANCE/TOOL/RESOURCE`: one tool's resource, confirmed gone.
+    /// `DELETE /destroy/INSTANCE/TOOL/RESOURCE`: one tool's resource, confirmed gone, and taken from
+    /// the running agent: its variables are handed over blank (`/pool/restart-gateway`), as no
+    /// call unsets one. RESOURCE `-` names a resource not known by id (its make never finished):
+    /// the provider finds it by the instance's name. Gone already: done.
     public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws {
         guard let row = try await db.query("SELECT external_id, provisioning, state FROM services.tool_resources WHERE instance_id = $1 AND tool = $2",
                                            [instanceID, tool.rawValue]).first else {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) not found")
         }
-        guard try row.decode("external_id", as: String?.self) == resourceID else {
+        let external: String? = try row.decode("external_id")
+        if try row.decode("state", as: String.self) == "deleted" { return }
+        guard external == resourceID || (resourceID == "-" && external == nil) else {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) has no resource \(resourceID)")
         }
-        try await removeTool(instanceID, tool, externalID: resourceID, userProvided: try row.decode("provisioning", as: String.self) == "user")
+        let names = try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1 AND source = $2", [instanceID, tool.rawValue])
+            .rows.map { try $0.decode("name", as: String.self) }
+        try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: String.self) == "user")
+        guard !names.isEmpty else { return }
+        _ = try await db.query("""
+            INSERT INTO services.runtime_env (instance_id, name, value, source) SELECT $1, n, '', $2 FROM unnest($3::text[]) AS n
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = '', source = excluded.source, delivered_at = NULL, updated_at = now()
+            """, [instanceID, tool.rawValue, textArray(names)])
+        await kickDelivery(instanceID)
     }
 }

@@ -115,6 +115,9 @@ extension InProcessServices {
             }
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
             await observer.resynced(orphans: orphans, now: now)
+            // The tools too, in the background: their listings must not hold the tick.
+            let services = self
+            await audit.start { await services.auditTools() }
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)

@@ -24,6 +24,8 @@ public struct InProcessServices: ServicesClient {
     let observer: RailwayObserver
     /// Telnyx numbers searched lately, one to each order.
     let numbers = NumberCandidates()
+    /// The audit of tools at their providers, run after each resync.
+    let audit = ToolAudit()
 
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
@@ -43,8 +45,11 @@ public struct InProcessServices: ServicesClient {
         }
     }
 
-    /// Waits for variable hand-overs in flight, so none is cut off at shutdown.
-    public func shutdown() async { await handoff.shutdown() }
+    /// Stops the tool audit, and waits for variable hand-overs in flight, so none is cut off.
+    public func shutdown() async {
+        await audit.shutdown()
+        await handoff.shutdown()
+    }
 
     public func registry() async throws -> Registry { Registry.all }
 

@@ -36,6 +36,19 @@ public final class AgentMailProvider: ToolProvider {
         return nil
     }
 
+    /// Every inbox's id.
+    public func inventory() async throws(ProviderError) -> Set<String> {
+        var ids: Set<String> = [], pageToken: String?
+        repeat {
+            var query = [("limit", "100")]
+            if let pageToken { query.append(("page_token", pageToken)) }
+            let page = try await send("GET", "/v0/inboxes", query: query, operation: "inboxes.list")
+            for inbox in page["inboxes"]?.arrayValue ?? [] { if let id = inbox["inbox_id"]?.stringValue { ids.insert(id) } }
+            pageToken = page["next_page_token"]?.stringValue
+        } while pageToken != nil
+        return ids
+    }
+
     public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
         var body: [String: JSONValue] = ["username": .string(name), "client_id": .string(name),
                                          "display_name": options.displayName.map(JSONValue.string) ?? .string(name)]

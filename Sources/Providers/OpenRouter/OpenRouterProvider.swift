@@ -36,6 +36,18 @@ public final class OpenRouterProvider: ToolProvider {
         }
     }
 
+    /// Every key's hash, disabled ones included (a disabled key still exists: it is not lost).
+    public func inventory() async throws(ProviderError) -> Set<String> {
+        var hashes: Set<String> = [], offset = 0
+        while true {
+            let page = try await send("GET", "/keys", query: [("offset", String(offset)), ("include_disabled", "true")], idempotent: true, operation: "keys.list")
+            let keys = page["data"]?.arrayValue ?? []
+            for key in keys { if let hash = key["hash"]?.stringValue { hashes.insert(hash) } }
+            if keys.count < 100 { return hashes }
+            offset += keys.count
+        }
+    }
+
     public func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation {
         var body = Self.limits(options)
         body["name"] = .string(name)

@@ -12,6 +12,9 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     /// The runtime's `/pool/provision`: agent name, instructions, join URL; answers the invite.
     case configure(agent: String, instance: String)
     case provisionTool(agent: String, instance: String, tool: ToolName)
+    /// A tool the agent's template no longer declares: released at its provider and taken from the
+    /// running agent. `resourceID` nil: not known by id (never finished), found by its name.
+    case deprovisionTool(agent: String, instance: String, tool: ToolName, resourceID: String?)
     /// The agent's configuration changed since the runtime was configured: push it.
     case pushTemplate(agent: String, instance: String, generation: Int?)
     case sendCloneSummary(agent: String, instance: String, parentInstance: String)
@@ -24,7 +27,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .createInstances(let pool, _, _): return "pool/\(pool)"
         case .startInstance(let i, _), .markIdle(let i, _), .markFailed(let i, _), .teardown(let i, _): return "instance/\(i)"
         case .bindAgent(let a, _), .removeAgent(let a), .instanceLost(let a, _, _): return "agent/\(a)"
-        case .provisionTool(let a, _, let tool): return "agent/\(a)/\(tool.rawValue)"
+        case .provisionTool(let a, _, let tool), .deprovisionTool(let a, _, let tool, _): return "agent/\(a)/\(tool.rawValue)"
         // Both talk to the runtime's conversation: never at once.
         case .configure(let a, _), .pushTemplate(let a, _, _): return "agent/\(a)/runtime"
         case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
@@ -49,6 +52,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .instanceLost: return "instanceLost"
         case .configure: return "configure"
         case .provisionTool: return "provisionTool"
+        case .deprovisionTool: return "deprovisionTool"
         case .pushTemplate: return "pushTemplate"
         case .sendCloneSummary: return "sendCloneSummary"
         case .teardown: return "teardown"

@@ -104,6 +104,9 @@ public enum Planner {
         for tool in config.toolsToProvision(instance.tools) {
             actions.append(.provisionTool(agent: agent.name, instance: instance.id, tool: tool))
         }
+        for tool in config.extraTools(instance.tools) {
+            actions.append(.deprovisionTool(agent: agent.name, instance: instance.id, tool: tool, resourceID: instance.tools[tool]?.resourceId))
+        }
         return actions
     }
 

@@ -102,13 +102,17 @@ public struct ToolView: Sendable, Equatable {
     /// Why the last provision failed, when it did.
     public var errorCode: ServicesErrorCode?
     public var error: String?
+    /// The provider's id of it (key hash, inbox id); nil while it is being made. Not a secret.
+    public var resourceId: String?
 
-    public init(state: ToolState, delivered: Bool = true, config: [String: String] = [:], errorCode: ServicesErrorCode? = nil, error: String? = nil) {
+    public init(state: ToolState, delivered: Bool = true, config: [String: String] = [:], errorCode: ServicesErrorCode? = nil, error: String? = nil,
+                resourceId: String? = nil) {
         self.state = state
         self.delivered = delivered
         self.config = config
         self.errorCode = errorCode
         self.error = error
+        self.resourceId = resourceId
     }
 
     /// Made, and in the running agent's hands.
