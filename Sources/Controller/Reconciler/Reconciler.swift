@@ -53,7 +53,9 @@ public actor Reconciler {
     let settings: ReconcilerSettings
     let metrics: Metrics
     public let lease: LeaderLease
-    let wakeup = Wakeup()
+    /// Time for the loop, the work queue and every decision; the lease keeps Postgres's own clock.
+    let clock: any Clock
+    let wakeup: Wakeup
     /// Told each agent whose conversation was just recorded (claims waiting for an invite).
     let onConfigured: @Sendable (String) -> Void
     /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
@@ -66,14 +68,16 @@ public actor Reconciler {
     private var renewal: Task<Void, Never>?
     private var leaseLost = false
     private var stopping = false
-    private var digests: [String: (digest: String, at: ContinuousClock.Instant)] = [:]
+    private var digests: [String: (digest: String, at: Date)] = [:]
     private var createBudget: [String: Int] = [:]
     private var orphansSeen: [String: Date] = [:]
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
-                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(),
+                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(), clock: any Clock = SystemClock(),
                 onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.clock = clock
+        self.wakeup = Wakeup(clock: clock)
         self.metrics = metrics
         self.onConfigured = onConfigured
         self.db = db
@@ -134,7 +138,7 @@ public actor Reconciler {
             // again (an order pending, a backoff ending): a step follows the one before it at once,
             // not an interval later.
             var timeout = min(settings.interval, settings.renewEvery)
-            if let due = await queue?.nextDue { timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSinceNow) * 1000) + 5)) }
+            if let due = await queue?.nextDue { timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSince(clock.now)) * 1000) + 5)) }
             await wakeup.wait(timeout: timeout)
         }
         if let queue {
@@ -158,10 +162,10 @@ public actor Reconciler {
 
     private func startLeading(_ fence: Fence) {
         logger.info("became leader", ["fencingToken": String(fence.token)])
-        let lease = self.lease, every = settings.renewEvery
+        let lease = self.lease, every = settings.renewEvery, clock = self.clock
         renewal = Task { [weak self] in
             while !Task.isCancelled {
-                try? await Task.sleep(for: every)
+                try? await clock.sleep(for: every)
                 if Task.isCancelled { return }
                 if await !lease.renew() {
                     await self?.lostLease()
@@ -175,7 +179,8 @@ public actor Reconciler {
         self.executor = executor
         let log = logger
         let metrics = self.metrics
-        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, clock: clock,
+                          run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
             let result: String
             switch outcome {
             case .converged: result = "converged"
@@ -228,7 +233,7 @@ public actor Reconciler {
         guard let queue, let fence = await lease.fence() else { return }
         let started = ContinuousClock.now
         do {
-            let now = Date()
+            let now = clock.now
             var state = try await StateReader(db: db, services: services)
                 .read(now: now, digests: digests.mapValues(\.digest), failureWindow: settings.planner.failureWindow)
             // Digests from the pools this tick already read; a lookup only when the cache is stale.
@@ -242,7 +247,7 @@ public actor Reconciler {
             let actions = Planner.plan(state.input)
             // A full queue takes what claims wait for first.
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
-                await queue.submit(action, now: now)
+                await queue.submit(action)
             }
             try await writeStatuses(state, fence: fence, now: now)
             snapshotValue.lastActions = actions.count
@@ -257,7 +262,7 @@ public actor Reconciler {
             logger.warning("tick failed", ["error": Redacted.message(error)])
         }
         snapshotValue.ticks += 1
-        snapshotValue.lastTick = Date()
+        snapshotValue.lastTick = clock.now
         snapshotValue.lastTickDuration = ContinuousClock.now - started
         snapshotValue.queueDepth = await queue.depth
         snapshotValue.backoffs = await queue.backingOff
@@ -268,9 +273,9 @@ public actor Reconciler {
     private func refreshDigests(_ pools: [PoolView]) async {
         for pool in pools {
             guard let image = ImageReference(pool.spec.image) else { continue }
-            if let cached = digests[pool.name], ContinuousClock.now - cached.at < settings.digestTTL { continue }
+            if let cached = digests[pool.name], clock.now.timeIntervalSince(cached.at) < WorkQueue.seconds(settings.digestTTL) { continue }
             do {
-                digests[pool.name] = (try await ghcr.resolve(image), .now)
+                digests[pool.name] = (try await ghcr.resolve(image), clock.now)
             } catch {
                 logger.warning("image digest not resolved", ["pool": pool.name, "image": pool.spec.image, "error": error.description])
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Resources
+import Sync
 
 /// How one action ended. An enum, so "error and requeue" cannot both be said.
 public enum ReconcileOutcome: Sendable, Equatable {
@@ -43,11 +44,17 @@ public actor WorkQueue {
     private var stopped = false
     private let run: @Sendable (Action) async -> ReconcileOutcome
     private let onDone: @Sendable (Action, ReconcileOutcome) -> Void
+    private let clock: any Clock
+    /// The jitter's draw in 0.5...1, injected so tests can pin it.
+    private let jitter: @Sendable () -> Double
 
     public init(limit: Int = 32, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(30),
-                failedDelay: Duration = .seconds(600),
+                failedDelay: Duration = .seconds(600), clock: any Clock = SystemClock(),
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.5...1) },
                 run: @escaping @Sendable (Action) async -> ReconcileOutcome,
                 onDone: @escaping @Sendable (Action, ReconcileOutcome) -> Void = { _, _ in }) {
+        self.clock = clock
+        self.jitter = jitter
         self.limit = limit
         self.baseDelay = baseDelay
         self.maxDelay = maxDelay
@@ -58,8 +65,9 @@ public actor WorkQueue {
 
     /// Starts the action unless its key is running, backing off, or the queue is full.
     @discardableResult
-    public func submit(_ action: Action, now: Date = Date()) -> Bool {
+    public func submit(_ action: Action) -> Bool {
         let key = action.key
+        let now = clock.now
         guard !stopped, running[key] == nil, running.count < (action.isClaimPath ? limit : backgroundLimit) else { return false }
         if let next = keys[key]?.nextAttempt, next > now { return false }
         running[key] = Task { [run] in
@@ -78,18 +86,19 @@ public actor WorkQueue {
             keys[key] = nil
             state = KeyState()
         case .requeue(let after):
-            state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
+            state.nextAttempt = clock.now.addingTimeInterval(Self.seconds(after))
             keys[key] = state
             if action.followsItself && !stopped { followUp(action, after: after) }
         case .deferred(let after, let reason):
             state.lastError = reason
-            state.nextAttempt = Date().addingTimeInterval(Self.seconds(after))
+            state.nextAttempt = clock.now.addingTimeInterval(Self.seconds(after))
             keys[key] = state
         case .retry(let error), .failed(let error):
             state.failures += 1
             state.lastError = error
             let ceiling = outcome == .failed(error) ? failedDelay : min(maxDelay, baseDelay * (1 << min(state.failures, 20)))
-            state.nextAttempt = Date().addingTimeInterval(Self.seconds(ceiling * Double.random(in: 0.5...1)))
+            // Full jitter between half the ceiling and all of it: retries of many keys spread out.
+            state.nextAttempt = clock.now.addingTimeInterval(Self.seconds(ceiling * min(1, max(0.5, jitter()))))
             keys[key] = state
         }
         onDone(action, outcome)
@@ -101,8 +110,8 @@ public actor WorkQueue {
     private func followUp(_ action: Action, after: Duration) {
         let key = action.key
         followUps[key]?.cancel()
-        followUps[key] = Task { [weak self] in
-            try? await Task.sleep(for: after)
+        followUps[key] = Task { [weak self, clock] in
+            try? await clock.sleep(for: after)
             guard !Task.isCancelled else { return }
             await self?.followedUp(action)
         }
@@ -125,8 +134,8 @@ public actor WorkQueue {
         let id = nextWaiter
         await withCheckedContinuation { continuation in
             drainWaiters[id] = continuation
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+            Task { [weak self, clock] in
+                try? await clock.sleep(for: timeout)
                 await self?.expireDrain(id)
             }
         }
@@ -151,9 +160,12 @@ public actor WorkQueue {
 
 /// A wake-up call for the reconcile loop: `fire` from anywhere, `wait` until fired or timed out.
 actor Wakeup {
+    private let clock: any Clock
     private var pending = false
     private var waiter: CheckedContinuation<Void, Never>?
     private var generation = 0
+
+    init(clock: any Clock = SystemClock()) { self.clock = clock }
 
     func fire() {
         if let w = waiter { waiter = nil; w.resume() } else { pending = true }
@@ -165,8 +177,8 @@ actor Wakeup {
         let mine = generation
         await withCheckedContinuation { continuation in
             waiter = continuation
-            Task { [weak self] in
-                try? await Task.sleep(for: timeout)
+            Task { [weak self, clock] in
+                try? await clock.sleep(for: timeout)
                 await self?.expire(mine)
             }
         }
