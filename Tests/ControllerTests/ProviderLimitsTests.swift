@@ -86,10 +86,30 @@ import TestSupport
         }
         let backoffs = try await t.client.get("/status").json()["backoffs"] as? [[String: Any]] ?? []
         let email = try #require(backoffs.first { ($0["key"] as? String)?.contains("email") == true })
-        let next = try #require((email["nextAttempt"] as? String).flatMap(ISO8601.parse))
+        let nextText = try #require(email["nextAttempt"] as? String)
+        let next = try #require(ISO8601.parse(nextText))
         #expect(next.timeIntervalSinceNow > 250, "the next attempt is minutes away, not a loop: \(email)")
         let creates = t.controller.providers.agentMail.stats.calls.filter { $0.key.hasPrefix("inboxes.create|") }.values.reduce(0) { $0 + $1.count }
         #expect(creates == 1, "one refused create, not a loop")
+
+        // The failing step is on the object: its attempts, error and next attempt, on the condition
+        // and on Ready, and in the `/status` of a replica that does not lead.
+        try await eventually("the attempt and the next try on the conditions") {
+            let status = try await t.client.get("/v1/agents/\(agent)").json()["status"] as? [String: Any]
+            let conditions = status?["conditions"] as? [[String: Any]] ?? []
+            let tools = conditions.first { $0["type"] as? String == "ToolsReady" }?["message"] as? String ?? ""
+            let ready = conditions.first { $0["type"] as? String == "Ready" }?["message"] as? String ?? ""
+            return [tools, ready].allSatisfy { $0.contains("provisionTool email attempt 1 failed") && $0.contains("next attempt at \(nextText)") }
+        }
+        let follower = try await TestController.start(databaseURL: t.databaseURL, reconciler: TestController.noReconciler)
+        let seen = try await follower.client.get("/status").json()
+        #expect(seen["isLeader"] as? Bool == false)
+        let followed = (seen["backoffs"] as? [[String: Any]] ?? []).first { ($0["key"] as? String)?.contains("email") == true }
+        #expect(followed?["nextAttempt"] as? String == nextText && followed?["failures"] as? Int == 1
+                && followed?["action"] as? String == "provisionTool", "\(String(describing: followed))")
+        let described = try await CLITests().cli(follower, "describe agent \(agent)")
+        #expect(described.output.contains("attempt 1 failed") && described.output.contains("agent/\(agent)/email"), "\(described.output)")
+        await follower.stop()
         await t.stop()
     }
 

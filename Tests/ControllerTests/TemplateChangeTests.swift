@@ -75,7 +75,8 @@ import Resources
         }
         try await eventually("all synced without sms") { try await Self.synced(t) == (3, 3) }
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'ToolReleased'") == 3)
-        for agent in Self.agents { #expect(try await t.phase(agent) == "Ready") }
+        // Ready again once the restart that took the number away is over.
+        try await eventually("all Ready without sms") { try await Self.agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
 
         // Added back: provisioned for every agent again, from the numbers given back.
         _ = try await t.apply(Self.template(tools: "{id: email}, {id: sms, options: {country: US}}", limit: 10))

@@ -15,6 +15,8 @@ public actor StatusService {
         var instances: [String: [String: Int]]
         var agents: [String: Int]
         var leader: Leader?
+        /// Failing keys: the leader's own queue, or what the leader wrote (`pool.action_backoffs`).
+        var backoffs: [String: WorkQueue.KeyState]
     }
 
     struct Leader: Codable, Sendable {
@@ -25,7 +27,7 @@ public actor StatusService {
 
     public struct Report: Encodable, Sendable {
         struct Tick: Encodable { let at: String?; let durationMs: Double?; let actions: Int; let count: Int }
-        struct Backoff: Encodable { let key: String; let failures: Int; let lastError: String?; let nextAttempt: String? }
+        struct Backoff: Encodable { let key: String; let action: String?; let failures: Int; let lastError: String?; let nextAttempt: String? }
         /// `quota`: what the provider's headers and 429s said, one entry per credential (Railway: per
         /// token of the pool, by index; never a token's value).
         struct Provider: Encodable {
@@ -78,8 +80,8 @@ public actor StatusService {
             lastTick: .init(at: snapshot.lastTick.map(ISO8601.format), durationMs: snapshot.lastTickDuration.map { Metrics.seconds($0) * 1000 },
                             actions: snapshot.lastActions, count: snapshot.ticks),
             queueDepth: snapshot.queueDepth,
-            backoffs: snapshot.backoffs.sorted { $0.key < $1.key }.map { key, state in
-                .init(key: key, failures: state.failures, lastError: state.lastError, nextAttempt: state.nextAttempt.map(ISO8601.format))
+            backoffs: observed.backoffs.sorted { $0.key < $1.key }.map { key, state in
+                .init(key: key, action: state.action, failures: state.failures, lastError: state.lastError, nextAttempt: state.nextAttempt.map(ISO8601.format))
             },
             providers: providerStats.map { name, stats, breaker in
                 .init(name: name, breaker: breaker.state.rawValue, breakerOpens: breaker.opens, calls: stats.total,
@@ -125,12 +127,17 @@ public actor StatusService {
             SELECT holder, fencing_token, expires_at FROM pool.leases WHERE name = 'reconciler' AND expires_at > now()
             """).first.map { Leader(identity: try $0.decode("holder"), fencingToken: try $0.decode("fencing_token"),
                                     leaseExpiresAt: ISO8601.format(try $0.decode("expires_at"))) }
-        var value = Observed(instances: snapshot.instances, agents: snapshot.agents, leader: lease)
+        var value = Observed(instances: snapshot.instances, agents: snapshot.agents, leader: lease, backoffs: snapshot.backoffs)
         if !snapshot.isLeader || snapshot.ticks == 0 {
             // A follower keeps no tick state: two grouped counts instead.
             value.instances = [:]
             for row in try await db.query("SELECT pool, state, count(*)::int AS n FROM pool.instances GROUP BY 1, 2").rows {
                 value.instances[try row.decode("pool"), default: [:]][try row.decode("state")] = try row.decode("n")
+            }
+            value.backoffs = [:]
+            for row in try await db.query("SELECT key, action, failures, last_error, next_attempt_at FROM pool.action_backoffs").rows {
+                value.backoffs[try row.decode("key")] = WorkQueue.KeyState(failures: try row.decode("failures"), lastError: try row.decode("last_error"),
+                                                                           nextAttempt: try row.decode("next_attempt_at"), action: try row.decode("action"))
             }
             value.agents = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
             for row in try await db.query("SELECT coalesce(status->>'phase', 'Pending') AS p, count(*)::int AS n FROM pool.agents GROUP BY 1").rows {

@@ -71,6 +71,9 @@ public actor Reconciler {
     private var digests: [String: (digest: String, at: Date)] = [:]
     private var createBudget: [String: Int] = [:]
     private var orphansSeen: [String: Date] = [:]
+    /// The failing keys as last written to `pool.action_backoffs`; nil at the start of a term,
+    /// when the table is written whole.
+    private var persistedBackoffs: [String: WorkQueue.KeyState]?
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
@@ -162,6 +165,7 @@ public actor Reconciler {
 
     private func startLeading(_ fence: Fence) {
         logger.info("became leader", ["fencingToken": String(fence.token)])
+        persistedBackoffs = nil
         let lease = self.lease, every = settings.renewEvery, clock = self.clock
         renewal = Task { [weak self] in
             while !Task.isCancelled {
@@ -249,7 +253,7 @@ public actor Reconciler {
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
                 await queue.submit(action)
             }
-            try await writeStatuses(state, fence: fence, now: now)
+            try await writeStatuses(state, fence: fence, now: now, backoffs: await queue.backingOff)
             snapshotValue.lastActions = actions.count
             var counts: [String: [String: Int]] = [:]
             for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
@@ -283,7 +287,7 @@ public actor Reconciler {
     }
 
     /// Writes only the statuses that changed, in one fenced transaction.
-    private func writeStatuses(_ state: TickState, fence: Fence, now: Date) async throws {
+    private func writeStatuses(_ state: TickState, fence: Fence, now: Date, backoffs: [String: WorkQueue.KeyState]) async throws {
         let input = state.input
         let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         var agentWrites: [(String, JSONValue)] = []
@@ -291,7 +295,7 @@ public actor Reconciler {
             guard let meta = state.agentMeta[agent.name] else { continue }
             let previous = try? meta.status.decode(AgentStatus.self)
             let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
-                                             templates: input.templates, now: now)
+                                             templates: input.templates, now: now, backoffs: backoffs)
             if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
         }
         var poolWrites: [(String, JSONValue)] = []
@@ -312,8 +316,27 @@ public actor Reconciler {
         let healthWrites = input.instances.compactMap { i in
             i.health.flatMap { $0.rawValue == state.storedHealth[i.id] ?? nil ? nil : (i.id, $0.rawValue) }
         }
-        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty || !healthWrites.isEmpty else { return }
+        // The failing keys, for every replica's `/status`: what changed, or all at a term's start.
+        let known = persistedBackoffs
+        let backoffWrites = backoffs.filter { known?[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        let backoffsGone = known.map { Array(Set($0.keys).subtracting(backoffs.keys)).sorted() }
+        let backoffsChanged = known == nil || !backoffWrites.isEmpty || !(backoffsGone ?? []).isEmpty
+        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty || !healthWrites.isEmpty || backoffsChanged else { return }
         try await fence.transaction { c in
+            if backoffsChanged {
+                if let gone = backoffsGone {
+                    if !gone.isEmpty { _ = try await c.query("DELETE FROM pool.action_backoffs WHERE key = ANY($1::text[])", [textArray(gone)]) }
+                } else {
+                    _ = try await c.query("DELETE FROM pool.action_backoffs WHERE NOT (key = ANY($1::text[]))", [textArray(backoffs.keys.sorted())])
+                }
+                for (key, b) in backoffWrites {
+                    _ = try await c.query("""
+                        INSERT INTO pool.action_backoffs (key, action, failures, last_error, next_attempt_at) VALUES ($1, $2, $3, $4, $5)
+                        ON CONFLICT (key) DO UPDATE SET action = excluded.action, failures = excluded.failures, last_error = excluded.last_error,
+                            next_attempt_at = excluded.next_attempt_at, updated_at = now()
+                        """, [key, b.action ?? "", b.failures, b.lastError, b.nextAttempt])
+                }
+            }
             for (name, status) in agentWrites {
                 _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
@@ -333,5 +356,6 @@ public actor Reconciler {
                     """, [textArray(healthWrites.map(\.0)), textArray(healthWrites.map(\.1))])
             }
         }
+        persistedBackoffs = backoffs
     }
 }

@@ -4,8 +4,10 @@ import Resources
 /// Computes each object's status from a tick's view. Pure; a condition keeps its
 /// `lastTransitionTime` while its status stays the same, so an unchanged world writes nothing.
 enum StatusBuilder {
+    /// `backoffs`: the work queue's failing keys; a failing step's attempts, last error and next
+    /// attempt go on the condition it holds back, and on `Ready`.
     static func agent(_ agent: AgentView, generation: Int, previous: AgentStatus?, instance: InstanceView?,
-                      templates: [String: TemplateView], now: Date) -> AgentStatus {
+                      templates: [String: TemplateView], now: Date, backoffs: [String: WorkQueue.KeyState] = [:]) -> AgentStatus {
         var status = AgentStatus()
         status.instanceId = instance?.id
         status.url = instance?.url
@@ -26,12 +28,17 @@ enum StatusBuilder {
         let ready = claimed.ok && tools.ok && configured.ok && !(instance?.envPending ?? false)
         let waitingFor = [(claimed.ok, "an instance"), (configured.ok, "its conversation"), (tools.ok, "its tools"),
                           (!(instance?.envPending ?? false), "its runtime's restart")].filter { !$0.0 }.map(\.1)
-        let ready_: (ok: Bool, reason: String, message: String) =
-            (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
-             ready ? "" : "waiting for " + waitingFor.joined(separator: ", "))
-        let conditions: [(AgentConditionType, (ok: Bool, reason: String, message: String))] = [
-            (.claimed, claimed), (.toolsReady, tools), (.configured, configured), (.templateSynced, synced), (.ready, ready_),
+        var conditions: [(AgentConditionType, (ok: Bool, reason: String, message: String))] = [
+            (.claimed, claimed), (.toolsReady, tools), (.configured, configured), (.templateSynced, synced),
         ]
+        let failing = Self.failing(agent.name, configured: instance?.configured ?? false, backoffs)
+        for i in conditions.indices where !conditions[i].1.ok {
+            guard let why = failing[conditions[i].0] else { continue }
+            conditions[i].1.message += (conditions[i].1.message.isEmpty ? "" : "; ") + why
+        }
+        let firstFailure = conditions.first { !$0.1.ok && failing[$0.0] != nil }.flatMap { failing[$0.0] }
+        conditions.append((.ready, (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
+                                    ready ? "" : "waiting for " + waitingFor.joined(separator: ", ") + (firstFailure.map { "; " + $0 } ?? ""))))
         status.conditions = conditions.map { type, c in
             let value = c.ok ? "True" : "False"
             let old = previous?.conditions.first { $0.type == type.rawValue }
@@ -44,6 +51,28 @@ enum StatusBuilder {
         else if instance == nil { status.phase = .pending }
         else { status.phase = .provisioning }
         return status
+    }
+
+    /// What fails under each condition, from the keys of the agent's actions: `agent/NAME` binds,
+    /// `agent/NAME/runtime` configures (then pushes the template), `agent/NAME/TOOL` provisions.
+    static func failing(_ name: String, configured: Bool, _ backoffs: [String: WorkQueue.KeyState]) -> [AgentConditionType: String] {
+        let prefix = "agent/\(name)"
+        var out: [AgentConditionType: [String]] = [:]
+        for (key, state) in backoffs.sorted(by: { $0.key < $1.key }) where key == prefix || key.hasPrefix(prefix + "/") {
+            let part = key.dropFirst(prefix.count).drop { $0 == "/" }
+            let type: AgentConditionType
+            switch part {
+            case "": type = .claimed
+            case "runtime": type = configured ? .templateSynced : .configured
+            case "clone": type = .templateSynced
+            default: type = .toolsReady
+            }
+            var text = "\(state.action ?? "action")\(part.isEmpty || type != .toolsReady ? "" : " " + part) attempt \(state.failures) failed"
+            if let error = state.lastError { text += ": " + error }
+            if let next = state.nextAttempt { text += "; next attempt at " + ISO8601.format(next) }
+            out[type, default: []].append(text)
+        }
+        return out.mapValues { $0.joined(separator: "; ") }
     }
 
     /// Bound, or why not. A lost instance stays the reason until a fresh one is bound.

@@ -21,10 +21,18 @@ public enum ReconcileOutcome: Sendable, Equatable {
 /// `limit` actions run at all, of which a quarter only claim-path actions may take (refills after
 /// fifty claims must not hold up those fifty agents' tools). The reconciler drains it on shutdown and abandons it on lost leadership.
 public actor WorkQueue {
-    public struct KeyState: Sendable, Codable {
+    public struct KeyState: Sendable, Codable, Equatable {
         public var failures = 0
         public var lastError: String?
         public var nextAttempt: Date?
+        /// The kind of the action that ran last under the key (`provisionTool`).
+        public var action: String?
+        public init(failures: Int = 0, lastError: String? = nil, nextAttempt: Date? = nil, action: String? = nil) {
+            self.failures = failures
+            self.lastError = lastError
+            self.nextAttempt = nextAttempt
+            self.action = action
+        }
     }
 
     let limit: Int
@@ -81,6 +89,7 @@ public actor WorkQueue {
         let key = action.key
         running[key] = nil
         var state = keys[key] ?? KeyState()
+        state.action = action.kind
         switch outcome {
         case .converged:
             keys[key] = nil

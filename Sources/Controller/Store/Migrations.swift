@@ -11,6 +11,7 @@ enum Migrations {
         Migration(version: 5, name: "provider_limits", sql: text(PackageResources.v0005_provider_limits_sql)),
         Migration(version: 6, name: "phone_numbers", sql: text(PackageResources.v0006_phone_numbers_sql)),
         Migration(version: 7, name: "pool_failures", sql: text(PackageResources.v0007_pool_failures_sql)),
+        Migration(version: 8, name: "action_backoffs", sql: text(PackageResources.v0008_action_backoffs_sql)),
     ]
 
     static let migrator = Migrator(all)
