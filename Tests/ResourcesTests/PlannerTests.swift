@@ -271,3 +271,69 @@ let plannerCases: [PlannerCase] = [
         #expect(Action.markIdle(instance: "i", url: "u").key == Action.teardown(instance: "i", reason: "r").key)
     }
 }
+
+/// What a change would cause (`apply?dryRun=true`): the planner before and after, carried through binds.
+struct DryRunCase: Sendable, CustomTestStringConvertible {
+    let name: String
+    let before: PlannerInput
+    let after: PlannerInput
+    let expected: [Action]
+    var testDescription: String { name }
+}
+
+private func withTemplate(_ input: PlannerInput, _ template: TemplateView) -> PlannerInput {
+    var input = input
+    input.templates[template.name] = template
+    return input
+}
+
+let dryRunCases: [DryRunCase] = [
+    DryRunCase(name: "a new agent: bind, configure, each tool, and the refill behind it",
+               before: input(pools: [pool(1)], instances: [idle("a")]),
+               after: input(pools: [pool(1)], agents: [agent("n1")], instances: [idle("a")]),
+               expected: [.bindAgent(agent: "n1", pool: "default"), .createInstances(pool: "default", count: 1, digest: d1),
+                          .configure(agent: "n1", instance: "a"), .openrouterProvision("n1", "a"),
+                          .provisionTool(agent: "n1", instance: "a", tool: .email), .provisionTool(agent: "n1", instance: "a", tool: .sms)]),
+    DryRunCase(name: "a new agent with no idle instance waits for one being made",
+               before: input(pools: [pool(0)]),
+               after: input(pools: [pool(0)], agents: [agent("n1")]),
+               expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
+    DryRunCase(name: "nothing changed, nothing planned", reason: "a tick's own work is not the change's",
+               before: input(pools: [pool(3)], instances: [idle("a")]),
+               after: input(pools: [pool(3)], instances: [idle("a")]),
+               expected: []),
+    DryRunCase(name: "minIdle raised: the pool makes the difference",
+               before: input(pools: [pool(1)], instances: [idle("a")]),
+               after: input(pools: [pool(4)], instances: [idle("a")]),
+               expected: [.createInstances(pool: "default", count: 3, digest: d1)]),
+    DryRunCase(name: "a tool removed from the template is released from every agent",
+               before: input(pools: [pool(0)], agents: [agent("a1"), agent("a2")],
+                             instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig),
+                                         claimed("c2", agent: "a2", tools: allReady, configured: conciergeConfig)]),
+               after: withTemplate(input(pools: [pool(0)], agents: [agent("a1"), agent("a2")],
+                                         instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig),
+                                                     claimed("c2", agent: "a2", tools: allReady, configured: conciergeConfig)]),
+                                   TemplateView(name: "concierge", spec: AgentTemplateSpec(
+                                       agentName: "Concierge", instructions: "Plan.", model: ModelChoice(default: "a/b"), tools: [TemplateTool(.email)],
+                                       openrouter: OpenRouterSettings(limitUsd: 5)), generation: 4)),
+               expected: [.deprovisionTool(agent: "a1", instance: "c1", tool: .sms, resourceID: nil),
+                          .deprovisionTool(agent: "a2", instance: "c2", tool: .sms, resourceID: nil)]),
+]
+
+extension DryRunCase {
+    init(name: String, reason: String, before: PlannerInput, after: PlannerInput, expected: [Action]) {
+        self.init(name: name, before: before, after: after, expected: expected)
+    }
+}
+
+extension Action {
+    /// The instance's key brought to the template's limit (an idle instance's key has the default).
+    static func openrouterProvision(_ agent: String, _ instance: String) -> Action { .provisionTool(agent: agent, instance: instance, tool: .openrouter) }
+}
+
+@Suite struct DryRunPlanTests {
+    @Test(arguments: dryRunCases)
+    func plans(_ c: DryRunCase) {
+        #expect(DryRunPlan.actions(before: c.before, after: c.after) == c.expected, "\(c.name)")
+    }
+}

@@ -26,6 +26,8 @@ public struct API: Sendable {
     let onClaimed: @Sendable (_ agent: String, _ instance: String) -> Void
     /// Railway's deployment events, when the services run here.
     var railwayWebhook: RailwayWebhook?
+    /// The planner's settings, for the actions a dry run would cause.
+    var planner = PlannerSettings()
 
     init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
          wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),

@@ -40,7 +40,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/metrics", summary: "Prometheus metrics", responses: [200]),
         .init(method: "GET", path: "/status", summary: "Monitoring summary", responses: [200, 401]),
         .init(method: "GET", path: "/openapi.json", summary: "This document", responses: [200]),
-        .init(method: "POST", path: "/v1/apply", summary: "Apply YAML or JSON objects in one transaction; dryRun=true writes nothing",
+        .init(method: "POST", path: "/v1/apply", summary: "Apply YAML or JSON objects in one transaction; dryRun=true writes nothing and lists plannedActions",
               body: Body(types: ["application/yaml", "application/json"], schema: "ApplyRequest"), responses: [200, 400, 401, 409, 413, 415, 422, 503]),
         .init(method: "GET", path: "/v1/events", summary: "Recent events, newest first; kind, name and limit filter them", responses: [200, 400, 401]),
         .init(method: "GET", path: "/v1/instances", summary: "List instances", responses: [200, 401]),

@@ -6,12 +6,14 @@ import YAML
 /// `/v1`: apply, list, get and delete declared objects, and list instances.
 extension API {
     func addResourceRoutes(_ router: inout Router) {
-        let store = self.store
+        let store = self.store, planner = self.planner
         router.add("POST", "/v1/apply") { request in
             let manifests = try Self.manifests(from: request)
-            let dryRun = ["true", "1"].contains(request.query["dryRun"]?.lowercased() ?? "")
-            let results = try await store.apply(manifests, dryRun: dryRun)
-            return .json(ApplyResponse(results: results, dryRun: dryRun ? true : nil))
+            guard ["true", "1"].contains(request.query["dryRun"]?.lowercased() ?? "") else {
+                return .json(ApplyResponse(results: try await store.apply(manifests), dryRun: nil, plannedActions: nil))
+            }
+            let (results, planned) = try await store.dryRun(manifests, planner: planner, now: Date())
+            return .json(ApplyResponse(results: results, dryRun: true, plannedActions: planned.map(PlannedAction.init)))
         }
         router.add("GET", "/v1/instances") { _ in
             .json(List(kind: "InstanceList", items: try await InstanceQueries(db: store.db).list()))
@@ -43,6 +45,27 @@ extension API {
     struct ApplyResponse: Encodable {
         let results: [ApplyResult]
         let dryRun: Bool?
+        /// With `dryRun`: what the reconciler would do about the change, in the order it would.
+        let plannedActions: [PlannedAction]?
+    }
+
+    /// One planned action on the wire: `{"action": "provisionTool", "target": "agent/alice/email"}`,
+    /// with what else it says (a count, a reason).
+    struct PlannedAction: Encodable {
+        let action: String
+        let target: String
+        let detail: String?
+        init(_ action: Action) {
+            self.action = action.kind
+            target = action.key
+            switch action {
+            case .createInstances(_, let count, let digest): detail = "\(count) on \(digest.prefix(19))"
+            case .teardown(_, let reason), .markFailed(_, let reason): detail = reason
+            case .bindAgent(_, let pool): detail = "from pool \(pool)"
+            case .instanceLost(_, let instance, let rebind): detail = "\(instance)\(rebind ? ", rebind" : ", fail")"
+            default: detail = nil
+            }
+        }
     }
 
     struct List<Item: Encodable>: Encodable {

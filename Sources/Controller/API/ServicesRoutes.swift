@@ -41,10 +41,10 @@ extension API {
         }
         router.add("DELETE", "/destroy/:instance/:tool/:resource") { request in
             let tool = try Self.tool(request)
-            try await Self.services {
+            let removed = try await Self.services {
                 try await services.destroyTool(request.pathParameters["instance"]!, tool: tool, resourceID: request.pathParameters["resource"]!)
             }
-            return .json(["ok": true])
+            return .json(["ok": true, "removed": removed])
         }
         router.add("POST", "/configure/:instance") { request in
             let body = try Self.configureBody(request)

@@ -20,6 +20,13 @@ enum ClientCommands {
             let kind = (result["kind"] as? String)?.lowercased() ?? "?"
             print("\(kind)/\(result["name"] as? String ?? "?") \(result["action"] as? String ?? "?")\(dryRun ? " (dry run)" : "")")
         }
+        // What the reconciler would do about it, kubectl-diff style: one line an action.
+        if let planned = response.json["plannedActions"] as? [[String: Any]] {
+            print(planned.isEmpty ? "planned: nothing" : "planned:")
+            for p in planned {
+                print("  \(p["action"] as? String ?? "?") \(p["target"] as? String ?? "?")\((p["detail"] as? String).map { " (\($0))" } ?? "")")
+            }
+        }
     }
 
     static func diff(_ args: [String], client: ControllerClient) async throws {

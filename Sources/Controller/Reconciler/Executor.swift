@@ -99,7 +99,8 @@ struct Executor: Sendable {
             return try await provision(agent: agent, instance: id, tool: tool)
         case .deprovisionTool(let agent, let id, let tool, let resource):
             // "-": not known by id (never finished); services finds it by its name.
-            try await services.destroyTool(id, tool: tool, resourceID: resource ?? "-")
+            // A plan from a stale tick finds it gone already: no second event.
+            guard try await services.destroyTool(id, tool: tool, resourceID: resource ?? "-") else { return .converged }
             _ = try await fence.transaction { c in
                 try await Events.record(c, kind: "Agent", name: agent, reason: "ToolReleased", message: "\(tool.rawValue): no longer in the template")
             }

@@ -337,14 +337,16 @@ public actor Reconciler {
                         """, [key, b.action ?? "", b.failures, b.lastError, b.nextAttempt])
                 }
             }
-            for (name, status) in agentWrites {
-                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
-            }
-            for (name, status) in poolWrites {
+            // Rows locked in apply's order (pools, templates, agents; each by name), as every writer
+            // of these tables does: in another order, a re-apply during a status write deadlocked.
+            for (name, status) in poolWrites.sorted(by: { $0.0 < $1.0 }) {
                 _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
-            for (name, status) in templateWrites {
+            for (name, status) in templateWrites.sorted(by: { $0.0 < $1.0 }) {
                 _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in agentWrites.sorted(by: { $0.0 < $1.0 }) {
+                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
             }
             if !healthWrites.isEmpty {
                 // A table of its own: no instance row is locked, so claims never skip one for this.

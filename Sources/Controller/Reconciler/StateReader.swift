@@ -20,46 +20,10 @@ struct StateReader: Sendable {
 
     /// `failureWindow`: how far back the pools' failed instances are read (the crash-loop rule's window).
     func read(now: Date, digests: [String: String], failureWindow: TimeInterval = 600) async throws -> TickState {
-        let poolRows = try await db.query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name")
-        let failureRows = try await db.query("""
-            SELECT pool, digest, generation, reason, at FROM pool.pool_failures WHERE at > now() - make_interval(secs => $1)
-            """, [String(failureWindow)])
-        var failures: [String: [PoolFailure]] = [:]
-        for row in failureRows.rows {
-            failures[try row.decode("pool"), default: []].append(PoolFailure(
-                digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
-        }
-        let templateRows = try await db.query("SELECT name, spec, generation, status FROM pool.agent_templates")
-        let agentRows = try await db.query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents")
-        let instanceRows = try await db.query("""
-            SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
-                   clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
-                   runtime_config, refused_config
-            FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
-            """)
-        var pools: [PoolView] = []
-        var poolMeta: [String: (Int, JSONValue)] = [:]
-        for row in poolRows.rows {
-            let name: String = try row.decode("name")
-            pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
-                                  generation: try row.decode("generation"), failures: failures[name] ?? []))
-            poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
-        }
-        var templates: [String: TemplateView] = [:]
-        var templateMeta: [String: JSONValue] = [:]
-        for row in templateRows.rows {
-            let name: String = try row.decode("name")
-            templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
-            templateMeta[name] = try Self.json(row, "status")
-        }
-        var agents: [AgentView] = []
-        var agentMeta: [String: (Int, JSONValue)] = [:]
-        for row in agentRows.rows {
-            let name: String = try row.decode("name")
-            agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
-                                    deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
-            agentMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
-        }
+        let db = self.db
+        let stored = try await Self.stored({ try await db.query($0, $1) }, digests: digests, failureWindow: failureWindow)
+        let (pools, poolMeta, templates, templateMeta, agents, agentMeta, instanceRows) =
+            (stored.pools, stored.poolMeta, stored.templates, stored.templateMeta, stored.agents, stored.agentMeta, stored.instanceRows)
         let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }
         let batch = try await services.statusBatch(ids)
         var instances: [InstanceView] = []
@@ -86,6 +50,58 @@ struct StateReader: Sendable {
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }
         return TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans,
                          storedHealth: storedHealth)
+    }
+
+    /// Desired state and the instance rows, as stored: what a tick reads before it asks the
+    /// services, and what a dry run reads inside its transaction.
+    struct Stored {
+        var pools: [PoolView] = []
+        var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
+        var templates: [String: TemplateView] = [:]
+        var templateMeta: [String: JSONValue] = [:]
+        var agents: [AgentView] = []
+        var agentMeta: [String: (generation: Int, status: JSONValue)] = [:]
+        var instanceRows: PostgresRows
+    }
+
+    /// `query` runs one statement: on the pool for a tick, on the transaction's connection for a dry run.
+    static func stored(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, digests: [String: String],
+                       failureWindow: TimeInterval) async throws -> Stored {
+        let poolRows = try await query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name", [])
+        let failureRows = try await query("""
+            SELECT pool, digest, generation, reason, at FROM pool.pool_failures WHERE at > now() - make_interval(secs => $1)
+            """, [String(failureWindow)])
+        var failures: [String: [PoolFailure]] = [:]
+        for row in failureRows.rows {
+            failures[try row.decode("pool"), default: []].append(PoolFailure(
+                digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
+        }
+        let templateRows = try await query("SELECT name, spec, generation, status FROM pool.agent_templates", [])
+        let agentRows = try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents", [])
+        var stored = Stored(instanceRows: try await query("""
+            SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
+                   clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
+                   runtime_config, refused_config
+            FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
+            """, []))
+        for row in poolRows.rows {
+            let name: String = try row.decode("name")
+            stored.pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
+                                         generation: try row.decode("generation"), failures: failures[name] ?? []))
+            stored.poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        for row in templateRows.rows {
+            let name: String = try row.decode("name")
+            stored.templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
+            stored.templateMeta[name] = try Self.json(row, "status")
+        }
+        for row in agentRows.rows {
+            let name: String = try row.decode("name")
+            stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
+                                           deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
+            stored.agentMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        return stored
     }
 
     static func spec<S: Decodable>(_ row: PostgresRows.Row, _ type: S.Type) throws -> S {

@@ -112,6 +112,7 @@ public final class Controller: Sendable {
                           notifier.poke()
                       }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
                       servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
+        api.planner = settings.planner
         var webhookPath: String?
         if let local, configuration.publicURL != nil {
             let secret = try await local.webhookSecret(configured: configuration.webhookSecret)

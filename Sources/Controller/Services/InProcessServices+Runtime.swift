@@ -146,24 +146,26 @@ extension InProcessServices {
     /// the running agent: its variables are handed over blank (`/pool/restart-gateway`), as no
     /// call unsets one. RESOURCE `-` names a resource not known by id (its make never finished):
     /// the provider finds it by the instance's name. Gone already: done.
-    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws {
+    @discardableResult
+    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool {
         guard let row = try await db.query("SELECT external_id, provisioning, state FROM services.tool_resources WHERE instance_id = $1 AND tool = $2",
                                            [instanceID, tool.rawValue]).first else {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) not found")
         }
         let external: String? = try row.decode("external_id")
-        if try row.decode("state", as: String.self) == "deleted" { return }
+        if try row.decode("state", as: String.self) == "deleted" { return false }
         guard external == resourceID || (resourceID == "-" && external == nil) else {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) has no resource \(resourceID)")
         }
         let names = try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1 AND source = $2", [instanceID, tool.rawValue])
             .rows.map { try $0.decode("name", as: String.self) }
         try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: String.self) == "user")
-        guard !names.isEmpty else { return }
+        guard !names.isEmpty else { return true }
         _ = try await db.query("""
             INSERT INTO services.runtime_env (instance_id, name, value, source) SELECT $1, n, '', $2 FROM unnest($3::text[]) AS n
             ON CONFLICT (instance_id, name) DO UPDATE SET value = '', source = excluded.source, delivered_at = NULL, updated_at = now()
             """, [instanceID, tool.rawValue, textArray(names)])
         await kickDelivery(instanceID)
+        return true
     }
 }

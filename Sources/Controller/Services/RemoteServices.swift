@@ -39,9 +39,13 @@ public struct RemoteServices: ServicesClient {
         try await call("POST", "/provision/\(instanceID)/\(tool.rawValue)", request)
     }
 
-    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws {
-        let _: Ack = try await call("DELETE", "/destroy/\(instanceID)/\(tool.rawValue)/\(resourceID)", Optional<String>.none)
+    @discardableResult
+    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool {
+        let answer: Removed = try await call("DELETE", "/destroy/\(instanceID)/\(tool.rawValue)/\(resourceID)", Optional<String>.none)
+        return answer.removed ?? true
     }
+
+    private struct Removed: Decodable { let removed: Bool? }
 
     public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
         try await call("POST", "/configure/\(instanceID)", request, retry: false)

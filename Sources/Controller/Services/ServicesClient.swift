@@ -20,7 +20,9 @@ public protocol ServicesClient: Sendable {
     /// Makes one tool for the instance (or takes the user's credentials for it), stores its
     /// variables without a redeploy and hands them to the running agent. Idempotent.
     func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult
-    func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws
+    /// Removes one tool's resource and takes it from the running agent; false when it was gone already.
+    @discardableResult
+    func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool
     /// The runtime's `/pool/provision`: the agent's conversation. Not idempotent (each call may make one).
     func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult
     /// The runtime's `/pool/update-template`, and the model through a restart; `supported` false on a 404.

@@ -25,27 +25,51 @@ extension ResourceStore {
     /// back after every check has run, so the results are exactly what a real apply would report.
     /// Results come back in the order of the manifests.
     public func apply(_ manifests: [Manifest], dryRun: Bool = false, mode: ApplyMode = .apply) async throws -> [ApplyResult] {
-        // What others refer to goes first, so a template and its agents can arrive in one request.
+        try await applyInTransaction(manifests, dryRun: dryRun, mode: mode, plan: nil).results
+    }
+
+    /// A dry run that also says what the reconciler would do about the change (`DryRunPlan`): the
+    /// planner on the stored state before the writes and after them, in the same transaction,
+    /// which is then rolled back.
+    public func dryRun(_ manifests: [Manifest], planner: PlannerSettings, now: Date) async throws -> (results: [ApplyResult], planned: [Action]) {
+        let outcome = try await applyInTransaction(manifests, dryRun: true, mode: .apply, plan: (planner, now))
+        return (outcome.results, outcome.planned ?? [])
+    }
+
+    private func applyInTransaction(_ manifests: [Manifest], dryRun: Bool, mode: ApplyMode,
+                                    plan: (settings: PlannerSettings, now: Date)?) async throws -> (results: [ApplyResult], planned: [Action]?) {
+        // What others refer to goes first, so a template and its agents can arrive in one request;
+        // within a kind by name. Rows are locked in this order by every writer (the status writer
+        // too), so two transactions never wait on each other in a circle.
         let ordered = manifests.enumerated().sorted {
-            ($0.element.kind.applyOrder, $0.offset) < ($1.element.kind.applyOrder, $1.offset)
+            ($0.element.kind.applyOrder, $0.element.name, $0.offset) < ($1.element.kind.applyOrder, $1.element.name, $1.offset)
         }
         do {
             return try await db.transaction { c in
+                var before: PlannerInput?
+                if let plan { before = try await StoredView.input({ try await c.query($0, $1) }, now: plan.now, settings: plan.settings) }
                 var results = [ApplyResult?](repeating: nil, count: manifests.count)
                 for (index, manifest) in ordered {
                     results[index] = try await applyOne(c, manifest, mode: mode)
                 }
                 try await checkClones(c, manifests)
                 try await checkModels(c, manifests)
-                if dryRun { throw DryRunRollback(results: results.compactMap { $0 }) }
-                return results.compactMap { $0 }
+                if dryRun {
+                    var planned: [Action]?
+                    if let plan, let before {
+                        let after = try await StoredView.input({ try await c.query($0, $1) }, now: plan.now, settings: plan.settings)
+                        planned = DryRunPlan.actions(before: before, after: after)
+                    }
+                    throw DryRunRollback(results: results.compactMap { $0 }, planned: planned)
+                }
+                return (results.compactMap { $0 }, nil)
             }
         } catch let rollback as DryRunRollback {
-            return rollback.results
+            return (rollback.results, rollback.planned)
         }
     }
 
-    private struct DryRunRollback: Error { let results: [ApplyResult] }
+    private struct DryRunRollback: Error { let results: [ApplyResult]; let planned: [Action]? }
 
     private func applyOne(_ c: PostgresConnection, _ m: Manifest, mode: ApplyMode) async throws -> ApplyResult {
         let table = StoredObject.table(m.kind)
