@@ -126,7 +126,7 @@ import Resources
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let agent = AgentView(name: "a1", spec: AgentSpec(owner: "u1"), deleting: false, createdAt: now - 600)
         var lost = InstanceView(id: "c1", pool: "default", state: .claimed, url: "http://x/c1", agent: "a1", createdAt: now - 600,
-                                health: .deployFailed, deployStatus: "MISSING", conversationId: "conv-1", inviteUrl: "https://convos.org/v2?i=1")
+                                health: .deployFailed, deployStatus: .missing, conversationId: "conv-1", inviteUrl: "https://convos.org/v2?i=1")
         func reason(_ status: AgentStatus, _ type: AgentConditionType) -> String? { status.conditions.first { $0.type == type.rawValue }?.reason }
         let seen = StatusBuilder.agent(agent, generation: 1, previous: nil, instance: lost, templates: [:], now: now)
         #expect(reason(seen, .claimed) == "InstanceLost" && reason(seen, .ready) == "InstanceLost")
@@ -136,7 +136,7 @@ import Resources
         let still = StatusBuilder.agent(agent, generation: 1, previous: unbound, instance: nil, templates: [:], now: now + 2)
         #expect(still == unbound, "a quiet tick writes nothing")
         lost.id = "c2"
-        lost.deployStatus = "SUCCESS"
+        lost.deployStatus = .success
         lost.health = .healthy
         let bound = StatusBuilder.agent(agent, generation: 1, previous: still, instance: lost, templates: [:], now: now + 3)
         #expect(reason(bound, .claimed) == "Bound")

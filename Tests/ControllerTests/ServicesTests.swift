@@ -169,7 +169,7 @@ import TestSupport
         let railway = t.controller.providers.railway
         let ids = (0..<3).map { "batch00\($0)x" }
         for id in ids { _ = try await s.createInstance(id, image: Self.image) }
-        try await eventually("deployed") { try await s.statusBatch(ids).statuses.values.allSatisfy { $0.deployStatus == "SUCCESS" } }
+        try await eventually("deployed") { try await s.statusBatch(ids).statuses.values.allSatisfy { $0.deployStatus == .success } }
         let before = railway.stats.total
         let batch = try await s.statusBatch(ids + ["absent000"])
         #expect(railway.stats.total == before, "settled instances cost no Railway call between resyncs")
@@ -183,13 +183,13 @@ import TestSupport
         // Deleted behind our back: unseen until an event names it (or the resync comes).
         let project = try #require(try await railway.project(named: "convos-agent-batch001x"))
         try await railway.deleteProject(id: project.id)
-        #expect(try await s.statusBatch(ids).statuses["batch001x"]?.deployStatus == "SUCCESS")
+        #expect(try await s.statusBatch(ids).statuses["batch001x"]?.deployStatus == .success)
         let serviceID: String = try #require(try await t.controller.db.query(
             "SELECT railway_service_id FROM services.instances WHERE instance_id = 'batch001x'").first?.decode("railway_service_id"))
         #expect(try await s.railwayEvent(serviceID: serviceID))
         let polled = railway.stats.total
         let gone = try await s.statusBatch(ids).statuses["batch001x"]
-        #expect(gone?.state == .deployFailed && gone?.deployStatus == "MISSING")
+        #expect(gone?.state == .deployFailed && gone?.deployStatus == .missing)
         #expect(railway.stats.total == polled + 1, "one project looked at, by id")
         await t.stop()
     }

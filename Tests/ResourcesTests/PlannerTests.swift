@@ -25,10 +25,10 @@ private func pool(_ minIdle: Int = 2, max: Int = 5, digest: String? = d1, name: 
 private func failures(_ ago: [TimeInterval], digest: String = d1, generation: Int = 1) -> [PoolFailure] {
     ago.map { PoolFailure(digest: digest, generation: generation, reason: "DeployFailed", at: t0 - $0) }
 }
-private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: String = "SUCCESS", health: InstanceHealth = .healthy) -> InstanceView {
+private func idle(_ id: String, digest: String = d1, age: TimeInterval = 60, deploy: DeployStatus = .success, health: InstanceHealth = .healthy) -> InstanceView {
     InstanceView(id: id, pool: "default", state: .idle, digest: digest, url: "http://x/\(id)", createdAt: t0 - age, health: health, deployStatus: deploy)
 }
-private func provisioning(_ id: String, age: TimeInterval = 5, setup: InstanceSetup = .created, deploy: String? = "DEPLOYING",
+private func provisioning(_ id: String, age: TimeInterval = 5, setup: InstanceSetup = .created, deploy: DeployStatus? = .deploying,
                           health: InstanceHealth = .deploying, url: String? = nil, deployedAgo: TimeInterval? = nil,
                           quotaWait: TimeInterval? = nil) -> InstanceView {
     var i = InstanceView(id: id, pool: "default", state: .provisioning, digest: d1, url: url, createdAt: t0 - age, setup: setup, health: health,
@@ -47,7 +47,7 @@ private func claimed(_ id: String, agent: String, tools: [ToolName: ToolView] = 
 /// The same instance, its Railway project gone.
 private func lost(_ instance: InstanceView) -> InstanceView {
     var instance = instance
-    instance.deployStatus = "MISSING"
+    instance.deployStatus = .missing
     instance.health = .deployFailed
     return instance
 }
@@ -102,38 +102,38 @@ let plannerCases: [PlannerCase] = [
                 input: input(pools: [pool(0, digest: d2)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig)]),
                 expected: []),
     PlannerCase(name: "failed idle instance is marked", reason: "its deployment crashed",
-                input: input(instances: [idle("a"), idle("b", deploy: "CRASHED", health: .deployFailed)]),
+                input: input(instances: [idle("a"), idle("b", deploy: .crashed, health: .deployFailed)]),
                 expected: [.markFailed(instance: "b", reason: "DeployCrashed"), .createInstances(pool: "default", count: 1, digest: d1)]),
     PlannerCase(name: "failed instance is torn down", reason: "failed and unclaimed: remove it",
                 input: input(instances: [idle("a"), idle("b"),
                                          InstanceView(id: "f", pool: "default", state: .failed, digest: d1, createdAt: t0)]),
                 expected: [.teardown(instance: "f", reason: "Failed")]),
     PlannerCase(name: "stuck provisioning is failed", reason: "not healthy POOL_STUCK_TIMEOUT (15 minutes) after creation",
-                input: input(pools: [pool(1)], instances: [provisioning("p", age: 901, deploy: "SUCCESS", health: .unreachable)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 901, deploy: .success, health: .unreachable)]),
                 expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
     PlannerCase(name: "waiting for a quota is never stuck", reason: "20 minutes held back by Railway's pace: keep creating, fail nothing",
                 input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, setup: .creating, deploy: nil, quotaWait: 20)]),
                 expected: [.startInstance(instance: "p", image: imageAt(d1))]),
     PlannerCase(name: "stuck counts from the deploy", reason: "created 20 minutes ago, deployed 2 minutes ago: not stuck",
-                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: "SUCCESS", health: .unreachable, deployedAgo: 120)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: .success, health: .unreachable, deployedAgo: 120)]),
                 expected: []),
     PlannerCase(name: "stuck after the deploy is failed", reason: "deployed 16 minutes ago and still not ready",
-                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: "SUCCESS", health: .unreachable, deployedAgo: 960)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 1200, deploy: .success, health: .unreachable, deployedAgo: 960)]),
                 expected: [.markFailed(instance: "p", reason: "NotReadyInTime")]),
     PlannerCase(name: "provisioning under the stuck timeout waits", reason: "14 minutes is slow, not stuck",
-                input: input(pools: [pool(1)], instances: [provisioning("p", age: 840, deploy: "SUCCESS", health: .unreachable)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", age: 840, deploy: .success, health: .unreachable)]),
                 expected: []),
     PlannerCase(name: "provisioning without a project is started", reason: "crash after the intent row: create again, idempotently",
                 input: input(pools: [pool(1)], instances: [provisioning("p", setup: .missing, deploy: nil)]),
                 expected: [.startInstance(instance: "p", image: imageAt(d1))]),
     PlannerCase(name: "deploy success is not ready", reason: "the runtime's /pool/health has not said ready: stays provisioning",
-                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", health: .unreachable, url: "http://x/p")]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: .success, health: .unreachable, url: "http://x/p")]),
                 expected: []),
     PlannerCase(name: "ready runtime becomes idle", reason: "healthy: /pool/health said ready",
-                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "SUCCESS", health: .healthy, url: "http://x/p")]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: .success, health: .healthy, url: "http://x/p")]),
                 expected: [.markIdle(instance: "p", url: "http://x/p")]),
     PlannerCase(name: "failed deploy of a provisioning instance", reason: "deploy_failed after the commit: replace it",
-                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: "FAILED", health: .deployFailed)]),
+                input: input(pools: [pool(1)], instances: [provisioning("p", deploy: .failed, health: .deployFailed)]),
                 expected: [.markFailed(instance: "p", reason: "DeployFailed")]),
     PlannerCase(name: "waiting agent binds an idle instance", reason: "FIFO by creation; the pool refills behind it",
                 input: input(pools: [pool(1)], agents: [agent("w1")], instances: [idle("a")]),

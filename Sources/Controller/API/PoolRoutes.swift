@@ -43,8 +43,8 @@ extension API {
             let rows = try await db.query("SELECT state, count(*)::int AS n FROM pool.instances WHERE pool = \(Self.claimPoolSQL) GROUP BY state")
             var counts = Dictionary(uniqueKeysWithValues: Self.seedStates.map { ($0.1, 0) })
             for row in rows.rows {
-                let state: String = try row.decode("state")
-                if let name = Self.seedStates.first(where: { $0.0.rawValue == state })?.1 { counts[name] = try row.decode("n") }
+                let state: InstanceState = try row.decode("state")
+                if let name = Self.seedStates.first(where: { $0.0 == state })?.1 { counts[name] = try row.decode("n") }
             }
             return .json(counts)
         }
@@ -55,8 +55,8 @@ extension API {
                 """)
             var groups = Dictionary(uniqueKeysWithValues: Self.seedStates.map { ($0.1, [PoolAgent]()) })
             for row in rows.rows {
-                let state: String = try row.decode("state")
-                guard let name = Self.seedStates.first(where: { $0.0.rawValue == state })?.1 else { continue }
+                let state: InstanceState = try row.decode("state")
+                guard let name = Self.seedStates.first(where: { $0.0 == state })?.1 else { continue }
                 groups[name, default: []].append(PoolAgent(
                     id: try row.decode("instance_id"), agent: try row.decode("agent"), agentName: try row.decode("agent_name"),
                     inviteUrl: try row.decode("invite_url"), conversationId: try row.decode("conversation_id"), url: try row.decode("url"),

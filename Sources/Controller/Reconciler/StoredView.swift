@@ -30,7 +30,7 @@ enum StoredView {
             var view = InstanceView(
                 id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"), url: try row.decode("url"),
                 agent: try row.decode("agent"), createdAt: try row.decode("created_at"), setup: state == .provisioning ? .creating : .created,
-                health: health, deployStatus: health == .deployFailed ? "FAILED" : "SUCCESS", tools: tools[id] ?? [:],
+                health: health, deployStatus: health == .deployFailed ? .failed : .success, tools: tools[id] ?? [:],
                 conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
                 runtimeConfig: try StateReader.config(row, "runtime_config"), refusedConfig: try StateReader.config(row, "refused_config"),
                 templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),

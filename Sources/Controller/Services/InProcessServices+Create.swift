@@ -29,9 +29,9 @@ extension InProcessServices {
                       project_create_started_at IS NOT NULL AS project_started, deploy_commit_started_at IS NOT NULL AS commit_started,
                       runtime_key, services_token, gateway_token, setup_password, wallet_key, (xmax = 0) AS inserted
             """, [instanceID, image, secrets.runtimeKey, secrets.servicesToken, secrets.gatewayToken, secrets.setupPassword, secrets.walletKey]).first!
-        let state: String = try row.decode("state")
-        if state == "ready" { return CreatedInstance(instanceId: instanceID, url: try row.decode("url")) }
-        guard state == "creating" else { throw ServicesError.conflict("instance \(instanceID) is \(state)") }
+        let state: ServiceInstanceState = try row.decode("state")
+        if state == .ready { return CreatedInstance(instanceId: instanceID, url: try row.decode("url")) }
+        guard state == .creating else { throw ServicesError.conflict("instance \(instanceID) is \(state.rawValue)") }
         do {
             return try await create(instanceID, image: image, row: row)
         } catch let error as ProviderError {

@@ -36,12 +36,12 @@ extension InProcessServices {
                 external_id = CASE WHEN tool_resources.state = 'deleted' THEN NULL ELSE tool_resources.external_id END
             RETURNING state, external_id, config, (xmax = 0 OR (SELECT state FROM old) = 'deleted') AS inserted
             """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"]).first!
-        let state: String = try row.decode("state")
-        if state == "ready" {
+        let state: ToolState = try row.decode("state")
+        if state == .ready {
             await kickDelivery(instanceID)
             return ProvisionResult(resourceId: try row.decode("external_id"), config: try Self.config(row), state: .ready)
         }
-        guard state == "creating" else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state)") }
+        guard state == .creating else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state.rawValue)") }
         do {
             let made: ToolObservation
             if tool == .crypto {
@@ -105,7 +105,7 @@ extension InProcessServices {
                                            [id]).first else {
             throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")
         }
-        guard try row.decode("state", as: String.self) == "ready", let hash: String = try row.decode("external_id") else {
+        guard try row.decode("state", as: ToolState.self) == .ready, let hash: String = try row.decode("external_id") else {
             return try await remakeKey(id, name: name, wanted)
         }
         let current = try Self.config(row)

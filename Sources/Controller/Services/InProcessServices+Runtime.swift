@@ -153,13 +153,13 @@ extension InProcessServices {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) not found")
         }
         let external: String? = try row.decode("external_id")
-        if try row.decode("state", as: String.self) == "deleted" { return false }
+        if try row.decode("state", as: ToolState.self) == .deleted { return false }
         guard external == resourceID || (resourceID == "-" && external == nil) else {
             throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) has no resource \(resourceID)")
         }
         let names = try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1 AND source = $2", [instanceID, tool.rawValue])
             .rows.map { try $0.decode("name", as: String.self) }
-        try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: String.self) == "user")
+        try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: Provisioning.self) == .user)
         guard !names.isEmpty else { return true }
         _ = try await db.query("""
             INSERT INTO services.runtime_env (instance_id, name, value, source) SELECT $1, n, '', $2 FROM unnest($3::text[]) AS n

@@ -22,9 +22,9 @@ extension InProcessServices {
                              FROM services.tool_resources t WHERE t.instance_id = i.instance_id), '{}') AS tools
             FROM services.instances i WHERE i.instance_id = ANY($1::text[])
             """, [textArray(ids)])
-        var deployStatus: [String: String] = [:]
+        var deployStatus: [String: DeployStatus] = [:]
         var projectOf: [String: String] = [:]
-        for row in rows.rows where try row.decode("state", as: String.self) == "ready" {
+        for row in rows.rows where try row.decode("state", as: ServiceInstanceState.self) == .ready {
             let id: String = try row.decode("instance_id")
             deployStatus[id] = try row.decode("deploy_status")
             projectOf[id] = try row.decode("railway_project_id")
@@ -72,9 +72,9 @@ extension InProcessServices {
         for id in fresh { statuses[id]?.state = .healthy }
         for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
         // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
-        let done = answers.filter { $0.value && !Self.settled.contains(statuses[$0.key]?.deployStatus ?? "SUCCESS") }.keys.sorted()
+        let done = answers.filter { $0.value && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
         if !done.isEmpty {
-            for id in done { statuses[id]?.deployStatus = "SUCCESS" }
+            for id in done { statuses[id]?.deployStatus = .success }
             _ = try await db.query("UPDATE services.instances SET deploy_status = 'SUCCESS', updated_at = now() WHERE instance_id = ANY($1::text[]) AND state = 'ready'",
                                    [textArray(done)])
         }
@@ -90,25 +90,25 @@ extension InProcessServices {
     /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
     /// Returns the statuses that changed, after storing them; a call Railway refuses (quota)
     /// leaves the stored ones, to be looked at again.
-    private func observeRailway(_ stored: [String: String], projects: [String: String]) async throws -> [String: String] {
+    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> [String: DeployStatus] {
         let railway = providers.railway
         guard railway.tokens.count > 0 else { return [:] }
         let now = Date()
-        let transitioning = stored.filter { !Self.settled.contains($0.value) }.keys.sorted()
+        let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
         let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
                                        quota: railway.tokens.snapshot.map(\.quota), now: now)
-        var seen: [String: String] = [:]
+        var seen: [String: DeployStatus] = [:]
         if plan.resync {
             guard let all = try? await railway.projects() else { return [:] }
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for id in stored.keys {
                 let project = byName[externalName(instanceID: id)]
-                seen[id] = project == nil ? "MISSING" : project?.deploymentStatus ?? stored[id]
+                seen[id] = project == nil ? .missing : project?.deploymentStatus ?? stored[id]
             }
             // A project newly missing from the listing is asked for by id before it counts: a
             // lost project rebinds its agent (a new conversation), so a short or inconsistent
             // listing must never be taken for one.
-            let vanished = seen.filter { $0.value == "MISSING" && stored[$0.key] != "MISSING" }.keys.sorted()
+            let vanished = seen.filter { $0.value == .missing && stored[$0.key] != .missing }.keys.sorted()
             if !vanished.isEmpty {
                 let confirmed = await poll(vanished, projects: projects)
                 for id in vanished { seen[id] = confirmed[id] ?? stored[id] }
@@ -129,19 +129,19 @@ extension InProcessServices {
             _ = try await db.query("""
                 UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
                 WHERE i.instance_id = u.id AND i.state = 'ready'
-                """, [textArray(ids), textArray(ids.map { changed[$0]! })])
+                """, [textArray(ids), textArray(ids.map { changed[$0]!.rawValue })])
         }
         return changed
     }
 
     /// One project's latest deployment status, `MISSING` when the project is gone, nil when
     /// Railway did not answer (quota, outage): looked at again later.
-    private static func deploymentStatus(_ railway: RailwayClient, projectID: String?) async -> String? {
+    private static func deploymentStatus(_ railway: RailwayClient, projectID: String?) async -> DeployStatus? {
         guard let projectID else { return nil }
         let result: Result<RailwayProject?, ProviderError>
         do { result = .success(try await railway.project(id: projectID)) } catch { result = .failure(error) }
         switch result {
-        case .success(let project): return project?.deploymentStatus ?? "MISSING"
+        case .success(let project): return project?.deploymentStatus ?? .missing
         case .failure: return nil
         }
     }
@@ -150,16 +150,16 @@ extension InProcessServices {
     /// not answer are left out. The child calls a plain non-throwing function: a typed-throws
     /// do/catch inside a task group's child closure corrupted memory in release builds (Swift
     /// 6.3.1; seen as a crash under the realistic profile).
-    private func poll(_ ids: [String], projects: [String: String]) async -> [String: String] {
+    private func poll(_ ids: [String], projects: [String: String]) async -> [String: DeployStatus] {
         let railway = providers.railway
-        var polled: [String: String] = [:]
+        var polled: [String: DeployStatus] = [:]
         for batch in stride(from: 0, to: ids.count, by: 8).map({ Array(ids[$0..<min($0 + 8, ids.count)]) }) {
-            let found = await withTaskGroup(of: (String, String?).self, returning: [(String, String?)].self) { group in
+            let found = await withTaskGroup(of: (String, DeployStatus?).self, returning: [(String, DeployStatus?)].self) { group in
                 for id in batch {
                     let projectID = projects[id]
                     group.addTask { (id, await Self.deploymentStatus(railway, projectID: projectID)) }
                 }
-                var answers: [(String, String?)] = []
+                var answers: [(String, DeployStatus?)] = []
                 for await answer in group { answers.append(answer) }
                 return answers
             }
@@ -167,9 +167,6 @@ extension InProcessServices {
         }
         return polled
     }
-
-    /// Deployment statuses that stay until something happens (an event or a resync says so).
-    static let settled: Set<String> = ["SUCCESS", "FAILED", "CRASHED", "REMOVED", "SLEEPING", "SKIPPED", "MISSING"]
 
     /// `/pool/health` of each runtime, at most 40 at once; true where it said ready.
     private func ping(_ probes: [(id: String, url: URL, key: String?)]) async -> [String: Bool] {
@@ -191,26 +188,24 @@ extension InProcessServices {
         }
     }
 
-    static func setup(_ state: String) -> InstanceSetup {
+    static func setup(_ state: ServiceInstanceState) -> InstanceSetup {
         switch state {
-        case "creating": return .creating
-        case "ready": return .created
-        case "deleting": return .deleting
-        default: return .deleted
+        case .creating: return .creating
+        case .ready: return .created
+        case .deleting: return .deleting
+        case .deleted: return .deleted
         }
     }
 
     /// The seed's mapping: a deploy under way is `deploying`, a failed one `deploy_failed`; a
     /// successful one is `healthy` only once the runtime says ready (`unreachable` until then,
     /// decided by the ping).
-    static func health(setup: InstanceSetup, deployStatus: String?) -> InstanceHealth {
+    static func health(setup: InstanceSetup, deployStatus: DeployStatus?) -> InstanceHealth {
         guard setup == .created else { return setup == .creating || setup == .missing ? .deploying : .deployFailed }
-        switch deployStatus {
-        // SLEEPING (App Sleeping) wakes on a request, and the health ping is one; SKIPPED leaves the
-        // previous deployment running. The ping decides, as after a SUCCESS.
-        case "SUCCESS", "SLEEPING", "SKIPPED": return .unreachable
-        case "FAILED", "CRASHED", "REMOVED", "MISSING": return .deployFailed
-        default: return .deploying
-        }
+        guard let deployStatus else { return .deploying }
+        // SLEEPING wakes on a request, and the health ping is one; SKIPPED leaves the previous
+        // deployment running. The ping decides, as after a SUCCESS.
+        if deployStatus.isRunning { return .unreachable }
+        return deployStatus.isFailure ? .deployFailed : .deploying
     }
 }

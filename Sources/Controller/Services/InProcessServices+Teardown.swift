@@ -14,9 +14,9 @@ extension InProcessServices {
         for tool in ToolName.allCases {
             guard let row = try await db.query(
                 "SELECT external_id, state, provisioning FROM services.tool_resources WHERE instance_id = $1 AND tool = $2", [instanceID, tool.rawValue]).first,
-                  try row.decode("state", as: String.self) != "deleted" else { continue }
+                  try row.decode("state", as: ToolState.self) != .deleted else { continue }
             try await removeTool(instanceID, tool, externalID: try row.decode("external_id"),
-                                 userProvided: try row.decode("provisioning", as: String.self) == "user")
+                                 userProvided: try row.decode("provisioning", as: Provisioning.self) == .user)
         }
         let name = externalName(instanceID: instanceID)
         let railway = providers.railway

@@ -20,7 +20,7 @@ extension InProcessServices {
             SELECT id, state, order_id, number_id, phone_number, messaging_profile_id FROM services.phone_numbers WHERE instance_id = $1
             """, [id]).first {
             let row = try NumberRow(held)
-            return row.state == "assigned" ? ready(row) : try await follow(row, name: name)
+            return row.state == .assigned ? ready(row) : try await follow(row, name: name)
         }
         if let reused = try await db.query("""
             UPDATE services.phone_numbers SET state = 'assigned', instance_id = $1, released_at = NULL, updated_at = now()
@@ -77,7 +77,7 @@ extension InProcessServices {
             """, [id]).first else { return }
         var row = try NumberRow(held)
         let telnyx = providers.telnyx
-        if row.state == "ordering" {
+        if row.state == .ordering {
             let order = try await provider { () async throws(ProviderError) in try await telnyx.order(id: row.orderID ?? "") }
             switch order?.status {
             case .pending?:
@@ -117,9 +117,12 @@ extension InProcessServices {
     }
 
     /// One row of `services.phone_numbers`.
+    /// `services.phone_numbers.state`: being ordered, an agent's, or waiting in the reuse pool.
+    enum NumberState: String, PostgresText { case ordering, assigned, available }
+
     struct NumberRow {
         var id: Int
-        var state: String
+        var state: NumberState
         var orderID: String?
         var numberID: String?
         var phoneNumber: String

@@ -81,7 +81,7 @@ public struct InProcessServices: ServicesClient {
         guard let row = try await db.query("SELECT url, runtime_key, state FROM services.instances WHERE instance_id = $1", [instanceID]).first else {
             throw ServicesError.notFound("instance \(instanceID) not found")
         }
-        guard try row.decode("state", as: String.self) == "ready", let text: String = try row.decode("url"), let url = URL(string: text) else {
+        guard try row.decode("state", as: ServiceInstanceState.self) == .ready, let text: String = try row.decode("url"), let url = URL(string: text) else {
             throw ServicesError.conflict("instance \(instanceID) is not deployed yet")
         }
         return RuntimeTarget(url: url, key: try row.decode("runtime_key"))
@@ -92,7 +92,7 @@ public struct InProcessServices: ServicesClient {
         guard let row = try await db.query("""
             SELECT railway_project_id, railway_environment_id, railway_service_id, state FROM services.instances WHERE instance_id = $1
             """, [instanceID]).first else { throw ServicesError.notFound("instance \(instanceID) not found") }
-        guard try row.decode("state", as: String.self) == "ready", let projectID: String = try row.decode("railway_project_id"),
+        guard try row.decode("state", as: ServiceInstanceState.self) == .ready, let projectID: String = try row.decode("railway_project_id"),
               let serviceID: String = try row.decode("railway_service_id") else {
             throw ServicesError.conflict("instance \(instanceID) is not deployed yet")
         }

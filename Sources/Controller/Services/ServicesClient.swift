@@ -106,7 +106,7 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     public var state: InstanceHealth
     public var setup: InstanceSetup
     /// Railway's status of the latest deployment; `MISSING` when the project is gone.
-    public var deployStatus: String?
+    public var deployStatus: DeployStatus?
     public var url: String?
     public var tools: [String: ToolStatus]
     /// Variables written for the runtime that it has not been handed yet.
@@ -117,7 +117,7 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     public var quotaWaitUntil: Date?
     public var lastError: String?
 
-    public init(state: InstanceHealth, setup: InstanceSetup, deployStatus: String?, url: String?, tools: [String: ToolStatus], envPending: Bool) {
+    public init(state: InstanceHealth, setup: InstanceSetup, deployStatus: DeployStatus?, url: String?, tools: [String: ToolStatus], envPending: Bool) {
         self.state = state
         self.setup = setup
         self.deployStatus = deployStatus

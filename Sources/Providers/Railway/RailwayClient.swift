@@ -10,11 +10,11 @@ public struct RailwayProject: Sendable, Equatable {
     /// The generated public domain, taken as an opaque string.
     public var domain: String?
     /// The latest deployment's `DeploymentStatus` (`SUCCESS`, `DEPLOYING`, `FAILED`, ...); nil before the first.
-    public var deploymentStatus: String?
+    public var deploymentStatus: DeployStatus?
     public var volumeID: String?
 
     public init(id: String, name: String, environmentID: String? = nil, serviceID: String? = nil, domain: String? = nil,
-                deploymentStatus: String? = nil, volumeID: String? = nil) {
+                deploymentStatus: DeployStatus? = nil, volumeID: String? = nil) {
         self.id = id
         self.name = name
         self.environmentID = environmentID
@@ -167,7 +167,7 @@ public final class RailwayClient: Sendable {
             id: node["id"]?.stringValue ?? "", name: node["name"]?.stringValue ?? "",
             environmentID: environment?["id"]?.stringValue, serviceID: service?["id"]?.stringValue,
             domain: instance?["domains"]?["serviceDomains"]?.arrayValue?.first?["domain"]?.stringValue,
-            deploymentStatus: instance?["latestDeployment"]?["status"]?.stringValue)
+            deploymentStatus: instance?["latestDeployment"]?["status"]?.stringValue.map(DeployStatus.init(rawValue:)))
     }
 }
 

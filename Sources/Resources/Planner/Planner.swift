@@ -60,7 +60,7 @@ public enum Planner {
         switch instance.state {
         case .provisioning:
             if instance.setup == .created && instance.deployFailed {
-                return [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")]
+                return [.markFailed(instance: instance.id, reason: (instance.deployStatus ?? .failed).failureReason)]
             }
             // Not yet deployed: creating goes on (retried, or deferred while a quota holds it);
             // no stuck timer runs before the deploy, so waiting for a quota never fails an instance.
@@ -74,7 +74,7 @@ public enum Planner {
             if instance.healthy, let url = instance.url { return [.markIdle(instance: instance.id, url: url)] }
             return []
         case .idle:
-            return instance.deployFailed ? [.markFailed(instance: instance.id, reason: "Deploy\(instance.deployStatus?.capitalized ?? "Failed")")] : []
+            return instance.deployFailed ? [.markFailed(instance: instance.id, reason: (instance.deployStatus ?? .failed).failureReason)] : []
         case .failed:
             return instance.agent == nil ? [.teardown(instance: instance.id, reason: "Failed")] : []
         case .deleting:

@@ -161,7 +161,7 @@ public struct InstanceView: Sendable, Equatable {
     /// The seed's four states; nil when the status call did not cover the instance.
     public var health: InstanceHealth?
     /// Railway's deployment status, `MISSING` when the project is gone, nil when unknown.
-    public var deployStatus: String?
+    public var deployStatus: DeployStatus?
     public var tools: [ToolName: ToolView]
     /// Variables written for the runtime (a model change) that it has not been handed yet.
     public var envPending: Bool
@@ -184,7 +184,7 @@ public struct InstanceView: Sendable, Equatable {
     public var lastError: String?
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
-                createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: String? = "SUCCESS",
+                createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: DeployStatus? = .success,
                 tools: [ToolName: ToolView] = [:], envPending: Bool = false, conversationId: String? = nil, inviteUrl: String? = nil,
                 joined: Bool? = nil, runtimeConfig: RuntimeConfig? = nil, refusedConfig: RuntimeConfig? = nil, templateGeneration: Int? = nil,
                 cloneSummaryDone: Bool = false, parentInstance: String? = nil) {
@@ -214,7 +214,7 @@ public struct InstanceView: Sendable, Equatable {
     public var healthy: Bool { health == .healthy }
     public var configured: Bool { conversationId != nil }
     /// Its Railway project is gone: listed missing at a resync, then confirmed by id.
-    public var lost: Bool { setup == .created && deployStatus == "MISSING" }
+    public var lost: Bool { setup == .created && deployStatus == .missing }
 }
 
 /// The part of an agent's configuration its running runtime holds: what `/pool/provision` and
