@@ -17,7 +17,8 @@ import Testing
         for (name, value) in [("PORT", "eighty"), ("RECONCILE_INTERVAL", "soon"), ("POOL_MIN_IDLE", "-1"), ("LOG_LEVEL", "loud"),
                               ("POOL_STUCK_TIMEOUT", "never"), ("CLAIM_WAIT", "301s"), ("RUNTIME_CPU", "lots"), ("RUNTIME_MEMORY_GB", "0"),
                               ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image"),
-                              ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many")] {
+                              ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many"), ("POOL_FAILURE_LIMIT", "-1"),
+                              ("POOL_FAILURE_WINDOW", "2d"), ("EVENT_RETENTION", "10s"), ("EVENT_LIMIT", "5")] {
             do {
                 _ = try ServeConfiguration.fromEnvironment(base.merging(["BIND_ADDRESS": "127.0.0.1", name: value]) { $1 })
                 Issue.record("accepted \(name)=\(value)")

@@ -42,6 +42,27 @@ import TestSupport
         await t.stop()
     }
 
+    /// Events are kept by age and by count: older than the retention, or beyond the newest
+    /// `eventLimit`, they go at the leader's next prune.
+    @Test func eventsAreKeptByAgeAndByCount() async throws {
+        var settings = TestController.fastReconciler
+        settings.eventRetention = .seconds(3600)
+        settings.eventLimit = 5
+        settings.pruneEvery = .zero
+        let t = try await TestController.start(reconciler: settings)
+        let db = t.controller.db
+        _ = try await db.query("INSERT INTO pool.events (at, kind, name, reason) SELECT now() - interval '2 hours', 'Agent', 'old', 'Old' FROM generate_series(1, 3)")
+        _ = try await db.query("INSERT INTO pool.events (kind, name, reason, message) SELECT 'Agent', 'new', 'New', g::text FROM generate_series(1, 10) g")
+        try await eventually("pruned") {
+            let all = try await t.count("SELECT count(*)::int AS n FROM pool.events")
+            let old = try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE name = 'old'")
+            return all <= 5 && old == 0
+        }
+        let newest = try await t.client.get("/v1/events?name=new&limit=1").json()["items"] as? [[String: Any]] ?? []
+        #expect(newest.first?["message"] as? String == "10", "the newest are kept")
+        await t.stop()
+    }
+
     @Test func describeSaysWhyAnAgentWaitsWithItsNextRetry() {
         let now = Date(timeIntervalSince1970: 1_800_000_000)
         let at = { (s: Double) in JSONValue.string(ISO8601.format(now.addingTimeInterval(s))) }

@@ -24,6 +24,10 @@ public struct ReconcilerSettings: Sendable {
     public var failedRetry: Duration = .seconds(600)
     /// Off: the replica serves the API only and never competes for the lease.
     public var enabled = true
+    /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
+    public var eventRetention: Duration = .seconds(7 * 86_400)
+    public var eventLimit = 100_000
+    public var pruneEvery: Duration = .seconds(60)
     public init() {}
 }
 
@@ -74,6 +78,8 @@ public actor Reconciler {
     /// The failing keys as last written to `pool.action_backoffs`; nil at the start of a term,
     /// when the table is written whole.
     private var persistedBackoffs: [String: WorkQueue.KeyState]?
+    /// When events were last pruned (`settings.eventRetention`); nil: at the first tick.
+    private var prunedAt: Date?
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
@@ -254,6 +260,7 @@ public actor Reconciler {
                 await queue.submit(action)
             }
             try await writeStatuses(state, fence: fence, now: now, backoffs: await queue.backingOff)
+            try await pruneEvents(fence: fence, now: now)
             snapshotValue.lastActions = actions.count
             var counts: [String: [String: Int]] = [:]
             for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
@@ -272,6 +279,21 @@ public actor Reconciler {
         snapshotValue.backoffs = await queue.backingOff
         metrics.increment("convos_reconcile_ticks_total")
         metrics.observe("convos_reconcile_tick_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
+    }
+
+    /// Events kept by age and by count (the newest), checked once every `pruneEvery`.
+    private func pruneEvents(fence: Fence, now: Date) async throws {
+        if let prunedAt, now.timeIntervalSince(prunedAt) < WorkQueue.seconds(settings.pruneEvery) { return }
+        prunedAt = now
+        let age = String(WorkQueue.seconds(settings.eventRetention)), limit = settings.eventLimit
+        let deleted: Int = try await fence.transaction { c in
+            let old = try await c.query("DELETE FROM pool.events WHERE at < now() - make_interval(secs => $1) RETURNING id", [age])
+            let over = try await c.query("""
+                DELETE FROM pool.events WHERE id <= (SELECT id FROM pool.events ORDER BY id DESC OFFSET $1 LIMIT 1) RETURNING id
+                """, [limit])
+            return old.count + over.count
+        }
+        if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
     }
 
     private func refreshDigests(_ pools: [PoolView]) async {

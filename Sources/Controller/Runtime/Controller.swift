@@ -76,6 +76,8 @@ public final class Controller: Sendable {
             settings.planner.stuckAfter = Double(configuration.stuckTimeout.components.seconds)
             settings.planner.failureLimit = configuration.failureLimit
             settings.planner.failureWindow = Double(configuration.failureWindow.components.seconds)
+            settings.eventRetention = configuration.eventRetention
+            settings.eventLimit = configuration.eventLimit
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()

@@ -26,6 +26,9 @@ public struct ServeConfiguration: Sendable {
     /// pool's creates (`POOL_FAILURE_LIMIT`, 0 turns it off; `POOL_FAILURE_WINDOW`).
     public var failureLimit = 3
     public var failureWindow: Duration = .seconds(600)
+    /// Events are kept this long (`EVENT_RETENTION`), and at most this many (`EVENT_LIMIT`), newest kept.
+    public var eventRetention: Duration = .seconds(7 * 86_400)
+    public var eventLimit = 100_000
     /// How long a claim waits for its invite by default.
     public var claimWait: Duration = .seconds(60)
     public var publicURL: String?
@@ -113,6 +116,18 @@ public struct ServeConfiguration: Sendable {
                 throw Invalid(description: "POOL_FAILURE_WINDOW must be a duration from 1s to 24h, got \(w)")
             }
             c.failureWindow = d
+        }
+        if let r = value("EVENT_RETENTION") {
+            guard let d = parseDuration(r), d >= .seconds(60), d <= .seconds(365 * 86_400) else {
+                throw Invalid(description: "EVENT_RETENTION must be a duration from 1m to 365d, got \(r)")
+            }
+            c.eventRetention = d
+        }
+        if let n = value("EVENT_LIMIT") {
+            guard let v = Int(n), (100...100_000_000).contains(v) else {
+                throw Invalid(description: "EVENT_LIMIT must be a whole number from 100 to 100000000, got \(n)")
+            }
+            c.eventLimit = v
         }
         if let w = value("CLAIM_WAIT") {
             guard let d = parseDuration(w), d >= .zero, d <= .seconds(300) else {
