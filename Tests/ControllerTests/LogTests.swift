@@ -6,7 +6,7 @@ import TestSupport
 
 /// The real binary's log: one JSON object per line, request ids on request lines, kind and name on
 /// reconcile lines, and never a configured secret, a minted key, a runtime's secrets or a claim's
-/// `userConfig`; those reach no GET, event or status either.
+/// `userConfig`; those reach no GET, event or status either. And a healthy start logs no failure.
 @Suite struct LogTests {
     @Test func logsAreJSONLinesWithIDsAndNoSecrets() async throws {
         guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
@@ -107,6 +107,10 @@ import TestSupport
             }
         }
         #expect(requestLines > 0 && reconcileLines > 0)
+        // A healthy start fails nothing: no action failed, no tick failed, nothing at error level
+        // (a stale tick's bind once logged a unique-constraint failure here).
+        let failures = lines.filter { $0.contains("\"msg\":\"action failed\"") || $0.contains("\"msg\":\"tick failed\"") || $0.contains("\"level\":\"error\"") }
+        #expect(failures.isEmpty, "a healthy start logged failures: \(failures.prefix(3))")
         #expect(text.contains("\"requestId\":\"req-under-test\""))
         for secret in secrets { #expect(!text.contains(secret), "a configured secret reached the log") }
         for secret in runtimeSecrets { #expect(!text.contains(secret), "a runtime's secret reached the log") }
