@@ -11,7 +11,8 @@ import Resources
 /// name derives from the instance id, so after a crash at any point the next call finds what was
 /// made and adopts it. Provider ids and runtime secrets live only in the `services` schema.
 public struct InProcessServices: ServicesClient {
-    let db: PostgresPool
+    /// Fenced while a reconciler action calls (`ServicesDB`).
+    let db: ServicesDB
     let providers: ProviderSet
     let settings: ServicesSettings
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
@@ -29,7 +30,7 @@ public struct InProcessServices: ServicesClient {
 
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.db = db
+        self.db = ServicesDB(pool: db)
         self.providers = providers
         self.settings = settings
         self.handoff = RuntimeHandoff()
