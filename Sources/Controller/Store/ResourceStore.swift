@@ -32,7 +32,6 @@ public struct ResourceStore: Sendable {
             case .agent:
                 let rows = try await c.query("""
                     UPDATE pool.agents SET deletion_requested_at = coalesce(deletion_requested_at, now()),
-                        status = jsonb_set(status, '{phase}', '"Terminating"'),
                         resource_version = CASE WHEN deletion_requested_at IS NULL
                             THEN nextval('pool.resource_version_seq') ELSE resource_version END,
                         updated_at = now()

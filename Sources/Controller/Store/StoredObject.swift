@@ -48,6 +48,11 @@ public struct StoredObject: Sendable, Encodable, Equatable {
             deletionRequestedAt: try row.decode("deletion_requested_at"))
         spec = try JSONValue.decodeText(row.decode("spec", as: JSONText.self))
         status = try JSONValue.decodeText(row.decode("status", as: JSONText.self))
+        // Shown at once, before the reconciler (the one writer of status) has written it.
+        if metadata.deletionRequestedAt != nil, case .object(var object) = status, object["phase"] != .string(AgentPhase.terminating.rawValue) {
+            object["phase"] = .string(AgentPhase.terminating.rawValue)
+            status = .object(object)
+        }
     }
 
     /// The object as a JSON value, keys in the order people expect to read them.
