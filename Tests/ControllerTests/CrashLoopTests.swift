@@ -57,4 +57,22 @@ import Simulator
         changed.generation = 5
         #expect(StatusBuilder.pool(changed, generation: 5, previous: nil, instances: [], now: now).conditions.first { $0.type == "Progressing" }?.reason == "Steady")
     }
+
+    /// A failing create or start of one of the pool's instances is on the pool's `Progressing`,
+    /// with its attempts and next attempt; another pool's is not.
+    @Test func aFailingStartIsOnThePoolsCondition() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        let pool = PoolView(name: "default", spec: PoolSpec(minIdle: 2, maxInstances: 5, image: "ghcr.io/x/y:production"), digest: "sha256:1")
+        let starting = InstanceView(id: "inst00000001", pool: "default", state: .provisioning, createdAt: now - 30, setup: .creating, health: .deploying)
+        let backoffs = [
+            "instance/inst00000001": WorkQueue.KeyState(failures: 2, lastError: "railway: 503", nextAttempt: now + 4, action: "startInstance"),
+            "instance/other0000001": WorkQueue.KeyState(failures: 9, lastError: "not ours", nextAttempt: now + 1, action: "startInstance"),
+        ]
+        let status = StatusBuilder.pool(pool, generation: 1, previous: nil, instances: [starting], now: now, backoffs: backoffs)
+        let progressing = status.conditions.first { $0.type == "Progressing" }
+        #expect(progressing?.status == "False" && progressing?.reason == "ActionsFailing")
+        #expect(progressing?.message == "1 action(s) failing; startInstance instance/inst00000001 attempt 2 failed: railway: 503; next attempt at \(ISO8601.format(now + 4))")
+        let quiet = StatusBuilder.pool(pool, generation: 1, previous: nil, instances: [starting], now: now)
+        #expect(quiet.conditions.first { $0.type == "Progressing" }?.reason == "Creating")
+    }
 }

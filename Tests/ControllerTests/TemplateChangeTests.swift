@@ -33,7 +33,8 @@ import Resources
         let t = try await TestController.start(simulate: true)
         let agents = agents.map { Specs.agent($0) }.joined(separator: "\n---\n")
         _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), template(tools: "{id: email}, {id: sms, options: {country: US}}", limit: 10), agents))
-        try await eventually("all Ready") { try await Self.agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
+        // Three agents with every tool, while the whole suite competes for two cores: a minute.
+        try await eventually("all Ready", timeout: .seconds(60)) { try await Self.agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
         try await eventually("all synced") { try await synced(t) == (3, 3) }
         return t
     }

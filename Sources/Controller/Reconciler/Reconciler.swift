@@ -325,7 +325,7 @@ public actor Reconciler {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
             let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
-                                            settings: input.settings, now: now)
+                                            settings: input.settings, now: now, backoffs: backoffs)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []

@@ -75,6 +75,17 @@ enum StatusBuilder {
         return out.mapValues { $0.joined(separator: "; ") }
     }
 
+    /// The pool's failing keys (`pool/NAME`, `instance/ID` of its instances), the first in full.
+    static func failing(pool: String, instances: [InstanceView], _ backoffs: [String: WorkQueue.KeyState]) -> String? {
+        let keys = Set(["pool/\(pool)"] + instances.filter { $0.pool == pool }.map { "instance/\($0.id)" })
+        let mine = backoffs.filter { keys.contains($0.key) }.sorted { $0.key < $1.key }
+        guard let (key, state) = mine.first else { return nil }
+        var text = "\(mine.count) action(s) failing; \(state.action ?? "action") \(key) attempt \(state.failures) failed"
+        if let error = state.lastError { text += ": " + error }
+        if let next = state.nextAttempt { text += "; next attempt at " + ISO8601.format(next) }
+        return text
+    }
+
     /// Bound, or why not. A lost instance stays the reason until a fresh one is bound.
     private static func claimed(_ instance: InstanceView?, previous: AgentStatus?) -> (ok: Bool, reason: String, message: String) {
         guard let instance else {
@@ -128,9 +139,10 @@ enum StatusBuilder {
 
     /// Counts by state, and the conditions `Ready` (minIdle met) and `Progressing` (`False` with
     /// reason `RepeatedFailures` while the crash-loop rule holds creates back, or `ProviderQuota` and
-    /// when creating goes on, while a provider's quota does).
+    /// when creating goes on, while a provider's quota does, or `ActionsFailing` with the first
+    /// failing step of the pool or of one of its instances, its attempts and next attempt).
     static func pool(_ pool: PoolView, generation: Int, previous: PoolStatus?, instances: [InstanceView],
-                     settings: PlannerSettings = PlannerSettings(), now: Date) -> PoolStatus {
+                     settings: PlannerSettings = PlannerSettings(), now: Date, backoffs: [String: WorkQueue.KeyState] = [:]) -> PoolStatus {
         var status = PoolStatus()
         status.observedGeneration = generation
         status.imageDigest = pool.digest ?? previous?.imageDigest
@@ -158,6 +170,8 @@ enum StatusBuilder {
         } else if let first = held.min(by: { $0.quotaWaitUntil! < $1.quotaWaitUntil! }) {
             progressing = (false, "ProviderQuota", "\(held.count) instance(s) wait for the provider's quota; creating goes on at "
                 + ISO8601.format(first.quotaWaitUntil!) + (first.lastError.map { " (\($0))" } ?? ""))
+        } else if let failing = Self.failing(pool: pool.name, instances: instances, backoffs) {
+            progressing = (false, "ActionsFailing", failing)
         } else if status.provisioning > 0 {
             progressing = (true, "Creating", "\(status.provisioning) instance(s) starting")
         } else {
