@@ -83,20 +83,6 @@ public struct Fence: Sendable {
 
     /// A transaction that first proves, under a share lock on the lease row, that this fence is
     /// current. A new leader's acquire waits for the lock, so no write of ours lands after it.
-    /// A transaction that first checks, without a lock, that this fence is current: for writes many
-    /// actions make at once (the services schema's), where a share lock on the one lease row from
-    /// each would queue them all behind every renewal. A new leader's acquire does not wait for
-    /// it, so a write already past its check may still land, within that statement's time.
-    public func check<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        try await db.transaction { c in
-            let rows = try await c.query("""
-                SELECT 1 FROM pool.leases WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now()
-                """, [LeaderLease.name, holder, token])
-            guard !rows.isEmpty else { throw Lost(token: token) }
-            return try await body(c)
-        }
-    }
-
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await db.transaction { c in
             let rows = try await c.query("""
