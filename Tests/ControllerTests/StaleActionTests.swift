@@ -32,32 +32,4 @@ import TestSupport
         #expect(try claimedEvents.first!.decode("n", as: Int.self) == 1, "one bind, one event")
         await t.stop()
     }
-
-    /// A deposed leader's action in flight writes nothing to the services schema either: its
-    /// calls into services run under its fence, which a new leader's token has made stale.
-    @Test func aDeposedLeadersActionWritesNothingToServices() async throws {
-        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
-        let db = t.controller.db
-        let services = try #require(t.controller.services as? InProcessServices)
-        _ = try await services.createInstance("fence00001", image: ServicesTests.image)
-        let old = LeaderLease(db: db, holder: "old", duration: .seconds(30))
-        #expect(await old.tryAcquire())
-        let stale = try #require(await old.fence())
-        // The old term ends without a release (a pause, a partition); a new leader takes over.
-        _ = try await db.query("UPDATE pool.leases SET expires_at = now() - interval '1 second'")
-        let new = LeaderLease(db: db, holder: "new", duration: .seconds(30))
-        #expect(await new.tryAcquire())
-
-        await #expect(throws: Fence.Lost.self) {
-            try await Fencing.$current.withValue(stale) { try await services.destroy("fence00001") }
-        }
-        let state: String = try await db.query("SELECT state FROM services.instances WHERE instance_id = 'fence00001'").first!.decode("state")
-        #expect(state == "ready", "the stale destroy changed nothing")
-        #expect(await t.controller.simulator!.ledger().contains { $0.name == "convos-agent-fence00001" && $0.kind == "project" })
-        // The current leader's fence, and the API's calls with none, go through.
-        let current = try #require(await new.fence())
-        try await Fencing.$current.withValue(current) { try await services.destroy("fence00001") }
-        #expect(try await t.count("SELECT count(*)::int AS n FROM services.instances WHERE instance_id = 'fence00001' AND state = 'deleted'") == 1)
-        await t.stop()
-    }
 }

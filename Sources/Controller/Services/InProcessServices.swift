@@ -11,8 +11,7 @@ import Resources
 /// name derives from the instance id, so after a crash at any point the next call finds what was
 /// made and adopts it. Provider ids and runtime secrets live only in the `services` schema.
 public struct InProcessServices: ServicesClient {
-    /// Fenced while a reconciler action calls (`ServicesDB`).
-    let db: ServicesDB
+    let db: PostgresPool
     let providers: ProviderSet
     let settings: ServicesSettings
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
@@ -30,7 +29,7 @@ public struct InProcessServices: ServicesClient {
 
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.db = ServicesDB(pool: db)
+        self.db = db
         self.providers = providers
         self.settings = settings
         self.handoff = RuntimeHandoff()
