@@ -25,7 +25,7 @@ import Simulator
         #expect(message.contains("DeployFailed") && message.contains("next try at"), "the last error and the next try: \(message)")
         // Forty ticks later (100 ms each) nothing more was made: without the rule, each failure was replaced at once.
         let ticks = await t.controller.reconciler.snapshot.ticks
-        try await eventually("forty more ticks") { await t.controller.reconciler.snapshot.ticks >= ticks + 40 }
+        try await eventually("forty more ticks", timeout: .seconds(60)) { await t.controller.reconciler.snapshot.ticks >= ticks + 40 }
         #expect(await projects() == 3, "three projects for a digest that never deploys")
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.pool_failures") == 3)
 

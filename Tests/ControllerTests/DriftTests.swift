@@ -22,7 +22,7 @@ import Resources
     @Test func aClaimedAgentWhoseProjectIsDeletedIsReadyAgainOnANewInstance() async throws {
         let t = try await TestController.start(simulate: true)
         _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), ReconcilerTests.template, Specs.agent("a1")))
-        try await eventually("a1 Ready") { try await t.phase("a1") == "Ready" }
+        try await eventually("a1 Ready", timeout: .seconds(60)) { try await t.phase("a1") == "Ready" }
         let before = try await Self.agentStatus(t, "a1")
         let lost = try #require(before["instanceId"] as? String)
         let oldInvite = try #require(before["inviteUrl"] as? String)
@@ -56,7 +56,7 @@ import Resources
     @Test func aRevokedKeyAndADeletedInboxAreMadeAgainAndReachTheAgent() async throws {
         let t = try await TestController.start(simulate: true)
         _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), ReconcilerTests.template, Specs.agent("a1")))
-        try await eventually("a1 Ready") { try await t.phase("a1") == "Ready" }
+        try await eventually("a1 Ready", timeout: .seconds(60)) { try await t.phase("a1") == "Ready" }
         let instance = try #require(try await Self.agentStatus(t, "a1")["instanceId"] as? String)
         func resource(_ tool: String) async throws -> String? {
             try await t.controller.db.query("SELECT external_id FROM services.tool_resources WHERE instance_id = $1 AND tool = $2 AND state = 'ready'",
@@ -107,7 +107,7 @@ import Resources
             spec: {template: concierge, owner: user_1, onInstanceLost: Fail}
             """
         _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), ReconcilerTests.template, agent))
-        try await eventually("keeper Ready") { try await t.phase("keeper") == "Ready" }
+        try await eventually("keeper Ready", timeout: .seconds(60)) { try await t.phase("keeper") == "Ready" }
         let instance = try #require(try await Self.agentStatus(t, "keeper")["instanceId"] as? String)
         try await Self.deleteProject(t, of: instance)
         try await eventually("keeper Failed") { try await t.phase("keeper") == "Failed" }

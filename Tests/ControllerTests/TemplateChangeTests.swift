@@ -8,19 +8,11 @@ import Resources
 /// update, a removed tool released, an added one provisioned; `agentsSynced` counts only agents
 /// that match the template in all of it.
 @Suite struct TemplateChangeTests {
+    /// The suite's concierge template with other tools and another key limit.
     static func template(tools: String, limit: Int) -> String {
-        """
-        apiVersion: agents.convos.org/v1
-        kind: AgentTemplate
-        metadata: {name: concierge}
-        spec:
-          agentName: Concierge
-          instructions: Plan the week.
-          model: {default: anthropic/claude-sonnet-4}
-          visibility: public
-          tools: [\(tools)]
-          openrouter: {limitUsd: \(limit)}
-        """
+        ReconcilerTests.template
+            .replacingOccurrences(of: "tools: [{id: email}, {id: sms, options: {country: US}}, {id: crypto}]", with: "tools: [\(tools)]")
+            .replacingOccurrences(of: "openrouter: {limitUsd: 10}", with: "openrouter: {limitUsd: \(limit)}")
     }
     static let agents = ["a1", "a2", "a3"]
 
