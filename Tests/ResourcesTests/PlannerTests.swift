@@ -298,7 +298,7 @@ let dryRunCases: [DryRunCase] = [
                before: input(pools: [pool(0)]),
                after: input(pools: [pool(0)], agents: [agent("n1")]),
                expected: [.createInstances(pool: "default", count: 1, digest: d1)]),
-    DryRunCase(name: "nothing changed, nothing planned", reason: "a tick's own work is not the change's",
+    DryRunCase(name: "nothing changed, nothing planned: a tick's own work is not the change's",
                before: input(pools: [pool(3)], instances: [idle("a")]),
                after: input(pools: [pool(3)], instances: [idle("a")]),
                expected: []),
@@ -319,12 +319,6 @@ let dryRunCases: [DryRunCase] = [
                expected: [.deprovisionTool(agent: "a1", instance: "c1", tool: .sms, resourceID: nil),
                           .deprovisionTool(agent: "a2", instance: "c2", tool: .sms, resourceID: nil)]),
 ]
-
-extension DryRunCase {
-    init(name: String, reason: String, before: PlannerInput, after: PlannerInput, expected: [Action]) {
-        self.init(name: name, before: before, after: after, expected: expected)
-    }
-}
 
 extension Action {
     /// The instance's key brought to the template's limit (an idle instance's key has the default).
