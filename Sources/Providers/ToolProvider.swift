@@ -48,6 +48,9 @@ public protocol ToolProvider: Sendable {
     var stats: ProviderStats { get }
     var breaker: CircuitBreaker { get }
     func observe(name: String) async throws(ProviderError) -> ToolObservation?
+    /// Whether an observed resource already has `options` in force (Crossplane's
+    /// `ResourceUpToDate`): when false, `update` brings it there. Pure; no call is made.
+    func isUpToDate(_ observed: ToolObservation, with options: ToolOptions) -> Bool
     func create(name: String, options: ToolOptions) async throws(ProviderError) -> ToolObservation
     func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError)
     func delete(name: String, externalID: String?) async throws(ProviderError)
@@ -57,6 +60,11 @@ public protocol ToolProvider: Sendable {
     /// The ids of every resource of this kind the account holds, for the resync to find ours that
     /// were deleted behind our back. One listing, paged.
     func inventory() async throws(ProviderError) -> Set<String>
+}
+
+extension ToolProvider {
+    /// Providers whose resources have no settings to change (an inbox, a number) are always up to date.
+    public func isUpToDate(_ observed: ToolObservation, with options: ToolOptions) -> Bool { true }
 }
 
 /// The external name of everything that belongs to one instance.

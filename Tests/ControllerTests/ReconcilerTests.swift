@@ -4,6 +4,7 @@ import Testing
 import Postgres
 import Resources
 import Simulator
+import Sync
 import TestSupport
 
 /// End to end over the simulated cloud and real Postgres: the reconciler converges by itself.
@@ -288,7 +289,7 @@ import TestSupport
         #expect(ContinuousClock.now - start < .seconds(10))
         #expect(try #require(await follower.controller.reconciler.snapshot.fencingToken) > token)
         // The old token writes nothing any more.
-        let stale = Fence(db: follower.controller.db, holder: "nobody", token: token)
+        let stale = Fence(db: follower.controller.db, holder: "nobody", token: token, deadline: LeaseDeadline(clock: SystemClock()))
         await #expect(throws: Fence.Lost.self) { try await stale.transaction { _ in } }
         await follower.stop()
     }

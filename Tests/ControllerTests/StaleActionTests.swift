@@ -3,6 +3,7 @@ import Testing
 @testable import Controller
 import Postgres
 import Resources
+import Sync
 import TestSupport
 
 /// Actions planned from a stale tick, or still in flight from a deposed leader, run beside the
@@ -30,6 +31,65 @@ import TestSupport
         #expect(bound == 1)
         let claimedEvents = try await db.query("SELECT count(*) AS n FROM pool.events WHERE name = 'alice' AND reason = 'Claimed'")
         #expect(try claimedEvents.first!.decode("n", as: Int.self) == 1, "one bind, one event")
+        await t.stop()
+    }
+
+    /// A deposed leader's action in flight writes nothing to the services schema either: its calls
+    /// into services run under its fence, whose term ran out by the replica's own clock (a pause,
+    /// a partition) before a new leader could take the lease.
+    @Test func aDeposedLeadersActionWritesNothingToServices() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let db = t.controller.db
+        let services = try #require(t.controller.services as? InProcessServices)
+        _ = try await services.createInstance("fence00001", image: ServicesTests.image)
+        let clock = ManualClock(now: Date())
+        let old = LeaderLease(db: db, holder: "old", duration: .seconds(30), clock: clock)
+        #expect(await old.tryAcquire())
+        let stale = try #require(await old.fence())
+        #expect(stale.deadline.holds)
+        // The old term's 30 s pass without a renewal; the lease expires and a new leader takes it.
+        clock.advance(by: .seconds(30))
+        #expect(!stale.deadline.holds)
+        _ = try await db.query("UPDATE pool.leases SET expires_at = now() - interval '1 second'")
+        let new = LeaderLease(db: db, holder: "new", duration: .seconds(30))
+        #expect(await new.tryAcquire())
+
+        await #expect(throws: Fence.Lost.self) {
+            try await Fencing.$current.withValue(stale) { try await services.destroy("fence00001") }
+        }
+        let state: String = try await db.query("SELECT state FROM services.instances WHERE instance_id = 'fence00001'").first!.decode("state")
+        #expect(state == "ready", "the stale destroy changed nothing")
+        #expect(await t.controller.simulator!.ledger().contains { $0.name == "convos-agent-fence00001" && $0.kind == "project" })
+        // The current leader's fence, and the API's calls with none, go through.
+        let current = try #require(await new.fence())
+        try await Fencing.$current.withValue(current) { try await services.destroy("fence00001") }
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.instances WHERE instance_id = 'fence00001' AND state = 'deleted'") == 1)
+        await t.stop()
+    }
+
+    /// The deadline moves with each renewal, ends at once on release, and a new term's fence is
+    /// not the old one's: an old fence stays stale after the same replica leads again.
+    @Test func theLeaseDeadlineFollowsRenewalsAndTerms() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let clock = ManualClock(now: Date())
+        let lease = LeaderLease(db: t.controller.db, holder: "one", duration: .seconds(10), clock: clock)
+        #expect(await lease.tryAcquire())
+        let first = try #require(await lease.fence())
+        clock.advance(by: .seconds(8))
+        #expect(first.deadline.holds, "8 s into a 10 s lease, a second kept back")
+        #expect(await lease.renew())
+        clock.advance(by: .seconds(8))
+        #expect(first.deadline.holds, "renewed at 8 s: good until 17 s")
+        clock.advance(by: .seconds(1.5))
+        #expect(!first.deadline.holds)
+        #expect(await lease.renew())
+        #expect(first.deadline.holds, "renewed while Postgres still held it")
+        await lease.release()
+        #expect(!first.deadline.holds, "released: nothing passes")
+        #expect(await lease.tryAcquire())
+        let second = try #require(await lease.fence())
+        #expect(second.deadline.holds)
+        #expect(!first.deadline.holds, "the old term's fence stays stale")
         await t.stop()
     }
 }

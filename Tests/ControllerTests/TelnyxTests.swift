@@ -43,7 +43,7 @@ import TestSupport
         let s = services(t)
         // Four replicas of the services layer on one database: each hands out numbers from its own
         // searches, so only orders from different replicas can collide.
-        let replicas = (0..<4).map { _ in InProcessServices(db: s.db, providers: s.providers, settings: s.settings) }
+        let replicas = (0..<4).map { _ in InProcessServices(db: s.db.pool, providers: s.providers, settings: s.settings) }
         let ids = (0..<20).map { String(format: "tel%06d", $0) }
         for id in ids { _ = try await s.createInstance(id, image: Self.image) }
         let numbers = try await withThrowingTaskGroup(of: String.self) { group in

@@ -3,6 +3,7 @@ import Foundation
 import Postgres
 import TestSupport
 import Simulator
+import Testing
 
 /// A real controller on a fresh database and an ephemeral loopback port, started through the same
 /// composition root as `serve`.
@@ -64,7 +65,11 @@ struct TestController {
         return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
     }
 
-    func stop() async { await controller.shutdown() }
+    /// Shuts the controller down; every long-lived task it owned has returned by then.
+    func stop() async {
+        await controller.shutdown()
+        #expect(controller.supervisor.children.isEmpty, "tasks left running after shutdown")
+    }
 
     func apply(_ yaml: String, dryRun: Bool = false, headers: [String: String] = [:]) async throws -> TestHTTPClient.Response {
         try await client.send("POST", "/v1/apply" + (dryRun ? "?dryRun=true" : ""), body: Data(yaml.utf8),

@@ -120,7 +120,15 @@ import TestSupport
         #expect(try await openRouter.observe(name: "convos-agent-bbb222")?.externalID == created.externalID)
         // Found again by name, the key has no secret: it is only ever in the create's answer.
         #expect(try await openRouter.observe(name: "convos-agent-bbb222")?.variables.isEmpty == true)
+        // Observe says whether the key is up to date (Crossplane's ResourceUpToDate); update brings it there.
+        #expect(openRouter.isUpToDate(created, with: ToolOptions(limitUsd: 10, limitReset: "monthly")))
+        #expect(openRouter.isUpToDate(created, with: ToolOptions()), "unset options ask for nothing")
+        #expect(!openRouter.isUpToDate(created, with: ToolOptions(limitUsd: 20)))
+        #expect(!openRouter.isUpToDate(created, with: ToolOptions(limitUsd: 10, limitReset: "daily")))
         try await openRouter.update(name: "convos-agent-bbb222", externalID: created.externalID, options: ToolOptions(limitUsd: 20))
+        let updated = try #require(try await openRouter.observe(name: "convos-agent-bbb222"))
+        #expect(openRouter.isUpToDate(updated, with: ToolOptions(limitUsd: 20)))
+        #expect(cloud.agentMail().isUpToDate(updated, with: ToolOptions(displayName: "x")), "an inbox has nothing to update")
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: created.externalID)
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: created.externalID)
         try await openRouter.delete(name: "convos-agent-bbb222", externalID: nil)

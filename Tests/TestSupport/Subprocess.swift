@@ -12,6 +12,13 @@ public func shell(_ command: String) async -> Int32 {
     }
 }
 
+/// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which Swift's Glibc module
+/// does not import; looked up once.
+private let closeFrom: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32)? = {
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return nil }
+    return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+}()
+
 func shellBlocking(_ command: String) -> Int32 {
     var pid: pid_t = 0
     let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sh"), strdup("-c"), strdup(command), nil]
@@ -24,7 +31,14 @@ func shellBlocking(_ command: String) -> Int32 {
     sigemptyset(&empty)
     posix_spawnattr_setsigmask(&attributes, &empty)
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK))
-    guard posix_spawn(&pid, "/bin/sh", nil, &attributes, argv, environ) == 0 else { return -1 }
+    // Nothing but stdin, stdout and stderr is inherited: URLSession's sockets (libcurl's) are not
+    // close-on-exec, and a Postgres started under a busy suite inherited a thousand of them, which
+    // left it 8 of its 1000 files ("insufficient file descriptors available to start server").
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    _ = closeFrom?(&actions, 3)
+    guard posix_spawn(&pid, "/bin/sh", &actions, &attributes, argv, environ) == 0 else { return -1 }
     var status: Int32 = 0
     while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
     // WIFEXITED / WEXITSTATUS, written out: Swift does not import the macros.

@@ -18,7 +18,8 @@ struct Executor: Sendable {
 
     func run(_ action: Action) async -> ReconcileOutcome {
         do {
-            return try await perform(action)
+            // The services' writes are fenced by this action's lease too (`ServicesDB`).
+            return try await Fencing.$current.withValue(fence) { try await perform(action) }
         } catch let error as ServicesError where error.code == .providerQuota {
             // Deferred to when the quota allows it (any length), never dropped or counted as a failure.
             return .deferred(after: max(error.retryAfter ?? .seconds(1), .milliseconds(50)), reason: error.message)

@@ -1,28 +1,37 @@
 import Foundation
 import Postgres
+import Sync
 
 /// The leader lease in `pool.leases`: holder, a fencing token that only grows, and an expiry.
 ///
 /// One replica holds it and reconciles; the others keep serving the API. The holder renews well
 /// inside the expiry; a holder that fails to renew stops at once. Every reconciler write runs in
 /// `fenced`, which checks the token under a share lock first, so a deposed leader's late writes fail.
+/// The services schema's writes are fenced by the term's local deadline (`LeaseDeadline`) instead.
 public actor LeaderLease {
     public static let name = "reconciler"
     let db: PostgresPool
     public let holder: String
     let duration: Duration
+    let clock: any Clock
     public private(set) var token: Int?
+    /// The current term's deadline by this replica's clock; a new one each term.
+    private var deadline: LeaseDeadline?
 
-    public init(db: PostgresPool, holder: String, duration: Duration = .seconds(6)) {
+    public init(db: PostgresPool, holder: String, duration: Duration = .seconds(6), clock: any Clock = SystemClock()) {
         self.db = db
         self.holder = holder
         self.duration = duration
+        self.clock = clock
     }
 
     var seconds: Double { Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18 }
 
     /// Takes the lease if it is free or expired; a new holder gets the next fencing token.
     public func tryAcquire() async -> Bool {
+        deadline?.revoke()
+        deadline = nil
+        let sent = clock.now
         do {
             let rows = try await db.query("""
                 INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
@@ -34,6 +43,10 @@ public actor LeaderLease {
             token = try rows.first?.decode("fencing_token", as: Int.self)
         } catch {
             token = nil
+        }
+        if token != nil {
+            deadline = LeaseDeadline(clock: clock)
+            deadline?.extend(sent: sent, duration: duration)
         }
         return token != nil
     }
@@ -50,24 +63,34 @@ public actor LeaderLease {
     /// Extends the lease; false (and no token) when it was lost.
     public func renew() async -> Bool {
         guard let current = token else { return false }
+        let sent = clock.now
         let rows = try? await db.query("""
             UPDATE pool.leases SET renewed_at = now(), expires_at = now() + make_interval(secs => $4)
             WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now()
             RETURNING fencing_token
             """, [Self.name, holder, current, seconds])
-        if rows?.isEmpty ?? true { token = nil }
+        if rows?.isEmpty ?? true {
+            token = nil
+            deadline?.revoke()
+        } else {
+            deadline?.extend(sent: sent, duration: duration)
+        }
         return token != nil
     }
 
     /// Gives the lease up at once, so the next replica takes over without waiting for the expiry.
     public func release() async {
+        deadline?.revoke()
         guard let current = token else { return }
         _ = try? await db.query("UPDATE pool.leases SET expires_at = now() - interval '1 second' WHERE name = $1 AND holder = $2 AND fencing_token = $3",
                                 [Self.name, holder, current])
         token = nil
     }
 
-    public func fence() -> Fence? { token.map { Fence(db: db, holder: holder, token: $0) } }
+    public func fence() -> Fence? {
+        guard let token, let deadline else { return nil }
+        return Fence(db: db, holder: holder, token: token, deadline: deadline)
+    }
 }
 
 /// A leader's right to write, checked inside each write's transaction.
@@ -75,6 +98,15 @@ public struct Fence: Sendable {
     let db: PostgresPool
     let holder: String
     public let token: Int
+    /// Until when this term may act, by the local clock: checked before each services write.
+    public let deadline: LeaseDeadline
+
+    public init(db: PostgresPool, holder: String, token: Int, deadline: LeaseDeadline) {
+        self.db = db
+        self.holder = holder
+        self.token = token
+        self.deadline = deadline
+    }
 
     public struct Lost: Error, CustomStringConvertible {
         public let token: Int
@@ -92,4 +124,31 @@ public struct Fence: Sendable {
             return try await body(c)
         }
     }
+}
+
+/// How long a term may still act, by this replica's clock, without asking Postgres: each acquire
+/// or renewal moves it to the time the request was sent plus the lease's duration, less a margin
+/// for clock rates. Postgres's expiry is later than that (it counts from when the statement ran),
+/// and no other replica can take the lease before its expiry, so a check that passes here means
+/// no new leader yet, as a lock-free check of the row would, without the round trip. A write that
+/// passed the check may still land after the expiry, within that statement's time, as with any
+/// lock-free check; the pool schema's writes take the share lock instead (`Fence.transaction`).
+public final class LeaseDeadline: Sendable {
+    private let until = Locked<Date?>(nil)
+    private let clock: any Clock
+
+    public init(clock: any Clock) { self.clock = clock }
+
+    /// A tenth of the lease, at most a second, is kept back for the clocks' rates.
+    func extend(sent: Date, duration: Duration) {
+        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let end = sent.addingTimeInterval(seconds - min(1, seconds / 10))
+        until.withLock { $0 = max($0 ?? end, end) }
+    }
+
+    /// The term ended (lost, released, or a new one began): nothing passes any more.
+    func revoke() { until.withLock { $0 = .distantPast } }
+
+    /// Whether the term may still act now.
+    public var holds: Bool { until.withLock { $0 }.map { clock.now < $0 } ?? false }
 }

@@ -68,8 +68,11 @@ public actor Reconciler {
     /// The current term's executor, beside `queue`.
     private var executor: Executor?
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
-    /// large fleet, a loaded machine) never lets the lease run out. Owned here, cancelled on stop.
-    private var renewal: Task<Void, Never>?
+    /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
+    /// cancelled when the term ends.
+    private var renewal: TaskSupervisor.Child?
+    /// Owns the renewal task: the controller's supervisor, or one of its own when made alone.
+    private let supervisor: TaskSupervisor
     private var leaseLost = false
     private var stopping = false
     private var digests: [String: (digest: String, at: Date)] = [:]
@@ -84,7 +87,8 @@ public actor Reconciler {
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
                 settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(), clock: any Clock = SystemClock(),
-                onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
+                supervisor: TaskSupervisor = TaskSupervisor(), onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.supervisor = supervisor
         self.clock = clock
         self.wakeup = Wakeup(clock: clock)
         self.metrics = metrics
@@ -156,7 +160,7 @@ public actor Reconciler {
             await queue.abandon()
         }
         renewal?.cancel()
-        await renewal?.value
+        await renewal?.value()
         renewal = nil
         await lease.release()
         leading.withLock { $0 = false }
@@ -173,7 +177,7 @@ public actor Reconciler {
         logger.info("became leader", ["fencingToken": String(fence.token)])
         persistedBackoffs = nil
         let lease = self.lease, every = settings.renewEvery, clock = self.clock
-        renewal = Task { [weak self] in
+        renewal = supervisor.spawn("lease-renewal") { [weak self] in
             while !Task.isCancelled {
                 try? await clock.sleep(for: every)
                 if Task.isCancelled { return }

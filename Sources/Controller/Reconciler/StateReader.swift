@@ -2,7 +2,7 @@ import Foundation
 import Postgres
 import Resources
 
-/// One tick's view: desired state in five queries, observed state in one batch status call.
+/// One tick's view: desired state in five queries (one snapshot), observed state in one batch status call.
 struct TickState: Sendable {
     var input: PlannerInput
     /// Per agent: generation and stored status, to write status only when it changed.
@@ -20,8 +20,13 @@ struct StateReader: Sendable {
 
     /// `failureWindow`: how far back the pools' failed instances are read (the crash-loop rule's window).
     func read(now: Date, digests: [String: String], failureWindow: TimeInterval = 600) async throws -> TickState {
-        let db = self.db
-        let stored = try await Self.stored({ try await db.query($0, $1) }, digests: digests, failureWindow: failureWindow)
+        // One snapshot for the five reads: read apart, an instance that failed between the read of
+        // the pools' failures and the read of the instances counted neither as failed nor as
+        // starting, and the crash-loop rule let one more create through (seen under load).
+        let stored = try await db.transaction { c in
+            _ = try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return try await Self.stored({ try await c.query($0, $1) }, digests: digests, failureWindow: failureWindow)
+        }
         let (pools, poolMeta, templates, templateMeta, agents, agentMeta, instanceRows) =
             (stored.pools, stored.poolMeta, stored.templates, stored.templateMeta, stored.agents, stored.agentMeta, stored.instanceRows)
         let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }

@@ -21,8 +21,11 @@ public final class Controller: Sendable {
     /// The in-process simulated cloud of `serve --simulate`, if any.
     public let simulator: Simulator?
     public let reconciler: Reconciler
-    /// The reconcile loop, owned here and awaited on shutdown.
-    private let loop: Task<Void, Never>
+    /// Owns every long-lived task of the process (the reconcile loop, lease renewal, tool audits,
+    /// the webhook registration) as children of one task group; `shutdown` waits for them all.
+    public let supervisor: TaskSupervisor
+    /// The reconcile loop, a child of `supervisor`, awaited first on shutdown.
+    private let loop: TaskSupervisor.Child
     private let listener: PostgresListener?
     private let localServices: InProcessServices?
     private let registration: WebhookRegistration?
@@ -35,6 +38,7 @@ public final class Controller: Sendable {
     public static func start(_ configuration: ServeConfiguration, logger: Logger, environment: [String: String] = [:],
                              simulate: Bool = false, simulatorOptions: SimulatorOptions = SimulatorOptions(),
                              reconcilerSettings: ReconcilerSettings? = nil) async throws -> Controller {
+        let supervisor = TaskSupervisor()
         let simulator = simulate ? try await Simulator(options: simulatorOptions) : nil
         if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
         let providers = simulator.map { ProviderSet.simulated($0, railwayTokens: configuration.simulatedRailwayTokens) }
@@ -63,7 +67,7 @@ public final class Controller: Sendable {
             settings.observe.minPollInterval = max(1, WorkQueue.seconds(configuration.reconcileInterval))
             // A hand-over done wakes the reconciler (made below), so an agent turns Ready at once.
             let inProcess = InProcessServices(db: db, providers: providers, settings: settings,
-                                              onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
+                                              supervisor: supervisor, onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
             try await inProcess.loadBankrKeys()
             services = inProcess
             local = inProcess
@@ -83,7 +87,7 @@ public final class Controller: Sendable {
         let metrics = Metrics()
         let claimWaiters = ClaimWaiters()
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
-                                    metrics: metrics, onConfigured: { claimWaiters.signal($0) })
+                                    metrics: metrics, supervisor: supervisor, onConfigured: { claimWaiters.signal($0) })
         reconcilerForWake.withLock { $0 = reconciler }
         let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
@@ -131,23 +135,25 @@ public final class Controller: Sendable {
         if let local, let path = webhookPath, let base = configuration.publicURL, providers.railway.tokens.count > 0 {
             // A loopback PUBLIC_URL on port 0 (tests) means this server's own port.
             let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
-            registration = WebhookRegistration.start(services: local, url: root + path, logger: logger)
+            registration = WebhookRegistration.start(services: local, url: root + path, logger: logger, in: supervisor)
         }
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
-        let loop = Task { await reconciler.run() }
+        let loop = supervisor.spawn("reconciler") { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
-                          services: services, providers: providers, simulator: simulator, reconciler: reconciler, loop: loop,
+                          services: services, providers: providers, simulator: simulator, reconciler: reconciler,
+                          supervisor: supervisor, loop: loop,
                           listener: listener, localServices: local, registration: registration)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
-                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, loop: Task<Void, Never>,
+                 services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, supervisor: TaskSupervisor, loop: TaskSupervisor.Child,
                  listener: PostgresListener?, localServices: InProcessServices?, registration: WebhookRegistration?) {
         self.registration = registration
         self.listener = listener
         self.localServices = localServices
         self.reconciler = reconciler
+        self.supervisor = supervisor
         self.loop = loop
         self.services = services
         self.providers = providers
@@ -166,8 +172,10 @@ public final class Controller: Sendable {
         await reconciler.stop()
         await registration?.stop()
         await server.shutdown()
-        await loop.value
+        await loop.value()
         await localServices?.shutdown()
+        // Whatever is left (an audit between pages) is cancelled, and every child has returned.
+        await supervisor.shutdown()
         listener?.stop()
         await simulator?.shutdown()
         await db.close()

@@ -109,9 +109,12 @@ extension InProcessServices {
             return try await remakeKey(id, name: name, wanted)
         }
         let current = try Self.config(row)
-        if OpenRouterSettings.matches(wanted, current) { return ProvisionResult(resourceId: hash, config: current, state: .ready) }
+        let options = ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue)
+        // The key as last observed (its settings are recorded from each create and update).
+        let observed = ToolObservation(state: .ready, externalID: hash, config: current)
+        if providers.openRouter.isUpToDate(observed, with: options) { return ProvisionResult(resourceId: hash, config: current, state: .ready) }
         try await provider { () async throws(ProviderError) in
-            try await providers.openRouter.update(name: name, externalID: hash, options: ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue))
+            try await providers.openRouter.update(name: name, externalID: hash, options: options)
         }
         let config = current.merging(wanted.wireConfig) { _, new in new }
         try await recordTool(id, .openrouter, externalID: hash, state: .ready, config: config)

@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Providers
 import Resources
+import Sync
 
 /// The services API carried out in this process, over the `services` schema, the providers and the
 /// runtimes (CONTRACT.md sections 5 and 6). Its parts, one concern a file: create, status, provision,
@@ -11,7 +12,8 @@ import Resources
 /// name derives from the instance id, so after a crash at any point the next call finds what was
 /// made and adopts it. Provider ids and runtime secrets live only in the `services` schema.
 public struct InProcessServices: ServicesClient {
-    let db: PostgresPool
+    /// Fenced while a reconciler action calls (`ServicesDB`).
+    let db: ServicesDB
     let providers: ProviderSet
     let settings: ServicesSettings
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
@@ -25,11 +27,13 @@ public struct InProcessServices: ServicesClient {
     /// Telnyx numbers searched lately, one to each order.
     let numbers = NumberCandidates()
     /// The audit of tools at their providers, run after each resync.
-    let audit = ToolAudit()
+    let audit: ToolAudit
 
+    /// `supervisor` owns the background audits: the controller's, or one of its own when made alone.
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
-                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
-        self.db = db
+                supervisor: TaskSupervisor = TaskSupervisor(), onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.audit = ToolAudit(supervisor: supervisor)
+        self.db = ServicesDB(pool: db)
         self.providers = providers
         self.settings = settings
         self.handoff = RuntimeHandoff()

@@ -1,19 +1,24 @@
 import Foundation
+import Sync
 
 /// Runs the audit of tools at their providers (`InProcessServices.auditTools`) in the background,
 /// at most one at a time: its listings take a page per 100 resources, and the tick that started it
-/// must not wait for them. Owned by `InProcessServices`, which awaits it at shutdown.
+/// must not wait for them. Each audit is a child of the `TaskSupervisor` it is given (the
+/// controller's); `shutdown` cancels the one running and waits for it.
 actor ToolAudit {
-    private var running: Task<Void, Never>?
+    private let supervisor: TaskSupervisor
+    private var running: TaskSupervisor.Child?
     /// Audits finished, for tests and `/status`.
     private(set) var completed = 0
+
+    init(supervisor: TaskSupervisor) { self.supervisor = supervisor }
 
     /// Starts `body` unless an audit is still running (the next resync starts another).
     func start(_ body: @escaping @Sendable () async -> Void) {
         guard running == nil else { return }
-        running = Task {
+        running = supervisor.spawn("tool-audit") {
             await body()
-            self.finish()
+            await self.finish()
         }
     }
 
@@ -23,7 +28,8 @@ actor ToolAudit {
     }
 
     func shutdown() async {
-        running?.cancel()
-        await running?.value
+        guard let running else { return }
+        running.cancel()
+        await running.value()
     }
 }

@@ -58,6 +58,13 @@ public final class OpenRouterProvider: ToolProvider {
         return ToolObservation(state: .ready, externalID: hash, variables: ["OPENROUTER_API_KEY": secret], config: Self.config(data))
     }
 
+    /// The key's limit and reset period are what `options` asks for (unset options ask for nothing).
+    public func isUpToDate(_ observed: ToolObservation, with options: ToolOptions) -> Bool {
+        OpenRouterSettings.matches(OpenRouterSettings(limitUsd: options.limitUsd,
+                                                      limitReset: options.limitReset.flatMap(OpenRouterSettings.LimitReset.init(rawValue:))),
+                                   observed.config)
+    }
+
     /// `PATCH /keys/{hash}` with the limit and its reset period.
     public func update(name: String, externalID: String, options: ToolOptions) async throws(ProviderError) {
         _ = try await send("PATCH", "/keys/\(externalID)", body: .object(Self.limits(options)), idempotent: true, operation: "keys.update")
