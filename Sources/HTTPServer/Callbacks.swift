@@ -61,6 +61,7 @@ private func handle(
     if let response = context.response {
         // Resumed: the handler has answered.
         context.response = nil
+        if let stream = response.stream { return queueStream(state, connection, response, stream) }
         return queue(connection, response)
     }
     if uploadDataSize.pointee > 0 {
@@ -105,6 +106,22 @@ private func queue(_ connection: OpaquePointer, _ response: HTTPResponse) -> MHD
     }
     guard let created else { return MHD_Result.NO }
     defer { MHD_destroy_response(created) }
+    for (name, value) in response.headers { MHD_add_response_header(created, name, value) }
+    return MHD_queue_response(connection, UInt32(response.status), created)
+}
+
+/// A streamed body: libmicrohttpd pulls from the stream (`streamReaderCallback`) with chunked
+/// encoding, and frees the context (`streamFreeCallback`) when the connection is done with it.
+private func queueStream(_ state: ServerState, _ connection: OpaquePointer, _ response: HTTPResponse, _ stream: HTTPStream) -> MHD_Result {
+    let context = StreamContext(stream: stream, connection: ConnectionHandle(pointer: connection), state: state)
+    let cls = Unmanaged.passRetained(context).toOpaque()
+    guard let created = MHD_create_response_from_callback(UInt64.max, 16 * 1024, streamReaderCallback, cls, streamFreeCallback) else {
+        Unmanaged<StreamContext>.fromOpaque(cls).release()
+        stream.closed()
+        return MHD_Result.NO
+    }
+    defer { MHD_destroy_response(created) }
+    state.streamOpened(stream)
     for (name, value) in response.headers { MHD_add_response_header(created, name, value) }
     return MHD_queue_response(connection, UInt32(response.status), created)
 }

@@ -16,18 +16,48 @@ public struct HTTPServerConfiguration: Sendable {
     public var requestTimeout: Duration = .seconds(10)
     /// A connection silent this long is closed.
     public var idleTimeoutSeconds: Int = 60
+    /// With a certificate and key, the server speaks HTTPS only (libmicrohttpd's GnuTLS).
+    public var tls: TLSCredentials?
 
     public init() {}
+}
+
+/// A server certificate (chain) and its private key, as PEM text. The key never leaves memory
+/// here: it is handed to libmicrohttpd and not logged.
+public struct TLSCredentials: Sendable {
+    public var certificatePEM: String
+    public var keyPEM: String
+    public init(certificatePEM: String, keyPEM: String) {
+        self.certificatePEM = certificatePEM
+        self.keyPEM = keyPEM
+    }
+
+    /// A throwaway self-signed certificate for 127.0.0.1, ::1 and localhost, valid 30 days, that is
+    /// its own CA: for `serve --simulate` on loopback and for tests.
+    public static func selfSigned() throws -> TLSCredentials {
+        var cert: UnsafeMutablePointer<CChar>?, key: UnsafeMutablePointer<CChar>?
+        var certLength = 0, keyLength = 0
+        let rc = convos_self_signed(&cert, &certLength, &key, &keyLength)
+        guard rc == 0, let cert, let key else { throw HTTPServerError.tls("could not make a self-signed certificate (GnuTLS error \(rc))") }
+        defer {
+            memset(key, 0, keyLength)
+            free(cert)
+            free(key)
+        }
+        return TLSCredentials(certificatePEM: String(cString: cert), keyPEM: String(cString: key))
+    }
 }
 
 public enum HTTPServerError: Error, CustomStringConvertible {
     case bind(host: String, port: Int, errno: Int32)
     case start
+    case tls(String)
 
     public var description: String {
         switch self {
         case .bind(let host, let port, let e): return "cannot listen on \(host):\(port): \(String(cString: strerror(e)))"
-        case .start: return "libmicrohttpd failed to start"
+        case .start: return "libmicrohttpd failed to start (with TLS: is the certificate or key malformed?)"
+        case .tls(let message): return message
         }
     }
 }
@@ -42,15 +72,34 @@ public final class HTTPServer: Sendable {
     let state: ServerState
     private let daemon: Locked<OpaquePointer?>
     private let listenFD: Int32
+    private let pems: PEMs
+
+    /// The PEM copies libmicrohttpd reads; the key's bytes are zeroed when freed.
+    private final class PEMs: @unchecked Sendable {
+        let cert: UnsafeMutablePointer<CChar>?
+        let key: UnsafeMutablePointer<CChar>?
+        init(cert: UnsafeMutablePointer<CChar>?, key: UnsafeMutablePointer<CChar>?) {
+            self.cert = cert
+            self.key = key
+        }
+        deinit {
+            if let key { memset(key, 0, strlen(key)); free(key) }
+            free(cert)
+        }
+    }
 
     public init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) throws {
         let (fd, port) = try Self.listen(host: configuration.host, port: configuration.port)
         let state = ServerState(configuration: configuration, responder: responder)
         let context = Unmanaged.passUnretained(state).toOpaque()
+        // libmicrohttpd keeps pointers to the PEM text for the daemon's life: the server holds them.
+        let cert = configuration.tls.map { strdup($0.certificatePEM) } ?? nil
+        let key = configuration.tls.map { strdup($0.keyPEM) } ?? nil
+        self.pems = PEMs(cert: cert, key: key)
         guard let daemon = convos_mhd_start(
             fd, UInt32(max(1, configuration.threads)), UInt32(configuration.connectionLimit),
             UInt32(configuration.idleTimeoutSeconds),
-            accessHandlerCallback, context, requestCompletedCallback, context, connectionNotifyCallback, context)
+            accessHandlerCallback, context, requestCompletedCallback, context, connectionNotifyCallback, context, cert, key)
         else {
             close(fd)
             state.deadlines.stop()
@@ -78,8 +127,13 @@ public final class HTTPServer: Sendable {
         }
     }
 
+    /// Whether this server speaks HTTPS.
+    public var isTLS: Bool { pems.cert != nil }
+
     /// Requests being handled now.
     public var inFlight: Int { state.inFlight.withLock { $0 } }
+    /// Streamed responses being sent now (watches).
+    public var openStreams: Int { state.openStreams }
     /// Connections cut off for not sending a request in time.
     public var connectionsCut: Int { state.deadlines.cutCount }
 
@@ -89,6 +143,8 @@ public final class HTTPServer: Sendable {
         guard let daemon = daemon.withLock({ d -> OpaquePointer? in defer { d = nil }; return d }) else { return }
         let daemonAddress = UInt(bitPattern: daemon)
         _ = MHD_quiesce_daemon(daemon)
+        // Watches end now (each sends what it holds); then only bounded requests are left.
+        state.finishStreams()
         await state.drained()
         let fd = listenFD
         await onDedicatedThread("http-stop") {

@@ -44,6 +44,8 @@ public struct HTTPResponse: Sendable {
     public var status: Int
     public var headers: [(String, String)]
     public var body: Data
+    /// A body written while it is sent (chunked); `body` is ignored when set.
+    public var stream: HTTPStream?
 
     public init(status: Int, headers: [(String, String)] = [], body: Data = Data()) {
         self.status = status

@@ -9,6 +9,8 @@ final class ServerState: @unchecked Sendable {
     let responder: any HTTPResponder
     let deadlines: ConnectionDeadlines
     let inFlight = Locked(0)
+    /// Streams being sent: finished at shutdown, so none holds the drain.
+    private let streams = Locked<[ObjectIdentifier: HTTPStream]>([:])
     private let drainWaiters = Locked<[CheckedContinuation<Void, Never>]>([])
 
     init(configuration: HTTPServerConfiguration, responder: any HTTPResponder) {
@@ -27,6 +29,16 @@ final class ServerState: @unchecked Sendable {
             }
             if idle { continuation.resume() }
         }
+    }
+
+    func streamOpened(_ stream: HTTPStream) { streams.withLock { $0[ObjectIdentifier(stream)] = stream } }
+    func streamClosed(_ stream: HTTPStream) { _ = streams.withLock { $0.removeValue(forKey: ObjectIdentifier(stream)) } }
+    /// Streams open now, for tests and metrics.
+    var openStreams: Int { streams.withLock { $0.count } }
+
+    /// Ends every stream: each finishes sending what it holds.
+    func finishStreams() {
+        for stream in streams.withLock({ Array($0.values) }) { stream.finish() }
     }
 
     func finishedOne() {

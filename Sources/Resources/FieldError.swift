@@ -83,6 +83,23 @@ public enum Check {
     }
 
     /// Kubernetes-style labels: keys of letters, digits, `.`, `_`, `-` and `/`; values up to 63 characters.
+    /// Kubernetes' rules, loosely: keys of letters, digits, '.', '_', '-' and '/' up to 317
+    /// characters (a DNS prefix and a name); 256 KiB for all of them together.
+    public static func annotations(_ annotations: [String: String], at path: String) -> [FieldError] {
+        var errors: [FieldError] = []
+        var total = 0
+        for (key, value) in annotations.sorted(by: { $0.key < $1.key }) {
+            total += key.utf8.count + value.utf8.count
+            let keyOK = !key.isEmpty && key.utf8.count <= 317 && key.unicodeScalars.allSatisfy {
+                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "._-/".unicodeScalars.contains($0))
+            }
+            if !keyOK { errors.append(FieldError("\(path).\(key)", "annotation keys are 1-317 characters of letters, digits, '.', '_', '-' and '/'")) }
+            if value.unicodeScalars.contains("\u{0}") { errors.append(FieldError("\(path).\(key)", "must not contain NUL")) }
+        }
+        if total > 256 * 1024 { errors.append(FieldError(path, "annotations take \(total) bytes; at most 262144")) }
+        return errors
+    }
+
     public static func labels(_ labels: [String: String], at path: String) -> [FieldError] {
         var errors: [FieldError] = []
         if labels.count > 64 { errors.append(FieldError(path, "at most 64 labels")) }

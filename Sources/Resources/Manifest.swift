@@ -6,6 +6,9 @@ public struct Manifest: Sendable, Equatable {
     public var kind: ResourceKind
     public var name: String
     public var labels: [String: String]
+    /// Annotations, kept as given (kubectl's client-side apply stores its last-applied
+    /// configuration here); nil leaves the stored ones as they are.
+    public var annotations: [String: String]?
     /// When given, apply succeeds only if the stored object is at this version (optimistic concurrency).
     public var resourceVersion: String?
     /// The spec with defaults filled in, as stored.
@@ -14,11 +17,12 @@ public struct Manifest: Sendable, Equatable {
     public var document: Int
     public var mark: Mark
 
-    public init(kind: ResourceKind, name: String, labels: [String: String] = [:], resourceVersion: String? = nil,
-                spec: JSONValue, document: Int = 1, mark: Mark = .none) {
+    public init(kind: ResourceKind, name: String, labels: [String: String] = [:], annotations: [String: String]? = nil,
+                resourceVersion: String? = nil, spec: JSONValue, document: Int = 1, mark: Mark = .none) {
         self.kind = kind
         self.name = name
         self.labels = labels
+        self.annotations = annotations
         self.resourceVersion = resourceVersion
         self.spec = spec
         self.document = document
@@ -129,12 +133,13 @@ public enum ManifestDecoder {
         }
         errors += Check.dnsLabel(envelope.metadata.name, at: "metadata.name").map(located)
         errors += Check.labels(envelope.metadata.labels ?? [:], at: "metadata.labels").map(located)
+        errors += Check.annotations(envelope.metadata.annotations ?? [:], at: "metadata.annotations").map(located)
         errors += envelope.spec.validate().map(located)
         guard errors.isEmpty else { return .failure(ManifestErrors(errors)) }
         do {
             return .success(Manifest(
                 kind: S.kind, name: envelope.metadata.name, labels: envelope.metadata.labels ?? [:],
-                resourceVersion: envelope.metadata.resourceVersion, spec: try JSONValue.from(envelope.spec),
+                annotations: envelope.metadata.annotations, resourceVersion: envelope.metadata.resourceVersion, spec: try JSONValue.from(envelope.spec),
                 document: index, mark: node.mark))
         } catch {
             return .failure(ManifestErrors([FieldError("spec", "cannot be encoded: \(error)", object: object, mark: node.mark)]))
@@ -177,7 +182,17 @@ struct Envelope<Spec: ResourceSpec>: Decodable {
 struct MetadataInput: Decodable {
     var name: String
     var labels: [String: String]?
+    var annotations: [String: String]?
     var resourceVersion: String?
     var generation: Int?
     var createdAt: String?
+    // Set by the server, as Kubernetes sets them: accepted and ignored, so that an object read
+    // from the Kubernetes API (`kubectl get -o yaml`) can be sent back.
+    var uid: String?
+    var creationTimestamp: String?
+    var deletionTimestamp: String?
+    var deletionRequestedAt: String?
+    var finalizers: [String]?
+    var managedFields: JSONValue?
+    var namespace: String?
 }

@@ -35,7 +35,7 @@ import TestSupport
         #expect(yaml.output.contains("kind: Agent") && yaml.output.contains("template: planner"))
 
         #expect(try await cli(t, "diff -f specs/", token: "cli-token").status == 0)
-        let changed = await shellOutput("mkdir -p /tmp/convos-diff-\(t.controller.port) && sed 's/minIdle: 3/minIdle: 4/' \(Self.repo)/specs/pool.yaml > /tmp/convos-diff-\(t.controller.port)/pool.yaml")
+        let changed = await shellOutput("mkdir -p /tmp/convos-diff-\(t.controller.port) && sed 's/minIdle: 3/minIdle: 4/' \(Self.repo)/specs/01-pool.yaml > /tmp/convos-diff-\(t.controller.port)/pool.yaml")
         #expect(changed.status == 0)
         let diff = try await cli(t, "diff -f /tmp/convos-diff-\(t.controller.port)", token: "cli-token")
         #expect(diff.status == 1)

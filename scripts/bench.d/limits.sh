@@ -43,12 +43,12 @@ idle() {
     q -c "SELECT count(*) FROM pool.instances WHERE state = 'idle'"
 }
 deployments() { curl -fs "$sim/_sim/ledger" | python3 -c 'import json,sys; print(sum(d["deployments"] for d in json.load(sys.stdin)["deployments"]))'; }
-pool() { sed "s/minIdle: 3/minIdle: $1/; s/maxInstances: 50/maxInstances: $2/" specs/pool.yaml | "$bin" apply -f - >/dev/null; }
+pool() { sed "s/minIdle: 3/minIdle: $1/; s/maxInstances: 50/maxInstances: $2/" specs/01-pool.yaml | "$bin" apply -f - >/dev/null; }
 
 if [ "$only" = all ] || [ "$only" = claims ]; then
     # Many tokens only to fill the warm pool quickly; the claim path makes no project.
     start_server limits_claims --profile realistic --railway-tokens 60
-    "$bin" apply -f specs/templates.yaml >/dev/null
+    "$bin" apply -f specs/02-templates.yaml >/dev/null
     pool 55 200
     until [ "$(idle)" -ge 55 ]; do sleep 1; done
     before=$(deployments)

@@ -28,6 +28,8 @@ public struct API: Sendable {
     var railwayWebhook: RailwayWebhook?
     /// The planner's settings, for the actions a dry run would cause.
     var planner = PlannerSettings()
+    /// The Kubernetes API's watches on this replica.
+    var watches: KubeWatches?
 
     init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
          wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),
@@ -68,6 +70,7 @@ public struct API: Sendable {
         addClaimRoutes(&router)
         addPoolRoutes(&router)
         addWebhookRoutes(&router)
+        addKubeRoutes(&router)
         let auth = self.auth
         let logger = self.logger
         let wake = self.wake
@@ -75,7 +78,9 @@ public struct API: Sendable {
             let started = ContinuousClock.now
             switch await auth.check(request, pattern: pattern) {
             case .allow: break
-            case .unauthorized: throw HTTPError.unauthorized
+            case .unauthorized:
+                guard Self.isKube(pattern) else { throw HTTPError.unauthorized }
+                return KubeStatus(code: 401, reason: .unauthorized, message: "Unauthorized: a bearer token is required").response
             case .forbidden(let message): throw HTTPError.forbidden(message)
             }
             var response: HTTPResponse
@@ -108,6 +113,11 @@ public struct API: Sendable {
             logger.error("unhandled error", ["requestId": request.requestID, "path": request.path, "error": "\(error)"])
         }
         return router
+    }
+
+    /// Routes of the Kubernetes API, whose errors are `Status` objects.
+    static func isKube(_ pattern: String) -> Bool {
+        pattern.hasPrefix("/apis") || pattern.hasPrefix("/api/v1") || pattern == "/api" || pattern == "/version" || pattern.hasPrefix("/openapi/v3")
     }
 
     static func httpError(_ error: StoreError) -> HTTPError {

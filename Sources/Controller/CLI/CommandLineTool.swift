@@ -7,10 +7,13 @@ public enum CommandLineTool {
         usage: convos-controller <command> [options]
 
         server commands:
-          serve [--simulate [--profile fast|realistic] [--railway-tokens N]]
+          serve [--simulate [--profile fast|realistic] [--railway-tokens N] [--tls]]
                                       run the API and controller (configured by the environment);
-                                      --simulate starts the simulated cloud in-process
+                                      --simulate starts the simulated cloud in-process;
+                                      --tls serves HTTPS with a throwaway self-signed certificate
           migrate                     apply database migrations and exit
+          kubeconfig [--server URL] [--ca FILE]
+                                      a kubeconfig for kubectl: CONTROLLER_URL, its token, the CA
           simulate [--port N] [--profile fast|realistic]
                                       the simulated cloud alone; fault flags: --error-rate R --latency-ms N
                                       --rate-limit-every N --lost-response-rate R --timeout-rate R
@@ -46,6 +49,7 @@ public enum CommandLineTool {
             case "describe": try await DescribeCommand.run(args, client: ControllerClient(environment: environment))
             case "claim": try await OperatorCommands.claim(args, client: ControllerClient(environment: environment))
             case "status": try await OperatorCommands.status(args, client: ControllerClient(environment: environment))
+            case "kubeconfig": print(try KubeconfigCommand.run(args, environment: environment), terminator: ""); return 0
             case "help", "-h", "--help": print(usage); return 0
             default: return fail(.usage("error: unknown command \"\(command)\"\n\n\(usage)"))
             }

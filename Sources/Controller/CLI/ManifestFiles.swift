@@ -47,7 +47,7 @@ struct ManifestFiles {
         self.parts = parts
     }
 
-    /// `specs/agents.yaml:7` for line 7 of that file within the joined stream.
+    /// `specs/03-agents.yaml:7` for line 7 of that file within the joined stream.
     func locate(_ line: Int) -> String {
         guard let part = parts.last(where: { $0.firstLine <= line }) else { return "line \(line)" }
         return "\(part.name):\(line - part.firstLine + 1)"

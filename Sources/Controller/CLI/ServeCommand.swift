@@ -4,12 +4,12 @@ import Simulator
 /// `serve` and `migrate`: the server side of the binary.
 enum ServeCommand {
     static func run(_ args: [String], environment: [String: String]) async throws -> Int32 {
-        let a = try Arguments(args, valued: ["--profile", "--railway-tokens"], flags: ["--simulate"])
-        let usage = "usage: convos-controller serve [--simulate [--profile fast|realistic] [--railway-tokens N]]"
+        let a = try Arguments(args, valued: ["--profile", "--railway-tokens"], flags: ["--simulate", "--tls"])
+        let usage = "usage: convos-controller serve [--simulate [--profile fast|realistic] [--railway-tokens N] [--tls]]"
         guard a.positional.isEmpty else { throw CLIFailure.usage(usage) }
         let simulate = a.flags.contains("--simulate")
-        guard simulate || (a.values["--profile"] == nil && a.values["--railway-tokens"] == nil) else {
-            throw CLIFailure.usage("error: --profile and --railway-tokens go with --simulate\n" + usage)
+        guard simulate || (a.values["--profile"] == nil && a.values["--railway-tokens"] == nil && !a.flags.contains("--tls")) else {
+            throw CLIFailure.usage("error: --profile, --railway-tokens and --tls go with --simulate\n" + usage)
         }
         guard let options = SimulatorOptions.profile(a.values["--profile"] ?? "fast") else {
             throw CLIFailure.usage("error: --profile takes fast or realistic, got \(a.values["--profile"] ?? "")")
@@ -20,6 +20,8 @@ enum ServeCommand {
         } catch let invalid as ServeConfiguration.Invalid {
             throw CLIFailure.usage("error: \(invalid.description)")
         }
+        // A throwaway self-signed certificate, for loopback only: real deployments bring their own.
+        configuration.selfSignedTLS = a.flags.contains("--tls")
         if let n = a.values["--railway-tokens"] {
             guard let count = Int(n), (1...64).contains(count) else { throw CLIFailure.usage("error: --railway-tokens takes 1 to 64, got \(n)") }
             configuration.simulatedRailwayTokens = count

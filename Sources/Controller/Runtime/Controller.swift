@@ -29,6 +29,7 @@ public final class Controller: Sendable {
     private let listener: PostgresListener?
     private let localServices: InProcessServices?
     private let registration: WebhookRegistration?
+    private let watches: KubeWatches
 
     public var port: Int { server.port }
 
@@ -90,14 +91,18 @@ public final class Controller: Sendable {
                                     metrics: metrics, supervisor: supervisor, onConfigured: { claimWaiters.signal($0) })
         reconcilerForWake.withLock { $0 = reconciler }
         let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local)
+        // The Kubernetes API's watches: one reader of the change log for all of them, woken by NOTIFY.
+        let watches = KubeWatches(db: db)
+        await watches.start(in: supervisor)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
         // NOTIFY convos_configured carries an agent name: claims waiting on another replica answer at once.
         // NOTIFY convos_railway_event carries an instance id a Railway event named: its status is looked at next.
         let localForEvents = local
         let listener = PostgresListener(url: configuration.databaseURL,
-                                        channels: ["convos_reconcile", "convos_configured", "convos_railway_event"]) { channel, payload in
+                                        channels: ["convos_reconcile", "convos_configured", "convos_railway_event", "convos_changes"]) { channel, payload in
             switch channel {
+            case "convos_changes": watches.poke()
             case "convos_configured": claimWaiters.signal(payload)
             case "convos_railway_event":
                 Task {
@@ -119,6 +124,7 @@ public final class Controller: Sendable {
                       }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
                       servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
         api.planner = settings.planner
+        api.watches = watches
         var webhookPath: String?
         if let local, configuration.publicURL != nil {
             let secret = try await local.webhookSecret(configured: configuration.webhookSecret)
@@ -128,6 +134,7 @@ public final class Controller: Sendable {
         var http = HTTPServerConfiguration()
         http.host = configuration.bindAddress
         http.port = configuration.port
+        http.tls = try configuration.tlsCredentials(logger: logger)
         let router = api.router()
         let server = try HTTPServer(configuration: http, responder: router)
         // The notification rule, registered once (found first) and retried until Railway takes it.
@@ -137,19 +144,20 @@ public final class Controller: Sendable {
             let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
             registration = WebhookRegistration.start(services: local, url: root + path, logger: logger, in: supervisor)
         }
-        logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)",
+        logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)", "scheme": server.isTLS ? "https" : "http",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
         let loop = supervisor.spawn("reconciler") { await reconciler.run() }
         return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
                           services: services, providers: providers, simulator: simulator, reconciler: reconciler,
                           supervisor: supervisor, loop: loop,
-                          listener: listener, localServices: local, registration: registration)
+                          listener: listener, localServices: local, registration: registration, watches: watches)
     }
 
     private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
                  services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, supervisor: TaskSupervisor, loop: TaskSupervisor.Child,
-                 listener: PostgresListener?, localServices: InProcessServices?, registration: WebhookRegistration?) {
+                 listener: PostgresListener?, localServices: InProcessServices?, registration: WebhookRegistration?, watches: KubeWatches) {
         self.registration = registration
+        self.watches = watches
         self.listener = listener
         self.localServices = localServices
         self.reconciler = reconciler
@@ -171,6 +179,7 @@ public final class Controller: Sendable {
         logger.info("shutting down: draining requests and actions")
         await reconciler.stop()
         await registration?.stop()
+        await watches.shutdown()
         await server.shutdown()
         await loop.value()
         await localServices?.shutdown()

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPServer
 import Providers
 import Resources
 
@@ -32,6 +33,13 @@ public struct ServeConfiguration: Sendable {
     /// How long a claim waits for its invite by default.
     public var claimWait: Duration = .seconds(60)
     public var publicURL: String?
+    /// `TLS_CERT_FILE` and `TLS_KEY_FILE`: PEM files; with them `serve` speaks HTTPS only (kubectl
+    /// sends its token only over HTTPS). On Railway the edge terminates TLS and these stay unset.
+    public var tlsCertFile: String?
+    public var tlsKeyFile: String?
+    /// `serve --simulate --tls`: a throwaway self-signed certificate for loopback, written to the
+    /// TLS files when they are named and absent, else to a temporary folder.
+    public var selfSignedTLS = false
     /// `RESYNC_INTERVAL`: the whole fleet is listed at Railway this often (events and polls of
     /// instances in transition do the rest).
     public var resyncInterval: Duration = .seconds(600)
@@ -93,6 +101,11 @@ public struct ServeConfiguration: Sendable {
         c.poolAPIKey = value("POOL_API_KEY")
         c.servicesAPIKey = value("SERVICES_API_KEY")
         c.publicURL = value("PUBLIC_URL")
+        c.tlsCertFile = value("TLS_CERT_FILE")
+        c.tlsKeyFile = value("TLS_KEY_FILE")
+        guard (c.tlsCertFile == nil) == (c.tlsKeyFile == nil) else {
+            throw Invalid(description: "TLS_CERT_FILE and TLS_KEY_FILE go together: set both (PEM files) or neither")
+        }
         if let r = value("RESYNC_INTERVAL") {
             guard let d = parseDuration(r), d >= .seconds(10), d <= .seconds(86_400) else {
                 throw Invalid(description: "RESYNC_INTERVAL must be a duration from 10s to 24h, got \(r)")
@@ -208,5 +221,36 @@ public struct ServeConfiguration: Sendable {
             return .milliseconds(Int64(n * scale * 1000))
         }
         return Double(text).map { .milliseconds(Int64($0 * 1000)) }
+    }
+}
+
+extension ServeConfiguration {
+    /// The server's TLS credentials: read from `TLS_CERT_FILE` and `TLS_KEY_FILE`, or, with
+    /// `selfSignedTLS`, made now (and written to those files when they are named and absent, so
+    /// `convos-controller kubeconfig` can name the CA). Nil: plain HTTP.
+    func tlsCredentials(logger: Logger) throws -> TLSCredentials? {
+        let fm = FileManager.default
+        if let cert = tlsCertFile, let key = tlsKeyFile, fm.fileExists(atPath: cert) || !selfSignedTLS {
+            do {
+                return TLSCredentials(certificatePEM: try String(contentsOfFile: cert, encoding: .utf8),
+                                      keyPEM: try String(contentsOfFile: key, encoding: .utf8))
+            } catch {
+                throw Invalid(description: "TLS_CERT_FILE or TLS_KEY_FILE cannot be read: \(error.localizedDescription)")
+            }
+        }
+        guard selfSignedTLS else { return nil }
+        let made = try TLSCredentials.selfSigned()
+        var certPath = tlsCertFile, keyPath = tlsKeyFile
+        if certPath == nil || keyPath == nil {
+            let folder = NSTemporaryDirectory() + "convos-controller-tls-\(getpid())"
+            try fm.createDirectory(atPath: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            certPath = folder + "/tls.crt"
+            keyPath = folder + "/tls.key"
+        }
+        guard let certPath, let keyPath else { return made }
+        fm.createFile(atPath: keyPath, contents: Data(made.keyPEM.utf8), attributes: [.posixPermissions: 0o600])
+        fm.createFile(atPath: certPath, contents: Data(made.certificatePEM.utf8), attributes: [.posixPermissions: 0o644])
+        logger.info("self-signed TLS certificate for loopback", ["certificate": certPath])
+        return made
     }
 }

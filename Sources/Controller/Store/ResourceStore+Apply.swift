@@ -78,6 +78,8 @@ extension ResourceStore {
             [m.name])
         let spec = m.spec.jsonText
         let labels = JSONValue.object(m.labels.mapValues(JSONValue.string)).jsonText
+        // nil keeps the stored annotations (an apply that does not mention them).
+        let annotations = m.annotations.map { JSONValue.object($0.mapValues(JSONValue.string)).jsonText }
 
         guard let current = existing.first else {
             if mode == .updateOnly { throw StoreError.notFound(kind: m.kind, name: m.name) }
@@ -85,7 +87,7 @@ extension ResourceStore {
                 throw StoreError.conflict("\(m.reference) does not exist, so it cannot be at resourceVersion \(rv)",
                                           [FieldError("metadata.resourceVersion", "object does not exist", object: m.reference)])
             }
-            let generation = try await insert(c, m, spec: spec, labels: labels)
+            let generation = try await insert(c, m, spec: spec, labels: labels, annotations: annotations)
             try await Events.record(c, kind: m.kind, name: m.name, reason: "Created", message: "generation 1")
             return ApplyResult(kind: m.kind, name: m.name, action: .created, generation: generation)
         }
@@ -105,12 +107,12 @@ extension ResourceStore {
             updated = try await c.query("""
             UPDATE \(table) SET
                 generation = generation + CASE WHEN spec = $2::jsonb THEN 0 ELSE 1 END,
-                spec = $2::jsonb, labels = $3::jsonb,
-                \(m.kind == .agent ? "template = $4," : "")
+                spec = $2::jsonb, labels = $3::jsonb, annotations = coalesce($4::jsonb, annotations),
+                \(m.kind == .agent ? "template = $5," : "")
                 resource_version = nextval('pool.resource_version_seq'), updated_at = now()
-            WHERE name = $1 AND (spec <> $2::jsonb OR labels <> $3::jsonb)
+            WHERE name = $1 AND (spec <> $2::jsonb OR labels <> $3::jsonb OR annotations <> coalesce($4::jsonb, annotations))
             RETURNING generation
-            """, m.kind == .agent ? [m.name, spec, labels, try m.typedSpec(AgentSpec.self).template] : [m.name, spec, labels])
+            """, m.kind == .agent ? [m.name, spec, labels, annotations, try m.typedSpec(AgentSpec.self).template] : [m.name, spec, labels, annotations])
         } catch PostgresError.server(let e) where e.isForeignKeyViolation {
             // Found by the apply fuzzer: an agent moved to a template that does not exist was a 500.
             throw missingTemplate(m)
@@ -123,20 +125,21 @@ extension ResourceStore {
         return ApplyResult(kind: m.kind, name: m.name, action: .configured, generation: generation)
     }
 
-    private func insert(_ c: PostgresConnection, _ m: Manifest, spec: JSONText, labels: JSONText) async throws -> Int {
+    private func insert(_ c: PostgresConnection, _ m: Manifest, spec: JSONText, labels: JSONText, annotations: JSONText?) async throws -> Int {
+        let annotations = annotations ?? JSONValue.object([:]).jsonText
         do {
             switch m.kind {
             case .pool, .agentTemplate:
                 _ = try await c.query(
-                    "INSERT INTO \(StoredObject.table(m.kind)) (name, spec, labels) VALUES ($1, $2::jsonb, $3::jsonb)",
-                    [m.name, spec, labels])
+                    "INSERT INTO \(StoredObject.table(m.kind)) (name, spec, labels, annotations) VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb)",
+                    [m.name, spec, labels, annotations])
             case .agent:
                 let agent = try m.typedSpec(AgentSpec.self)
                 let status = try JSONValue.from(AgentStatus(phase: .pending)).jsonText
                 _ = try await c.query("""
-                    INSERT INTO pool.agents (name, spec, labels, template, owner_id, clone_from, status)
-                    VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6, $7::jsonb)
-                    """, [m.name, spec, labels, agent.template, agent.owner, agent.cloneFrom, status])
+                    INSERT INTO pool.agents (name, spec, labels, template, owner_id, clone_from, status, annotations)
+                    VALUES ($1, $2::jsonb, $3::jsonb, $4, $5, $6, $7::jsonb, $8::jsonb)
+                    """, [m.name, spec, labels, agent.template, agent.owner, agent.cloneFrom, status, annotations])
             }
             return 1
         } catch PostgresError.server(let e) where e.isForeignKeyViolation {

@@ -1,0 +1,49 @@
+import Foundation
+import Postgres
+import Resources
+
+/// Reads of the Kubernetes API, from the change log: each object as its latest change holds it,
+/// at that change's resourceVersion, and a list's version in the same snapshot. Writes go through
+/// `ResourceStore` (one set of rules), whose transactions feed the log by trigger.
+struct KubeStore: Sendable {
+    let db: PostgresPool
+
+    struct Listed: Sendable {
+        var objects: [JSONValue]
+        /// The list's resourceVersion: every change up to it is in `objects`.
+        var resourceVersion: Int
+    }
+
+    func list(_ kind: ResourceKind) async throws -> Listed {
+        try await db.transaction { c in
+            _ = try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            let rows = try await c.query("""
+                SELECT rv, object FROM (
+                    SELECT DISTINCT ON (name) rv, type, object FROM pool.changes WHERE kind = $1 ORDER BY name, rv DESC
+                ) latest WHERE type <> 'DELETED' ORDER BY object->>'name'
+                """, [kind.rawValue])
+            let version = try await c.query("SELECT coalesce(max(rv), 0)::bigint AS rv FROM pool.changes").first!.decode("rv", as: Int.self)
+            return Listed(objects: try rows.rows.map { try Self.object(kind, $0) }, resourceVersion: version)
+        }
+    }
+
+    /// The object, or nil when it does not exist.
+    func get(_ kind: ResourceKind, _ name: String) async throws -> JSONValue? {
+        let rows = try await db.query("""
+            SELECT rv, type, object FROM pool.changes WHERE kind = $1 AND name = $2 ORDER BY rv DESC LIMIT 1
+            """, [kind.rawValue, name])
+        guard let row = rows.first, try row.decode("type", as: String.self) != "DELETED" else { return nil }
+        return try Self.object(kind, row)
+    }
+
+    /// The newest version of all.
+    func currentVersion() async throws -> Int {
+        try await db.query("SELECT coalesce(max(rv), 0)::bigint AS rv FROM pool.changes").first!.decode("rv", as: Int.self)
+    }
+
+    static func object(_ kind: ResourceKind, _ row: PostgresRows.Row) throws -> JSONValue {
+        let rv: Int = try row.decode("rv")
+        let text: JSONText = try row.decode("object")
+        return KubeObject.make(kind: kind, rv: rv, row: try JSONDecoder().decode(JSONValue.self, from: text.data))
+    }
+}

@@ -1,0 +1,189 @@
+import Foundation
+import HTTPServer
+import Postgres
+import Resources
+import Sync
+
+/// The watches of one replica (`?watch=true`), all fed by one reader of the change log: each wake
+/// (a NOTIFY from the log's trigger, or a poll every `pollInterval`) reads the changes after the
+/// lowest watcher's position, a page at a time, and writes each to the watchers it matches, one
+/// JSON object a line. So a replica holds one database query per wake whatever its watchers,
+/// and each watcher holds at most its stream's buffer: one that stops reading is cut off.
+///
+/// Made by the composition root; its loop is a child of the controller's `TaskSupervisor`.
+actor KubeWatches {
+    struct Settings: Sendable {
+        /// Watchers at once on this replica; more are refused with 429.
+        var maxWatchers = 2000
+        /// Bytes a watcher may leave unread before it is cut off.
+        var bufferLimit = 256 * 1024
+        var pollInterval: Duration = .seconds(2)
+        /// A watch without `timeoutSeconds` ends after this (clients reconnect from their version).
+        var defaultTimeout: Duration = .seconds(1800)
+        var maxTimeout: Duration = .seconds(3600)
+        var page = 500
+    }
+
+    private struct Watcher {
+        let kind: ResourceKind
+        let resource: String
+        let selector: KubeSelector
+        let stream: HTTPStream
+        let table: Bool
+        let includeObject: String?
+        var position: Int
+        let deadline: ContinuousClock.Instant
+    }
+
+    private let db: PostgresPool
+    private let kube: KubeStore
+    private let settings: Settings
+    private var watchers: [Int: Watcher] = [:]
+    private var nextID = 0
+    private var loop: TaskSupervisor.Child?
+    private let wakeup: Wakeup
+    /// Watchers cut off for not reading, for tests and metrics.
+    private(set) var cutOff = 0
+    private var stopped = false
+
+    init(db: PostgresPool, settings: Settings = Settings()) {
+        self.db = db
+        self.kube = KubeStore(db: db)
+        self.settings = settings
+        self.wakeup = Wakeup(clock: SystemClock())
+    }
+
+    var count: Int { watchers.count }
+
+    func start(in supervisor: TaskSupervisor) {
+        loop = supervisor.spawn("kube-watches") { [weak self] in await self?.run() }
+    }
+
+    /// A NOTIFY said the log grew.
+    nonisolated func poke() { Task { await wakeup.fire() } }
+
+    /// Ends every watch (each sends what it holds) and the loop.
+    func shutdown() async {
+        stopped = true
+        for watcher in watchers.values { watcher.stream.finish() }
+        watchers = [:]
+        await wakeup.fire()
+        if let loop { loop.cancel(); await loop.value() }
+    }
+
+    /// Opens a watch: the answer carries the stream, which this actor writes from now on.
+    func open(kind: ResourceKind, request: HTTPRequest, selector: KubeSelector) async throws -> HTTPResponse {
+        guard !stopped else { throw KubeStatus(code: 503, reason: .serviceUnavailable, message: "shutting down") }
+        guard watchers.count < settings.maxWatchers else {
+            throw KubeStatus(code: 429, reason: .tooManyRequests, message: "too many watches on this replica (\(settings.maxWatchers)); retry later")
+        }
+        let stream = HTTPStream(limit: settings.bufferLimit)
+        let table = KubeTable.wants(request.header("accept"))
+        var timeout = settings.defaultTimeout
+        if let seconds = request.query["timeoutSeconds"].flatMap(Int.init), seconds > 0 { timeout = min(.seconds(seconds), settings.maxTimeout) }
+        var watcher = Watcher(kind: kind, resource: kind.plural, selector: selector, stream: stream, table: table,
+                              includeObject: request.query["includeObject"], position: 0, deadline: .now + timeout)
+        let asked = request.query["resourceVersion"] ?? ""
+        if asked.isEmpty || asked == "0" {
+            // No version: the current objects first, as ADDED, then what changes after them.
+            let listed = try await kube.list(kind)
+            for object in listed.objects where selector.matches(object) { send(&watcher, "ADDED", object) }
+            watcher.position = listed.resourceVersion
+        } else {
+            guard let version = Int(asked), version >= 0 else { throw KubeStatus.badRequest("resourceVersion \(asked) is not a version") }
+            let oldest = try await db.query("SELECT min(rv)::bigint AS rv FROM pool.changes").first?.decode("rv", as: Int?.self) ?? nil
+            if let oldest, version < oldest - 1 {
+                // Older than the log keeps: the client must list again (kubectl does).
+                sendGone(stream, "too old resource version: \(version) (\(oldest - 1))")
+                return response(stream, table: table)
+            }
+            watcher.position = version
+        }
+        let id = nextID
+        nextID += 1
+        watchers[id] = watcher
+        stream.onClose { [weak self] in Task { await self?.remove(id) } }
+        await wakeup.fire()
+        return response(stream, table: table)
+    }
+
+    private func response(_ stream: HTTPStream, table: Bool) -> HTTPResponse {
+        var response = HTTPResponse(status: 200, headers: [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
+        response.stream = stream
+        return response
+    }
+
+    private func remove(_ id: Int) { watchers[id] = nil }
+
+    private func run() async {
+        while !stopped, !Task.isCancelled {
+            do {
+                try await deliver()
+            } catch {
+                // The database is away: the next wake tries again; watchers keep their position.
+            }
+            expire()
+            await wakeup.wait(timeout: settings.pollInterval)
+        }
+    }
+
+    /// Reads the log after the lowest position, a page at a time, and fans each change out.
+    private func deliver() async throws {
+        while let lowest = watchers.values.map(\.position).min() {
+            let rows = try await db.query("""
+                SELECT rv, kind, type, object FROM pool.changes WHERE rv > $1 ORDER BY rv LIMIT $2
+                """, [lowest, settings.page])
+            guard !rows.isEmpty else { return }
+            var last = lowest
+            for row in rows.rows {
+                let rv: Int = try row.decode("rv")
+                last = rv
+                guard let kind = ResourceKind(rawValue: try row.decode("kind")) else { continue }
+                let type: String = try row.decode("type")
+                let object = try KubeStore.object(kind, row)
+                for (id, var watcher) in watchers where watcher.position < rv {
+                    watcher.position = rv
+                    if watcher.kind == kind, watcher.selector.matches(object) { send(&watcher, type, object) }
+                    if watcher.stream.isOver {
+                        if watcher.stream.wasCut { cutOff += 1 }
+                        watchers[id] = nil
+                    } else {
+                        watchers[id] = watcher
+                    }
+                }
+            }
+            // Watchers with nothing to match in this page are at its end too.
+            for id in watchers.keys where watchers[id]!.position < last { watchers[id]!.position = last }
+            if rows.count < settings.page { return }
+        }
+    }
+
+    private func expire() {
+        let now = ContinuousClock.now
+        for (id, watcher) in watchers where watcher.deadline <= now || watcher.stream.isOver {
+            if watcher.stream.wasCut { cutOff += 1 }
+            watcher.stream.finish()
+            watchers[id] = nil
+        }
+    }
+
+    private func send(_ watcher: inout Watcher, _ type: String, _ object: JSONValue) {
+        let payload = watcher.table
+            ? KubeTable.table(resource: watcher.resource, objects: [object], listRV: nil, includeObject: watcher.includeObject)
+            : object
+        watcher.stream.write(Self.line(.object(["type": .string(type), "object": payload])))
+    }
+
+    private func sendGone(_ stream: HTTPStream, _ message: String) {
+        stream.write(Self.line(.object(["type": "ERROR", "object": KubeStatus.gone(message).json])))
+        stream.finish()
+    }
+
+    static func line(_ value: JSONValue) -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        var data = (try? encoder.encode(value)) ?? Data("{}".utf8)
+        data.append(UInt8(ascii: "\n"))
+        return data
+    }
+}
