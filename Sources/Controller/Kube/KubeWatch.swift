@@ -87,14 +87,18 @@ actor KubeWatches {
         if asked.isEmpty || asked == "0" {
             // No version: the current objects first, as ADDED, then what changes after them.
             let listed = try await kube.list(kind)
-            for object in listed.objects where selector.matches(object) { send(&watcher, "ADDED", object) }
+            var encoded: [String: Data] = [:]
+            for object in listed.objects where selector.matches(object) {
+                encoded = [:]
+                send(&watcher, "ADDED", object, cache: &encoded)
+            }
             watcher.position = listed.resourceVersion
         } else {
             guard let version = Int(asked), version >= 0 else { throw KubeStatus.badRequest("resourceVersion \(asked) is not a version") }
-            let oldest = try await db.query("SELECT min(rv)::bigint AS rv FROM pool.changes").first?.decode("rv", as: Int?.self) ?? nil
-            if let oldest, version < oldest - 1 {
-                // Older than the log keeps: the client must list again (kubectl does).
-                sendGone(stream, "too old resource version: \(version) (\(oldest - 1))")
+            let compacted = try await db.query("SELECT rv FROM pool.change_compaction").first?.decode("rv", as: Int.self) ?? 0
+            if version < compacted {
+                // Older than the log keeps: the client must list again (kubectl and client-go do).
+                sendGone(stream, "too old resource version: \(version) (\(compacted))")
                 return response(stream, table: table)
             }
             watcher.position = version
@@ -141,9 +145,11 @@ actor KubeWatches {
                 guard let kind = ResourceKind(rawValue: try row.decode("kind")) else { continue }
                 let type: String = try row.decode("type")
                 let object = try KubeStore.object(kind, row)
+                // Each form of the event is encoded once, whatever the number of watchers.
+                var encoded: [String: Data] = [:]
                 for (id, var watcher) in watchers where watcher.position < rv {
                     watcher.position = rv
-                    if watcher.kind == kind, watcher.selector.matches(object) { send(&watcher, type, object) }
+                    if watcher.kind == kind, watcher.selector.matches(object) { send(&watcher, type, object, cache: &encoded) }
                     if watcher.stream.isOver {
                         if watcher.stream.wasCut { cutOff += 1 }
                         watchers[id] = nil
@@ -167,11 +173,15 @@ actor KubeWatches {
         }
     }
 
-    private func send(_ watcher: inout Watcher, _ type: String, _ object: JSONValue) {
-        let payload = watcher.table
-            ? KubeTable.table(resource: watcher.resource, objects: [object], listRV: nil, includeObject: watcher.includeObject)
-            : object
-        watcher.stream.write(Self.line(.object(["type": .string(type), "object": payload])))
+    private func send(_ watcher: inout Watcher, _ type: String, _ object: JSONValue, cache: inout [String: Data]) {
+        let form = watcher.table ? "table/\(watcher.includeObject ?? "")" : "object"
+        if cache[form] == nil {
+            let payload = watcher.table
+                ? KubeTable.table(resource: watcher.resource, objects: [object], listRV: nil, includeObject: watcher.includeObject)
+                : object
+            cache[form] = Self.line(.object(["type": .string(type), "object": payload]))
+        }
+        watcher.stream.write(cache[form]!)
     }
 
     private func sendGone(_ stream: HTTPStream, _ message: String) {

@@ -18,6 +18,14 @@ CREATE TABLE pool.changes (
     at      timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX changes_object_idx ON pool.changes (kind, name, rv);
+CREATE INDEX changes_at_idx ON pool.changes (at);
+-- The newest version compaction removed: a watch from before it has lost changes (410 Gone).
+-- Compaction keeps each object's latest change, so lists and gets always find it.
+CREATE TABLE pool.change_compaction (
+    id int PRIMARY KEY DEFAULT 1 CHECK (id = 1),
+    rv bigint NOT NULL DEFAULT 0
+);
+INSERT INTO pool.change_compaction DEFAULT VALUES;
 
 -- Runs at commit (a deferred constraint trigger), under a transaction-scoped advisory lock held
 -- until the commit ends: versions are handed out in commit order, so a reader that has seen

@@ -27,6 +27,8 @@ public struct ReconcilerSettings: Sendable {
     /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
     public var eventRetention: Duration = .seconds(7 * 86_400)
     public var eventLimit = 100_000
+    /// Superseded changes older than this leave the change log (`CHANGE_RETENTION`).
+    public var changeRetention: Duration = .seconds(3600)
     public var pruneEvery: Duration = .seconds(60)
     public init() {}
 }
@@ -298,6 +300,31 @@ public actor Reconciler {
             return old.count + over.count
         }
         if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
+        let compacted = try await Self.compactChanges(fence: fence, retention: settings.changeRetention)
+        if compacted > 0 { logger.info("change log compacted", ["count": String(compacted)]) }
+    }
+
+    /// Removes changes older than `retention` that a newer change of the same object supersedes
+    /// (or that record a deletion), a bounded batch at a time, and moves the compaction mark past
+    /// them: a watch from an older version is answered 410 Gone and lists again.
+    static func compactChanges(fence: Fence, retention: Duration) async throws -> Int {
+        try await fence.transaction { c in
+            let rows = try await c.query("""
+                WITH doomed AS (
+                    SELECT o.rv FROM pool.changes o
+                    WHERE o.at < now() - make_interval(secs => $1)
+                      AND (o.type = 'DELETED' OR EXISTS (SELECT 1 FROM pool.changes n WHERE n.kind = o.kind AND n.name = o.name AND n.rv > o.rv))
+                    ORDER BY o.rv LIMIT 10000
+                ), gone AS (
+                    DELETE FROM pool.changes WHERE rv IN (SELECT rv FROM doomed) RETURNING rv
+                ), mark AS (
+                    UPDATE pool.change_compaction SET rv = greatest(rv, (SELECT max(rv) FROM gone))
+                    WHERE EXISTS (SELECT 1 FROM gone) RETURNING rv
+                )
+                SELECT count(*)::int AS n FROM gone
+                """, [String(WorkQueue.seconds(retention))])
+            return try rows.first?.decode("n", as: Int.self) ?? 0
+        }
     }
 
     private func refreshDigests(_ pools: [PoolView]) async {

@@ -29,7 +29,8 @@ public final class Controller: Sendable {
     private let listener: PostgresListener?
     private let localServices: InProcessServices?
     private let registration: WebhookRegistration?
-    private let watches: KubeWatches
+    /// The Kubernetes API's watches on this replica.
+    let watches: KubeWatches
 
     public var port: Int { server.port }
 
@@ -83,6 +84,7 @@ public final class Controller: Sendable {
             settings.planner.failureWindow = Double(configuration.failureWindow.components.seconds)
             settings.eventRetention = configuration.eventRetention
             settings.eventLimit = configuration.eventLimit
+            settings.changeRetention = configuration.changeRetention
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()

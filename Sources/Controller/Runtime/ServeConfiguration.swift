@@ -30,6 +30,9 @@ public struct ServeConfiguration: Sendable {
     /// Events are kept this long (`EVENT_RETENTION`), and at most this many (`EVENT_LIMIT`), newest kept.
     public var eventRetention: Duration = .seconds(7 * 86_400)
     public var eventLimit = 100_000
+    /// `CHANGE_RETENTION`: how long the change log keeps superseded changes, so a watch can
+    /// resume from a version this old (older ones get 410 Gone and list again).
+    public var changeRetention: Duration = .seconds(3600)
     /// How long a claim waits for its invite by default.
     public var claimWait: Duration = .seconds(60)
     public var publicURL: String?
@@ -135,6 +138,12 @@ public struct ServeConfiguration: Sendable {
                 throw Invalid(description: "EVENT_RETENTION must be a duration from 1m to 365d, got \(r)")
             }
             c.eventRetention = d
+        }
+        if let r = value("CHANGE_RETENTION") {
+            guard let d = parseDuration(r), d >= .seconds(60), d <= .seconds(30 * 86_400) else {
+                throw Invalid(description: "CHANGE_RETENTION must be a duration from 1m to 30d, got \(r)")
+            }
+            c.changeRetention = d
         }
         if let n = value("EVENT_LIMIT") {
             guard let v = Int(n), (100...100_000_000).contains(v) else {
