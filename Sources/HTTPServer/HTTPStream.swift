@@ -11,7 +11,11 @@ internal import CMicroHTTPDShim
 /// buffered it suspends the connection, and the next write resumes it: no thread ever waits.
 public final class HTTPStream: Sendable {
     struct State {
+        /// Bytes written and not yet sent are `buffer[sent...]`. Read by an offset, not by
+        /// `removeFirst`, whose storage kept every byte ever written while the stream lived.
         var buffer = Data()
+        var sent = 0
+        var unsent: Int { buffer.count - sent }
         var finished = false
         var cut = false
         var closed = false
@@ -28,9 +32,10 @@ public final class HTTPStream: Sendable {
     public func write(_ data: Data) -> Bool {
         let (ok, resume) = state.withLock { s -> (Bool, ConnectionHandle?) in
             guard !s.closed, !s.finished, !s.cut else { return (false, nil) }
-            if s.buffer.count + data.count > limit {
+            if s.unsent + data.count > limit {
                 s.cut = true
                 s.buffer = Data()
+                s.sent = 0
             } else {
                 s.buffer.append(data)
             }
@@ -71,12 +76,23 @@ public final class HTTPStream: Sendable {
     func read(into buffer: UnsafeMutablePointer<CChar>, max: Int, connection: ConnectionHandle) -> Int {
         state.withLock { s -> Int in
             if s.cut { return -2 }
-            if !s.buffer.isEmpty {
-                let n = min(max, s.buffer.count)
+            if s.unsent > 0 {
+                let n = min(max, s.unsent)
+                let from = s.sent
                 s.buffer.withUnsafeBytes { bytes in
-                    UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress!, byteCount: n)
+                    UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + from, byteCount: n)
                 }
-                s.buffer.removeFirst(n)
+                s.sent += n
+                if s.sent == s.buffer.count {
+                    s.buffer = Data()
+                    s.sent = 0
+                } else if s.sent >= 64 * 1024 {
+                    // Partly sent and large: keep only the rest.
+                    var rest = Data(capacity: s.unsent)
+                    rest.append(contentsOf: s.buffer[(s.buffer.startIndex + s.sent)...])
+                    s.buffer = rest
+                    s.sent = 0
+                }
                 return n
             }
             if s.finished { return -1 }
@@ -92,6 +108,7 @@ public final class HTTPStream: Sendable {
         let handlers = state.withLock { s -> [@Sendable () -> Void] in
             s.closed = true
             s.buffer = Data()
+            s.sent = 0
             defer { s.closeHandlers = [] }
             return s.closeHandlers
         }

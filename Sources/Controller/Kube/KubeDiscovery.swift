@@ -41,13 +41,19 @@ enum KubeDiscovery {
 
     static func apis(_ request: HTTPRequest) -> HTTPResponse {
         if wantsAggregated(request) {
-            return KubeResponse.json(aggregated(group: KubeObject.group, resources: resources), contentType: aggregatedType)
+            var list = aggregated(group: KubeObject.group, resources: resources)
+            if case .object(var l) = list, case .array(var items)? = l["items"], case .array(let more)? = aggregated(group: "events.k8s.io", resources: [events])["items"] {
+                items += more
+                l["items"] = .array(items)
+                list = .object(l)
+            }
+            return KubeResponse.json(list, contentType: aggregatedType)
         }
-        let version: JSONValue = .object(["groupVersion": .string(KubeObject.groupVersion), "version": .string(KubeObject.version)])
-        return KubeResponse.json(.object([
-            "kind": "APIGroupList", "apiVersion": "v1",
-            "groups": .array([.object(["name": .string(KubeObject.group), "versions": .array([version]), "preferredVersion": version])]),
-        ]))
+        let groups: [JSONValue] = [(KubeObject.group, KubeObject.groupVersion), ("events.k8s.io", "events.k8s.io/v1")].map { group, groupVersion in
+            let version: JSONValue = .object(["groupVersion": .string(groupVersion), "version": "v1"])
+            return .object(["name": .string(group), "versions": .array([version]), "preferredVersion": version])
+        }
+        return KubeResponse.json(.object(["kind": "APIGroupList", "apiVersion": "v1", "groups": .array(groups)]))
     }
 
     static func api(_ request: HTTPRequest) -> HTTPResponse {

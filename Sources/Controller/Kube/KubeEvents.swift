@@ -3,19 +3,21 @@ import HTTPServer
 import Postgres
 import Resources
 
-/// `GET /api/v1/events`: the events of `pool.events` as core `Event` objects, filtered by
-/// `fieldSelector=involvedObject.kind=...,involvedObject.name=...`, so `kubectl describe` shows an
-/// object's events and `kubectl get events` lists them, newest last as kubectl sorts them.
+/// `GET /api/v1/events` and `GET /apis/events.k8s.io/v1/events`: the events of `pool.events` as
+/// Kubernetes `Event` objects (core, or events.k8s.io with `regarding` and `note`), filtered by
+/// `fieldSelector=involvedObject.kind=...,involvedObject.name=...` (`regarding.` for the new API), so
+/// `kubectl describe` shows an object's events and `kubectl get events` lists them, oldest first.
 extension API {
-    static func kubeEvents(store: ResourceStore, _ request: HTTPRequest) async throws -> HTTPResponse {
+    static func kubeEvents(store: ResourceStore, _ request: HTTPRequest, eventsAPI: Bool = false) async throws -> HTTPResponse {
         var kind: String?, name: String?
         for term in KubeSelector.terms(request.query["fieldSelector"] ?? "") {
             let (key, value, equal) = try KubeSelector.equality(term, what: "fieldSelector")
             guard equal else { throw KubeStatus.badRequest("fieldSelector: only = is supported for events") }
             switch key {
-            case "involvedObject.kind": kind = value
-            case "involvedObject.name": name = value
-            case "involvedObject.namespace", "involvedObject.uid", "involvedObject.apiVersion": continue
+            case "involvedObject.kind", "regarding.kind": kind = value
+            case "involvedObject.name", "regarding.name": name = value
+            case "involvedObject.namespace", "involvedObject.uid", "involvedObject.apiVersion", "metadata.namespace",
+                 "regarding.namespace", "regarding.uid", "regarding.apiVersion": continue
             default: throw KubeStatus.badRequest("fieldSelector: \(key) is not a field of events here")
             }
         }
@@ -30,6 +32,16 @@ extension API {
             let objectKind: String = try row.decode("kind")
             let objectName: String = try row.decode("name")
             let id: Int = try row.decode("id")
+            let reference: JSONValue = .object(["apiVersion": .string(KubeObject.groupVersion), "kind": .string(objectKind), "name": .string(objectName)])
+            if eventsAPI {
+                return .object([
+                    "apiVersion": "events.k8s.io/v1", "kind": "Event",
+                    "metadata": .object(["name": .string("\(objectName).\(id)"), "creationTimestamp": .string(at)]),
+                    "regarding": reference, "type": .string(try row.decode("type")), "reason": .string(try row.decode("reason")),
+                    "note": .string(try row.decode("message")), "eventTime": .string(at),
+                    "reportingController": "convos-controller", "reportingInstance": "convos-controller", "action": .string(try row.decode("reason")),
+                ])
+            }
             return .object([
                 "apiVersion": "v1", "kind": "Event",
                 "metadata": .object(["name": .string("\(objectName).\(id)"), "creationTimestamp": .string(at)]),
@@ -41,6 +53,10 @@ extension API {
                 "source": .object(["component": "convos-controller"]),
             ])
         }
-        return KubeResponse.json(.object(["apiVersion": "v1", "kind": "EventList", "metadata": .object([:]), "items": .array(items)]))
+        if KubeTable.wants(request.header("accept")) {
+            return KubeResponse.json(KubeTable.table(resource: "events", objects: items, listRV: nil, includeObject: request.query["includeObject"]))
+        }
+        return KubeResponse.json(.object(["apiVersion": .string(eventsAPI ? "events.k8s.io/v1" : "v1"), "kind": "EventList",
+                                          "metadata": .object([:]), "items": .array(items)]))
     }
 }

@@ -26,6 +26,10 @@ extension API {
         router.add("GET", "/api/v1/events") { request in
             try await Self.kube(nil, nil) { try await Self.kubeEvents(store: store, request) }
         }
+        router.add("GET", "/apis/events.k8s.io/v1") { _ in KubeDiscovery.resourceList(groupVersion: "events.k8s.io/v1", [KubeDiscovery.events]) }
+        router.add("GET", "/apis/events.k8s.io/v1/events") { request in
+            try await Self.kube(nil, nil) { try await Self.kubeEvents(store: store, request, eventsAPI: true) }
+        }
 
         router.add("GET", Self.kubeBase + "/:resource") { request in
             let resource = request.pathParameters["resource"]!

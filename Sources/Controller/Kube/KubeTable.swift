@@ -59,6 +59,19 @@ enum KubeTable {
             return [name, text("State", "status", "state"), text("Pool", "status", "pool"), text("Agent", "status", "agent"),
                     text("Health", "status", "health"), age,
                     text("URL", priority: 1, "status", "url"), text("Digest", priority: 1, "status", "imageDigest")]
+        case "events":
+            let lastSeen = Column(name: "Last Seen", type: "string", priority: 0, description: "when it last happened") { o, now in
+                let at = (o["lastTimestamp"] ?? o["eventTime"])?.stringValue.flatMap(ISO8601.parse)
+                return .string(at.map { humanAge(now.timeIntervalSince($0)) } ?? "<unknown>")
+            }
+            let object = Column(name: "Object", type: "string", priority: 0, description: "what it is about") { o, _ in
+                let ref = o["involvedObject"] ?? o["regarding"]
+                return .string("\((ref?["kind"]?.stringValue ?? "").lowercased())/\(ref?["name"]?.stringValue ?? "")")
+            }
+            let message = Column(name: "Message", type: "string", priority: 0, description: "what happened") { o, _ in
+                (o["message"] ?? o["note"]) ?? ""
+            }
+            return [lastSeen, text("Type", "type"), text("Reason", "reason"), object, message]
         default:
             return [name, age]
         }
