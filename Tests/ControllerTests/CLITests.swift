@@ -46,6 +46,25 @@ import TestSupport
         await t.stop()
     }
 
+    /// `get agents -w` prints the table, then a row for each change as it happens (the watch).
+    @Test func getWatchPrintsPhaseChangesAsTheyHappen() async throws {
+        let t = try await TestController.start(token: "cli-token", simulate: true)
+        _ = try await cli(t, "apply -f specs/01-pool.yaml", token: "cli-token")
+        _ = try await cli(t, "apply -f specs/02-templates.yaml", token: "cli-token")
+        guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else { throw TestEnvironmentError("CONVOS_CONTROLLER_BIN") }
+        let file = "/tmp/convos-cli-watch-\(t.controller.port).txt"
+        _ = await shell("CONTROLLER_URL=\(t.url) CONTROLLER_API_TOKEN=cli-token timeout 60 \(bin) get agents --watch > \(file) 2>&1 &")
+        try await eventually("the watch printed its header") { ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").contains("NAME") }
+        _ = try await cli(t, "apply -f specs/03-agents.yaml", token: "cli-token")
+        try await eventually("alice-planner is seen Ready after an earlier phase", timeout: .seconds(40)) {
+            let rows = ((try? String(contentsOfFile: file, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("alice-planner ") }
+            let phases = rows.compactMap { $0.split(separator: " ", omittingEmptySubsequences: true).dropFirst(3).first.map(String.init) }
+            return phases.last == "Ready" && Set(phases).count >= 2
+        }
+        _ = await shell("pkill -f 'get agents --watch' ; rm -f \(file)")
+        await t.stop()
+    }
+
     @Test func exitCodes() async throws {
         let t = try await TestController.start(token: "cli-token")
         #expect(try await cli(t, "frobnicate").status == 2)

@@ -67,8 +67,8 @@ enum ClientCommands {
     }
 
     static func get(_ args: [String], client: ControllerClient) async throws {
-        let a = try Arguments(args, valued: ["-o"], flags: [])
-        guard (1...2).contains(a.positional.count) else { throw CLIFailure.usage("usage: convos-controller get KIND [NAME] [-o json|yaml]") }
+        let a = try Arguments(args, valued: ["-o"], flags: ["-w", "--watch"])
+        guard (1...2).contains(a.positional.count) else { throw CLIFailure.usage("usage: convos-controller get KIND [NAME] [-o json|yaml] [-w]") }
         let kindArg = a.positional[0].lowercased()
         let plural: String
         if ["instance", "instances"].contains(kindArg) { plural = "instances" }
@@ -77,6 +77,10 @@ enum ClientCommands {
         let format = a.values["-o"]
         guard format == nil || format == "json" || format == "yaml" else { throw CLIFailure.usage("error: -o takes json or yaml") }
         let name = a.positional.count == 2 ? a.positional[1] : nil
+        if a.flags.contains("-w") || a.flags.contains("--watch") {
+            guard plural != "instances", format == nil else { throw CLIFailure.usage("error: -w watches pools, agenttemplates or agents, as a table") }
+            return try await watch(plural: plural, name: name, client: client)
+        }
         let response = try await client.send("GET", "/v1/\(plural)" + (name.map { "/\($0)" } ?? ""), allow404: true)
         if response.status == 404 {
             throw CLIFailure(code: .refused, lines: ControllerClient.errorLines(response))
@@ -92,6 +96,33 @@ enum ClientCommands {
             let items: [JSONValue]
             if name == nil, case .array(let list)? = value["items"] { items = list } else { items = [value] }
             print(Table.render(plural: plural, items: items), terminator: "")
+        }
+    }
+
+    /// `get KIND [NAME] -w`: the table now, then a row for each change as it happens, from the
+    /// Kubernetes API's watch (resumed from the last version seen when the server ends it).
+    static func watch(plural: String, name: String?, client: ControllerClient) async throws {
+        let base = "/apis/agents.convos.org/v1/\(plural)"
+        let selector = name.map { "fieldSelector=metadata.name%3D\($0)" }
+        let listed = JSONValue(jsonData: try await client.send("GET", base + (selector.map { "?\($0)" } ?? "")).body)
+        var version = listed["metadata"]?["resourceVersion"]?.stringValue ?? "0"
+        let items: [JSONValue]
+        if case .array(let list)? = listed["items"] { items = list } else { items = [] }
+        // Written at once, not buffered: whoever reads the pipe sees each change as it happens.
+        FileHandle.standardOutput.write(Data(Table.render(plural: plural, items: items).utf8))
+        while true {
+            let path = base + "?watch=true&resourceVersion=\(version)" + (selector.map { "&\($0)" } ?? "")
+            for try await line in client.lines(path) {
+                let event = JSONValue(jsonData: Data(line.utf8))
+                guard let object = event["object"] else { continue }
+                if event["type"]?.stringValue == "ERROR" {
+                    throw CLIFailure(code: .failure, lines: ["error: \(object["message"]?.stringValue ?? "the watch failed")"])
+                }
+                version = object["metadata"]?["resourceVersion"]?.stringValue ?? version
+                // The row without the header line.
+                let row = Table.render(plural: plural, items: [object]).split(separator: "\n").dropFirst().joined(separator: "\n")
+                FileHandle.standardOutput.write(Data((row + "\n").utf8))
+            }
         }
     }
 

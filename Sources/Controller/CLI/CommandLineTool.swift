@@ -23,7 +23,7 @@ public enum CommandLineTool {
         client commands (CONTROLLER_URL, CONTROLLER_API_TOKEN):
           apply -f PATH|- [--dry-run] send YAML specs (a file, a folder of *.yaml, or stdin)
           diff -f PATH                show what apply would change; exit 1 when there are changes
-          get KIND [NAME] [-o json|yaml]
+          get KIND [NAME] [-o json|yaml] [-w]
                                       KIND: pools, agenttemplates, agents, instances
           delete KIND NAME
           describe KIND NAME          the object, its conditions, what is backing off and its latest events

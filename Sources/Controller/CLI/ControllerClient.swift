@@ -72,3 +72,65 @@ struct ControllerClient {
         }
     }
 }
+
+extension ControllerClient {
+    /// The lines of a streamed answer (a watch), as they arrive. Ends when the server ends the
+    /// body; a status other than 200 ends it with the server's message.
+    func lines(_ path: String) -> AsyncThrowingStream<String, any Error> {
+        AsyncThrowingStream { continuation in
+            guard let url = URL(string: base + path) else {
+                continuation.finish(throwing: CLIFailure.usage("CONTROLLER_URL is not a URL: \(base)"))
+                return
+            }
+            var request = URLRequest(url: url, timeoutInterval: 3600)
+            if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+            let reader = LineReader(continuation)
+            let session = URLSession(configuration: .default, delegate: reader, delegateQueue: nil)
+            let task = session.dataTask(with: request)
+            continuation.onTermination = { _ in
+                task.cancel()
+                session.invalidateAndCancel()
+            }
+            task.resume()
+        }
+    }
+}
+
+/// Splits a streamed body into lines for `ControllerClient.lines`. URLSession calls it on its own
+/// queue, one call at a time.
+private final class LineReader: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+    private let continuation: AsyncThrowingStream<String, any Error>.Continuation
+    private var pending = Data()
+    private var status = 200
+    private var errorBody = Data()
+
+    init(_ continuation: AsyncThrowingStream<String, any Error>.Continuation) { self.continuation = continuation }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
+                    completionHandler: @escaping (URLSession.ResponseDisposition) -> Void) {
+        status = (response as? HTTPURLResponse)?.statusCode ?? 0
+        completionHandler(.allow)
+    }
+
+    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
+        guard status == 200 else { errorBody.append(data); return }
+        pending.append(data)
+        while let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+            continuation.yield(String(decoding: pending[pending.startIndex..<newline], as: UTF8.self))
+            pending = Data(pending[(newline + 1)...])
+        }
+    }
+
+    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
+        if status != 200 {
+            let message = ((try? JSONSerialization.jsonObject(with: errorBody)) as? [String: Any])?["message"] as? String
+            continuation.finish(throwing: CLIFailure(code: (400..<500).contains(status) ? .refused : .failure,
+                                                     lines: ["error: \(message ?? "the controller answered \(status)")"]))
+        } else if let error, (error as NSError).code != NSURLErrorCancelled {
+            continuation.finish(throwing: CLIFailure(code: .failure, lines: ["error: the watch ended: \(error.localizedDescription)"]))
+        } else {
+            continuation.finish()
+        }
+        session.finishTasksAndInvalidate()
+    }
+}

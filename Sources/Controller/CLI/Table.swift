@@ -22,16 +22,16 @@ enum Table {
         case "pools":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("MIN-IDLE", { s($0["spec"]?["minIdle"]) }),
                        ("MAX", { s($0["spec"]?["maxInstances"]) }), ("IDLE", { s($0["status"]?["idle"]) }),
-                       ("CLAIMED", { s($0["status"]?["claimed"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
+                       ("CLAIMED", { s($0["status"]?["claimed"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
         case "agenttemplates":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("AGENT-NAME", { s($0["spec"]?["agentName"]) }),
                        ("MODEL", { s($0["spec"]?["model"]?["default"]) }), ("TOOLS", { tools($0["spec"]?["tools"]) }),
                        ("VISIBILITY", { s($0["spec"]?["visibility"]) }),
-                       ("GENERATION", { s($0["metadata"]?["generation"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
+                       ("GENERATION", { s($0["metadata"]?["generation"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
         case "agents":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("TEMPLATE", { s($0["spec"]?["template"]) }),
                        ("OWNER", { s($0["spec"]?["owner"]) }), ("PHASE", { s($0["status"]?["phase"]) }),
-                       ("INSTANCE", { s($0["status"]?["instanceId"]) }), ("AGE", { age($0["metadata"]?["createdAt"]) })]
+                       ("INSTANCE", { s($0["status"]?["instanceId"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
         default:
             columns = [("ID", { s($0["id"]) }), ("STATE", { s($0["state"]) }), ("HEALTH", { s($0["health"]) }), ("POOL", { s($0["pool"]) }),
                        ("AGENT", { s($0["agent"]) }), ("URL", { s($0["url"]) }), ("AGE", { age($0["createdAt"]) })]
