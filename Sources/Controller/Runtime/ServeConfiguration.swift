@@ -257,8 +257,13 @@ extension ServeConfiguration {
             keyPath = folder + "/tls.key"
         }
         guard let certPath, let keyPath else { return made }
-        fm.createFile(atPath: keyPath, contents: Data(made.keyPEM.utf8), attributes: [.posixPermissions: 0o600])
-        fm.createFile(atPath: certPath, contents: Data(made.certificatePEM.utf8), attributes: [.posixPermissions: 0o644])
+        for path in [certPath, keyPath] {
+            try fm.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        }
+        guard fm.createFile(atPath: keyPath, contents: Data(made.keyPEM.utf8), attributes: [.posixPermissions: 0o600]),
+              fm.createFile(atPath: certPath, contents: Data(made.certificatePEM.utf8), attributes: [.posixPermissions: 0o644]) else {
+            throw Invalid(description: "cannot write the self-signed certificate to \(certPath) and \(keyPath)")
+        }
         logger.info("self-signed TLS certificate for loopback", ["certificate": certPath])
         return made
     }
