@@ -45,7 +45,7 @@ let package = Package(
             swiftSettings: strict
         ),
         // The simulated cloud: real-wire fakes of every provider. It never imports Providers.
-        .target(name: "Simulator", dependencies: ["HTTPServer"], swiftSettings: strict),
+        .target(name: "Simulator", dependencies: ["HTTPServer", "Sync"], swiftSettings: strict),
 
         // The controller: store, API, CLI and composition root. `convos-controller` is main.swift only.
         .target(
@@ -59,7 +59,7 @@ let package = Package(
         .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),
 
         // Test helpers: a fresh database per test on the cluster scripts/test starts.
-        .target(name: "TestSupport", dependencies: ["Postgres"], path: "Tests/TestSupport", swiftSettings: strict),
+        .target(name: "TestSupport", dependencies: ["Postgres", "Sync"], path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "ProvidersTests", dependencies: ["Providers", "Simulator", "TestSupport", "Sync"], swiftSettings: strict),
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -179,7 +180,7 @@ final class WebhookSender: Sendable {
         request.httpMethod = "POST"
         request.httpBody = body
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        _ = try? await session.data(for: request)
+        _ = try? await session.shieldedData(for: request)
     }
 }
 

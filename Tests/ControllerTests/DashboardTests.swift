@@ -20,7 +20,7 @@ import TestSupport
         let html = page.text
         try await eventually("gauges show the pool") { try await t.client.get("/").text.contains("id=\"default-idle\">2<") }
         #expect(html.contains("alice-agent") && html.contains("Ready") && html.contains("concierge"))
-        #expect(html.contains("http-equiv=refresh"))
+        #expect(html.contains("?watch=true&resourceVersion="), "the page reloads on a watched change")
         #expect(!html.contains("<script>alert(1)</script>"), "template text is escaped")
         #expect(!html.contains("src=\"http") && !html.contains("href=\"http"), "nothing loaded from outside")
         await t.stop()

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -120,7 +121,7 @@ import Simulator
         var request = URLRequest(url: URL(string: cloud.sim.baseURL + "/_sim/faults")!)
         request.httpMethod = "POST"
         request.httpBody = Data(#"{"errorRate": 2}"#.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await URLSession.shared.shieldedData(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 400)
         #expect(String(decoding: data, as: UTF8.self).contains("errorRate"))
         #expect(cloud.sim.currentFaults == Faults())

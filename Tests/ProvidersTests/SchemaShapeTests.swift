@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -29,7 +30,7 @@ import Simulator
         request.httpMethod = "POST"
         request.setValue("Bearer k", forHTTPHeaderField: "Authorization")
         request.httpBody = Data(#"{"name":"shape","limit":5}"#.utf8)
-        let (data, response) = try await URLSession.shared.data(for: request)
+        let (data, response) = try await URLSession.shared.shieldedData(for: request)
         #expect((response as? HTTPURLResponse)?.statusCode == 201)
         let created = try JSONSerialization.jsonObject(with: data) as! [String: Any]
         #expect(Set(createFields).isSubset(of: created.keys))

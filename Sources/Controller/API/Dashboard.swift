@@ -4,8 +4,8 @@ import Postgres
 import Resources
 
 /// `GET /`: one server-rendered page of pools, instances, agents, templates, providers and the
-/// latest events. It refreshes itself every 5 seconds, loads nothing from outside, and escapes every
-/// value. Its template form calls the template API with a token the operator types (kept in the tab).
+/// latest events. It reloads when the Kubernetes API's watch of pools or agents reports a change
+/// (every 5 seconds when it cannot watch), loads nothing from outside, and escapes every value. Its template form calls the template API with a token the operator types (kept in the tab).
 struct Dashboard: Sendable {
     let store: ResourceStore
     let status: StatusService
@@ -70,7 +70,7 @@ struct Dashboard: Sendable {
             html += "<tr class=\"\(type == "Warning" ? "warn" : "")\"><td>\(ISO8601.format(try row.decode("at")))</td>"
             html += "<td>\(e(try row.decode("kind")))/\(e(try row.decode("name")))</td><td>\(e(try row.decode("reason")))</td><td>\(e(try row.decode("message")))</td></tr>"
         }
-        html += "</table></section></body></html>"
+        html += "</table></section>" + Self.live + "</body></html>"
         return .text(html, contentType: "text/html; charset=utf-8")
     }
 
@@ -92,7 +92,7 @@ struct Dashboard: Sendable {
     }
 
     static let head = """
-        <!doctype html><html lang=en><head><meta charset=utf-8><meta http-equiv=refresh content=5>
+        <!doctype html><html lang=en><head><meta charset=utf-8>
         <meta name=viewport content="width=device-width, initial-scale=1"><title>Convos control plane</title><style>
         body{font:14px system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2330}header{background:#1d2330;color:#fff;padding:12px 24px}
         header h1{margin:0;font-size:20px}header p{margin:4px 0 0;color:#c9d1e0}section{padding:8px 24px}h2{font-size:16px;margin:12px 0 6px}
@@ -103,6 +103,31 @@ struct Dashboard: Sendable {
         .ok{color:#0a6b3b}.cond.ok{background:#dff5e8}.no{color:#a33}.cond.no{background:#fbe3e3}tr.warn td{color:#a33}
         form{background:#fff;padding:10px;margin-top:8px;box-shadow:0 1px 2px #0001}textarea{width:100%;height:110px;font-family:monospace}
         input{margin-right:8px}code{font-size:12px}</style></head><body>
+        """
+
+    /// Reloads the page on a change seen by a watch (after the list's version, so nothing already
+    /// shown), not while the form is being edited; polls every 5 s when watching is refused.
+    static let live = """
+        <script>
+        (function(){
+          const tok = sessionStorage.getItem('token'); const h = tok ? {'Authorization': 'Bearer ' + tok} : {};
+          let timer = null;
+          function reload(){ if (document.activeElement && document.activeElement.closest('form')) { later(); return; } location.reload(); }
+          function later(){ clearTimeout(timer); timer = setTimeout(reload, 5000); }
+          function soon(){ clearTimeout(timer); timer = setTimeout(reload, 300); }
+          async function watch(resource){
+            const base = '/apis/agents.convos.org/v1/' + resource;
+            const list = await fetch(base, {headers: h}); if (!list.ok) throw new Error(list.status);
+            const rv = (await list.json()).metadata.resourceVersion;
+            const r = await fetch(base + '?watch=true&resourceVersion=' + encodeURIComponent(rv), {headers: h});
+            if (!r.ok || !r.body) throw new Error(r.status);
+            const reader = r.body.getReader();
+            while (true) { const {done, value} = await reader.read(); if (done) break; if (value && value.length) soon(); }
+            later();
+          }
+          Promise.all([watch('pools'), watch('agents')]).catch(later);
+        })();
+        </script>
         """
 
     static let form = """

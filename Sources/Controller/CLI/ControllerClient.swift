@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -45,7 +46,7 @@ struct ControllerClient {
         let data: Data
         let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            (data, response) = try await URLSession.shared.shieldedData(for: request)
         } catch {
             throw CLIFailure(code: .failure, lines: ["error: cannot reach the controller at \(base): \(error.localizedDescription)"])
         }
@@ -88,8 +89,12 @@ extension ControllerClient {
             let session = URLSession(configuration: .default, delegate: reader, delegateQueue: nil)
             let task = session.dataTask(with: request)
             continuation.onTermination = { _ in
-                task.cancel()
-                session.invalidateAndCancel()
+                // Not from here: this may run inside the runtime's cancellation, and URLSession's
+                // cancel waits on its queue (see `URLSession.shieldedData`).
+                DispatchQueue.global().async {
+                    task.cancel()
+                    session.invalidateAndCancel()
+                }
             }
             task.resume()
         }

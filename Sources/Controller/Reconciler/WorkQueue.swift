@@ -154,9 +154,7 @@ public actor WorkQueue {
 
     /// Leadership lost: nothing new starts, and running actions are left to finish on their own.
     /// They are not cancelled: their writes fail at the fence anyway, their external calls are
-    /// idempotent, and cancelling a task awaiting `URLSession.data(for:)` can deadlock
-    /// FoundationNetworking on Linux (its cancel handler does a `DispatchQueue.sync` while the
-    /// runtime holds the task's status lock). Seen as a frozen test run; this is the fix.
+    /// idempotent, and their requests run to their end anyway (`URLSession.shieldedData`).
     public func abandon() {
         stopped = true
         // Only sleeping follow-ups: cancelling them cancels no network call.

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -146,7 +147,7 @@ public final class ProviderHTTPClient: Sendable {
         let data: Data
         let urlResponse: URLResponse
         do {
-            (data, urlResponse) = try await session.data(for: urlRequest)
+            (data, urlResponse) = try await session.shieldedData(for: urlRequest)
         } catch {
             let message = (error as? URLError).map { "\($0.code == .timedOut ? "timed out" : "connection failed") (\($0.code.rawValue))" }
                 ?? "request failed"
