@@ -69,4 +69,25 @@ import Resources
         #expect(throws: KubeStatus.self) { try KubeObject.manifest(object, kind: .pool, name: "q") }
         #expect(throws: KubeStatus.self) { try KubeObject.manifest(object, kind: .agent, name: "p") }
     }
+
+    /// Versions are taken at commit, nearly in order: a gap waits for its commit until the change
+    /// after it is 5 s old, then is given up.
+    @Test(arguments: [
+        ("contiguous", 10, [(11, 0.1), (12, 0.0)], 2, false),
+        ("a fresh gap stops reading", 10, [(11, 0.1), (13, 0.1), (14, 0.0)], 1, true),
+        ("a gap at the start", 10, [(12, 1.0)], 0, true),
+        ("an old gap is given up", 10, [(11, 9.0), (13, 6.0), (14, 0.2)], 3, false),
+        ("nothing new", 10, [], 0, false),
+    ])
+    func changeOrder(_ name: String, position: Int, rows: [(Int, Double)], readable: Int, blocked: Bool) {
+        let result = KubeChangeOrder.readable(after: position, rows.map { KubeChangeOrder.Row(rv: $0.0, age: $0.1) }, settle: 5)
+        #expect(result.count == readable && result.blocked == blocked, "\(name)")
+    }
+
+    @Test func aListsVersionIsTheSettledMark() {
+        let rows = [(11, 0.3), (12, 0.2), (14, 0.1)].map { KubeChangeOrder.Row(rv: $0.0, age: $0.1) }
+        #expect(KubeChangeOrder.settledMark(base: 10, rows, settle: 5) == 12, "13 may still commit: a watch from 12 sees it")
+        #expect(KubeChangeOrder.settledMark(base: 10, [], settle: 5) == 10)
+        #expect(KubeChangeOrder.settledMark(base: 10, [KubeChangeOrder.Row(rv: 12, age: 7)], settle: 5) == 12)
+    }
 }

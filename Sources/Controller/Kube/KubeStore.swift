@@ -22,8 +22,7 @@ struct KubeStore: Sendable {
                     SELECT DISTINCT ON (name) rv, type, object FROM pool.changes WHERE kind = $1 ORDER BY name, rv DESC
                 ) latest WHERE type <> 'DELETED' ORDER BY object->>'name'
                 """, [kind.rawValue])
-            let version = try await c.query("SELECT coalesce(max(rv), 0)::bigint AS rv FROM pool.changes").first!.decode("rv", as: Int.self)
-            return Listed(objects: try rows.rows.map { try Self.object(kind, $0) }, resourceVersion: version)
+            return Listed(objects: try rows.rows.map { try Self.object(kind, $0) }, resourceVersion: try await Self.settledMark(c))
         }
     }
 
@@ -36,9 +35,24 @@ struct KubeStore: Sendable {
         return try Self.object(kind, row)
     }
 
-    /// The newest version of all.
+    /// How old the change after a missing version must be before the gap is given up.
+    static let settle: Double = 5
+
+    /// The list's version: the settled mark (`KubeChangeOrder`) in this snapshot.
     func currentVersion() async throws -> Int {
-        try await db.query("SELECT coalesce(max(rv), 0)::bigint AS rv FROM pool.changes").first!.decode("rv", as: Int.self)
+        try await db.transaction { c in try await Self.settledMark(c) }
+    }
+
+    /// Changes of the last `2 * settle` seconds are read; anything older is settled.
+    static func settledMark(_ c: PostgresConnection) async throws -> Int {
+        let base = try await c.query("""
+            SELECT coalesce(max(rv), 0)::bigint AS rv FROM pool.changes WHERE at < clock_timestamp() - make_interval(secs => $1)
+            """, [settle * 2]).first!.decode("rv", as: Int.self)
+        let recent = try await c.query("""
+            SELECT rv, extract(epoch FROM clock_timestamp() - at)::float8 AS age FROM pool.changes WHERE rv > $1 ORDER BY rv
+            """, [base])
+        let rows = try recent.rows.map { KubeChangeOrder.Row(rv: try $0.decode("rv"), age: try $0.decode("age")) }
+        return KubeChangeOrder.settledMark(base: base, rows, settle: settle)
     }
 
     static func object(_ kind: ResourceKind, _ row: PostgresRows.Row) throws -> JSONValue {

@@ -5,7 +5,8 @@ import Resources
 import Sync
 
 /// The watches of one replica (`?watch=true`), all fed by one reader of the change log: each wake
-/// (a NOTIFY from the log's trigger, or a poll every `pollInterval`) reads the changes after the
+/// (a change through this replica's API, a NOTIFY that one was made on another, or a poll every
+/// `pollInterval` while anyone watches) reads the changes after the
 /// lowest watcher's position, a page at a time, and writes each to the watchers it matches, one
 /// JSON object a line. So a replica holds one database query per wake whatever its watchers,
 /// and each watcher holds at most its stream's buffer: one that stops reading is cut off.
@@ -17,7 +18,8 @@ actor KubeWatches {
         var maxWatchers = 2000
         /// Bytes a watcher may leave unread before it is cut off.
         var bufferLimit = 256 * 1024
-        var pollInterval: Duration = .seconds(2)
+        /// The log is read this often while anyone watches (and at once on a change through the API).
+        var pollInterval: Duration = .milliseconds(250)
         /// A watch without `timeoutSeconds` ends after this (clients reconnect from their version).
         var defaultTimeout: Duration = .seconds(1800)
         var maxTimeout: Duration = .seconds(3600)
@@ -45,6 +47,7 @@ actor KubeWatches {
     /// Watchers cut off for not reading, for tests and metrics.
     private(set) var cutOff = 0
     private var stopped = false
+    private var waitingForGap = false
 
     init(db: PostgresPool, settings: Settings = Settings()) {
         self.db = db
@@ -59,7 +62,7 @@ actor KubeWatches {
         loop = supervisor.spawn("kube-watches") { [weak self] in await self?.run() }
     }
 
-    /// A NOTIFY said the log grew.
+    /// Something changed: read the log now.
     nonisolated func poke() { Task { await wakeup.fire() } }
 
     /// Ends every watch (each sends what it holds) and the loop.
@@ -127,7 +130,8 @@ actor KubeWatches {
                 // The database is away: the next wake tries again; watchers keep their position.
             }
             expire()
-            await wakeup.wait(timeout: settings.pollInterval)
+            // A gap in the log is usually a commit a few milliseconds from done: look again soon.
+            await wakeup.wait(timeout: waitingForGap ? .milliseconds(50) : settings.pollInterval)
         }
     }
 
@@ -135,11 +139,17 @@ actor KubeWatches {
     private func deliver() async throws {
         while let lowest = watchers.values.map(\.position).min() {
             let rows = try await db.query("""
-                SELECT rv, kind, type, object FROM pool.changes WHERE rv > $1 ORDER BY rv LIMIT $2
+                SELECT rv, kind, type, object, extract(epoch FROM clock_timestamp() - at)::float8 AS age
+                FROM pool.changes WHERE rv > $1 ORDER BY rv LIMIT $2
                 """, [lowest, settings.page])
             guard !rows.isEmpty else { return }
+            // Up to the first gap a commit in flight may still fill (KubeChangeOrder).
+            let order = try rows.rows.map { KubeChangeOrder.Row(rv: try $0.decode("rv"), age: try $0.decode("age")) }
+            let (readable, blocked) = KubeChangeOrder.readable(after: lowest, order, settle: KubeStore.settle)
+            waitingForGap = blocked
+            guard readable > 0 else { return }
             var last = lowest
-            for row in rows.rows {
+            for row in rows.rows.prefix(readable) {
                 let rv: Int = try row.decode("rv")
                 last = rv
                 guard let kind = ResourceKind(rawValue: try row.decode("kind")) else { continue }
@@ -160,7 +170,7 @@ actor KubeWatches {
             }
             // Watchers with nothing to match in this page are at its end too.
             for id in watchers.keys where watchers[id]!.position < last { watchers[id]!.position = last }
-            if rows.count < settings.page { return }
+            if blocked || rows.count < settings.page { return }
         }
     }
 

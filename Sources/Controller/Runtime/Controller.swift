@@ -102,16 +102,18 @@ public final class Controller: Sendable {
         // NOTIFY convos_railway_event carries an instance id a Railway event named: its status is looked at next.
         let localForEvents = local
         let listener = PostgresListener(url: configuration.databaseURL,
-                                        channels: ["convos_reconcile", "convos_configured", "convos_railway_event", "convos_changes"]) { channel, payload in
+                                        channels: ["convos_reconcile", "convos_configured", "convos_railway_event"]) { channel, payload in
             switch channel {
-            case "convos_changes": watches.poke()
             case "convos_configured": claimWaiters.signal(payload)
             case "convos_railway_event":
                 Task {
                     await localForEvents?.observer.hint(payload)
                     reconciler.wake()
                 }
-            default: reconciler.wake()
+            default:
+                // Apply, claim or delete on some replica: watchers here see it at once.
+                reconciler.wake()
+                watches.poke()
             }
         }
         let notifier = Notifier(db: db)
@@ -123,6 +125,7 @@ public final class Controller: Sendable {
                       wake: {
                           reconciler.wake()
                           notifier.poke()
+                          watches.poke()
                       }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
                       servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
         api.planner = settings.planner
