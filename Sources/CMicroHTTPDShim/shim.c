@@ -30,20 +30,15 @@ struct MHD_Daemon *convos_mhd_start(int listen_fd, unsigned int threads, unsigne
                                     const char *tls_cert_pem, const char *tls_key_pem) {
     unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME
                        | MHD_USE_ITC;
+    /* The certificate and key, when given, as an option array: the rest is the same either way. */
+    struct MHD_OptionItem tls[3] = {{MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}, {MHD_OPTION_END, 0, NULL}};
     if (tls_cert_pem != NULL && tls_key_pem != NULL) {
-        return MHD_start_daemon(flags | MHD_USE_TLS, 0, NULL, NULL, handler, handler_cls,
-                                MHD_OPTION_HTTPS_MEM_CERT, tls_cert_pem,
-                                MHD_OPTION_HTTPS_MEM_KEY, tls_key_pem,
-                                MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
-                                MHD_OPTION_THREAD_POOL_SIZE, threads,
-                                MHD_OPTION_CONNECTION_LIMIT, connection_limit,
-                                MHD_OPTION_CONNECTION_TIMEOUT, idle_timeout_seconds,
-                                MHD_OPTION_NOTIFY_COMPLETED, completed, completed_cls,
-                                MHD_OPTION_NOTIFY_CONNECTION, notify, notify_cls,
-                                MHD_OPTION_UNESCAPE_CALLBACK, convos_unescape, NULL,
-                                MHD_OPTION_END);
+        flags |= MHD_USE_TLS;
+        tls[0] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) tls_cert_pem};
+        tls[1] = (struct MHD_OptionItem) {MHD_OPTION_HTTPS_MEM_KEY, 0, (void *) tls_key_pem};
     }
     return MHD_start_daemon(flags, 0, NULL, NULL, handler, handler_cls,
+                            MHD_OPTION_ARRAY, tls,
                             MHD_OPTION_LISTEN_SOCKET, (MHD_socket) listen_fd,
                             MHD_OPTION_THREAD_POOL_SIZE, threads,
                             MHD_OPTION_CONNECTION_LIMIT, connection_limit,
