@@ -71,6 +71,7 @@ public struct API: Sendable {
         addPoolRoutes(&router)
         addWebhookRoutes(&router)
         addKubeRoutes(&router)
+        addSessionRoutes(&router)
         let auth = self.auth
         let logger = self.logger
         let wake = self.wake

@@ -11,11 +11,13 @@ struct APIAuth: Sendable {
     var servicesKey: String?
     /// The instance a runtime's services token belongs to (services hosted here), or nil.
     var runtimeInstance: (@Sendable (String) async throws -> String?)?
+    /// The dashboard's session a request's cookie names (`Sessions`), standing for the controller's token.
+    var session: (@Sendable (HTTPRequest) async -> Sessions.Session?)?
 
     enum Decision: Equatable { case allow, unauthorized, forbidden(String) }
 
     /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
-    static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret"]
+    static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret", "/ui/session"]
 
     /// The services API's routes (CONTRACT.md section 5).
     static let servicesPatterns: Set<String> = [
@@ -40,7 +42,13 @@ struct APIAuth: Sendable {
         if services { accepted.append(servicesKey) }
         let tokens = accepted.compactMap { $0 }
         if tokens.isEmpty { return .allow }
-        guard let given = Self.bearer(request) else { return .unauthorized }
+        guard let given = Self.bearer(request) else {
+            // The session cookie stands for the controller's token; a write made with it must
+            // carry the session's CSRF token, which another site's page cannot read.
+            guard controllerToken != nil, let lookup = session, let found = await lookup(request) else { return .unauthorized }
+            if request.method == "GET" || request.method == "HEAD" || Sessions.csrfMatches(request, found) { return .allow }
+            return .forbidden("X-CSRF-Token is missing or wrong: a write made with the session cookie must carry the session's token")
+        }
         if tokens.contains(where: { Self.equal(given, $0) }) { return .allow }
         guard services, let lookup = runtimeInstance, let instance = try? await lookup(given) else { return .unauthorized }
         guard request.method == "POST", pattern == "/provision/:instance/:tool" else {

@@ -87,11 +87,15 @@ enum OpenAPIDocument {
         .init(method: "PUT", path: "/user-config/{agent}", summary: "Services: keep a claim's userConfig until the agent goes",
               body: Body(types: json_, schema: "UserConfigRequest"), responses: [200, 400, 401]),
         .init(method: "DELETE", path: "/user-config/{agent}", summary: "Services: forget an agent's userConfig", responses: [200, 401]),
+        .init(method: "POST", path: "/ui/session", summary: "Sign in: the controller's token for an HttpOnly session cookie and its CSRF token",
+              body: Body(types: json_, schema: "SessionRequest"), responses: [200, 401]),
+        .init(method: "GET", path: "/ui/session", summary: "Whether the session cookie is signed in, with its CSRF token", responses: [200]),
+        .init(method: "DELETE", path: "/ui/session", summary: "Sign out (X-CSRF-Token required with a live session)", responses: [200, 403]),
         .init(method: "POST", path: "/webhooks/railway/{secret}", summary: "Railway deployment events (public; the secret in the path is the check)",
               body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
     ]
 
-    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}"]
+    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}", "/ui/session"]
 
     static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
@@ -205,6 +209,7 @@ enum OpenAPIDocument {
         "joinUrl": {"type": "string", "nullable": true}}},
       "CloneSummaryRequest": {"type": "object", "required": ["childAgent", "childInstanceId"], "properties": {
         "childAgent": {"type": "string"}, "childInstanceId": {"type": "string"}, "childUrl": {"type": "string", "nullable": true}}},
+      "SessionRequest": {"type": "object", "properties": {"token": {"type": "string"}}},
       "UserConfigRequest": {"type": "object", "required": ["userConfig"], "properties": {
         "userConfig": {"type": "object", "additionalProperties": {"type": "string"}}}}
     }

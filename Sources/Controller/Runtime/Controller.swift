@@ -121,6 +121,8 @@ public final class Controller: Sendable {
         if let local {
             auth.runtimeInstance = { @Sendable token in try await local.instance(forServicesToken: token) }
         }
+        let sessions = Sessions(db: db)
+        auth.session = { @Sendable request in try? await sessions.find(request) }
         var api = API(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       wake: {
                           reconciler.wake()

@@ -13,6 +13,7 @@ enum Migrations {
         Migration(version: 7, name: "pool_failures", sql: text(PackageResources.v0007_pool_failures_sql)),
         Migration(version: 8, name: "action_backoffs", sql: text(PackageResources.v0008_action_backoffs_sql)),
         Migration(version: 9, name: "kubernetes_api", sql: text(PackageResources.v0009_kubernetes_api_sql)),
+        Migration(version: 10, name: "ui_sessions", sql: text(PackageResources.v0010_ui_sessions_sql)),
     ]
 
     static let migrator = Migrator(all)
