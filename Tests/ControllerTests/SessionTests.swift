@@ -61,3 +61,20 @@ import TestSupport
         await t.stop()
     }
 }
+
+/// The single-page dashboard's files: served from the binary, public, under a strict CSP.
+@Suite struct AppFilesTests {
+    @Test func thePageAndItsFilesAreServedUnderAStrictPolicy() async throws {
+        let t = try await TestController.start(token: "ui-token")
+        let page = try await t.client.get("/app/")
+        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true)
+        let csp = try #require(page.headers["content-security-policy"])
+        #expect(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"))
+        #expect(page.text.contains(#"<script type="module" src="/app/app.js">"#) && !page.text.contains("<script>"), "no inline script")
+        let script = try await t.client.get("/app/app.js")
+        #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
+        #expect(!script.text.contains("innerHTML"), "values reach the page as text only")
+        #expect(try await t.client.get("/app/app.css").status == 200)
+        await t.stop()
+    }
+}

@@ -72,6 +72,7 @@ public struct API: Sendable {
         addWebhookRoutes(&router)
         addKubeRoutes(&router)
         addSessionRoutes(&router)
+        addAppRoutes(&router)
         let auth = self.auth
         let logger = self.logger
         let wake = self.wake
