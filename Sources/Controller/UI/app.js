@@ -181,6 +181,59 @@ async function agentView(name) {
     el('table', {}, el('tbody', {}, ...events.items.map(e => el('tr', {}, el('td', {}, e.at), el('td', {}, e.type), el('td', {}, e.reason), el('td', {}, e.message)))))];
 }
 
+// Templates: every one, with a form to create or edit (name, instructions, model, each tool and
+// its provisioning mode), publish or unpublish, and delete (refused while agents use it, with why).
+async function templatesView(editing) {
+  if (!session.signedIn) return signInView();
+  const list = (await api('GET', '/api/pool/templates')).templates;
+  const current = list.find(t => t.id === editing) || { id: '', agentName: '', instructions: '', model: { default: '' }, tools: [], visibility: 'private' };
+  const message = el('p', { role: 'status' });
+  const input = (id, label, value, attrs = {}) => {
+    const node = el(attrs.multiline ? 'textarea' : 'input', { id, ...(attrs.multiline ? {} : { type: attrs.type || 'text' }) });
+    if (attrs.type === 'checkbox') node.checked = !!value; else node.value = value ?? '';
+    if (attrs.readonly) node.setAttribute('readonly', '');
+    return [node, el('label', { for: id }, label, el('br'), node)];
+  };
+  const [id, idLabel] = input('t-id', 'Template id (lowercase letters, digits, -)', current.id, { readonly: !!editing });
+  const [name, nameLabel] = input('t-name', 'Agent name', current.agentName);
+  const [instructions, instructionsLabel] = input('t-instructions', 'Instructions', current.instructions, { multiline: true });
+  const [model, modelLabel] = input('t-model', 'Model', current.model?.default);
+  const [override, overrideLabel] = input('t-override', 'Claims may choose another model', current.model?.allowOverride, { type: 'checkbox' });
+  const toolRows = ['email', 'sms', 'crypto'].map(tool => {
+    const had = (current.tools || []).find(t => t.id === tool);
+    const [on, onLabel] = input(`t-tool-${tool}`, `Tool: ${tool}`, !!had, { type: 'checkbox' });
+    const mode = el('select', { id: `t-mode-${tool}` }, el('option', { value: 'pool' }, 'from the pool'), el('option', { value: 'user' }, 'brought by the user'));
+    mode.value = had?.provisioning || 'pool';
+    return { tool, on, mode, node: el('div', {}, onLabel, el('label', { for: `t-mode-${tool}` }, 'provisioning ', mode)) };
+  });
+  const form = el('form', { onsubmit: async (e) => {
+    e.preventDefault();
+    const body = { id: id.value, agentName: name.value, instructions: instructions.value,
+      model: { default: model.value, allowOverride: override.checked }, visibility: current.visibility || 'private',
+      tools: toolRows.filter(r => r.on.checked).map(r => ({ id: r.tool, provisioning: r.mode.value })) };
+    try {
+      if (editing) await api('PUT', `/api/pool/templates/${encodeURIComponent(editing)}`, body);
+      else await api('POST', '/api/pool/templates', body);
+      message.className = 'ok'; message.textContent = `saved ${body.id}`;
+      location.hash = `#/templates/${encodeURIComponent(body.id)}`;
+    } catch (err) { message.className = 'error'; message.textContent = err.message; }
+  } }, idLabel, nameLabel, instructionsLabel, modelLabel, overrideLabel, ...toolRows.map(r => r.node),
+    el('button', { type: 'submit' }, editing ? 'Save' : 'Create'), message);
+  const rows = list.map(t => el('tr', {},
+    el('td', {}, el('a', { href: `#/templates/${encodeURIComponent(t.id)}` }, t.id)), el('td', {}, t.visibility),
+    el('td', {}, el('button', { type: 'button', onclick: async () => {
+      try { await api('PATCH', `/api/pool/templates/${encodeURIComponent(t.id)}/visibility`, { visibility: t.visibility === 'public' ? 'private' : 'public' }); route(); }
+      catch (err) { message.className = 'error'; message.textContent = err.message; }
+    } }, t.visibility === 'public' ? `Unpublish ${t.id}` : `Publish ${t.id}`)),
+    el('td', {}, el('button', { type: 'button', onclick: async () => {
+      if (!confirm(`Delete template ${t.id}?`)) return;
+      try { await api('DELETE', `/api/pool/templates/${encodeURIComponent(t.id)}`); location.hash = '#/templates'; route(); }
+      catch (err) { message.className = 'error'; message.textContent = err.message; }
+    } }, `Delete ${t.id}`))));
+  return [el('h2', {}, 'Templates'), el('table', {}, el('tbody', {}, ...rows)),
+    el('h3', {}, editing ? `Edit ${editing}` : 'New template'), editing ? el('a', { href: '#/templates' }, 'New template instead') : '', form];
+}
+
 async function poolsView() {
   const counts = await api('GET', '/api/pool/counts');
   return [el('h2', {}, 'Pools'), el('div', { class: 'counts' },
@@ -190,7 +243,8 @@ async function poolsView() {
 async function route() {
   if (stopWatch) { stopWatch(); stopWatch = null; }
   const [page, arg] = (location.hash.replace('#/', '') || 'store').split('/').map(decodeURIComponent);
-  const views = { store: storeView, signin: signInView, agents: agentsView, pools: poolsView, claim: claimView, agent: agentView };
+  const views = { store: storeView, signin: signInView, agents: agentsView, pools: poolsView, claim: claimView, agent: agentView,
+    templates: templatesView };
   try {
     view.replaceChildren(...await (views[page] || storeView)(arg));
   } catch (err) {
