@@ -125,6 +125,8 @@ public struct API: Sendable {
     static func httpError(_ error: StoreError) -> HTTPError {
         switch error {
         case .notFound: return .notFound(error.description)
+        case .alreadyExists(let kind, let name):
+            return .conflict(error.description, details: [detail(FieldError("metadata.name", "already exists", object: "\(kind.singular)/\(name)"))])
         case .conflict(let message, let details): return .conflict(message, details: details.map(detail))
         case .unprocessable(let message, let details): return .unprocessable(message, details: details.map(detail))
         }

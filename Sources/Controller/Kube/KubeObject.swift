@@ -6,7 +6,6 @@ import Resources
 /// Called by the Kubernetes routes for GET, LIST and every watch event.
 enum KubeObject {
     static let group = "agents.convos.org"
-    static let version = "v1"
     static let groupVersion = "agents.convos.org/v1"
     /// Held by an agent while its teardown runs (`metadata.finalizers`); it goes with the agent.
     static let teardownFinalizer = "agents.convos.org/teardown"

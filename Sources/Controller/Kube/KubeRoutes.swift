@@ -214,11 +214,7 @@ extension API {
             }
             return KubeResponse.json(object, status: status)
         }
-        do {
-            _ = try await store.apply([manifest], mode: mode)
-        } catch StoreError.conflict(_, let details) where mode == .createOnly && details.contains(where: { $0.message == "already exists" }) {
-            throw KubeStatus.alreadyExists(manifest.kind, manifest.name)
-        }
+        _ = try await store.apply([manifest], mode: mode)
         guard let object = try await kube.get(manifest.kind, manifest.name) else { throw KubeStatus.notFound(manifest.kind, manifest.name) }
         return KubeResponse.json(object, status: status)
     }

@@ -63,8 +63,8 @@ struct KubeStatus: Error, Sendable {
         switch error {
         case let status as KubeStatus: return status
         case StoreError.notFound(let k, let n): return .notFound(k, n)
+        case StoreError.alreadyExists(let k, let n): return .alreadyExists(k, n)
         case StoreError.conflict(let message, let details):
-            if details.contains(where: { $0.message == "already exists" }), let kind, let name { return .alreadyExists(kind, name) }
             return KubeStatus(code: 409, reason: .conflict, message: message, kind: kind, name: name, causes: details)
         case StoreError.unprocessable(let message, let details):
             return KubeStatus(code: 422, reason: .invalid, message: message, kind: kind, name: name, causes: details)

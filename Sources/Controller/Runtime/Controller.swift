@@ -208,7 +208,7 @@ public final class Controller: Sendable {
         do {
             _ = try await store.apply([manifest], mode: .createOnly)
             logger.info("created pool/default from POOL_MIN_IDLE", ["minIdle": String(minIdle)])
-        } catch StoreError.conflict {
+        } catch StoreError.alreadyExists {
             // Another replica created it first.
         }
     }

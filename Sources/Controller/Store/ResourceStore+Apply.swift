@@ -92,7 +92,7 @@ extension ResourceStore {
             return ApplyResult(kind: m.kind, name: m.name, action: .created, generation: generation)
         }
         if mode == .createOnly {
-            throw StoreError.conflict("\(m.reference) already exists", [FieldError("metadata.name", "already exists", object: m.reference)])
+            throw StoreError.alreadyExists(kind: m.kind, name: m.name)
         }
         let currentVersion: String = try current.decode("resource_version")
         if let rv = m.resourceVersion, rv != currentVersion {
