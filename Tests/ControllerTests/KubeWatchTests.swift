@@ -110,3 +110,31 @@ import TestSupport
         await t.stop()
     }
 }
+
+/// Writes of the Kubernetes API over plain HTTP: POST creates then says AlreadyExists, a merge
+/// patch changes the spec, an invalid object is 422 Invalid with the field in its causes and
+/// changes nothing stored.
+@Suite struct KubeWriteTests {
+    @Test func createThenAlreadyExistsPatchAndInvalid() async throws {
+        let t = try await TestController.start(reconciler: TestController.noReconciler)
+        let pools = "/apis/agents.convos.org/v1/pools"
+        let json = ["Content-Type": "application/json"]
+        let pool = Data(#"{"apiVersion":"agents.convos.org/v1","kind":"Pool","metadata":{"name":"p"},"spec":{"minIdle":1,"maxInstances":3,"image":"ghcr.io/a/b:c"}}"#.utf8)
+        #expect(try await t.client.send("POST", pools, body: pool, headers: json).status == 201)
+        let again = try await t.client.send("POST", pools, body: pool, headers: json)
+        let againStatus = try again.json()
+        #expect(again.status == 409 && againStatus["reason"] as? String == "AlreadyExists")
+        let patched = try await t.client.send("PATCH", pools + "/p", body: Data(#"{"spec":{"minIdle":2}}"#.utf8),
+                                              headers: ["Content-Type": "application/merge-patch+json"])
+        let patchedObject = try patched.json()
+        #expect(patched.status == 200 && (patchedObject["spec"] as? [String: Any])?["minIdle"] as? Int == 2)
+        let invalid = try await t.client.send("PATCH", pools + "/p", body: Data(#"{"spec":{"minIdle":-1}}"#.utf8),
+                                              headers: ["Content-Type": "application/merge-patch+json"])
+        let status = try invalid.json()
+        #expect(invalid.status == 422 && status["reason"] as? String == "Invalid")
+        let causes = ((status["details"] as? [String: Any])?["causes"] as? [[String: Any]]) ?? []
+        #expect(causes.contains { ($0["field"] as? String)?.hasPrefix("spec.minIdle") == true }, "\(status)")
+        #expect(try await t.count("SELECT (spec->>'minIdle')::int AS n FROM pool.pools WHERE name = 'p'") == 2, "nothing changed")
+        await t.stop()
+    }
+}
