@@ -53,7 +53,7 @@ let package = Package(
             dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML", "Sync"],
             // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
             resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"),
-                        .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("UI/index.html"), .embedInCode("UI/app.js"), .embedInCode("UI/app.css")],
+                        .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("UI/index.html"), .embedInCode("UI/app.js"), .embedInCode("UI/lib.js"), .embedInCode("UI/store.js"), .embedInCode("UI/agents.js"), .embedInCode("UI/templates.js"), .embedInCode("UI/pools.js"), .embedInCode("UI/app.css")],
             swiftSettings: strict
         ),
         .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),

@@ -62,19 +62,27 @@ import TestSupport
     }
 }
 
-/// The single-page dashboard's files: served from the binary, public, under a strict CSP.
+/// The dashboard at `/`: a page and its files served from the binary, public, under a strict CSP,
+/// holding no data of its own (everything comes from the API, signed in or not).
 @Suite struct AppFilesTests {
     @Test func thePageAndItsFilesAreServedUnderAStrictPolicy() async throws {
-        let t = try await TestController.start(token: "ui-token")
-        let page = try await t.client.get("/app/")
-        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true)
+        let t = try await TestController.start(token: "ui-token", simulate: true)
+        _ = try await t.apply(Specs.join(ReconcilerTests.pool(1), ReconcilerTests.template, Specs.agent("alice-agent", owner: "alice")),
+                              headers: ["Authorization": "Bearer ui-token"])
+        let page = try await t.client.get("/")
+        #expect(page.status == 200 && page.headers["content-type"]?.hasPrefix("text/html") == true, "public, like the contract says")
         let csp = try #require(page.headers["content-security-policy"])
         #expect(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"))
         #expect(page.text.contains(#"<script type="module" src="/app/app.js">"#) && !page.text.contains("<script>"), "no inline script")
-        let script = try await t.client.get("/app/app.js")
-        #expect(script.status == 200 && script.headers["content-type"]?.hasPrefix("text/javascript") == true)
-        #expect(!script.text.contains("innerHTML"), "values reach the page as text only")
-        #expect(try await t.client.get("/app/app.css").status == 200)
+        #expect(!page.text.contains("alice") && !page.text.contains("concierge"), "the page itself holds no owner, agent or template")
+        for name in API.appFiles.keys.sorted() {
+            let file = try await t.client.get("/app/" + name)
+            #expect(file.status == 200 && file.headers["content-security-policy"] == csp, "\(name)")
+            #expect(file.headers["content-type"]?.hasPrefix(name.hasSuffix(".js") ? "text/javascript" : "text/css") == true, "\(name)")
+            #expect(!file.text.contains("innerHTML") && !file.text.contains("insertAdjacentHTML"), "\(name): values reach the page as text only")
+        }
+        #expect(try await t.client.get("/app/nothing.js").status == 404)
+        #expect(try await t.client.get("/app/").status == 404)
         await t.stop()
     }
 }

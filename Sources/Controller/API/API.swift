@@ -57,8 +57,6 @@ public struct API: Sendable {
         let metrics = self.metrics
         if let status = self.status {
             router.add("GET", "/status") { _ in .json(try await status.report()) }
-            let dashboard = Dashboard(store: store, status: status)
-            router.add("GET", "/") { _ in try await dashboard.render() }
             router.add("GET", "/metrics") { _ in
                 .text(try await status.metricsText(metrics), contentType: "text/plain; version=0.0.4; charset=utf-8")
             }

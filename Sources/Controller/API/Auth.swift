@@ -18,7 +18,7 @@ struct APIAuth: Sendable {
 
     /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
     static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret", "/ui/session",
-                                                   "/app/", "/app/app.js", "/app/app.css"]
+                                                   "/app/:file"]
 
     /// The services API's routes (CONTRACT.md section 5).
     static let servicesPatterns: Set<String> = [

@@ -34,7 +34,7 @@ enum OpenAPIDocument {
     static let json_ = ["application/json"]
 
     static let operations: [Operation] = [
-        .init(method: "GET", path: "/", summary: "Dashboard (HTML)", responses: [200]),
+        .init(method: "GET", path: "/", summary: "The dashboard, a single page (HTML; strict Content-Security-Policy)", responses: [200]),
         .init(method: "GET", path: "/healthz", summary: "Liveness", responses: [200]),
         .init(method: "GET", path: "/readyz", summary: "Readiness: database reachable, schema current", responses: [200, 503]),
         .init(method: "GET", path: "/metrics", summary: "Prometheus metrics", responses: [200]),
@@ -87,9 +87,7 @@ enum OpenAPIDocument {
         .init(method: "PUT", path: "/user-config/{agent}", summary: "Services: keep a claim's userConfig until the agent goes",
               body: Body(types: json_, schema: "UserConfigRequest"), responses: [200, 400, 401]),
         .init(method: "DELETE", path: "/user-config/{agent}", summary: "Services: forget an agent's userConfig", responses: [200, 401]),
-        .init(method: "GET", path: "/app/", summary: "The dashboard, a single page (HTML; strict Content-Security-Policy)", responses: [200]),
-        .init(method: "GET", path: "/app/app.js", summary: "The dashboard's script (an ES module)", responses: [200]),
-        .init(method: "GET", path: "/app/app.css", summary: "The dashboard's styles", responses: [200]),
+        .init(method: "GET", path: "/app/{file}", summary: "The dashboard's styles and ES modules (app.css, app.js, lib.js, ...)", responses: [200, 404]),
         .init(method: "POST", path: "/ui/session", summary: "Sign in: the controller's token for an HttpOnly session cookie and its CSRF token",
               body: Body(types: json_, schema: "SessionRequest"), responses: [200, 401]),
         .init(method: "GET", path: "/ui/session", summary: "Whether the session cookie is signed in, with its CSRF token", responses: [200]),
@@ -98,7 +96,7 @@ enum OpenAPIDocument {
               body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
     ]
 
-    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}", "/ui/session", "/app/", "/app/app.js", "/app/app.css"]
+    static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}", "/ui/session", "/app/{file}"]
 
     static var json: JSONValue {
         var paths: [String: JSONValue] = [:]

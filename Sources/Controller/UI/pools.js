@@ -1,0 +1,89 @@
+// Pools: the claim pool's counts for everyone; signed in, each pool live with its counts by state,
+// its conditions (Progressing says why creation is held back) and a form for minIdle and
+// maxInstances. Status (signed in): the operator's view of leader, ticks, providers, failing work,
+// instances and the latest events.
+import { api, el, every, field, group, link, live, replace, say, session, time } from './lib.js';
+
+const states = ['provisioning', 'idle', 'claimed', 'failed', 'deleting'];
+
+export async function poolsView(_, signal) {
+  if (!session.signedIn) {
+    const counts = await api('GET', '/api/pool/counts');
+    return [el('h2', {}, 'Pool'), el('div', { class: 'counts' }, ...Object.entries(counts).map(([k, v]) => el('div', {}, el('b', { id: `count-${k}` }, v), k))),
+      el('p', { class: 'muted' }, el('a', { href: '#/signin' }, 'Sign in'), ' to see each pool and change its size.')];
+  }
+  const cards = new Map();
+  const list = el('div', {});
+  await live(`${group}/pools`, signal, items => {
+    for (const [name, pool] of items) {
+      if (!cards.has(name)) cards.set(name, card(name));
+      cards.get(name).update(pool);
+    }
+    for (const name of [...cards.keys()]) if (!items.has(name)) cards.delete(name);
+    list.replaceChildren(...[...cards.keys()].sort().map(name => cards.get(name).node));
+    if (!items.size) list.replaceChildren(el('p', { class: 'muted' }, 'No pool yet: apply one with the CLI.'));
+  });
+  return [el('h2', {}, 'Pools'), list];
+}
+
+/** One pool's card. Its form keeps what the user typed while live updates change the rest. */
+function card(name) {
+  const counts = el('div', { class: 'counts' });
+  const conditions = el('ul', { class: 'conditions' });
+  const image = el('p', { class: 'muted' });
+  const message = el('p', { role: 'status' });
+  const [minIdle, minLabel] = field(`${name}-minIdle`, 'minIdle (idle instances kept ready)', { type: 'number', min: 0, required: true });
+  const [maxInstances, maxLabel] = field(`${name}-maxInstances`, 'maxInstances (instances at most)', { type: 'number', min: 1, required: true });
+  let edited = false;
+  for (const input of [minIdle, maxInstances]) input.addEventListener('input', () => { edited = true; });
+  const form = el('form', { class: 'inline', onsubmit: async (e) => {
+    e.preventDefault();
+    try {
+      await api('PATCH', `${group}/pools/${encodeURIComponent(name)}`, { spec: { minIdle: Number(minIdle.value), maxInstances: Number(maxInstances.value) } },
+        'application/merge-patch+json');
+      edited = false;
+      say(message, `Saved: minIdle ${minIdle.value}, maxInstances ${maxInstances.value}.`, true);
+    } catch (err) { say(message, err.message); }
+  } }, minLabel, maxLabel, el('button', { type: 'submit', id: `${name}-save` }, `Save ${name}`));
+  const node = el('section', { class: 'card', 'aria-label': `Pool ${name}` }, el('h3', {}, name), counts, conditions, image, form, message);
+  return {
+    node,
+    update(pool) {
+      const s = pool.status || {};
+      replace(counts, states.map(k => el('div', {}, el('b', { id: `${name}-${k}` }, s[k] ?? 0), k)));
+      replace(conditions, (s.conditions || []).map(c => el('li', { class: c.status === 'True' ? 'ok' : 'no' },
+        el('b', {}, `${c.type} ${c.status}`), ` ${c.reason}`, c.message ? ` — ${c.message}` : '', ' ', el('span', { class: 'muted' }, time(c.lastTransitionTime)))));
+      image.textContent = `${pool.spec.image} → ${(s.imageDigest || 'not resolved yet').slice(0, 19)}`;
+      if (!edited) { minIdle.value = pool.spec.minIdle; maxInstances.value = pool.spec.maxInstances; }
+    },
+  };
+}
+
+export async function statusView(_, signal) {
+  const summary = el('p', {});
+  const failing = el('tbody');
+  const providers = el('tbody');
+  const instances = el('tbody');
+  const events = el('tbody');
+  const message = el('p', { role: 'status' });
+  const rows = (into, list, cells) => replace(into, list.map(item => el('tr', {}, ...cells(item).map(c => el('td', {}, c)))));
+  const refresh = async () => {
+    try {
+      const [report, fleet, latest] = await Promise.all([api('GET', '/status'), api('GET', '/v1/instances'), api('GET', '/v1/events?limit=25')]);
+      summary.replaceChildren(`Replica ${report.thisReplica}, `, report.isLeader ? el('b', {}, 'leader') : `follower of ${report.leader?.identity || 'nobody'}`,
+        `; last tick `, time(report.lastTick?.at), ` (${report.lastTick?.actions ?? 0} actions); queue ${report.queueDepth}; Railway ${report.railway?.mode || ''}`);
+      rows(failing, report.backoffs, b => [b.key, b.action || '', b.failures, b.lastError || '', time(b.nextAttempt)]);
+      rows(providers, report.providers, p => [p.name, el('span', { class: p.breaker === 'closed' ? 'ok' : 'no' }, p.breaker), p.calls, p.errors, p.retries]);
+      rows(instances, (fleet.items || fleet.instances || []), i => [i.id, i.state, i.health || '-', i.agent || '-', link(i.url), time(i.createdAt)]);
+      rows(events, latest.items, e => [time(e.at), `${e.kind}/${e.name}`, e.reason, e.message]);
+    } catch (err) { say(message, err.message); }
+  };
+  await refresh();
+  every(3000, signal, refresh);
+  const table = (caption, heads, body, style = 'stack') => el('table', { class: style }, el('caption', {}, caption), el('thead', {}, el('tr', {}, ...heads.map(h => el('th', { scope: 'col' }, h)))), body);
+  return [el('h2', {}, 'Status'), summary, message,
+    table('Failing work', ['Key', 'Action', 'Attempts', 'Last error', 'Next attempt'], failing),
+    table('Providers', ['Provider', 'Breaker', 'Calls', 'Errors', 'Retries'], providers, ''),
+    table('Instances', ['Id', 'State', 'Health', 'Agent', 'URL', 'Created'], instances, 'compact'),
+    table('Latest events', ['When', 'Object', 'Reason', 'Message'], events)];
+}
