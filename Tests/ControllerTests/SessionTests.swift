@@ -60,6 +60,14 @@ import TestSupport
         #expect(await curl.call("GET", "/v1/agents", cookie: id).0 == 401, "signed out")
         await t.stop()
     }
+
+    /// Without a token (loopback only) the API is open, and the page is told it needs no sign-in.
+    @Test func withoutATokenThePageNeedsNoSignIn() async throws {
+        let t = try await TestController.start()
+        let (status, _, body) = await Curl(base: t.url).call("GET", "/ui/session")
+        #expect(status == 200 && body.contains("\"signedIn\":true") && body.contains("\"tokenRequired\":false"), "\(body)")
+        await t.stop()
+    }
 }
 
 /// The dashboard at `/`: a page and its files served from the binary, public, under a strict CSP,

@@ -63,10 +63,12 @@ struct Sessions: Sendable {
     }
 }
 
-/// What `/ui/session` answers: whether signed in, and the CSRF token for writes.
+/// What `/ui/session` answers: whether signed in, the CSRF token for writes, and whether a token
+/// is needed at all (not when none is set: the controller then listens on loopback only, open).
 struct SessionState: Encodable {
     let signedIn: Bool
     let csrf: String?
+    var tokenRequired = true
 }
 
 extension API {
@@ -87,6 +89,7 @@ extension API {
             return response
         }
         router.add("GET", "/ui/session") { request in
+            guard token != nil else { return .json(SessionState(signedIn: true, csrf: nil, tokenRequired: false)) }
             guard let session = try await sessions.find(request) else { return .json(SessionState(signedIn: false, csrf: nil)) }
             return .json(SessionState(signedIn: true, csrf: session.csrf))
         }

@@ -32,9 +32,10 @@ function renderNav() {
   const page = currentPage();
   const links = Object.entries(routes).filter(([, [, needs, label]]) => label && (session.signedIn || !needs))
     .map(([name, [, , label]]) => el('a', { href: `#/${name}`, 'aria-current': name === page ? 'page' : null }, label));
-  const account = session.signedIn
-    ? el('button', { type: 'button', id: 'sign-out', onclick: signOut }, 'Sign out')
-    : el('a', { href: '#/signin', 'aria-current': page === 'signin' ? 'page' : null }, 'Sign in');
+  // Without a token set (loopback only) the API is open: nothing to sign in or out of.
+  const account = session.tokenRequired === false ? el('span', { class: 'muted' }, 'open: no token set')
+    : session.signedIn ? el('button', { type: 'button', id: 'sign-out', onclick: signOut }, 'Sign out')
+      : el('a', { href: '#/signin', 'aria-current': page === 'signin' ? 'page' : null }, 'Sign in');
   nav.replaceChildren(...links, account);
 }
 
