@@ -37,6 +37,18 @@ def until(d, what, predicate, seconds=60):
     return WebDriverWait(d, seconds, poll_frequency=0.05, ignored_exceptions=(Exception,)).until(predicate, message=what)
 
 
+def goto(d, route, heading):
+    """Opens `route` and waits for its view: a change of the hash alone leaves the last view up
+    until the new one is drawn, so its heading says when."""
+    d.get(BASE + "/" + route)
+    until(d, f"{route} drawn", lambda d: d.find_element(By.CSS_SELECTOR, "#view h2").text == heading)
+
+
+def click(d, what, by, value):
+    """Clicks the element `value` finds, again if a live update replaced it meanwhile."""
+    until(d, what, lambda d: d.find_element(by, value).click() or True)
+
+
 def view_text(d):
     return d.find_element(By.ID, "view").text
 

@@ -21,8 +21,10 @@ import TestSupport
             return ready && idle >= 1
         }
         let directory = CLITests.repo + "/Tests/Browser"
-        let run = await shellOutput("cd \(directory) && CONTROLLER_URL=\(t.url) CONTROLLER_API_TOKEN=browser-token timeout 240 python3 \(script)", mergeErrors: true)
+        let run = await shellOutput("cd \(directory) && CONTROLLER_URL=\(t.url) SIM_URL=\(t.controller.simulator!.baseURL) CONTROLLER_API_TOKEN=browser-token timeout 240 python3 \(script)", mergeErrors: true)
         await t.stop()
+        // The steps, and the figure the click-through measures, in the test log.
+        print(run.output)
         return run
     }
 
@@ -31,8 +33,8 @@ import TestSupport
         #expect(run.status == 0, "\(run.output)")
         for step in ["store: ['Concierge']", "signed out, nothing private on 7 views", "signed in", "template created and published",
                      "the store shows it, its markup as text", "claimed; invite: https://", "ready in the list without a reload",
-                     "a CLI apply showed on the open page in", "detail shows its conditions, tools, instance and events",
-                     "pool resized with its form; conditions shown", "status shows providers and instances", "deleted and gone:"] {
+                     "a CLI apply showed on the open page in", "the failing step shown apart:", "and gone once it passed", "detail shows its conditions, tools, instance and events",
+                     "pool resized with its form; conditions shown", "deleting a template in use is refused, saying why:", "status shows providers and instances", "deleted and gone:"] {
             #expect(run.output.contains(step), "\(step) in \(run.output)")
         }
     }

@@ -1,7 +1,7 @@
 // Agents (signed in): the live list with phase and conditions, and one agent in detail: its
 // conditions, the failing step and its next retry, tools, instance, invite and events; delete with
 // confirmation, the teardown followed until the agent is gone.
-import { api, copy, el, every, group, link, live, relative, replace, say, time } from './lib.js';
+import { api, copy, el, every, group, keyed, link, live, relative, replace, say, time } from './lib.js';
 
 /** One badge per condition: its type, marked true or not, the reason on hover and for readers. */
 function badges(a) {
@@ -16,10 +16,10 @@ export async function agentsView(_, signal) {
   await live(`${group}/agents`, signal, items => {
     const agents = [...items.values()].sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
     count.textContent = agents.length ? `${agents.length} agent(s)` : 'No agent yet: claim one from the store.';
-    replace(body, agents.map(a => el('tr', {},
+    keyed(body, agents, a => a.metadata.name, a => el('tr', {},
       el('td', {}, el('a', { id: `agent-${a.metadata.name}`, href: `#/agent/${encodeURIComponent(a.metadata.name)}` }, a.metadata.name)),
       el('td', { class: `phase ${a.status?.phase || 'Pending'}` }, a.status?.phase || 'Pending'),
-      el('td', {}, a.spec.template), el('td', {}, a.spec.owner), el('td', {}, badges(a)))));
+      el('td', {}, a.spec.template), el('td', {}, a.spec.owner), el('td', {}, badges(a))));
   });
   return [el('h2', {}, 'Agents'), count, el('table', { class: 'compact' }, el('thead', {}, el('tr', {}, ...['Name', 'Phase', 'Template', 'Owner', 'Conditions']
     .map(h => el('th', { scope: 'col' }, h)))), body), el('p', {}, el('a', { href: '#/store' }, 'Claim an agent from the store'))];

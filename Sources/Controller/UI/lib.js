@@ -30,6 +30,26 @@ export function replace(node, ...children) {
   if (focused) document.getElementById(focused)?.focus();
 }
 
+/** Keeps `parent`'s children one per item, in order. A child is built again only when its item
+ * changed, so the rest keep their nodes: a click or focus on an unchanged row survives an update
+ * of another. Focus on a rebuilt row is found again by id, as `replace` does. */
+export function keyed(parent, items, key, build) {
+  const focused = parent.contains(document.activeElement) ? document.activeElement.id : '';
+  const before = parent.keyedRows || new Map();
+  const after = new Map();
+  const nodes = items.map(item => {
+    const k = key(item), signature = JSON.stringify(item);
+    const had = before.get(k);
+    const node = had && had.signature === signature ? had.node : build(item);
+    after.set(k, { signature, node });
+    return node;
+  });
+  parent.keyedRows = after;
+  nodes.forEach((node, i) => { if (parent.children[i] !== node) parent.insertBefore(node, parent.children[i] || null); });
+  while (parent.children.length > nodes.length) parent.lastElementChild.remove();
+  if (focused && document.activeElement?.id !== focused) document.getElementById(focused)?.focus();
+}
+
 /** A link only for http(s) addresses: a value from elsewhere must not become `javascript:`. */
 export function link(url, attrs = {}) {
   return /^https?:\/\//i.test(url || '') ? el('a', { href: url, target: '_blank', rel: 'noopener noreferrer', ...attrs }, url) : el('span', attrs, url || '');

@@ -1,6 +1,6 @@
 // The template store (public), one template opened, sign-in, and the claim: from a template to
 // the agent's invite URL, its progress shown live.
-import { api, copy, el, field, group, link, live, replace, say, session } from './lib.js';
+import { api, copy, el, field, group, keyed, link, live, replace, say, session } from './lib.js';
 
 /** The store's templates: public ones, kept current from the watch when signed in. */
 async function publicTemplates(signal, onChange) {
@@ -19,21 +19,22 @@ export async function storeView(id, signal) {
   if (id) return templateView(id);
   const search = el('input', { id: 'search', type: 'search', autocomplete: 'off' });
   const results = el('div', { class: 'cards' });
+  const empty = el('p', { class: 'muted' });
   let templates = [];
   const render = () => {
     const q = search.value.trim().toLowerCase();
     const shown = templates.filter(t => !q || `${t.id} ${t.agentName} ${t.instructions} ${t.model?.default} ${tools(t)}`.toLowerCase().includes(q))
       .sort((a, b) => a.id.localeCompare(b.id));
-    results.replaceChildren(...shown.map(t => el('article', { class: 'card' },
+    keyed(results, shown, t => t.id, t => el('article', { class: 'card' },
       el('h3', {}, el('a', { href: `#/store/${encodeURIComponent(t.id)}` }, t.agentName || t.id)),
       el('p', {}, t.instructions || ''),
       el('p', { class: 'muted' }, `${t.model?.default || ''} · tools: ${tools(t)}`),
-      session.signedIn ? el('a', { class: 'action', href: `#/claim/${encodeURIComponent(t.id)}` }, `Claim an agent from ${t.agentName || t.id}`) : '')));
-    if (!shown.length) results.replaceChildren(el('p', { class: 'muted' }, q ? 'No template matches.' : 'No public template yet.'));
+      session.signedIn ? el('a', { class: 'action', href: `#/claim/${encodeURIComponent(t.id)}` }, `Claim an agent from ${t.agentName || t.id}`) : ''));
+    empty.textContent = shown.length ? '' : q ? 'No template matches.' : 'No public template yet.';
   };
   search.addEventListener('input', render);
   await publicTemplates(signal, list => { templates = list; render(); });
-  return [el('h2', {}, 'Template store'), el('label', { for: 'search' }, 'Search templates', search), results];
+  return [el('h2', {}, 'Template store'), el('label', { for: 'search' }, 'Search templates', search), results, empty];
 }
 
 async function templateView(id) {
@@ -103,26 +104,29 @@ export async function claimView(id, signal) {
 
 const steps = [['Claimed', 'Bound to an instance'], ['ToolsReady', 'Tools provisioned'], ['Configured', 'Runtime configured'], ['Ready', 'Ready']];
 
-/** The claim's progress (bound, tools, configured) live, then its invite URL with Copy. */
+/** The claim's progress (bound, tools, configured) live, then its invite URL with Copy. The
+ * invite, once known, is drawn once: later updates leave its link, button and focus alone. */
 async function follow(name, into, signal) {
-  let shown = false;
+  const status = el('div', {});
+  const invite = el('div', {});
+  into.replaceChildren(status, invite);
   await live(`${group}/agents?fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`, signal, items => {
     const a = items.get(name);
     if (!a) return;
     const conditions = new Map((a.status?.conditions || []).map(c => [c.type, c]));
-    const out = [el('p', {}, el('a', { href: `#/agent/${encodeURIComponent(name)}` }, name), `: ${a.status?.phase || 'Pending'}`),
+    replace(status, el('p', {}, el('a', { href: `#/agent/${encodeURIComponent(name)}` }, name), `: ${a.status?.phase || 'Pending'}`),
       el('ol', { class: 'steps' }, ...steps.map(([type, label]) => {
         const c = conditions.get(type);
         const done = c?.status === 'True';
         return el('li', { class: done ? 'ok' : '' }, `${done ? '✓' : '…'} ${label}`, c && !done && c.message ? el('span', { class: 'muted' }, ` — ${c.reason}: ${c.message}`) : '');
-      }))];
-    const invite = a.status?.inviteUrl;
-    if (invite) {
-      const button = el('button', { type: 'button', id: 'copy-invite', onclick: () => copy(invite, button) }, 'Copy invite URL');
-      out.push(el('p', { class: 'invite' }, 'Invite: ', link(invite, { id: 'invite' }), ' ', button));
+      })));
+    const url = a.status?.inviteUrl;
+    if (url && !invite.hasChildNodes()) {
+      const button = el('button', { type: 'button', id: 'copy-invite', onclick: () => copy(url, button) }, 'Copy invite URL');
+      const anchor = link(url, { id: 'invite' });
+      invite.append(el('p', { class: 'invite' }, 'Invite: ', anchor, ' ', button));
+      // Where the claim ends: focus on the invite, so a keyboard user is already there.
+      anchor.focus();
     }
-    replace(into, out);
-    // Where the claim ends: the invite, focused once, so a keyboard user is already on it.
-    if (invite && !shown) { shown = true; document.getElementById('invite')?.focus(); }
   });
 }

@@ -2,7 +2,7 @@
 // agents use it, with the reason shown); a form to create or edit one: name, instructions, model,
 // and each tool with its provisioning mode. An edit keeps what the form does not show (tool
 // options, the OpenRouter limit).
-import { api, el, field, group, live, replace, say } from './lib.js';
+import { api, el, field, group, keyed, live, say } from './lib.js';
 
 const blank = { id: '', agentName: '', instructions: '', model: { default: '', allowOverride: false }, tools: [], visibility: 'private' };
 
@@ -11,8 +11,8 @@ export async function templatesView(editing, signal) {
     editing ? api('GET', `/api/pool/templates/${encodeURIComponent(editing)}`) : Promise.resolve(blank)]);
   const message = el('p', { id: 'template-message', role: 'status' });
   const rows = el('tbody');
-  await live(`${group}/agenttemplates`, signal, items => replace(rows, [...items.values()]
-    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)).map(t => row(t, message))));
+  await live(`${group}/agenttemplates`, signal, items => keyed(rows, [...items.values()]
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name)), t => t.metadata.name, t => row(t, message)));
 
   const [id, idLabel] = field('t-id', 'Template id (lowercase letters, digits and -)', { value: current.id, readonly: !!editing, required: true });
   const [name, nameLabel] = field('t-name', 'Agent name', { value: current.agentName, required: true });
