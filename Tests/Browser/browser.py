@@ -45,8 +45,11 @@ def goto(d, route, heading):
 
 
 def click(d, what, by, value):
-    """Clicks the element `value` finds, again if a live update replaced it meanwhile."""
-    until(d, what, lambda d: d.find_element(by, value).click() or True)
+    """Clicks the element `value` finds, again if a live update replaced it meanwhile. The click
+    is the element's own (a DOM click, as Enter on it would be), not a pointer at its place on
+    the screen: a live list may move its rows between finding one and pressing there. It runs
+    after the script returns, so a confirm() it opens does not hold the script up."""
+    until(d, what, lambda d: d.execute_script("const e = arguments[0]; setTimeout(() => e.click()); return true", d.find_element(by, value)))
 
 
 def view_text(d):

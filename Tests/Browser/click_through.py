@@ -13,6 +13,7 @@ import tempfile
 import time
 import urllib.request
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import Select
 from browser import BASE, TOKEN, api, click, goto, check_page, check_signed_out, run, until, view_text
 
 SIGNED_OUT_ROUTES = ["#/store", "#/pools", "#/agents", "#/templates", "#/status", "#/agent/shown-agent", "#/claim/concierge"]
@@ -52,6 +53,9 @@ def steps(d):
     d.find_element(By.ID, "t-instructions").send_keys('Helps <img src=x onerror="window.pwned=1"> from the browser.')
     d.find_element(By.ID, "t-model").send_keys("anthropic/claude-sonnet-4")
     d.find_element(By.ID, "t-tool-email").click()
+    # Bankr with the user's own key: the claim form asks for it.
+    d.find_element(By.ID, "t-tool-crypto").click()
+    Select(d.find_element(By.ID, "t-mode-crypto")).select_by_value("user")
     check_page(d, "templates")
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     click(d, "the publish button", By.ID, "publish-browser-tmpl")
@@ -62,10 +66,14 @@ def steps(d):
     assert '<img src=x onerror="window.pwned=1">' in view_text(d), "markup in a value is shown as text"
     assert not d.find_elements(By.CSS_SELECTOR, "#view img") and not d.execute_script("return window.pwned"), "and never run"
     print("the store shows it, its markup as text")
+    d.find_element(By.ID, "search").send_keys("browser")
+    until(d, "the search to narrow the store", lambda d: [e.text for e in d.find_elements(By.CSS_SELECTOR, ".card h3")] == ["Browser Helper"])
+    print("search narrows the store to it")
 
     click(d, "the claim link", By.PARTIAL_LINK_TEXT, "Claim an agent from Browser Helper")
     until(d, "the claim form", lambda d: d.find_element(By.ID, "claim-agentName")).send_keys("Browser agent")
     d.find_element(By.ID, "claim-ownerId").send_keys("browser-owner")
+    d.find_element(By.ID, "claim-user-bankrApiKey").send_keys("bk_browser_user_key")
     check_page(d, "claim")
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     invite = until(d, "the invite URL", lambda d: d.find_element(By.ID, "invite"))
@@ -85,7 +93,7 @@ def steps(d):
     # email inbox fails to provision (AgentMail answers 503), so its detail shows the failing step.
     faults({"errorRate": 1, "providers": ["agentmail"]})
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as spec:
-        spec.write("apiVersion: agents.convos.org/v1\nkind: Agent\nmetadata: {name: cli-agent}\nspec: {template: browser-tmpl, owner: cli-owner}\n")
+        spec.write("apiVersion: agents.convos.org/v1\nkind: Agent\nmetadata: {name: cli-agent}\nspec: {template: concierge, owner: cli-owner}\n")
         spec.flush()
         cli("apply", "-f", spec.name)
         applied = time.monotonic()
@@ -94,7 +102,7 @@ def steps(d):
     assert loads == d.execute_script("return performance.getEntriesByType('navigation').length + ':' + performance.timeOrigin"), "no reload"
     print(f"a CLI apply showed on the open page in {shown * 1000:.0f} ms (bound 1000 ms)")
     click(d, "the CLI's agent", By.LINK_TEXT, "cli-agent")
-    until(d, "the failing step", lambda d: "Next retry in" in d.find_element(By.ID, "retrying").text)
+    until(d, "the failing step", lambda d: "Next retry" in d.find_element(By.ID, "retrying").text)
     failing = d.find_element(By.ID, "retrying").text
     assert "email" in failing and "attempt" in failing, failing
     print("the failing step shown apart:", " ".join(failing.split()))
@@ -107,7 +115,9 @@ def steps(d):
 
     click(d, "the agent", By.LINK_TEXT, name)
     until(d, "the detail's events", lambda d: "Claimed" in d.find_element(By.ID, "events").text)
-    assert "browser-owner" in view_text(d) and "email" in d.find_element(By.ID, "tools").text
+    tools = d.find_element(By.ID, "tools").text
+    assert "browser-owner" in view_text(d) and "email, from the pool" in tools and "crypto, brought by the user" in tools, tools
+    assert "bk_browser_user_key" not in d.page_source, "the user's key is never shown"
     until(d, "the instance", lambda d: "claimed" in d.find_element(By.ID, "instance").text)
     check_page(d, "agent detail")
     print("detail shows its conditions, tools, instance and events")

@@ -32,7 +32,7 @@ import TestSupport
         let run = try await run("click_through.py")
         #expect(run.status == 0, "\(run.output)")
         for step in ["store: ['Concierge']", "signed out, nothing private on 7 views", "signed in", "template created and published",
-                     "the store shows it, its markup as text", "claimed; invite: https://", "ready in the list without a reload",
+                     "the store shows it, its markup as text", "search narrows the store to it", "claimed; invite: https://", "ready in the list without a reload",
                      "a CLI apply showed on the open page in", "the failing step shown apart:", "and gone once it passed", "detail shows its conditions, tools, instance and events",
                      "pool resized with its form; conditions shown", "deleting a template in use is refused, saying why:", "status shows providers and instances", "deleted and gone:"] {
             #expect(run.output.contains(step), "\(step) in \(run.output)")

@@ -48,7 +48,8 @@ export async function agentView(name, signal) {
 
   const renderRetries = () => replace(retrying, failing.length ? el('div', { class: 'retry' }, el('h3', {}, 'Failing step'),
     ...failing.map(f => el('p', {}, el('b', {}, f.step), ` — attempt ${f.failures} failed: ${f.error || 'no error recorded'}. `,
-      el('span', { class: 'next' }, f.next ? `Next retry ${relative(f.next)}` : 'Not retried until something changes.'), f.next ? el('span', { class: 'muted' }, ` (${f.next})`) : ''))) : '');
+      el('span', { class: 'next' }, !f.next ? 'Not retried until something changes.'
+        : Date.parse(f.next) > Date.now() ? `Next retry ${relative(f.next)}` : 'Next retry due now'), f.next ? el('span', { class: 'muted' }, ` (${f.next})`) : ''))) : '');
 
   const refresh = async () => {
     try {

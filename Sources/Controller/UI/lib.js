@@ -159,6 +159,7 @@ export function relative(iso) {
   const seconds = Math.round((Date.parse(iso) - Date.now()) / 1000);
   const size = Math.abs(seconds);
   const text = size < 90 ? `${size} s` : size < 5400 ? `${Math.round(size / 60)} min` : `${Math.round(size / 3600)} h`;
+  if (seconds === 0) return 'now';
   return seconds > 0 ? `in ${text}` : `${text} ago`;
 }
 
