@@ -37,14 +37,15 @@ function retries(report, name) {
 
 export async function agentView(name, signal) {
   const summary = el('dl', { class: 'summary' });
-  const retrying = el('div', { id: 'retrying', role: 'status' });
+  // Not a live region: its countdown changes every second and would be read out each time.
+  const retrying = el('div', { id: 'retrying' });
   const conditions = el('tbody');
   const toolList = el('ul', { id: 'tools' });
   const instanceInfo = el('dl', { id: 'instance', class: 'summary' });
   const eventRows = el('tbody', { id: 'events' });
   const message = el('p', { role: 'status' });
   const sections = el('div', {});
-  let agent = null, failing = [], template = null, instanceId = null;
+  let agent = null, failing = [], template = null;
 
   const renderRetries = () => replace(retrying, failing.length ? el('div', { class: 'retry' }, el('h3', {}, 'Failing step'),
     ...failing.map(f => el('p', {}, el('b', {}, f.step), ` — attempt ${f.failures} failed: ${f.error || 'no error recorded'}. `,
@@ -58,9 +59,10 @@ export async function agentView(name, signal) {
       renderRetries();
       replace(eventRows, events.items.map(e => el('tr', { class: e.type === 'Warning' ? 'warn' : '' },
         el('td', {}, time(e.at)), el('td', {}, e.reason), el('td', {}, e.message))));
-      if (agent?.status?.instanceId && agent.status.instanceId !== instanceId) {
-        instanceId = agent.status.instanceId;
-        const i = await api('GET', `/v1/instances/${encodeURIComponent(instanceId)}`);
+      // The instance as it is now (its health moves without the agent changing); gone once torn down.
+      const i = agent?.status?.instanceId ? await api('GET', `/v1/instances/${encodeURIComponent(agent.status.instanceId)}`).catch(() => null) : null;
+      if (!i) replace(instanceInfo, el('dt', {}, 'Instance'), el('dd', {}, 'none bound'));
+      else {
         replace(instanceInfo, [['Id', i.id], ['State', i.state], ['Health', i.health || '-'], ['Pool', i.pool],
           ['Image', (i.imageDigest || '-').slice(0, 19)], ['URL', link(i.url)], ['Created', time(i.createdAt)]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
       }

@@ -59,31 +59,43 @@ function card(name) {
   };
 }
 
+/** Instances listed at most; a fleet of thousands is summed up by the pools' counts instead. */
+const shownInstances = 100;
+
 export async function statusView(_, signal) {
   const summary = el('p', {});
   const failing = el('tbody');
   const providers = el('tbody');
   const instances = el('tbody');
+  const more = el('p', { class: 'muted' });
   const events = el('tbody');
   const message = el('p', { role: 'status' });
   const rows = (into, list, cells) => replace(into, list.map(item => el('tr', {}, ...cells(item).map(c => el('td', {}, c)))));
   const refresh = async () => {
     try {
-      const [report, fleet, latest] = await Promise.all([api('GET', '/status'), api('GET', '/v1/instances'), api('GET', '/v1/events?limit=25')]);
+      const [report, latest] = await Promise.all([api('GET', '/status'), api('GET', '/v1/events?limit=25')]);
       summary.replaceChildren(`Replica ${report.thisReplica}, `, report.isLeader ? el('b', {}, 'leader') : `follower of ${report.leader?.identity || 'nobody'}`,
         `; last tick `, time(report.lastTick?.at), ` (${report.lastTick?.actions ?? 0} actions); queue ${report.queueDepth}; Railway ${report.railway?.mode || ''}`);
       rows(failing, report.backoffs, b => [b.key, b.action || '', b.failures, b.lastError || '', time(b.nextAttempt)]);
       rows(providers, report.providers, p => [p.name, el('span', { class: p.breaker === 'closed' ? 'ok' : 'no' }, p.breaker), p.calls, p.errors, p.retries]);
-      rows(instances, (fleet.items || fleet.instances || []), i => [i.id, i.state, i.health || '-', i.agent || '-', link(i.url), time(i.createdAt)]);
       rows(events, latest.items, e => [time(e.at), `${e.kind}/${e.name}`, e.reason, e.message]);
     } catch (err) { say(message, err.message); }
   };
-  await refresh();
+  // The instance list is the heavy read: less often, and the newest hundred shown.
+  const refreshInstances = async () => {
+    try {
+      const fleet = (await api('GET', '/v1/instances')).items.sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+      rows(instances, fleet.slice(0, shownInstances), i => [i.id, i.state, i.health || '-', i.agent || '-', link(i.url), time(i.createdAt)]);
+      more.textContent = fleet.length > shownInstances ? `The newest ${shownInstances} of ${fleet.length}; the pools' counts sum up the rest.` : '';
+    } catch (err) { say(message, err.message); }
+  };
+  await Promise.all([refresh(), refreshInstances()]);
   every(3000, signal, refresh);
+  every(15000, signal, refreshInstances);
   const table = (caption, heads, body, style = 'stack') => el('table', { class: style }, el('caption', {}, caption), el('thead', {}, el('tr', {}, ...heads.map(h => el('th', { scope: 'col' }, h)))), body);
   return [el('h2', {}, 'Status'), summary, message,
     table('Failing work', ['Key', 'Action', 'Attempts', 'Last error', 'Next attempt'], failing),
     table('Providers', ['Provider', 'Breaker', 'Calls', 'Errors', 'Retries'], providers, ''),
-    table('Instances', ['Id', 'State', 'Health', 'Agent', 'URL', 'Created'], instances, 'compact'),
+    table('Instances', ['Id', 'State', 'Health', 'Agent', 'URL', 'Created'], instances, 'compact'), more,
     table('Latest events', ['When', 'Object', 'Reason', 'Message'], events)];
 }
