@@ -7,20 +7,12 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 . scripts/lib/common.sh
-if [ -z "${bin:-}" ]; then
-    ensure_packages
-    swift build -c release -j 2 --product convos-controller >/dev/null
-    bin="$(swift build -c release --show-bin-path)/convos-controller"
-    pgdir=$(mktemp -d /tmp/convos-limits-pg.XXXXXX); pgport=$(free_port)
-    trap 'stop_server; pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
-    pg_start "$pgdir" "$pgport"
-fi
+bench_alone limits
 only=${1:-all}
 # Production's tick and resync unless a part says otherwise: a caller's setting (the main bench
 # ticks every 200 ms) must not leak into these figures.
 unset RECONCILE_INTERVAL RESYNC_INTERVAL
 server=0
-stop_server() { kill -TERM $server 2>/dev/null || true; wait $server 2>/dev/null || true; server=0; }
 
 # start_server DB [serve flags...]: a fresh database and a controller on it, simulated cloud in process.
 start_server() {

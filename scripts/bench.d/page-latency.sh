@@ -7,15 +7,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 . scripts/lib/common.sh
-if [ -z "${bin:-}" ]; then
-    APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
-    ensure_packages
-    swift build -c release -j 2 --product convos-controller >/dev/null
-    bin="$(swift build -c release --show-bin-path)/convos-controller"
-    pgdir=$(mktemp -d /tmp/convos-page-pg.XXXXXX); pgport=$(free_port)
-    trap 'kill -TERM ${server:-0} 2>/dev/null || true; pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
-    pg_start "$pgdir" "$pgport"
-fi
+APT_PACKAGES="$APT_PACKAGES chromium chromium-driver"
+bench_alone page
 python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DATABASE IF EXISTS page" -c "CREATE DATABASE page"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/page" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warning
@@ -28,4 +21,4 @@ agents=${1:-500}
 for i in $(seq -w 1 "$agents"); do printf -- '---\napiVersion: agents.convos.org/v1\nkind: Agent\nmetadata: {name: listed-%s}\nspec: {template: concierge, owner: user-%s}\n' "$i" "$i"; done > /tmp/convos-page-agents.yaml
 curl -fs -X POST -H "Authorization: Bearer $CONTROLLER_API_TOKEN" -H 'Content-Type: application/yaml' --data-binary @/tmp/convos-page-agents.yaml "$CONTROLLER_URL/v1/apply" >/dev/null
 CONVOS_CONTROLLER_BIN="$bin" python3 scripts/bench.d/page_latency.py "$agents" "${2:-30}"
-kill -TERM $server; wait $server 2>/dev/null || true
+stop_server

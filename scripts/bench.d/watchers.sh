@@ -6,14 +6,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 . scripts/lib/common.sh
-if [ -z "${bin:-}" ]; then
-    ensure_packages
-    swift build -c release -j 2 --product convos-controller >/dev/null
-    bin="$(swift build -c release --show-bin-path)/convos-controller"
-    pgdir=$(mktemp -d /tmp/convos-watch-pg.XXXXXX); pgport=$(free_port)
-    trap 'kill -TERM ${server:-0} 2>/dev/null || true; pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
-    pg_start "$pgdir" "$pgport"
-fi
+bench_alone watch
 command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DATABASE IF EXISTS watchers" -c "CREATE DATABASE watchers"
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/watchers" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=warning
 export CONTROLLER_URL="http://127.0.0.1:$PORT"
@@ -22,4 +15,4 @@ until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
 "$bin" apply -f specs/ >/dev/null
 sleep 5
 python3 scripts/bench.d/watchers.py "$CONTROLLER_URL" "$server" "$DATABASE_URL" "${1:-200}" "${2:-60}"
-kill -TERM $server; wait $server 2>/dev/null || true
+stop_server

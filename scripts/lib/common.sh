@@ -69,3 +69,23 @@ pg_stop() {
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
+
+# bench_alone NAME: for a script of scripts/bench.d run by itself rather than by scripts/bench
+# (which passes $bin and $pgport): builds the release binary into $bin and starts a throwaway
+# Postgres on $pgport; on exit, stops $server (if any) and the Postgres.
+bench_alone() {
+    [ -n "${bin:-}" ] && return 0
+    ensure_packages
+    swift build -c release -j 2 --product convos-controller >/dev/null
+    bin="$(swift build -c release --show-bin-path)/convos-controller"
+    pgdir=$(mktemp -d "/tmp/convos-$1-pg.XXXXXX"); pgport=$(free_port)
+    trap 'stop_server; pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
+    pg_start "$pgdir" "$pgport"
+}
+
+# stop_server: ends the controller the script started ($server), if it started one. Never
+# `kill 0`, which would signal the script's whole process group.
+stop_server() {
+    if [ "${server:-0}" -gt 0 ]; then kill -TERM "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; fi
+    server=0
+}
