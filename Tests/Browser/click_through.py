@@ -78,6 +78,7 @@ def steps(d):
     d.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     invite = until(d, "the invite URL", lambda d: d.find_element(By.ID, "invite"))
     assert invite.text.startswith("https://"), invite.text
+    invite_url = invite.text
     print("claimed; invite:", invite.text)
 
     goto(d, "#/agents", "Agents")
@@ -118,6 +119,7 @@ def steps(d):
     tools = d.find_element(By.ID, "tools").text
     assert "browser-owner" in view_text(d) and "email, from the pool" in tools and "crypto, brought by the user" in tools, tools
     assert "bk_browser_user_key" not in d.page_source, "the user's key is never shown"
+    assert d.find_element(By.ID, "invite").text == invite_url and d.find_element(By.ID, "copy-invite").text == "Copy"
     until(d, "the instance", lambda d: "claimed" in d.find_element(By.ID, "instance").text)
     check_page(d, "agent detail")
     print("detail shows its conditions, tools, instance and events")

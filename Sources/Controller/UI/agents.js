@@ -35,6 +35,11 @@ function retries(report, name) {
   }));
 }
 
+function inviteNode(url) {
+  const button = el('button', { type: 'button', id: 'copy-invite', onclick: () => copy(url, button) }, 'Copy');
+  return el('span', {}, link(url, { id: 'invite' }), ' ', button);
+}
+
 export async function agentView(name, signal) {
   const summary = el('dl', { class: 'summary' });
   // Not a live region: its countdown changes every second and would be read out each time.
@@ -45,7 +50,7 @@ export async function agentView(name, signal) {
   const eventRows = el('tbody', { id: 'events' });
   const message = el('p', { role: 'status' });
   const sections = el('div', {});
-  let agent = null, failing = [], template = null;
+  let agent = null, failing = [], template = null, invite = { url: {}, node: '' }; // url: {} differs from any URL, so the first render draws it
 
   const renderRetries = () => replace(retrying, failing.length ? el('div', { class: 'retry' }, el('h3', {}, 'Failing step'),
     ...failing.map(f => el('p', {}, el('b', {}, f.step), ` — attempt ${f.failures} failed: ${f.error || 'no error recorded'}. `,
@@ -71,12 +76,12 @@ export async function agentView(name, signal) {
 
   const render = () => {
     const s = agent.status || {};
-    const invite = s.inviteUrl;
-    const copyButton = invite ? el('button', { type: 'button', id: 'copy-invite', onclick: () => copy(invite, copyButton) }, 'Copy') : '';
+    // The invite's link and Copy button outlive updates while the URL stays, so "Copied" does too.
+    if (s.inviteUrl !== invite.url) invite = { url: s.inviteUrl, node: s.inviteUrl ? inviteNode(s.inviteUrl) : 'not yet' };
     replace(summary, [['Phase', el('span', { class: `phase ${s.phase || 'Pending'}` }, s.phase || 'Pending')],
       ['Template', el('a', { href: `#/templates/${encodeURIComponent(agent.spec.template)}` }, agent.spec.template)],
       ['Owner', agent.spec.owner], ['Agent name', agent.spec.agentName || (template?.agentName ?? '')],
-      ['Instance', s.instanceId || 'not bound yet'], ['Invite', invite ? [link(invite, { id: 'invite' }), ' ', copyButton] : 'not yet'],
+      ['Instance', s.instanceId || 'not bound yet'], ['Invite', invite.node],
       ['Created', time(agent.metadata.creationTimestamp)]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
     replace(conditions, (s.conditions || []).map(c => el('tr', {}, el('th', { scope: 'row' }, c.type),
       el('td', { class: c.status === 'True' ? 'ok' : 'no' }, c.status), el('td', {}, c.reason), el('td', {}, c.message), el('td', {}, time(c.lastTransitionTime)))));
