@@ -28,6 +28,28 @@ import TestSupport
             .first!.decode("value")
     }
 
+    /// A number released at Telnyx by someone else: teardown waits for it a while (a new number
+    /// takes seconds to be listed), then takes it as gone, so the instance's teardown, and its
+    /// Railway project's deletion, is not held forever.
+    @Test func aNumberReleasedElsewhereDoesNotHoldTheTeardownForever() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("gonenum1", image: Self.image)
+        let phone = try await number(s, "gonenum1")
+        let telnyx = t.controller.providers.telnyx
+        let numberID = try #require(try await telnyx.number(phone)?.id)
+        try await telnyx.release(numberID: numberID)
+
+        await #expect(throws: ServicesError.self, "just ordered: not listed yet, so retried") { try await s.destroy("gonenum1") }
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers") == 1)
+        _ = try await t.controller.db.query("UPDATE services.phone_numbers SET updated_at = now() - interval '11 minutes'")
+        try await s.destroy("gonenum1")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers") == 0)
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.instances WHERE state = 'deleted'") == 1, "the instance's teardown finished")
+        #expect(await t.controller.simulator!.ledger().isEmpty, "nothing left in the cloud")
+        await t.stop()
+    }
+
     /// Owned numbers as Telnyx lists them.
     func owned(_ t: TestController) async throws -> [[String: Any]] {
         let body = try await TestHTTPClient(base: t.controller.simulator!.baseURL)

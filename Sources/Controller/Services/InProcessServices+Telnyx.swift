@@ -69,8 +69,13 @@ extension InProcessServices {
         throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "every number searched was taken by others; searching again later"))
     }
 
+    /// How long after its order completed a number may still be missing from Telnyx's list before
+    /// it is taken to be gone from the account.
+    static let numberVisibleWithin: Double = 600
+
     /// Gives the instance's number back: to the reuse pool, or released at Telnyx. An order
-    /// still pending is waited for (its number cannot be given back before it exists).
+    /// still pending is waited for (its number cannot be given back before it exists); a number
+    /// missing from the account long after its order completed is taken to be gone already.
     func giveBackNumber(_ id: String, name: String) async throws {
         guard let held = try await db.query("""
             SELECT id, state, order_id, number_id, phone_number, messaging_profile_id FROM services.phone_numbers WHERE instance_id = $1
@@ -92,6 +97,16 @@ extension InProcessServices {
         if row.numberID == nil {
             // Assigned at the order's success; its own id is found now, by the number itself.
             guard let found = try await provider({ () async throws(ProviderError) in try await telnyx.number(row.phoneNumber)?.id }) else {
+                // Telnyx lists a completed order's number within seconds. One still missing long
+                // after is gone from the account (released by hand, say): nothing is left to give
+                // back, and waiting for it would hold the teardown, and the project, forever.
+                let overdue: Bool = try await db.query("""
+                    SELECT updated_at < now() - make_interval(secs => $2) AS overdue FROM services.phone_numbers WHERE id = $1
+                    """, [row.id, Self.numberVisibleWithin]).first?.decode("overdue") ?? true
+                if overdue {
+                    _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
+                    return
+                }
                 throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number of \(name) not visible yet"))
             }
             row.numberID = found
