@@ -1,7 +1,7 @@
 // Agents (signed in): the live list with phase and conditions, and one agent in detail: its
 // conditions, the failing step and its next retry, tools, instance, invite and events; delete with
 // confirmation, the teardown followed until the agent is gone.
-import { api, copy, el, every, group, keyed, link, live, relative, replace, say, time } from './lib.js';
+import { api, copy, el, every, group, keyed, link, live, provisioning, relative, replace, say, table, terms, time } from './lib.js';
 
 /** One badge per condition: its type, marked true or not, the reason on hover and for readers. */
 function badges(a) {
@@ -21,8 +21,8 @@ export async function agentsView(_, signal) {
       el('td', { class: `phase ${a.status?.phase || 'Pending'}` }, a.status?.phase || 'Pending'),
       el('td', {}, a.spec.template), el('td', {}, a.spec.owner), el('td', {}, badges(a))));
   });
-  return [el('h2', {}, 'Agents'), count, el('table', { class: 'compact' }, el('thead', {}, el('tr', {}, ...['Name', 'Phase', 'Template', 'Owner', 'Conditions']
-    .map(h => el('th', { scope: 'col' }, h)))), body), el('p', {}, el('a', { href: '#/store' }, 'Claim an agent from the store'))];
+  return [el('h2', {}, 'Agents'), count, table(['Name', 'Phase', 'Template', 'Owner', 'Conditions'], body, { style: 'compact' }),
+    el('p', {}, el('a', { href: '#/store' }, 'Claim an agent from the store'))];
 }
 
 /** The steps of `name` that are failing (its work queue keys, from `/status`): each with its
@@ -66,11 +66,8 @@ export async function agentView(name, signal) {
         el('td', {}, time(e.at)), el('td', {}, e.reason), el('td', {}, e.message))));
       // The instance as it is now (its health moves without the agent changing); gone once torn down.
       const i = agent?.status?.instanceId ? await api('GET', `/v1/instances/${encodeURIComponent(agent.status.instanceId)}`).catch(() => null) : null;
-      if (!i) replace(instanceInfo, el('dt', {}, 'Instance'), el('dd', {}, 'none bound'));
-      else {
-        replace(instanceInfo, [['Id', i.id], ['State', i.state], ['Health', i.health || '-'], ['Pool', i.pool],
-          ['Image', (i.imageDigest || '-').slice(0, 19)], ['URL', link(i.url)], ['Created', time(i.createdAt)]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
-      }
+      replace(instanceInfo, terms(!i ? [['Instance', 'none bound']] : [['Id', i.id], ['State', i.state], ['Health', i.health || '-'], ['Pool', i.pool],
+        ['Image', (i.imageDigest || '-').slice(0, 19)], ['URL', link(i.url)], ['Created', time(i.createdAt)]]));
     } catch (err) { say(message, err.message); }
   };
 
@@ -78,16 +75,16 @@ export async function agentView(name, signal) {
     const s = agent.status || {};
     // The invite's link and Copy button outlive updates while the URL stays, so "Copied" does too.
     if (s.inviteUrl !== invite.url) invite = { url: s.inviteUrl, node: s.inviteUrl ? inviteNode(s.inviteUrl) : 'not yet' };
-    replace(summary, [['Phase', el('span', { class: `phase ${s.phase || 'Pending'}` }, s.phase || 'Pending')],
+    replace(summary, terms([['Phase', el('span', { class: `phase ${s.phase || 'Pending'}` }, s.phase || 'Pending')],
       ['Template', el('a', { href: `#/templates/${encodeURIComponent(agent.spec.template)}` }, agent.spec.template)],
       ['Owner', agent.spec.owner], ['Agent name', agent.spec.agentName || (template?.agentName ?? '')],
       ['Instance', s.instanceId || 'not bound yet'], ['Invite', invite.node],
-      ['Created', time(agent.metadata.creationTimestamp)]].flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)]));
+      ['Created', time(agent.metadata.creationTimestamp)]]));
     replace(conditions, (s.conditions || []).map(c => el('tr', {}, el('th', { scope: 'row' }, c.type),
       el('td', { class: c.status === 'True' ? 'ok' : 'no' }, c.status), el('td', {}, c.reason), el('td', {}, c.message), el('td', {}, time(c.lastTransitionTime)))));
     const toolsReady = (s.conditions || []).find(c => c.type === 'ToolsReady');
     replace(toolList, [el('li', {}, 'OpenRouter key and wallet (every instance)'), ...(template?.tools || []).map(t =>
-      el('li', {}, `${t.id}, ${t.provisioning === 'user' ? 'brought by the user' : 'from the pool'}: `,
+      el('li', {}, `${t.id}, ${provisioning(t.provisioning)}: `,
         toolsReady?.status === 'True' ? 'provisioned' : (toolsReady?.reason || 'pending')))]);
   };
 
@@ -117,9 +114,9 @@ export async function agentView(name, signal) {
   every(5000, signal, refresh);
   if (agent) {
     sections.replaceChildren(summary, remove, message, retrying,
-      el('h3', {}, 'Conditions'), el('table', { class: 'stack' }, el('thead', {}, el('tr', {}, ...['Condition', 'Status', 'Reason', 'Message', 'Since'].map(h => el('th', { scope: 'col' }, h)))), conditions),
+      el('h3', {}, 'Conditions'), table(['Condition', 'Status', 'Reason', 'Message', 'Since'], conditions, { style: 'stack' }),
       el('h3', {}, 'Tools'), toolList, el('h3', {}, 'Instance'), instanceInfo,
-      el('h3', {}, 'Events'), el('table', { class: 'stack' }, el('thead', {}, el('tr', {}, ...['When', 'Reason', 'Message'].map(h => el('th', { scope: 'col' }, h)))), eventRows));
+      el('h3', {}, 'Events'), table(['When', 'Reason', 'Message'], eventRows, { style: 'stack' }));
     await refresh();
   }
   return [el('h2', {}, name), sections];

@@ -168,6 +168,22 @@ export function time(iso) {
   return iso ? el('time', { datetime: iso, title: iso }, relative(iso)) : '';
 }
 
+/** A table of `body` (a tbody) under column headings; `style` a class, `caption` a title. */
+export function table(heads, body, { style = null, caption = null } = {}) {
+  return el('table', { class: style }, caption ? el('caption', {}, caption) : '',
+    el('thead', {}, el('tr', {}, ...heads.map(h => el('th', { scope: 'col' }, h)))), body);
+}
+
+/** The `dt`/`dd` pairs of a `<dl>`, from [term, value] pairs. */
+export function terms(pairs) {
+  return pairs.flatMap(([term, value]) => [el('dt', {}, term), el('dd', {}, value)]);
+}
+
+/** A tool's provisioning mode, as people read it. */
+export function provisioning(mode) {
+  return mode === 'user' ? 'brought by the user' : 'from the pool';
+}
+
 /** A labelled field: returns [input, label wrapping it]. */
 export function field(id, label, { value = '', type = 'text', multiline = false, ...attrs } = {}) {
   const input = el(multiline ? 'textarea' : 'input', { id, name: id, ...(multiline ? {} : { type }), ...attrs });

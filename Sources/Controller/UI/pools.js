@@ -2,7 +2,7 @@
 // its conditions (Progressing says why creation is held back) and a form for minIdle and
 // maxInstances. Status (signed in): the operator's view of leader, ticks, providers, failing work,
 // instances and the latest events.
-import { api, el, every, field, group, link, live, replace, say, session, time } from './lib.js';
+import { api, el, every, field, group, link, live, replace, say, session, table, time } from './lib.js';
 
 const states = ['provisioning', 'idle', 'claimed', 'failed', 'deleting'];
 
@@ -92,10 +92,9 @@ export async function statusView(_, signal) {
   await Promise.all([refresh(), refreshInstances()]);
   every(3000, signal, refresh);
   every(15000, signal, refreshInstances);
-  const table = (caption, heads, body, style = 'stack') => el('table', { class: style }, el('caption', {}, caption), el('thead', {}, el('tr', {}, ...heads.map(h => el('th', { scope: 'col' }, h)))), body);
   return [el('h2', {}, 'Status'), summary, message,
-    table('Failing work', ['Key', 'Action', 'Attempts', 'Last error', 'Next attempt'], failing),
-    table('Providers', ['Provider', 'Breaker', 'Calls', 'Errors', 'Retries'], providers, ''),
-    table('Instances', ['Id', 'State', 'Health', 'Agent', 'URL', 'Created'], instances, 'compact'), more,
-    table('Latest events', ['When', 'Object', 'Reason', 'Message'], events)];
+    table(['Key', 'Action', 'Attempts', 'Last error', 'Next attempt'], failing, { caption: 'Failing work', style: 'stack' }),
+    table(['Provider', 'Breaker', 'Calls', 'Errors', 'Retries'], providers, { caption: 'Providers' }),
+    table(['Id', 'State', 'Health', 'Agent', 'URL', 'Created'], instances, { caption: 'Instances', style: 'compact' }), more,
+    table(['When', 'Object', 'Reason', 'Message'], events, { caption: 'Latest events', style: 'stack' })];
 }

@@ -1,6 +1,6 @@
 // The template store (public), one template opened, sign-in, and the claim: from a template to
 // the agent's invite URL, its progress shown live.
-import { api, copy, el, field, group, keyed, link, live, replace, say, session } from './lib.js';
+import { api, copy, el, field, group, keyed, link, live, provisioning, replace, say, session, terms } from './lib.js';
 
 /** The store's templates: public ones, kept current from the watch when signed in. */
 async function publicTemplates(signal, onChange) {
@@ -41,10 +41,9 @@ async function templateView(id) {
   const t = (await api('GET', '/api/pool/templates?visibility=public')).templates.find(x => x.id === id);
   if (!t) return [el('h2', {}, 'Not in the store'), el('p', {}, `No public template ${id}.`), el('a', { href: '#/store' }, 'Back to the store')];
   return [el('h2', {}, t.agentName || t.id),
-    el('dl', {}, el('dt', {}, 'Template'), el('dd', {}, t.id), el('dt', {}, 'Model'),
-      el('dd', {}, t.model?.default || '', t.model?.allowOverride ? ' (a claim may choose another)' : ''),
-      el('dt', {}, 'Tools'), el('dd', {}, (t.tools || []).map(x => `${x.id} (${x.provisioning === 'user' ? 'brought by the user' : 'from the pool'})`).join(', ') || 'none'),
-      el('dt', {}, 'Instructions'), el('dd', { class: 'pre' }, t.instructions || '')),
+    el('dl', {}, terms([['Template', t.id], ['Model', `${t.model?.default || ''}${t.model?.allowOverride ? ' (a claim may choose another)' : ''}`],
+      ['Tools', (t.tools || []).map(x => `${x.id} (${provisioning(x.provisioning)})`).join(', ') || 'none'],
+      ['Instructions', el('span', { class: 'pre' }, t.instructions || '')]])),
     session.signedIn ? el('a', { class: 'action', href: `#/claim/${encodeURIComponent(t.id)}` }, `Claim an agent from ${t.agentName || t.id}`)
       : el('a', { href: '#/signin' }, 'Sign in to claim an agent'),
     ' ', el('a', { href: '#/store' }, 'Back to the store')];

@@ -2,7 +2,7 @@
 // agents use it, with the reason shown); a form to create or edit one: name, instructions, model,
 // and each tool with its provisioning mode. An edit keeps what the form does not show (tool
 // options, the OpenRouter limit).
-import { api, el, field, group, keyed, live, say } from './lib.js';
+import { api, el, field, group, keyed, live, provisioning, say, table } from './lib.js';
 
 const blank = { id: '', agentName: '', instructions: '', model: { default: '', allowOverride: false }, tools: [], visibility: 'private' };
 
@@ -22,7 +22,7 @@ export async function templatesView(editing, signal) {
   const tools = registry.tools.filter(t => t.id !== 'openrouter').map(tool => {
     const had = (current.tools || []).find(t => t.id === tool.id);
     const [on, onLabel] = field(`t-tool-${tool.id}`, `${tool.name} (${tool.id})`, { value: !!had, type: 'checkbox' });
-    const mode = el('select', { id: `t-mode-${tool.id}` }, ...tool.provisioning.map(p => el('option', { value: p }, p === 'user' ? 'brought by the user' : 'from the pool')));
+    const mode = el('select', { id: `t-mode-${tool.id}` }, ...tool.provisioning.map(p => el('option', { value: p }, provisioning(p))));
     mode.value = had?.provisioning || 'pool';
     return { tool, on, mode, had, node: el('div', { class: 'tool' }, onLabel, el('label', { for: `t-mode-${tool.id}` }, `${tool.id} provisioning`, mode)) };
   });
@@ -42,7 +42,7 @@ export async function templatesView(editing, signal) {
     el('fieldset', {}, el('legend', {}, 'Tools, beyond the OpenRouter key and wallet every agent has'), ...tools.map(t => t.node)),
     el('button', { type: 'submit' }, editing ? 'Save' : 'Create'));
   return [el('h2', {}, 'Templates'), message,
-    el('table', { class: 'stack' }, el('thead', {}, el('tr', {}, ...['Template', 'Visibility', 'Agents', '', ''].map(h => el('th', { scope: 'col' }, h)))), rows),
+    table(['Template', 'Visibility', 'Agents', '', ''], rows, { style: 'stack' }),
     el('h3', {}, editing ? `Edit ${editing}` : 'New template'), editing ? el('p', {}, el('a', { href: '#/templates' }, 'Make a new template instead')) : '', form];
 }
 
