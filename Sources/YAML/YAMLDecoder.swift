@@ -239,8 +239,9 @@ struct SingleNodeContainer: SingleValueDecodingContainer {
     }
 
     func decode(_ type: String.Type) throws -> String {
-        // Any non-null scalar reads as a string: `model: 4` is the text "4", as users mean it.
-        guard let s = scalar, resolved != .null else { throw decoder.fail("a string") }
+        // Strict, as Kubernetes decodes: `agentName: 5` or `owner: true` is a number or a boolean
+        // where a string belongs, refused with its field, never stored as the text "5". Quote it.
+        guard let s = scalar, resolved == .string else { throw decoder.fail("a string") }
         return s.text
     }
 

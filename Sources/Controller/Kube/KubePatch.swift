@@ -5,6 +5,31 @@ import Resources
 /// `kubectl apply` sends for kinds it does not know) and JSON patch (RFC 6902: add, remove,
 /// replace, test). Pure functions over `JSONValue`.
 enum KubePatch {
+    /// The patch types served, by the request's content type.
+    enum PatchType: Sendable {
+        case merge, json
+
+        init(contentType: String?) throws {
+            switch contentType {
+            case "application/merge-patch+json": self = .merge
+            case "application/json-patch+json": self = .json
+            case "application/apply-patch+yaml":
+                throw KubeStatus(code: 415, reason: .unsupportedMediaType,
+                                 message: "server-side apply is not supported here; use client-side `kubectl apply` (the default)")
+            default:
+                throw KubeStatus(code: 415, reason: .unsupportedMediaType,
+                                 message: "patch type \(contentType ?? "none") is not supported; send application/merge-patch+json or application/json-patch+json")
+            }
+        }
+    }
+
+    static func apply(_ type: PatchType, _ patch: JSONValue, to target: JSONValue) throws -> JSONValue {
+        switch type {
+        case .merge: return merge(target, patch)
+        case .json: return try json(target, patch)
+        }
+    }
+
     static func merge(_ target: JSONValue, _ patch: JSONValue) -> JSONValue {
         guard case .object(let changes) = patch else { return patch }
         var result = target.objectValue ?? [:]

@@ -74,11 +74,11 @@ extension API {
             let kind = try? Self.kubeKind(request.pathParameters["resource"]!)
             return try await Self.kube(kind, name) {
                 let kind = try Self.kubeWritable(request.pathParameters["resource"]!)
-                var manifest = try KubeObject.manifest(try Self.kubeBody(request), kind: kind, name: name)
-                guard let current = try await kube.get(kind, name) else { throw KubeStatus.notFound(kind, name) }
-                try Self.kubePrecondition(manifest.resourceVersion, current: current, kind: kind, name: name)
-                manifest.resourceVersion = nil
-                return try await Self.kubeWrite(store: store, kube: kube, manifest, mode: .updateOnly, request, status: 200)
+                let manifest = try KubeObject.manifest(try Self.kubeBody(request), kind: kind, name: name)
+                return try await Self.kubeUpdate(store: store, kube: kube, kind, name, request) { current in
+                    try Self.kubePrecondition(manifest.resourceVersion, current: current.changeVersion, kind: kind, name: name)
+                    return manifest
+                }
             }
         }
         router.add("PATCH", Self.kubeBase + "/:resource/:name") { request in
@@ -86,25 +86,17 @@ extension API {
             let kind = try? Self.kubeKind(request.pathParameters["resource"]!)
             return try await Self.kube(kind, name) {
                 let kind = try Self.kubeWritable(request.pathParameters["resource"]!)
-                guard let current = try await kube.get(kind, name) else { throw KubeStatus.notFound(kind, name) }
                 let patch = try Self.kubeJSON(request.body)
-                let patched: JSONValue
-                switch request.contentType {
-                case "application/merge-patch+json": patched = KubePatch.merge(current, patch)
-                case "application/json-patch+json": patched = try KubePatch.json(current, patch)
-                case "application/apply-patch+yaml":
-                    throw KubeStatus(code: 415, reason: .unsupportedMediaType,
-                                     message: "server-side apply is not supported here; use client-side `kubectl apply` (the default)")
-                default:
-                    throw KubeStatus(code: 415, reason: .unsupportedMediaType,
-                                     message: "patch type \(request.contentType ?? "none") is not supported; send application/merge-patch+json or application/json-patch+json")
-                }
-                var manifest = try KubeObject.manifest(Self.kubeStripServerFields(patched), kind: kind, name: name)
+                let type = try KubePatch.PatchType(contentType: request.contentType)
                 // A resourceVersion the patch itself sets is a precondition; the current one, kept by the merge, is not.
                 let asked = patch["metadata"]?["resourceVersion"]?.stringValue
-                try Self.kubePrecondition(asked, current: current, kind: kind, name: name)
-                manifest.resourceVersion = nil
-                return try await Self.kubeWrite(store: store, kube: kube, manifest, mode: .updateOnly, request, status: 200)
+                return try await Self.kubeUpdate(store: store, kube: kube, kind, name, request) { current in
+                    // The patch applies to the object as this write's transaction read it, under its row lock.
+                    let object = KubeObject.make(kind: kind, rv: current.changeVersion, row: current.row)
+                    let patched = try KubePatch.apply(type, patch, to: object)
+                    try Self.kubePrecondition(asked, current: current.changeVersion, kind: kind, name: name)
+                    return try KubeObject.manifest(Self.kubeStripServerFields(patched), kind: kind, name: name)
+                }
             }
         }
         router.add("DELETE", Self.kubeBase + "/:resource/:name") { request in
@@ -188,35 +180,45 @@ extension API {
         return .object(o)
     }
 
-    static func kubePrecondition(_ asked: String?, current: JSONValue, kind: ResourceKind, name: String) throws {
+    static func kubePrecondition(_ asked: String?, current: Int, kind: ResourceKind, name: String) throws {
         guard let asked, !asked.isEmpty else { return }
-        let now = current["metadata"]?["resourceVersion"]?.stringValue ?? ""
-        if asked != now {
+        if asked != String(current) {
             throw KubeStatus.conflict(kind, name, "the object has been modified; please apply your changes to the latest version and try again")
         }
     }
 
+    /// POST: a create, its existence checked in the write's transaction.
     static func kubeWrite(store: ResourceStore, kube: KubeStore, _ manifest: Manifest, mode: ResourceStore.ApplyMode,
                           _ request: HTTPRequest, status: Int) async throws -> HTTPResponse {
-        if kubeDryRun(request) {
-            _ = try await store.apply([manifest], dryRun: true, mode: mode)
-            var object = try await kube.get(manifest.kind, manifest.name) ?? .object([
-                "apiVersion": .string(KubeObject.groupVersion), "kind": .string(manifest.kind.rawValue),
-                "metadata": .object(["name": .string(manifest.name)])])
-            if case .object(var o) = object {
-                o["spec"] = manifest.spec
-                if case .object(var meta)? = o["metadata"] {
-                    meta["labels"] = manifest.labels.isEmpty ? nil : .object(manifest.labels.mapValues(JSONValue.string))
-                    meta["annotations"] = (manifest.annotations ?? [:]).isEmpty ? nil : .object((manifest.annotations ?? [:]).mapValues(JSONValue.string))
-                    o["metadata"] = .object(meta)
-                }
-                object = .object(o)
-            }
-            return KubeResponse.json(object, status: status)
-        }
-        _ = try await store.apply([manifest], mode: mode)
+        _ = try await store.apply([manifest], dryRun: kubeDryRun(request), mode: mode)
+        if kubeDryRun(request) { return KubeResponse.json(try await dryRunObject(kube: kube, manifest), status: status) }
         guard let object = try await kube.get(manifest.kind, manifest.name) else { throw KubeStatus.notFound(manifest.kind, manifest.name) }
         return KubeResponse.json(object, status: status)
+    }
+
+    /// PUT and PATCH: `body` makes the manifest from the object as read under its row lock.
+    static func kubeUpdate(store: ResourceStore, kube: KubeStore, _ kind: ResourceKind, _ name: String, _ request: HTTPRequest,
+                           _ body: @escaping @Sendable (ResourceStore.LockedObject) throws -> Manifest) async throws -> HTTPResponse {
+        let dryRun = kubeDryRun(request)
+        let (_, manifest) = try await store.update(kind, name, dryRun: dryRun, body)
+        if dryRun { return KubeResponse.json(try await dryRunObject(kube: kube, manifest)) }
+        guard let object = try await kube.get(kind, name) else { throw KubeStatus.notFound(kind, name) }
+        return KubeResponse.json(object)
+    }
+
+    /// What a dry run answers: the stored object (or a new one) with the manifest's spec and metadata.
+    static func dryRunObject(kube: KubeStore, _ manifest: Manifest) async throws -> JSONValue {
+        let object = try await kube.get(manifest.kind, manifest.name) ?? .object([
+            "apiVersion": .string(KubeObject.groupVersion), "kind": .string(manifest.kind.rawValue),
+            "metadata": .object(["name": .string(manifest.name)])])
+        guard case .object(var o) = object else { return object }
+        o["spec"] = manifest.spec
+        if case .object(var meta)? = o["metadata"] {
+            meta["labels"] = manifest.labels.isEmpty ? nil : .object(manifest.labels.mapValues(JSONValue.string))
+            meta["annotations"] = (manifest.annotations ?? [:]).isEmpty ? nil : .object((manifest.annotations ?? [:]).mapValues(JSONValue.string))
+            o["metadata"] = .object(meta)
+        }
+        return .object(o)
     }
 
     static func kubeOne(_ object: JSONValue, resource: String, _ request: HTTPRequest) -> HTTPResponse {

@@ -71,6 +71,46 @@ extension ResourceStore {
 
     private struct DryRunRollback: Error { let results: [ApplyResult]; let planned: [Action]? }
 
+    /// An object as the write that locked it sees it: its latest committed change (the Kubernetes
+    /// resourceVersion and the row as written), read after its row lock was taken.
+    public struct LockedObject: Sendable {
+        public var changeVersion: Int
+        public var row: JSONValue
+    }
+
+    /// One update with Kubernetes semantics (the apiserver's GuaranteedUpdate): the object's row is
+    /// locked, `body` turns the object as read in this transaction into the manifest to write
+    /// (checking a resourceVersion precondition, applying a patch), and the write follows in the
+    /// same transaction. Concurrent updates of one object serialize on its row, so none is lost and
+    /// of two carrying one resourceVersion only the first succeeds. Called by the Kubernetes PUT and
+    /// PATCH routes; with `dryRun` everything runs and is rolled back.
+    public func update(_ kind: ResourceKind, _ name: String, dryRun: Bool = false,
+                       _ body: @Sendable (LockedObject) throws -> Manifest) async throws -> (result: ApplyResult, manifest: Manifest) {
+        do {
+            return try await db.transaction { c in
+                let locked = try await c.query("SELECT name FROM \(StoredObject.table(kind)) WHERE name = $1 FOR UPDATE", [name])
+                guard !locked.isEmpty else { throw StoreError.notFound(kind: kind, name: name) }
+                // A new statement: its snapshot holds every change committed before the lock was ours.
+                let change = try await c.query(
+                    "SELECT rv, object FROM pool.changes WHERE kind = $1 AND name = $2 ORDER BY rv DESC LIMIT 1", [kind.rawValue, name])
+                guard let row = change.first else { throw StoreError.notFound(kind: kind, name: name) }
+                let current = LockedObject(changeVersion: try row.decode("rv"), row: try JSONValue.decodeText(row.decode("object")))
+                var manifest = try body(current)
+                // The body has checked the Kubernetes version; the table's own is not the same number.
+                manifest.resourceVersion = nil
+                let result = try await applyOne(c, manifest, mode: .updateOnly)
+                try await checkClones(c, [manifest])
+                try await checkModels(c, [manifest])
+                if dryRun { throw UpdateRollback(result: result, manifest: manifest) }
+                return (result, manifest)
+            }
+        } catch let rollback as UpdateRollback {
+            return (rollback.result, rollback.manifest)
+        }
+    }
+
+    private struct UpdateRollback: Error { let result: ApplyResult; let manifest: Manifest }
+
     private func applyOne(_ c: PostgresConnection, _ m: Manifest, mode: ApplyMode) async throws -> ApplyResult {
         let table = StoredObject.table(m.kind)
         let existing = try await c.query(
