@@ -29,7 +29,7 @@ extension SimCloud {
             let username = (request["username"] as? String) ?? nextID("inbox-")
             let id = "\(username)@\(request["domain"] as? String ?? "agentmail.to")"
             guard inboxes[id] == nil else { return amError(422, "already_exists", "Inbox already exists") }
-            let inbox = Inbox(id: id, clientID: clientID ?? "", displayName: request["display_name"] as? String ?? username, createdAt: Date())
+            let inbox = Inbox(id: id, clientID: clientID ?? "", displayName: request["display_name"] as? String ?? username, createdAt: clock.now)
             inboxes[id] = inbox
             record("agentmail", "create", "inbox", id: id, name: inbox.clientID)
             return .json(inboxObject(inbox))

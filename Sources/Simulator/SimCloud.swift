@@ -98,10 +98,15 @@ actor SimCloud {
     /// Posts webhook events; shared by the detached tasks of deployments.
     let webhooks = WebhookSender()
 
-    init(options: SimulatorOptions) { self.options = options }
+    init(options: SimulatorOptions) {
+        self.options = options
+        self.clock = options.clock
+    }
 
     /// The latency a provider's calls get under the current options.
     func latency(_ provider: String) -> Duration { options.latency[provider] ?? .zero }
+    /// Read off the actor: the clock is fixed at start.
+    nonisolated let clock: any Clock
 
     /// Requests made to Railway, by operation, and webhooks sent and lost.
     func stats() -> SimStats {
@@ -193,6 +198,8 @@ public struct DeploymentCount: Sendable, Codable, Equatable {
 
 /// How the simulated cloud behaves when no fault is injected.
 public struct SimulatorOptions: Sendable {
+    /// The simulated cloud's time: its delays, timestamps and quota windows.
+    public var clock: any Clock = SystemClock()
     /// Time from a deployment's start to SUCCESS.
     public var deployDelay: Duration = .seconds(1)
     /// Time from SUCCESS to the runtime's `/pool/health` saying ready.

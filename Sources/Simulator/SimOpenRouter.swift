@@ -15,7 +15,7 @@ extension SimCloud {
             guard let request = jsonObject(body), let name = request["name"] as? String, !name.isEmpty else {
                 return orError(400, "name is required")
             }
-            var key = Key(hash: nextID() + nextID(), name: name, limit: request["limit"] as? Double, disabled: false, createdAt: Date(), updatedAt: nil)
+            var key = Key(hash: nextID() + nextID(), name: name, limit: request["limit"] as? Double, disabled: false, createdAt: clock.now, updatedAt: nil)
             key.limitReset = request["limit_reset"] as? String
             keys[key.hash] = key
             record("openrouter", "create", "key", id: key.hash, name: name)
@@ -30,7 +30,7 @@ extension SimCloud {
             if request.keys.contains("limit_reset") { key.limitReset = request["limit_reset"] as? String }
             if let disabled = request["disabled"] as? Bool { key.disabled = disabled }
             if let name = request["name"] as? String { key.name = name }
-            key.updatedAt = Date()
+            key.updatedAt = clock.now
             keys[hash] = key
             return .json(["data": keyObject(key)])
         case ("DELETE", let hash?):

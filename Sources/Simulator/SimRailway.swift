@@ -19,7 +19,7 @@ extension SimCloud {
         var use = tokenUse[token] ?? TokenUse(windowStart: .now)
         if ContinuousClock.now - use.windowStart >= .seconds(3600) { use = TokenUse(windowStart: .now, lastProject: use.lastProject, lastVolume: use.lastVolume) }
         let resetIn = .seconds(3600) - (ContinuousClock.now - use.windowStart)
-        let resetAt = Int(Date().timeIntervalSince1970 + Double(resetIn.components.seconds)) + 1
+        let resetAt = Int(clock.now.timeIntervalSince1970 + Double(resetIn.components.seconds)) + 1
         var headers: [(String, String)] = []
         if let quota = options.railwayHourlyQuota {
             if use.used >= quota {
@@ -196,8 +196,8 @@ extension SimCloud {
         let lost = Double.random(in: 0..<1) < options.webhookLossRate
         if lost { webhooksLost += 1 } else { webhooksSent += urls.count }
         guard !lost else { return }
-        Task.detached { [webhooks] in
-            try? await Task.sleep(for: delay)
+        Task.detached { [webhooks, clock] in
+            try? await clock.sleep(for: delay)
             for url in urls { await webhooks.post(url, body) }
         }
     }

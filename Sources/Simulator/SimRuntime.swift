@@ -40,7 +40,7 @@ extension SimCloud {
             guard let instructions = request["instructions"] as? String, !instructions.isEmpty else {
                 return .json(["error": "instructions (string) is required"], status: 400)
             }
-            try? await Task.sleep(for: options.provisionDelay)
+            try? await clock.sleep(for: options.provisionDelay)
             runtimes[serviceID, default: RuntimeState()].provisions.append(body)
             let joinUrl = request["joinUrl"] as? String
             let conversation = "conv_" + nextID()
@@ -52,7 +52,7 @@ extension SimCloud {
             runtimes[serviceID, default: RuntimeState()].env.merge(env) { _, new in new }
             runtimes[serviceID, default: RuntimeState()].restarts.append(env.keys.sorted())
             runtimes[serviceID, default: RuntimeState()].restartingUntil = .now + options.restartDelay
-            try? await Task.sleep(for: options.restartDelay)
+            try? await clock.sleep(for: options.restartDelay)
             return .json(["ok": true])
         case ("POST", "update-template") where options.runtimeExtensions:
             runtimes[serviceID, default: RuntimeState()].templates.append(body)

@@ -134,23 +134,23 @@ public final class Simulator: Sendable {
             let mutating = !["GET", "HEAD"].contains(request.method)
             // The profile's latency for this provider, then any injected fault.
             let profile = await cloud.latency(provider)
-            if profile > .zero { try? await Task.sleep(for: profile) }
+            if profile > .zero { try? await cloud.clock.sleep(for: profile) }
             switch faults.decide(provider: provider, mutating: mutating) {
             case .pass(let latency):
-                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                if latency > 0 { try? await cloud.clock.sleep(for: .milliseconds(latency)) }
                 return try await next(request)
             case .error(let latency):
-                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                if latency > 0 { try? await cloud.clock.sleep(for: .milliseconds(latency)) }
                 return SimResponse.json(["errors": [["message": "injected fault: service unavailable"]]], status: 503).http
             case .rateLimit(let latency, let retryAfter):
-                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                if latency > 0 { try? await cloud.clock.sleep(for: .milliseconds(latency)) }
                 return SimResponse.json(["errors": [["message": "Rate limit exceeded"]]], status: 429,
                                         headers: [("Retry-After", String(retryAfter)), ("X-RateLimit-Remaining", "0")]).http
             case .timeout(let ms):
-                try? await Task.sleep(for: .milliseconds(ms))
+                try? await cloud.clock.sleep(for: .milliseconds(ms))
                 return SimResponse(status: 504, headers: [("Content-Type", "text/html")], body: Data("<html>gateway timeout</html>".utf8)).http
             case .loseResponse(let latency):
-                if latency > 0 { try? await Task.sleep(for: .milliseconds(latency)) }
+                if latency > 0 { try? await cloud.clock.sleep(for: .milliseconds(latency)) }
                 // The effect happens; the answer is lost on the way back.
                 _ = try await next(request)
                 return SimResponse(status: 502, headers: [("Content-Type", "text/html")], body: Data("<html>bad gateway</html>".utf8)).http

@@ -9,6 +9,9 @@ import Foundation
 public protocol Clock: Sendable {
     /// The wall time: what is shown (next attempt, last tick) and stored.
     var now: Date { get }
+    /// Monotonic time since a fixed point of this clock's: it never goes back and never jumps
+    /// with the wall clock (an NTP step, a suspended VM's catch-up). Deadlines are measured on it.
+    var monotonic: Duration { get }
     /// Waits `duration` of this clock's time; throws `CancellationError` when cancelled.
     func sleep(for duration: Duration) async throws
 }
@@ -17,7 +20,9 @@ public protocol Clock: Sendable {
 public struct SystemClock: Clock {
     public init() {}
     public var now: Date { Date() }
+    public var monotonic: Duration { ContinuousClock.now - Self.origin }
     public func sleep(for duration: Duration) async throws { try await Task.sleep(for: duration) }
+    private static let origin = ContinuousClock.now
 }
 
 /// A clock that moves only when told (`advance`): sleepers wake when it passes their deadline.
@@ -28,6 +33,7 @@ public final class ManualClock: Clock, @unchecked Sendable {
     }
     private struct State {
         var now: Date
+        var elapsed: Duration = .zero
         var sleepers: [UUID: Sleeper] = [:]
     }
     private let state: Locked<State>
@@ -35,6 +41,7 @@ public final class ManualClock: Clock, @unchecked Sendable {
     public init(now: Date = Date(timeIntervalSince1970: 1_800_000_000)) { state = Locked(State(now: now)) }
 
     public var now: Date { state.withLock { $0.now } }
+    public var monotonic: Duration { state.withLock { $0.elapsed } }
 
     /// How many are asleep on this clock: a test waits for its subject to go to sleep before advancing.
     public var sleepers: Int { state.withLock { $0.sleepers.count } }
@@ -62,6 +69,7 @@ public final class ManualClock: Clock, @unchecked Sendable {
     public func advance(by duration: Duration) {
         let woken: [Sleeper] = state.withLock { s in
             s.now = s.now.addingTimeInterval(Self.seconds(duration))
+            s.elapsed += duration
             let due = s.sleepers.filter { $0.value.deadline <= s.now }
             for id in due.keys { s.sleepers[id] = nil }
             return Array(due.values)

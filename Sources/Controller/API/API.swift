@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import Postgres
 import Resources
+import Sync
 
 /// The controller's HTTP API (CONTRACT.md section 4), as one router.
 ///
@@ -30,6 +31,8 @@ public struct API: Sendable {
     var planner = PlannerSettings()
     /// The Kubernetes API's watches on this replica.
     var watches: KubeWatches?
+    /// "Now" for what the API computes (a dry run's plan).
+    var clock: any Clock = SystemClock()
 
     init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
          wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),

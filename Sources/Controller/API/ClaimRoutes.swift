@@ -45,7 +45,7 @@ extension API {
         let store = self.store, metrics = self.metrics, services = self.services
         let waiters = self.claimWaiters, defaultWait = self.claimWait, wake = self.wake, onClaimed = self.onClaimed
         router.add("POST", "/api/pool/claim") { request in
-            let started = ContinuousClock.now
+            let started = ContinuousClock.now, waitFrom = waiters.clock.monotonic
             let body = try Self.body(ClaimRequest.self, request, expected: "{\"templateId\"?, \"ownerId\"?, \"agentName\"?, \"instructions\"?, ...}")
             let wait = try Self.claimWait(request, default: defaultWait)
             let spec = AgentSpec(template: body.templateId, owner: body.ownerId, agentName: body.agentName, instructions: body.instructions,
@@ -79,7 +79,7 @@ extension API {
             if wait > .zero { wake() }
             let db = store.db
             let conversation = wait > .zero
-                ? try await waiters.wait(for: name, until: started + wait) { try await Claims.conversation(db, agent: name) }
+                ? try await waiters.wait(for: name, until: waitFrom + wait) { try await Claims.conversation(db, agent: name) }
                 : nil
             if conversation != nil { metrics.observe("convos_claim_invite_seconds", seconds: Metrics.seconds(ContinuousClock.now - started)) }
             return .json(ClaimResponse(agent: name, instanceId: instance, gatewayUrl: claim.url, conversation: conversation))

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 
 /// Claims waiting for their agent's invite. The reconciler that configures an agent signals it here
 /// (in process), and `NOTIFY convos_configured` signals it from another replica; either way the
@@ -10,6 +11,10 @@ actor ClaimWaiters {
     private var watched: [String: (waits: Int, signals: Int)] = [:]
     private var sleepers: [String: [Int: CheckedContinuation<Void, Never>]] = [:]
     private var next = 0
+    /// Deadlines are on its monotonic time; waits sleep on it.
+    nonisolated let clock: any Clock
+
+    init(clock: any Clock = SystemClock()) { self.clock = clock }
 
     /// Wakes every claim waiting for `agent`.
     nonisolated func signal(_ agent: String) { Task { await self.wake(agent) } }
@@ -20,8 +25,9 @@ actor ClaimWaiters {
         for continuation in sleepers.removeValue(forKey: agent)?.values ?? [:].values { continuation.resume() }
     }
 
-    /// Calls `check` until it answers, woken by a signal or once a second, until `deadline`.
-    func wait<T: Sendable>(for agent: String, until deadline: ContinuousClock.Instant,
+    /// Calls `check` until it answers, woken by a signal or once a second, until `deadline` (on the
+    /// clock's monotonic time).
+    func wait<T: Sendable>(for agent: String, until deadline: Duration,
                            _ check: @Sendable () async throws -> T?) async throws -> T? {
         watched[agent, default: (0, 0)].waits += 1
         defer {
@@ -31,7 +37,7 @@ actor ClaimWaiters {
         while true {
             let seen = watched[agent]!.signals
             if let value = try await check() { return value }
-            let now = ContinuousClock.now
+            let now = clock.monotonic
             guard now < deadline else { return nil }
             if watched[agent]!.signals == seen { await sleep(agent, for: min(.seconds(1), deadline - now)) }
         }
@@ -42,8 +48,8 @@ actor ClaimWaiters {
         let id = next
         await withCheckedContinuation { continuation in
             sleepers[agent, default: [:]][id] = continuation
-            Task {
-                try? await Task.sleep(for: timeout)
+            Task { [clock] in
+                try? await clock.sleep(for: timeout)
                 self.expire(agent, id)
             }
         }

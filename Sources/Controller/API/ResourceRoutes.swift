@@ -6,13 +6,13 @@ import YAML
 /// `/v1`: apply, list, get and delete declared objects, and list instances.
 extension API {
     func addResourceRoutes(_ router: inout Router) {
-        let store = self.store, planner = self.planner
+        let store = self.store, planner = self.planner, clock = self.clock
         router.add("POST", "/v1/apply") { request in
             let manifests = try Self.manifests(from: request)
             guard ["true", "1"].contains(request.query["dryRun"]?.lowercased() ?? "") else {
                 return .json(ApplyResponse(results: try await store.apply(manifests), dryRun: nil, plannedActions: nil))
             }
-            let (results, planned) = try await store.dryRun(manifests, planner: planner, now: Date())
+            let (results, planned) = try await store.dryRun(manifests, planner: planner, now: clock.now)
             return .json(ApplyResponse(results: results, dryRun: true, plannedActions: planned.map(PlannedAction.init)))
         }
         router.add("GET", "/v1/instances") { _ in

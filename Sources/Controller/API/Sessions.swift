@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Sync
 
 /// The dashboard's sign-in: the controller's token, typed once, is exchanged for a session cookie
 /// (`HttpOnly`, `SameSite=Strict`, `Secure` unless the page was asked for on loopback), so the page's
@@ -10,12 +11,14 @@ struct Sessions: Sendable {
     static let cookie = "convos_session"
     static let lifetime: TimeInterval = 12 * 3600
     let db: PostgresPool
+    /// When a new session expires.
+    var clock: any Clock = SystemClock()
 
     struct Session: Sendable { let id: String; let csrf: String; let expires: Date }
 
     /// A new session; the caller has checked the token.
     func create() async throws -> Session {
-        let session = Session(id: Self.random(32), csrf: Self.random(16), expires: Date().addingTimeInterval(Self.lifetime))
+        let session = Session(id: Self.random(32), csrf: Self.random(16), expires: clock.now.addingTimeInterval(Self.lifetime))
         _ = try await db.query("DELETE FROM pool.ui_sessions WHERE expires_at < now()")
         _ = try await db.query("INSERT INTO pool.ui_sessions (id, csrf, expires_at) VALUES ($1, $2, $3)",
                                [session.id, session.csrf, session.expires])
@@ -75,7 +78,7 @@ extension API {
     /// `POST /ui/session {"token"}` signs in (401 for a wrong token), `GET /ui/session` says whether
     /// the cookie is a live session (and its CSRF token), `DELETE /ui/session` signs out.
     func addSessionRoutes(_ router: inout Router) {
-        let sessions = Sessions(db: store.db), token = auth.controllerToken
+        let sessions = Sessions(db: store.db, clock: clock), token = auth.controllerToken
         router.add("POST", "/ui/session") { request in
             let given = (try? JSONSerialization.jsonObject(with: request.body) as? [String: Any])?["token"] as? String
             if let token {

@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Providers
 import Resources
+import Sync
 
 /// The `/status` summary. On the leader it comes from the reconciler's memory of its last tick;
 /// on a follower from one small read, cached for a second. Either way, cheap to poll every second.
@@ -10,6 +11,8 @@ public actor StatusService {
     let reconciler: Reconciler
     let providers: ProviderSet
     private var cache: (at: ContinuousClock.Instant, value: Observed)?
+    /// What "now" is for the quota waits shown.
+    let clock: any Clock
 
     struct Observed: Sendable {
         var instances: [String: [String: Int]]
@@ -57,7 +60,8 @@ public actor StatusService {
     /// The services' observing of Railway, when they run in this process.
     let observe: (@Sendable () async -> (RailwayObserver.Report, ObserveSettings))?
 
-    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet, services: InProcessServices? = nil) {
+    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet, services: InProcessServices? = nil, clock: any Clock = SystemClock()) {
+        self.clock = clock
         if let local = services {
             self.observe = { @Sendable () async -> (RailwayObserver.Report, ObserveSettings) in
                 (await local.observeReport(), local.settings.observe)
@@ -98,10 +102,11 @@ public actor StatusService {
 
     /// Each credential's quota as its provider last said it.
     nonisolated func quotas(_ provider: String) -> [Report.Quota] {
+        let now = clock.now
         func quota(_ i: Int, _ q: QuotaGate.Snapshot, next: Date? = nil) -> Report.Quota {
             Report.Quota(credential: i, limit: q.limit, remaining: q.remaining, resetAt: q.resetAt.map(ISO8601.format),
-                         blockedUntil: q.blockedUntil.flatMap { $0 > Date() ? ISO8601.format($0) : nil },
-                         nextProjectCreate: next.flatMap { $0 > Date() ? ISO8601.format($0) : nil })
+                         blockedUntil: q.blockedUntil.flatMap { $0 > now ? ISO8601.format($0) : nil },
+                         nextProjectCreate: next.flatMap { $0 > now ? ISO8601.format($0) : nil })
         }
         if provider == "railway" { return providers.railway.tokens.snapshot.map { quota($0.index, $0.quota, next: $0.nextProjectCreate) } }
         let gate: QuotaGate? = switch provider {

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 import Resources
 
 /// `describe KIND NAME`, after kubectl's: the object's spec in short, its status and conditions,
@@ -23,7 +24,7 @@ enum DescribeCommand {
         // Backoffs are the leader's; another replica's /status may have none: the events still say.
         let status = try? await client.send("GET", "/status")
         print(render(kind: kind, object: JSONValue(jsonData: object.body), events: JSONValue(jsonData: events.body)["items"]?.arrayValue ?? [],
-                     backoffs: status.map { JSONValue(jsonData: $0.body)["backoffs"]?.arrayValue ?? [] } ?? [], now: Date()),
+                     backoffs: status.map { JSONValue(jsonData: $0.body)["backoffs"]?.arrayValue ?? [] } ?? [], now: SystemClock().now),
               terminator: "")
     }
 

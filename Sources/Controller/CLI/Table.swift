@@ -1,9 +1,10 @@
 import Foundation
+import Sync
 import Resources
 
 /// kubectl-style aligned tables for `get`.
 enum Table {
-    static func render(plural: String, items: [JSONValue], now: Date = Date()) -> String {
+    static func render(plural: String, items: [JSONValue], now: Date = SystemClock().now) -> String {
         let columns: [(String, (JSONValue) -> String)]
         func s(_ v: JSONValue?) -> String {
             switch v {

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 import Resources
 
 /// `kubectl get`'s tables (`Accept: application/json;as=Table;v=v1;g=meta.k8s.io`): the columns
@@ -78,7 +79,7 @@ enum KubeTable {
     }
 
     /// The Table for `objects`; `includeObject` is the client's choice (Metadata by default).
-    static func table(resource: String, objects: [JSONValue], listRV: String?, includeObject: String?, now: Date = Date()) -> JSONValue {
+    static func table(resource: String, objects: [JSONValue], listRV: String?, includeObject: String?, now: Date = SystemClock().now) -> JSONValue {
         let columns = columns(resource)
         var metadata: [String: JSONValue] = [:]
         if let listRV { metadata["resourceVersion"] = .string(listRV) }

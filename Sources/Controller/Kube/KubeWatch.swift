@@ -34,7 +34,8 @@ actor KubeWatches {
         let table: Bool
         let includeObject: String?
         var position: Int
-        let deadline: ContinuousClock.Instant
+        /// On the clock's monotonic time.
+        let deadline: Duration
     }
 
     private let db: PostgresPool
@@ -49,11 +50,14 @@ actor KubeWatches {
     private var stopped = false
     private var waitingForGap = false
 
-    init(db: PostgresPool, settings: Settings = Settings()) {
+    private let clock: any Clock
+
+    init(db: PostgresPool, settings: Settings = Settings(), clock: any Clock = SystemClock()) {
         self.db = db
         self.kube = KubeStore(db: db)
         self.settings = settings
-        self.wakeup = Wakeup(clock: SystemClock())
+        self.clock = clock
+        self.wakeup = Wakeup(clock: clock)
     }
 
     var count: Int { watchers.count }
@@ -85,7 +89,7 @@ actor KubeWatches {
         var timeout = settings.defaultTimeout
         if let seconds = request.query["timeoutSeconds"].flatMap(Int.init), seconds > 0 { timeout = min(.seconds(seconds), settings.maxTimeout) }
         var watcher = Watcher(kind: kind, resource: kind.plural, selector: selector, stream: stream, table: table,
-                              includeObject: request.query["includeObject"], position: 0, deadline: .now + timeout)
+                              includeObject: request.query["includeObject"], position: 0, deadline: clock.monotonic + timeout)
         let asked = request.query["resourceVersion"] ?? ""
         if asked.isEmpty || asked == "0" {
             // No version: the current objects first, as ADDED, then what changes after them.
@@ -175,7 +179,7 @@ actor KubeWatches {
     }
 
     private func expire() {
-        let now = ContinuousClock.now
+        let now = clock.monotonic
         for (id, watcher) in watchers where watcher.deadline <= now || watcher.stream.isOver {
             if watcher.stream.wasCut { cutOff += 1 }
             watcher.stream.finish()

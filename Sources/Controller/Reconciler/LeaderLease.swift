@@ -31,7 +31,7 @@ public actor LeaderLease {
     public func tryAcquire() async -> Bool {
         deadline?.revoke()
         deadline = nil
-        let sent = clock.now
+        let sent = clock.monotonic
         do {
             let rows = try await db.query("""
                 INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
@@ -63,7 +63,7 @@ public actor LeaderLease {
     /// Extends the lease; false (and no token) when it was lost.
     public func renew() async -> Bool {
         guard let current = token else { return false }
-        let sent = clock.now
+        let sent = clock.monotonic
         let rows = try? await db.query("""
             UPDATE pool.leases SET renewed_at = now(), expires_at = now() + make_interval(secs => $4)
             WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now()
@@ -134,21 +134,22 @@ public struct Fence: Sendable {
 /// passed the check may still land after the expiry, within that statement's time, as with any
 /// lock-free check; the pool schema's writes take the share lock instead (`Fence.transaction`).
 public final class LeaseDeadline: Sendable {
-    private let until = Locked<Date?>(nil)
+    /// On the clock's monotonic time: a wall clock stepped back must not stretch a term.
+    private let until = Locked<Duration?>(nil)
     private let clock: any Clock
 
     public init(clock: any Clock) { self.clock = clock }
 
     /// A tenth of the lease, at most a second, is kept back for the clocks' rates.
-    func extend(sent: Date, duration: Duration) {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-        let end = sent.addingTimeInterval(seconds - min(1, seconds / 10))
+    func extend(sent: Duration, duration: Duration) {
+        let end = sent + duration - min(.seconds(1), duration / 10)
         until.withLock { $0 = max($0 ?? end, end) }
     }
 
     /// The term ended (lost, released, or a new one began): nothing passes any more.
-    func revoke() { until.withLock { $0 = .distantPast } }
+    /// (Monotonic time starts at zero, so nothing is before it.)
+    func revoke() { until.withLock { $0 = .zero } }
 
     /// Whether the term may still act now.
-    public var holds: Bool { until.withLock { $0 }.map { clock.now < $0 } ?? false }
+    public var holds: Bool { until.withLock { $0 }.map { clock.monotonic < $0 } ?? false }
 }

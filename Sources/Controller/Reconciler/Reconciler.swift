@@ -100,7 +100,7 @@ public actor Reconciler {
         self.ghcr = ghcr
         self.logger = logger.with(["component": "reconciler"])
         self.settings = settings
-        self.lease = LeaderLease(db: db, holder: holder, duration: settings.leaseDuration)
+        self.lease = LeaderLease(db: db, holder: holder, duration: settings.leaseDuration, clock: clock)
     }
 
     /// Apply, claim and delete call this so the next tick starts now.
@@ -157,9 +157,9 @@ public actor Reconciler {
             await wakeup.wait(timeout: timeout)
         }
         if let queue {
-            // Finish in-flight actions, bounded, then hand the lease over at once.
-            await queue.drain(timeout: settings.drainTimeout)
-            await queue.abandon()
+            // Finish in-flight actions within the drain time, cancel the rest and wait for them,
+            // then hand the lease over at once.
+            await queue.shutdown(drain: settings.drainTimeout)
         }
         renewal?.cancel()
         await renewal?.value()
@@ -196,6 +196,7 @@ public actor Reconciler {
         let log = logger
         let metrics = self.metrics
         queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, clock: clock,
+                          supervisor: supervisor,
                           run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
             let result: String
             switch outcome {
@@ -250,8 +251,12 @@ public actor Reconciler {
         let started = ContinuousClock.now
         do {
             let now = clock.now
-            var state = try await StateReader(db: db, services: services)
-                .read(now: now, digests: digests.mapValues(\.digest), failureWindow: settings.planner.failureWindow)
+            // The status batch writes what it observed (deploy statuses) and may start hand-overs
+            // and the tool audit: all of it under this term's fence, like every action's writes.
+            let reader = StateReader(db: db, services: services), known = digests.mapValues(\.digest), window = settings.planner.failureWindow
+            var state = try await Fencing.$current.withValue(fence) {
+                try await reader.read(now: now, digests: known, failureWindow: window)
+            }
             // Digests from the pools this tick already read; a lookup only when the cache is stale.
             await refreshDigests(state.input.pools)
             for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }

@@ -19,7 +19,10 @@ public enum ReconcileOutcome: Sendable, Equatable {
 /// Runs actions, keyed by resource: a key never runs twice at once, a key already queued or
 /// running coalesces, failures back off per key (exponential, full jitter, capped), and at most
 /// `limit` actions run at all, of which a quarter only claim-path actions may take (refills after
-/// fifty claims must not hold up those fifty agents' tools). The reconciler drains it on shutdown and abandons it on lost leadership.
+/// fifty claims must not hold up those fifty agents' tools). Each action runs as a child of the
+/// `TaskSupervisor` it is given (the controller's): none is left running unowned. The reconciler
+/// shuts it down on SIGTERM (drain, then cancel and await what is left) and abandons it on lost
+/// leadership (those running finish, their writes refused at the fence).
 public actor WorkQueue {
     public struct KeyState: Sendable, Codable, Equatable {
         public var failures = 0
@@ -43,7 +46,8 @@ public actor WorkQueue {
     /// A failure no retry fixes (a plan limit, a missing credential) is tried again this much
     /// later: slow enough to be no loop, soon enough to notice a fix.
     let failedDelay: Duration
-    private var running: [String: Task<Void, Never>] = [:]
+    private var running: [String: TaskSupervisor.Child] = [:]
+    private let supervisor: TaskSupervisor
     /// Requeued actions that follow themselves (`Action.followsItself`), waiting for their time.
     private var followUps: [String: Task<Void, Never>] = [:]
     public private(set) var keys: [String: KeyState] = [:]
@@ -57,11 +61,12 @@ public actor WorkQueue {
     private let jitter: @Sendable () -> Double
 
     public init(limit: Int = 32, baseDelay: Duration = .milliseconds(200), maxDelay: Duration = .seconds(30),
-                failedDelay: Duration = .seconds(600), clock: any Clock = SystemClock(),
+                failedDelay: Duration = .seconds(600), clock: any Clock = SystemClock(), supervisor: TaskSupervisor = TaskSupervisor(),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0.5...1) },
                 run: @escaping @Sendable (Action) async -> ReconcileOutcome,
                 onDone: @escaping @Sendable (Action, ReconcileOutcome) -> Void = { _, _ in }) {
         self.clock = clock
+        self.supervisor = supervisor
         self.jitter = jitter
         self.limit = limit
         self.baseDelay = baseDelay
@@ -78,10 +83,14 @@ public actor WorkQueue {
         let now = clock.now
         guard !stopped, running[key] == nil, running.count < (action.isClaimPath ? limit : backgroundLimit) else { return false }
         if let next = keys[key]?.nextAttempt, next > now { return false }
-        running[key] = Task { [run] in
+        let child = supervisor.spawn("action \(action.kind)") { [run] in
             let outcome = await run(action)
-            self.finish(action, outcome)
+            await self.finish(action, outcome)
         }
+        // Finished already: the supervisor is shutting down and started nothing. (A started body
+        // cannot have finished: it ends in `finish`, which waits for this actor.)
+        if child.isFinished { return false }
+        running[key] = child
         return true
     }
 
@@ -151,6 +160,17 @@ public actor WorkQueue {
     }
 
     private func expireDrain(_ id: Int) { drainWaiters.removeValue(forKey: id)?.resume() }
+
+    /// SIGTERM: nothing new starts; running actions have `timeout` to finish, then are cancelled,
+    /// and every one has returned when this does, so none writes after the database closes. A
+    /// cancelled action is planned again by the next leader, as after a crash.
+    public func shutdown(drain timeout: Duration) async {
+        abandon()
+        await drain(timeout: timeout)
+        let left = Array(running.values)
+        for child in left { child.cancel() }
+        for child in left { await child.value() }
+    }
 
     /// Leadership lost: nothing new starts, and running actions are left to finish on their own.
     /// They are not cancelled: their writes fail at the fence anyway, their external calls are

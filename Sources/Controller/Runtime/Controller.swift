@@ -39,7 +39,7 @@ public final class Controller: Sendable {
     /// provider points at it; otherwise providers come from the environment.
     public static func start(_ configuration: ServeConfiguration, logger: Logger, environment: [String: String] = [:],
                              simulate: Bool = false, simulatorOptions: SimulatorOptions = SimulatorOptions(),
-                             reconcilerSettings: ReconcilerSettings? = nil) async throws -> Controller {
+                             reconcilerSettings: ReconcilerSettings? = nil, clock: any Clock = SystemClock()) async throws -> Controller {
         let supervisor = TaskSupervisor()
         let simulator = simulate ? try await Simulator(options: simulatorOptions) : nil
         if let simulator { logger.info("simulated cloud started", ["url": simulator.baseURL]) }
@@ -69,7 +69,7 @@ public final class Controller: Sendable {
             settings.observe.minPollInterval = max(1, WorkQueue.seconds(configuration.reconcileInterval))
             // A hand-over done wakes the reconciler (made below), so an agent turns Ready at once.
             let inProcess = InProcessServices(db: db, providers: providers, settings: settings,
-                                              supervisor: supervisor, onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
+                                              supervisor: supervisor, clock: clock, onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
             try await inProcess.loadBankrKeys()
             services = inProcess
             local = inProcess
@@ -88,13 +88,13 @@ public final class Controller: Sendable {
         }
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()
-        let claimWaiters = ClaimWaiters()
+        let claimWaiters = ClaimWaiters(clock: clock)
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
-                                    metrics: metrics, supervisor: supervisor, onConfigured: { claimWaiters.signal($0) })
+                                    metrics: metrics, clock: clock, supervisor: supervisor, onConfigured: { claimWaiters.signal($0) })
         reconcilerForWake.withLock { $0 = reconciler }
-        let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local)
+        let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local, clock: clock)
         // The Kubernetes API's watches: one reader of the change log for all of them, woken by NOTIFY.
-        let watches = KubeWatches(db: db)
+        let watches = KubeWatches(db: db, clock: clock)
         await watches.start(in: supervisor)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
@@ -116,12 +116,12 @@ public final class Controller: Sendable {
                 watches.poke()
             }
         }
-        let notifier = Notifier(db: db)
+        let notifier = Notifier(db: db, clock: clock)
         var auth = APIAuth(controllerToken: configuration.apiToken, poolKey: configuration.poolAPIKey, servicesKey: configuration.servicesAPIKey)
         if let local {
             auth.runtimeInstance = { @Sendable token in try await local.instance(forServicesToken: token) }
         }
-        let sessions = Sessions(db: db)
+        let sessions = Sessions(db: db, clock: clock)
         auth.session = { @Sendable request in try? await sessions.find(request) }
         var api = API(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       wake: {
@@ -132,6 +132,7 @@ public final class Controller: Sendable {
                       servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
         api.planner = settings.planner
         api.watches = watches
+        api.clock = clock
         var webhookPath: String?
         if let local, configuration.publicURL != nil {
             let secret = try await local.webhookSecret(configured: configuration.webhookSecret)

@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 import Resources
 
 /// Structured logs: one JSON object per line on stdout (`LOG_FORMAT=json`), or `text` for people.
@@ -50,7 +51,7 @@ public struct Logger: Sendable {
         var all = fields.merging(extra) { _, new in new }
         all["msg"] = message
         all["level"] = level.name
-        all["time"] = ISO8601.format(Date())
+        all["time"] = ISO8601.format(SystemClock().now)
         let line = redactor.redact(json ? Self.jsonLine(all) : Self.textLine(all))
         Self.queue.async { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
     }

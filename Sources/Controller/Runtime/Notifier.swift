@@ -1,4 +1,5 @@
 import Postgres
+import Sync
 
 /// Sends `NOTIFY convos_reconcile` to wake the leader on another replica, coalesced: at most one
 /// in flight, and any number of changes meanwhile fold into one more. A hint, so losing one is fine.
@@ -7,7 +8,12 @@ actor Notifier {
     private var sending = false
     private var pending = false
 
-    init(db: PostgresPool) { self.db = db }
+    private let clock: any Clock
+
+    init(db: PostgresPool, clock: any Clock = SystemClock()) {
+        self.db = db
+        self.clock = clock
+    }
 
     nonisolated func poke() { Task { await self.request() } }
 
@@ -19,7 +25,7 @@ actor Notifier {
             _ = try? await db.query("SELECT pg_notify('convos_reconcile', '')")
             // Under a stream of writes (claims at hundreds a second), one NOTIFY per 20 ms wakes
             // the leader as well as one per write, and leaves Postgres its commits for the claims.
-            if pending { try? await Task.sleep(for: .milliseconds(20)) }
+            if pending { try? await clock.sleep(for: .milliseconds(20)) }
         } while pending
         sending = false
     }

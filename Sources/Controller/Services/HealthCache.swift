@@ -11,12 +11,12 @@ actor HealthCache {
     init(ttl: TimeInterval) { self.ttl = ttl }
 
     /// The ids of `ids` that said ready within `ttl` of `now`.
-    func fresh(_ ids: [String], now: Date = Date()) -> Set<String> {
+    func fresh(_ ids: [String], now: Date) -> Set<String> {
         Set(ids.filter { ready[$0].map { now.timeIntervalSince($0) < ttl } ?? false })
     }
 
     /// Records the answers of one round of pings; a runtime not ready is forgotten.
-    func record(_ answers: [String: Bool], now: Date = Date()) {
+    func record(_ answers: [String: Bool], now: Date) {
         for (id, ok) in answers { ready[id] = ok ? now : nil }
     }
 

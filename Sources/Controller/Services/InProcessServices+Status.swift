@@ -57,16 +57,16 @@ extension InProcessServices {
             if envPending && setup == .created { pending.append(id) }
             var instance = InstanceStatus(state: state, setup: setup, deployStatus: status, url: url, tools: tools, envPending: envPending)
             instance.deployedAt = try row.decode("deployed_at")
-            if let until: Date = try row.decode("quota_wait_until"), until > Date() {
+            if let until: Date = try row.decode("quota_wait_until"), until > clock.now {
                 instance.quotaWaitUntil = until
                 instance.lastError = try row.decode("last_error")
             }
             statuses[id] = instance
         }
         // The steady fleet was ready lately: only the rest is pinged now.
-        let fresh = await health.fresh(probes.map(\.id))
+        let fresh = await health.fresh(probes.map(\.id), now: clock.now)
         let answers = await ping(probes.filter { !fresh.contains($0.id) })
-        await health.record(answers)
+        await health.record(answers, now: clock.now)
         await health.retain(Set(ids))
         await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
@@ -93,7 +93,7 @@ extension InProcessServices {
     private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> [String: DeployStatus] {
         let railway = providers.railway
         guard railway.tokens.count > 0 else { return [:] }
-        let now = Date()
+        let now = clock.now
         let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
         let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
                                        quota: railway.tokens.snapshot.map(\.quota), now: now)

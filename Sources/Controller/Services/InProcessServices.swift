@@ -28,10 +28,14 @@ public struct InProcessServices: ServicesClient {
     let numbers = NumberCandidates()
     /// The audit of tools at their providers, run after each resync.
     let audit: ToolAudit
+    /// Time for quota waits and health freshness.
+    let clock: any Clock
 
     /// `supervisor` owns the background audits: the controller's, or one of its own when made alone.
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
-                supervisor: TaskSupervisor = TaskSupervisor(), onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+                supervisor: TaskSupervisor = TaskSupervisor(), clock: any Clock = SystemClock(),
+                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.clock = clock
         self.audit = ToolAudit(supervisor: supervisor)
         self.db = ServicesDB(pool: db)
         self.providers = providers

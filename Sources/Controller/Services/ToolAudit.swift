@@ -14,10 +14,13 @@ actor ToolAudit {
     init(supervisor: TaskSupervisor) { self.supervisor = supervisor }
 
     /// Starts `body` unless an audit is still running (the next resync starts another).
+    /// The audit writes under the fence of the tick that started it (`Fencing.current` there): a
+    /// child of the supervisor does not inherit its starter's task-local values, so it is carried.
     func start(_ body: @escaping @Sendable () async -> Void) {
         guard running == nil else { return }
+        let fence = Fencing.current
         running = supervisor.spawn("tool-audit") {
-            await body()
+            await Fencing.$current.withValue(fence) { await body() }
             await self.finish()
         }
     }

@@ -64,7 +64,7 @@ public final class ProviderHTTPClient: Sendable {
 
     public init(provider: String, policy: RetryPolicy = RetryPolicy(), breaker: CircuitBreaker = CircuitBreaker(),
                 maxInFlight: Int = 64, requestTimeout: Duration = .seconds(15),
-                sleep: @escaping @Sendable (Duration) async -> Void = { try? await Task.sleep(for: $0) }) {
+                sleep: @escaping @Sendable (Duration) async -> Void = { try? await SystemClock().sleep(for: $0) }) {
         self.provider = provider
         self.policy = policy
         self.breaker = breaker

@@ -21,7 +21,7 @@ public final class QuotaGate: Sendable {
     private let state = Locked(Snapshot())
     private let now: @Sendable () -> Date
 
-    public init(now: @escaping @Sendable () -> Date = { Date() }) { self.now = now }
+    public init(now: @escaping @Sendable () -> Date = { SystemClock().now }) { self.now = now }
 
     public var snapshot: Snapshot { state.withLock { $0 } }
 

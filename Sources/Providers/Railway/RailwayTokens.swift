@@ -56,7 +56,7 @@ public final class RailwayTokens: Sendable {
     let volumeInterval: TimeInterval
 
     public init(_ tokens: [String], projectInterval: Duration = .seconds(31), volumeInterval: Duration = .seconds(10),
-                now: @escaping @Sendable () -> Date = { Date() }) {
+                now: @escaping @Sendable () -> Date = { SystemClock().now }) {
         self.values = tokens
         self.gates = tokens.map { _ in QuotaGate(now: now) }
         // A pool set up without a project pace (a fake, a plan without the limit) never holds a token.
