@@ -55,14 +55,14 @@ import TestSupport
         #expect(await new.tryAcquire())
 
         await #expect(throws: Fence.Lost.self) {
-            try await Fencing.$current.withValue(stale) { try await services.destroy("fence00001") }
+            try await Fencing.$current.withValue(stale.term) { try await services.destroy("fence00001") }
         }
         let state: String = try await db.query("SELECT state FROM services.instances WHERE instance_id = 'fence00001'").first!.decode("state")
         #expect(state == "ready", "the stale destroy changed nothing")
         #expect(await t.controller.simulator!.ledger().contains { $0.name == "convos-agent-fence00001" && $0.kind == "project" })
         // The current leader's fence, and the API's calls with none, go through.
         let current = try #require(await new.fence())
-        try await Fencing.$current.withValue(current) { try await services.destroy("fence00001") }
+        try await Fencing.$current.withValue(current.term) { try await services.destroy("fence00001") }
         #expect(try await t.count("SELECT count(*)::int AS n FROM services.instances WHERE instance_id = 'fence00001' AND state = 'deleted'") == 1)
         await t.stop()
     }

@@ -24,7 +24,7 @@ enum OperatorCommands {
         if !userConfig.isEmpty { body["userConfig"] = .object(userConfig) }
         var path = "/api/pool/claim"
         if let wait = a.values["--wait"] {
-            guard let d = ServeConfiguration.parseDuration(wait), d >= .zero, d <= .seconds(300) else {
+            guard let d = Durations.parse(wait), d >= .zero, d <= .seconds(300) else {
                 throw CLIFailure.usage("error: --wait takes a duration from 0s to 300s, like 30s, got \(wait)")
             }
             path += "?wait=\(Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18)"

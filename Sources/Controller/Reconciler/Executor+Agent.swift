@@ -31,7 +31,7 @@ extension Executor {
         let template = try row.decode("template_spec", as: JSONText?.self).map { try JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
         return Bound(config: AgentConfig.resolve(spec, template: template), templateGeneration: try row.decode("generation"),
                      configured: try row.decode("configured"), url: try row.decode("url"),
-                     runtimeConfig: try StateReader.config(row, "runtime_config"), refusedConfig: try StateReader.config(row, "refused_config"),
+                     runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
                      cloneSummaryDone: try row.decode("clone_done"))
     }
 

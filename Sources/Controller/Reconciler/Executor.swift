@@ -19,7 +19,7 @@ struct Executor: Sendable {
     func run(_ action: Action) async -> ReconcileOutcome {
         do {
             // The services' writes are fenced by this action's lease too (`ServicesDB`).
-            return try await Fencing.$current.withValue(fence) { try await perform(action) }
+            return try await Fencing.$current.withValue(fence.term) { try await perform(action) }
         } catch let error as ServicesError where error.code == .providerQuota {
             // Deferred to when the quota allows it (any length), never dropped or counted as a failure.
             return .deferred(after: max(error.retryAfter ?? .seconds(1), .milliseconds(50)), reason: error.message)
@@ -191,17 +191,4 @@ struct Executor: Sendable {
         }
         return bound ? .converged : .requeue(after: .milliseconds(500))
     }
-}
-
-/// Instance ids: 12 characters of [a-z0-9], random.
-enum InstanceID {
-    static let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789".utf8)
-    static func make() -> String {
-        String(decoding: (0..<12).map { _ in alphabet.randomElement()! }, as: UTF8.self)
-    }
-}
-
-/// Error text safe for status and events: classified provider errors already carry no secrets.
-enum Redacted {
-    static func message(_ error: any Error) -> String { String("\(error)".prefix(300)) }
 }

@@ -108,10 +108,10 @@ public struct Fence: Sendable {
         self.deadline = deadline
     }
 
-    public struct Lost: Error, CustomStringConvertible {
-        public let token: Int
-        public var description: String { "leadership lost: fencing token \(token) is no longer current" }
-    }
+    public typealias Lost = LeaseLost
+
+    /// The term as the services' writes check it (`Fencing`), without the lease row.
+    public var term: LeaseTerm { LeaseTerm(token: token, deadline: deadline) }
 
     /// A transaction that first proves, under a share lock on the lease row, that this fence is
     /// current. A new leader's acquire waits for the lock, so no write of ours lands after it.
@@ -124,32 +124,4 @@ public struct Fence: Sendable {
             return try await body(c)
         }
     }
-}
-
-/// How long a term may still act, by this replica's clock, without asking Postgres: each acquire
-/// or renewal moves it to the time the request was sent plus the lease's duration, less a margin
-/// for clock rates. Postgres's expiry is later than that (it counts from when the statement ran),
-/// and no other replica can take the lease before its expiry, so a check that passes here means
-/// no new leader yet, as a lock-free check of the row would, without the round trip. A write that
-/// passed the check may still land after the expiry, within that statement's time, as with any
-/// lock-free check; the pool schema's writes take the share lock instead (`Fence.transaction`).
-public final class LeaseDeadline: Sendable {
-    /// On the clock's monotonic time: a wall clock stepped back must not stretch a term.
-    private let until = Locked<Duration?>(nil)
-    private let clock: any Clock
-
-    public init(clock: any Clock) { self.clock = clock }
-
-    /// A tenth of the lease, at most a second, is kept back for the clocks' rates.
-    func extend(sent: Duration, duration: Duration) {
-        let end = sent + duration - min(.seconds(1), duration / 10)
-        until.withLock { $0 = max($0 ?? end, end) }
-    }
-
-    /// The term ended (lost, released, or a new one began): nothing passes any more.
-    /// (Monotonic time starts at zero, so nothing is before it.)
-    func revoke() { until.withLock { $0 = .zero } }
-
-    /// Whether the term may still act now.
-    public var holds: Bool { until.withLock { $0 }.map { clock.monotonic < $0 } ?? false }
 }

@@ -254,7 +254,7 @@ public actor Reconciler {
             // The status batch writes what it observed (deploy statuses) and may start hand-overs
             // and the tool audit: all of it under this term's fence, like every action's writes.
             let reader = StateReader(db: db, services: services), known = digests.mapValues(\.digest), window = settings.planner.failureWindow
-            var state = try await Fencing.$current.withValue(fence) {
+            var state = try await Fencing.$current.withValue(fence.term) {
                 try await reader.read(now: now, digests: known, failureWindow: window)
             }
             // Digests from the pools this tick already read; a lookup only when the cache is stale.

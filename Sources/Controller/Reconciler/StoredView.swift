@@ -9,7 +9,7 @@ import Resources
 enum StoredView {
     static func input(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, now: Date,
                       settings: PlannerSettings) async throws -> PlannerInput {
-        let stored = try await StateReader.stored(query, digests: [:], failureWindow: settings.failureWindow)
+        let stored = try await StoredState.stored(query, digests: [:], failureWindow: settings.failureWindow)
         var tools: [String: [ToolName: ToolView]] = [:]
         for row in try await query("""
             SELECT instance_id, tool, state, external_id, config, error_code FROM services.tool_resources WHERE state <> 'deleted'
@@ -32,7 +32,7 @@ enum StoredView {
                 agent: try row.decode("agent"), createdAt: try row.decode("created_at"), setup: state == .provisioning ? .creating : .created,
                 health: health, deployStatus: health == .deployFailed ? .failed : .success, tools: tools[id] ?? [:],
                 conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
-                runtimeConfig: try StateReader.config(row, "runtime_config"), refusedConfig: try StateReader.config(row, "refused_config"),
+                runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
                 templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
                 parentInstance: try row.decode("parent_instance"))
             // A dry run never waits for a stuck timer: instances starting are taken as just deployed.

@@ -80,3 +80,8 @@ public struct Redactor: Sendable {
         secrets.reduce(text) { $0.replacingOccurrences(of: $1, with: "[REDACTED]") }
     }
 }
+
+/// Error text safe for status and events: classified provider errors already carry no secrets.
+public enum Redacted {
+    public static func message(_ error: any Error) -> String { String("\(error)".prefix(300)) }
+}

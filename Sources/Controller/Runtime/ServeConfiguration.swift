@@ -223,14 +223,7 @@ public struct ServeConfiguration: Sendable {
     }
 
     /// `5s`, `500ms`, `2m`, or a bare number of seconds.
-    static func parseDuration(_ text: String) -> Duration? {
-        let units: [(String, Double)] = [("ms", 0.001), ("s", 1), ("m", 60), ("h", 3600)]
-        for (suffix, scale) in units where text.hasSuffix(suffix) {
-            guard let n = Double(text.dropLast(suffix.count)) else { return nil }
-            return .milliseconds(Int64(n * scale * 1000))
-        }
-        return Double(text).map { .milliseconds(Int64($0 * 1000)) }
-    }
+    static func parseDuration(_ text: String) -> Duration? { Durations.parse(text) }
 }
 
 extension ServeConfiguration {

@@ -1,9 +1,10 @@
 import Postgres
+import Sync
 
 /// The fence of the reconciler action now running, if any: set by `Executor.run` around each
 /// action, inherited by what it calls (and by the tasks that spawns).
 enum Fencing {
-    @TaskLocal static var current: Fence?
+    @TaskLocal static var current: LeaseTerm?
 }
 
 /// The services schema's database. Called by a reconciler action (`Fencing.current` set), every
@@ -27,6 +28,6 @@ struct ServicesDB: Sendable {
     }
 
     private static func checkFence() throws {
-        if let fence = Fencing.current, !fence.deadline.holds { throw Fence.Lost(token: fence.token) }
+        if let term = Fencing.current, !term.deadline.holds { throw LeaseLost(token: term.token) }
     }
 }
