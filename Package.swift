@@ -10,7 +10,9 @@ let package = Package(
     products: [
         .executable(name: "convos-controller", targets: ["convos-controller"]),
         // Libraries for Fuzz/, the fuzzing package beside this one (its own build, with sanitizers).
-        .library(name: "Controller", targets: ["Controller"]),
+        .library(name: "App", targets: ["App"]),
+        .library(name: "Reconcile", targets: ["Reconcile"]),
+        .library(name: "Telemetry", targets: ["Telemetry"]),
         .library(name: "Resources", targets: ["Resources"]),
         .library(name: "YAML", targets: ["YAML"]),
         .library(name: "HTTPServer", targets: ["HTTPServer"]),
@@ -47,16 +49,28 @@ let package = Package(
         // The simulated cloud: real-wire fakes of every provider. It never imports Providers.
         .target(name: "Simulator", dependencies: ["HTTPServer", "Sync"], swiftSettings: strict),
 
-        // The controller: store, API, CLI and composition root. `convos-controller` is main.swift only.
-        .target(
-            name: "Controller",
-            dependencies: ["Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "YAML", "Sync"],
-            // Migrations are numbered SQL files compiled into the binary, listed in Store/Migrations.swift.
-            resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"),
-                        .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("UI/index.html"), .embedInCode("UI/app.js"), .embedInCode("UI/lib.js"), .embedInCode("UI/store.js"), .embedInCode("UI/agents.js"), .embedInCode("UI/templates.js"), .embedInCode("UI/pools.js"), .embedInCode("UI/app.css")],
-            swiftSettings: strict
-        ),
-        .executableTarget(name: "convos-controller", dependencies: ["Controller"], swiftSettings: strict),
+        // Logs and metrics, shared by every layer that reports.
+        .target(name: "Telemetry", dependencies: ["Resources", "Sync"], swiftSettings: strict),
+        // Every statement on the pool schema: resources and their writes, claims, the lease, the change
+        // log, events. Migrations are numbered SQL files compiled in, listed in Migrations.swift.
+        .target(name: "Store", dependencies: ["Resources", "Postgres", "Sync"],
+                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql")], swiftSettings: strict),
+        // The services schema: Railway instances, tool resources, teardown, batch status.
+        .target(name: "Services", dependencies: ["Store", "Providers", "Resources", "Postgres", "Sync"], swiftSettings: strict),
+        // The reconcile loop: state reader, planner's actions on a work queue, executor, status writes.
+        .target(name: "Reconcile", dependencies: ["Services", "Store", "Providers", "Resources", "Postgres", "Sync", "Telemetry"], swiftSettings: strict),
+        // What runtimes and providers call: today Railway's deployment webhook.
+        .target(name: "RuntimeAPI", dependencies: ["HTTPServer", "Postgres", "Resources", "Sync"], swiftSettings: strict),
+        // The HTTP surfaces over Store and Reconcile: /v1, /api/pool, the Kubernetes group, the
+        // services routes, the dashboard's files (compiled in).
+        .target(name: "API", dependencies: ["Reconcile", "Services", "Store", "Providers", "Resources", "Postgres", "HTTPServer", "YAML", "Sync", "Telemetry"],
+                resources: [.embedInCode("UI/index.html"), .embedInCode("UI/app.js"), .embedInCode("UI/lib.js"), .embedInCode("UI/store.js"), .embedInCode("UI/agents.js"), .embedInCode("UI/templates.js"), .embedInCode("UI/pools.js"), .embedInCode("UI/app.css")], swiftSettings: strict),
+        // Client commands: apply, diff, get, describe, delete, claim, status, kubeconfig.
+        .target(name: "CLI", dependencies: ["Resources", "YAML", "Sync"], swiftSettings: strict),
+        // The composition root (serve, simulate, migrate): the only importer of Simulator.
+        .target(name: "App", dependencies: ["API", "RuntimeAPI", "CLI", "Reconcile", "Services", "Store", "Providers", "Simulator",
+                                            "Postgres", "HTTPServer", "Resources", "YAML", "Sync", "Telemetry"], swiftSettings: strict),
+        .executableTarget(name: "convos-controller", dependencies: ["App"], swiftSettings: strict),
 
         // Test helpers: a fresh database per test on the cluster scripts/test starts.
         .target(name: "TestSupport", dependencies: ["Postgres", "Sync"], path: "Tests/TestSupport", swiftSettings: strict),
@@ -65,6 +79,6 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),
-        .testTarget(name: "ControllerTests", dependencies: ["Controller", "Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
+        .testTarget(name: "ControllerTests", dependencies: ["App", "API", "RuntimeAPI", "CLI", "Reconcile", "Services", "Store", "Telemetry", "Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
     ]
 )

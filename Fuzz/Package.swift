@@ -19,7 +19,9 @@ let package = Package(
         // The apply path: bytes as the body of `POST /v1/apply`, through the router into Postgres.
         .executableTarget(name: "fuzz-apply", dependencies: [
             "CLibFuzzer",
-            .product(name: "Controller", package: "convos-controller"),
+            .product(name: "App", package: "convos-controller"),
+            .product(name: "Reconcile", package: "convos-controller"),
+            .product(name: "Telemetry", package: "convos-controller"),
             .product(name: "HTTPServer", package: "convos-controller"),
             .product(name: "Sync", package: "convos-controller"),
             .product(name: "Postgres", package: "convos-controller"),

@@ -123,3 +123,18 @@ extension JSONValue: ExpressibleByStringLiteral, ExpressibleByBooleanLiteral, Ex
     public init(booleanLiteral value: Bool) { self = .bool(value) }
     public init(arrayLiteral elements: JSONValue...) { self = .array(elements) }
 }
+
+extension JSONValue {
+    /// The elements, when this is an array.
+    public var arrayValue: [JSONValue]? {
+        if case .array(let a) = self { return a }
+        return nil
+    }
+
+    /// The members, when this is an object.
+    public var objectValue: [String: JSONValue]? { if case .object(let o) = self { return o }; return nil }
+
+    /// The order people expect to read an object's keys in (`get -o yaml`, `/v1` answers).
+    public static let objectKeyOrder = ["apiVersion", "kind", "metadata", "name", "labels", "generation", "resourceVersion",
+                                        "createdAt", "spec", "status", "phase"]
+}

@@ -79,3 +79,8 @@ public final class ManualClock: Clock, @unchecked Sendable {
 
     static func seconds(_ d: Duration) -> TimeInterval { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }
+
+extension Duration {
+    /// The duration in seconds, as Foundation's dates count.
+    public var timeInterval: TimeInterval { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

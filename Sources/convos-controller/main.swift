@@ -1,5 +1,5 @@
-import Controller
+import App
 import Foundation
 
-// Wiring only: every command lives in the Controller module, where the tests reach it too.
+// Wiring only: every command lives in the App and CLI modules, where the tests reach it too.
 exit(await CommandLineTool.run(CommandLine.arguments))

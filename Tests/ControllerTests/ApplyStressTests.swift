@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 
 /// Apply and the reconciler's status writes touch the same rows: they must take their locks in one
 /// order. Before they did, re-applying five objects while agents were bound answered 500 (a

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import TestSupport
 
 @Suite struct ApplyTests {

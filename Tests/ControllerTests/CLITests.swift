@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import TestSupport
 
 /// The real binary against a real controller: output lines and exit codes of CONTRACT.md section 1.

@@ -1,5 +1,12 @@
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 
 @Suite struct ConfigurationTests {
     let base = ["DATABASE_URL": "postgresql://u:pw-secret@db/x"]

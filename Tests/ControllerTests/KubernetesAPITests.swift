@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import TestSupport
 
 /// The real `kubectl` against `serve --simulate` over HTTPS with a bearer token: discovery,

@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import TestSupport
 
 @Suite struct OpenAPITests {
@@ -9,11 +16,10 @@ import TestSupport
         let served = try await t.client.get("/openapi.json").json()
         let paths = served["paths"] as? [String: [String: Any]] ?? [:]
         let documented = Set(paths.flatMap { path, ops in ops.keys.map { "\($0.uppercased()) \(path)" } })
-        let status = StatusService(db: t.controller.db, reconciler: t.controller.reconciler, providers: t.controller.providers)
-        let router = API(store: t.controller.store, health: Health(db: t.controller.db), services: t.controller.services, auth: APIAuth(),
-                         logger: Logger(), status: status).router()
+        // The router the server serves: the API's routes and the runtimes' (RuntimeAPI), as composed by App.
+        let router = t.controller.router
         // The Kubernetes API documents itself at /openapi/v3 (KubernetesAPITests read it).
-        let routed = Set(router.table.filter { !API.isKube($0.pattern) }.map { route in
+        let routed = Set(router.table.filter { !ControllerAPI.isKube($0.pattern) }.map { route in
             "\(route.method) " + route.pattern.split(separator: "/", omittingEmptySubsequences: false).map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }.joined(separator: "/")
         }.map { $0 == "GET " ? "GET /" : $0 })
         #expect(routed.subtracting(documented).isEmpty, "served but not documented: \(routed.subtracting(documented).sorted())")

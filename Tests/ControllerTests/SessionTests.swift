@@ -1,6 +1,13 @@
 import Foundation
 import Testing
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import TestSupport
 
 /// The dashboard's sign-in over real HTTP (curl, so no cookie store but the test's own): a token
@@ -83,7 +90,7 @@ import TestSupport
         #expect(csp.contains("default-src 'none'") && csp.contains("script-src 'self'") && !csp.contains("unsafe"))
         #expect(page.text.contains(#"<script type="module" src="/app/app.js">"#) && !page.text.contains("<script>"), "no inline script")
         #expect(!page.text.contains("alice") && !page.text.contains("concierge"), "the page itself holds no owner, agent or template")
-        for name in API.appFiles.keys.sorted() {
+        for name in ControllerAPI.appFiles.keys.sorted() {
             let file = try await t.client.get("/app/" + name)
             #expect(file.status == 200 && file.headers["content-security-policy"] == csp, "\(name)")
             #expect(file.headers["content-type"]?.hasPrefix(name.hasSuffix(".js") ? "text/javascript" : "text/css") == true, "\(name)")

@@ -1,5 +1,12 @@
 import Foundation
-@testable import Controller
+import API
+import App
+import CLI
+import Reconcile
+import RuntimeAPI
+import Services
+import Store
+import Telemetry
 import Postgres
 import TestSupport
 import Simulator

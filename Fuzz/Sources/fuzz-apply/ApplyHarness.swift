@@ -1,4 +1,6 @@
-import Controller
+import App
+import Reconcile
+import Telemetry
 import Dispatch
 import Foundation
 import HTTPServer

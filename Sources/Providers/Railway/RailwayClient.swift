@@ -176,9 +176,4 @@ extension JSONValue {
         guard let value = try? JSONDecoder().decode(JSONValue.self, from: jsonBody) else { return nil }
         self = value
     }
-
-    public var arrayValue: [JSONValue]? {
-        if case .array(let a) = self { return a }
-        return nil
-    }
 }

@@ -1,6 +1,0 @@
-import Postgres
-
-/// One place that sizes database pools, so `serve` and `migrate` agree.
-enum PostgresPoolFactory {
-    static func make(_ url: String, size: Int = 8) -> PostgresPool { PostgresPool(url: url, size: size) }
-}

@@ -1,0 +1,424 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+import Sync
+import Services
+import Store
+import Telemetry
+
+/// Tuning of the reconcile loop; the defaults are production's, tests shorten them.
+public struct ReconcilerSettings: Sendable {
+    public var interval: Duration = .seconds(5)
+    public var leaseDuration: Duration = .seconds(6)
+    public var renewEvery: Duration = .seconds(2)
+    public var digestTTL: Duration = .seconds(30)
+    public var planner = PlannerSettings()
+    public var maxCreatesPerTick = 16
+    /// Actions running at once. They wait on providers and runtimes, not on this process (each
+    /// provider bounds its own calls in flight): fifty claims at once are 250 of them (a
+    /// conversation and four tools each), and at 128 the last agents' tools waited seconds for a
+    /// place. A quarter is kept for claimed agents (`WorkQueue`).
+    public var maxActions = 512
+    public var drainTimeout: Duration = .seconds(10)
+    /// The longest a failing key waits before its next attempt.
+    public var maxBackoff: Duration = .seconds(30)
+    /// A key that failed for good (a plan limit, a missing credential) is tried again this late.
+    public var failedRetry: Duration = .seconds(600)
+    /// Off: the replica serves the API only and never competes for the lease.
+    public var enabled = true
+    /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
+    public var eventRetention: Duration = .seconds(7 * 86_400)
+    public var eventLimit = 100_000
+    /// Superseded changes older than this leave the change log (`CHANGE_RETENTION`).
+    public var changeRetention: Duration = .seconds(3600)
+    public var pruneEvery: Duration = .seconds(60)
+    public init() {}
+}
+
+/// What `/status` and tests read of the reconciler.
+public struct ReconcilerSnapshot: Sendable {
+    public var isLeader: Bool
+    public var fencingToken: Int?
+    public var ticks: Int
+    public var lastTick: Date?
+    public var lastTickDuration: Duration?
+    public var lastActions: Int
+    public var queueDepth: Int
+    /// Instances by pool and state, and agents by phase, as of the last tick.
+    public var instances: [String: [String: Int]] = [:]
+    public var agents: [String: Int] = [:]
+    /// Keys that are failing, with their count, last error and next attempt.
+    public var backoffs: [String: WorkQueue.KeyState] = [:]
+}
+
+/// The reconciler: while it holds the lease, it ticks every `interval` (and at once when woken),
+/// reads desired and observed state, plans, and hands the actions to the work queue.
+public actor Reconciler {
+    package let db: PostgresPool
+    package let services: any ServicesClient
+    package let ghcr: GHCRClient
+    package let logger: Logger
+    package let settings: ReconcilerSettings
+    package let metrics: Metrics
+    public nonisolated let lease: LeaderLease
+    /// Time for the loop, the work queue and every decision; the lease keeps Postgres's own clock.
+    package let clock: any Clock
+    package let wakeup: Wakeup
+    /// Told each agent whose conversation was just recorded (claims waiting for an invite).
+    package let onConfigured: @Sendable (String) -> Void
+    /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
+    private let leading = Locked(false)
+    private var queue: WorkQueue?
+    /// The current term's executor, beside `queue`.
+    private var executor: Executor?
+    /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
+    /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
+    /// cancelled when the term ends.
+    private var renewal: TaskSupervisor.Child?
+    /// Owns the renewal task: the controller's supervisor, or one of its own when made alone.
+    private let supervisor: TaskSupervisor
+    private var leaseLost = false
+    private var stopping = false
+    private var digests: [String: (digest: String, at: Date)] = [:]
+    private var createBudget: [String: Int] = [:]
+    private var orphansSeen: [String: Date] = [:]
+    /// The failing keys as last written to `pool.action_backoffs`; nil at the start of a term,
+    /// when the table is written whole.
+    private var persistedBackoffs: [String: WorkQueue.KeyState]?
+    /// When events were last pruned (`settings.eventRetention`); nil: at the first tick.
+    private var prunedAt: Date?
+    private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
+
+    public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
+                settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(), clock: any Clock = SystemClock(),
+                supervisor: TaskSupervisor = TaskSupervisor(), onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.supervisor = supervisor
+        self.clock = clock
+        self.wakeup = Wakeup(clock: clock)
+        self.metrics = metrics
+        self.onConfigured = onConfigured
+        self.db = db
+        self.services = services
+        self.ghcr = ghcr
+        self.logger = logger.with(["component": "reconciler"])
+        self.settings = settings
+        self.lease = LeaderLease(db: db, holder: holder, duration: settings.leaseDuration, clock: clock)
+    }
+
+    /// Apply, claim and delete call this so the next tick starts now.
+    public nonisolated func wake() { Task { await wakeup.fire() } }
+
+    /// A claim on this replica just bound `agent` to an idle (so ready) instance: configure its
+    /// runtime and provision its tools now, without waiting for a tick to plan them (under fifty
+    /// claims at once a tick came up to 4 s later, and the last tool's order with it). On a
+    /// follower this does nothing; the leader's next tick plans them as always. Each action looks
+    /// again before it calls.
+    public nonisolated func claimed(agent: String, instance: String) {
+        guard leading.withLock({ $0 }) else { return }
+        Task { await self.startClaimed(agent: agent, instance: instance) }
+    }
+
+    private func startClaimed(agent: String, instance: String) async {
+        guard let queue, let executor else { return }
+        await queue.submit(.configure(agent: agent, instance: instance))
+        // What the tick would plan for an agent whose tools are all still to make.
+        guard let bound = try? await executor.bound(agent: agent, instance: instance) else { return }
+        for tool in bound.config.toolsToProvision([:]) {
+            await queue.submit(.provisionTool(agent: agent, instance: instance, tool: tool))
+        }
+    }
+
+    public var snapshot: ReconcilerSnapshot { snapshotValue }
+
+    /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
+    public func run() async {
+        guard settings.enabled else { return }
+        while !stopping {
+            if leaseLost {
+                leaseLost = false
+                await stopLeading(reason: "lease lost")
+                continue
+            }
+            if queue == nil {
+                if await lease.tryAcquire(), let fence = await lease.fence() {
+                    startLeading(fence)
+                } else {
+                    // Try again when the holder's lease runs out if that is sooner: a killed leader is
+                    // replaced at its expiry, not up to renewEvery later (CrashTests measure it).
+                    let left = await lease.timeLeft() ?? settings.renewEvery
+                    await wakeup.wait(timeout: min(settings.renewEvery, left + .milliseconds(250)))
+                    continue
+                }
+            }
+            await tick()
+            // The next tick comes at the interval, or sooner when an action asked to be looked at
+            // again (an order pending, a backoff ending): a step follows the one before it at once,
+            // not an interval later.
+            var timeout = min(settings.interval, settings.renewEvery)
+            if let due = await queue?.nextDue { timeout = min(timeout, .milliseconds(Int64(max(0, due.timeIntervalSince(clock.now)) * 1000) + 5)) }
+            await wakeup.wait(timeout: timeout)
+        }
+        if let queue {
+            // Finish in-flight actions within the drain time, cancel the rest and wait for them,
+            // then hand the lease over at once.
+            await queue.shutdown(drain: settings.drainTimeout)
+        }
+        renewal?.cancel()
+        await renewal?.value()
+        renewal = nil
+        await lease.release()
+        leading.withLock { $0 = false }
+        snapshotValue.isLeader = false
+        logger.info("reconciler stopped")
+    }
+
+    public func stop() {
+        stopping = true
+        Task { await wakeup.fire() }
+    }
+
+    private func startLeading(_ fence: Fence) {
+        logger.info("became leader", ["fencingToken": String(fence.token)])
+        persistedBackoffs = nil
+        let lease = self.lease, every = settings.renewEvery, clock = self.clock
+        renewal = supervisor.spawn("lease-renewal") { [weak self] in
+            while !Task.isCancelled {
+                try? await clock.sleep(for: every)
+                if Task.isCancelled { return }
+                if await !lease.renew() {
+                    await self?.lostLease()
+                    return
+                }
+            }
+        }
+        let executor = Executor(db: db, fence: fence, services: services,
+                                creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } },
+                                configured: onConfigured)
+        self.executor = executor
+        let log = logger
+        let metrics = self.metrics
+        queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, clock: clock,
+                          supervisor: supervisor,
+                          run: { action in await executor.run(action) }, onDone: { [weak self] action, outcome in
+            let result: String
+            switch outcome {
+            case .converged: result = "converged"
+            case .requeue: result = "requeue"
+            case .retry: result = "retry"
+            case .failed: result = "failed"
+            case .deferred: result = "deferred"
+            }
+            metrics.increment("convos_reconcile_actions_total", ["kind": action.kind, "outcome": result])
+            let fields = ["action": action.kind, "kind": action.object.kind, "name": action.object.name]
+            switch outcome {
+            case .converged: log.info("action done", fields)
+            case .requeue: log.debug("action requeued", fields)
+            case .deferred(let after, _): log.debug("action deferred for quota", fields.merging(["seconds": String(Int(WorkQueue.seconds(after)))]) { a, _ in a })
+            case .retry(let e), .failed(let e): log.warning("action failed", fields.merging(["error": e, "outcome": result]) { a, _ in a })
+            }
+            // Progress wakes the loop: the next step of the same object can start at once.
+            if outcome == .converged { self?.wake() }
+        })
+        snapshotValue.isLeader = true
+        snapshotValue.fencingToken = fence.token
+        leading.withLock { $0 = true }
+    }
+
+    /// The renewal failed: the loop stops leading at its next turn, woken now.
+    private func lostLease() {
+        leaseLost = true
+        Task { await wakeup.fire() }
+    }
+
+    private func stopLeading(reason: String) async {
+        logger.warning("stopped leading", ["reason": reason])
+        renewal?.cancel()
+        renewal = nil
+        await queue?.abandon()
+        queue = nil
+        executor = nil
+        leading.withLock { $0 = false }
+        snapshotValue.isLeader = false
+        snapshotValue.fencingToken = nil
+    }
+
+    /// Slow start: creates per tick double while they succeed, and fall back to 1 when one fails.
+    private func recordCreates(_ pool: String, _ count: Int, _ ok: Bool) {
+        let current = createBudget[pool] ?? 1
+        createBudget[pool] = ok ? min(settings.maxCreatesPerTick, max(current, count) * 2) : 1
+    }
+
+    package func tick() async {
+        guard let queue, let fence = await lease.fence() else { return }
+        let started = ContinuousClock.now
+        do {
+            let now = clock.now
+            // The status batch writes what it observed (deploy statuses) and may start hand-overs
+            // and the tool audit: all of it under this term's fence, like every action's writes.
+            let reader = StateReader(db: db, services: services), known = digests.mapValues(\.digest), window = settings.planner.failureWindow
+            var state = try await Fencing.$current.withValue(fence.term) {
+                try await reader.read(now: now, digests: known, failureWindow: window)
+            }
+            // Digests from the pools this tick already read; a lookup only when the cache is stale.
+            await refreshDigests(state.input.pools)
+            for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
+            for name in state.orphanNames where orphansSeen[name] == nil { orphansSeen[name] = now }
+            orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
+            state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
+            state.input.settings = settings.planner
+            state.input.settings.createBudget = Dictionary(state.input.pools.map { ($0.name, createBudget[$0.name] ?? 1) }, uniquingKeysWith: { a, _ in a })
+            let actions = Planner.plan(state.input)
+            // A full queue takes what claims wait for first.
+            for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
+                await queue.submit(action)
+            }
+            try await writeStatuses(state, fence: fence, now: now, backoffs: await queue.backingOff)
+            try await pruneEvents(fence: fence, now: now)
+            snapshotValue.lastActions = actions.count
+            var counts: [String: [String: Int]] = [:]
+            for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
+            for i in state.input.instances { counts[i.pool, default: [:]][i.state.rawValue, default: 0] += 1 }
+            snapshotValue.instances = counts
+            var phases = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
+            for (_, meta) in state.agentMeta { phases[meta.status["phase"]?.stringValue ?? "Pending", default: 0] += 1 }
+            snapshotValue.agents = phases
+        } catch {
+            logger.warning("tick failed", ["error": Redacted.message(error)])
+        }
+        snapshotValue.ticks += 1
+        snapshotValue.lastTick = clock.now
+        snapshotValue.lastTickDuration = ContinuousClock.now - started
+        snapshotValue.queueDepth = await queue.depth
+        snapshotValue.backoffs = await queue.backingOff
+        metrics.increment("convos_reconcile_ticks_total")
+        metrics.observe("convos_reconcile_tick_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
+    }
+
+    /// Events kept by age and by count (the newest), checked once every `pruneEvery`.
+    private func pruneEvents(fence: Fence, now: Date) async throws {
+        if let prunedAt, now.timeIntervalSince(prunedAt) < WorkQueue.seconds(settings.pruneEvery) { return }
+        prunedAt = now
+        let age = String(WorkQueue.seconds(settings.eventRetention)), limit = settings.eventLimit
+        let deleted: Int = try await fence.transaction { c in
+            let old = try await c.query("DELETE FROM pool.events WHERE at < now() - make_interval(secs => $1) RETURNING id", [age])
+            let over = try await c.query("""
+                DELETE FROM pool.events WHERE id <= (SELECT id FROM pool.events ORDER BY id DESC OFFSET $1 LIMIT 1) RETURNING id
+                """, [limit])
+            return old.count + over.count
+        }
+        if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
+        let compacted = try await Self.compactChanges(fence: fence, retention: settings.changeRetention)
+        if compacted > 0 { logger.info("change log compacted", ["count": String(compacted)]) }
+    }
+
+    /// Removes changes older than `retention` that a newer change of the same object supersedes
+    /// (or that record a deletion), a bounded batch at a time, and moves the compaction mark past
+    /// them: a watch from an older version is answered 410 Gone and lists again.
+    package static func compactChanges(fence: Fence, retention: Duration) async throws -> Int {
+        try await fence.transaction { c in
+            let rows = try await c.query("""
+                WITH doomed AS (
+                    SELECT o.rv FROM pool.changes o
+                    WHERE o.at < now() - make_interval(secs => $1)
+                      AND (o.type = 'DELETED' OR EXISTS (SELECT 1 FROM pool.changes n WHERE n.kind = o.kind AND n.name = o.name AND n.rv > o.rv))
+                    ORDER BY o.rv LIMIT 10000
+                ), gone AS (
+                    DELETE FROM pool.changes WHERE rv IN (SELECT rv FROM doomed) RETURNING rv
+                ), mark AS (
+                    UPDATE pool.change_compaction SET rv = greatest(rv, (SELECT max(rv) FROM gone))
+                    WHERE EXISTS (SELECT 1 FROM gone) RETURNING rv
+                )
+                SELECT count(*)::int AS n FROM gone
+                """, [String(WorkQueue.seconds(retention))])
+            return try rows.first?.decode("n", as: Int.self) ?? 0
+        }
+    }
+
+    private func refreshDigests(_ pools: [PoolView]) async {
+        for pool in pools {
+            guard let image = ImageReference(pool.spec.image) else { continue }
+            if let cached = digests[pool.name], clock.now.timeIntervalSince(cached.at) < WorkQueue.seconds(settings.digestTTL) { continue }
+            do {
+                digests[pool.name] = (try await ghcr.resolve(image), clock.now)
+            } catch {
+                logger.warning("image digest not resolved", ["pool": pool.name, "image": pool.spec.image, "error": error.description])
+            }
+        }
+    }
+
+    /// Writes only the statuses that changed, in one fenced transaction.
+    private func writeStatuses(_ state: TickState, fence: Fence, now: Date, backoffs: [String: WorkQueue.KeyState]) async throws {
+        let input = state.input
+        let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        var agentWrites: [(String, JSONValue)] = []
+        for agent in input.agents {
+            guard let meta = state.agentMeta[agent.name] else { continue }
+            let previous = try? meta.status.decode(AgentStatus.self)
+            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
+                                             templates: input.templates, now: now, backoffs: backoffs)
+            if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
+        }
+        var poolWrites: [(String, JSONValue)] = []
+        for pool in input.pools {
+            guard let meta = state.poolMeta[pool.name] else { continue }
+            let previous = try? meta.status.decode(PoolStatus.self)
+            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
+                                            settings: input.settings, now: now, backoffs: backoffs)
+            if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
+        }
+        var templateWrites: [(String, JSONValue)] = []
+        for (name, template) in input.templates {
+            let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
+            let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
+            if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
+        }
+        // Health as the batch saw it, for `GET /v1/instances`; only what changed.
+        let healthWrites = input.instances.compactMap { i in
+            i.health.flatMap { $0.rawValue == state.storedHealth[i.id] ?? nil ? nil : (i.id, $0.rawValue) }
+        }
+        // The failing keys, for every replica's `/status`: what changed, or all at a term's start.
+        let known = persistedBackoffs
+        let backoffWrites = backoffs.filter { known?[$0.key] != $0.value }.sorted { $0.key < $1.key }
+        let backoffsGone = known.map { Array(Set($0.keys).subtracting(backoffs.keys)).sorted() }
+        let backoffsChanged = known == nil || !backoffWrites.isEmpty || !(backoffsGone ?? []).isEmpty
+        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty || !healthWrites.isEmpty || backoffsChanged else { return }
+        try await fence.transaction { c in
+            if backoffsChanged {
+                if let gone = backoffsGone {
+                    if !gone.isEmpty { _ = try await c.query("DELETE FROM pool.action_backoffs WHERE key = ANY($1::text[])", [textArray(gone)]) }
+                } else {
+                    _ = try await c.query("DELETE FROM pool.action_backoffs WHERE NOT (key = ANY($1::text[]))", [textArray(backoffs.keys.sorted())])
+                }
+                for (key, b) in backoffWrites {
+                    _ = try await c.query("""
+                        INSERT INTO pool.action_backoffs (key, action, failures, last_error, next_attempt_at) VALUES ($1, $2, $3, $4, $5)
+                        ON CONFLICT (key) DO UPDATE SET action = excluded.action, failures = excluded.failures, last_error = excluded.last_error,
+                            next_attempt_at = excluded.next_attempt_at, updated_at = now()
+                        """, [key, b.action ?? "", b.failures, b.lastError, b.nextAttempt])
+                }
+            }
+            // Rows locked in apply's order (pools, templates, agents; each by name), as every writer
+            // of these tables does: in another order, a re-apply during a status write deadlocked.
+            for (name, status) in poolWrites.sorted(by: { $0.0 < $1.0 }) {
+                _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in templateWrites.sorted(by: { $0.0 < $1.0 }) {
+                _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in agentWrites.sorted(by: { $0.0 < $1.0 }) {
+                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            if !healthWrites.isEmpty {
+                // A table of its own: no instance row is locked, so claims never skip one for this.
+                _ = try await c.query("""
+                    INSERT INTO pool.instance_health (instance_id, health)
+                    SELECT u.id, u.h FROM unnest($1::text[], $2::text[]) AS u(id, h)
+                    WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
+                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, observed_at = now()
+                    """, [textArray(healthWrites.map(\.0)), textArray(healthWrites.map(\.1))])
+            }
+        }
+        persistedBackoffs = backoffs
+    }
+}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// Which runtimes said ready, and when. The status batch pings a runtime again only when it has not
+/// said ready within `ttl`: those in transition (starting, restarting, failing) every time, the
+/// steady fleet once a `ttl`. A ready runtime that dies is still seen: its deploy status changes,
+/// and its next ping, at most `ttl` later, says so.
+package actor HealthCache {
+    package let ttl: TimeInterval
+    private var ready: [String: Date] = [:]
+
+    package init(ttl: TimeInterval) { self.ttl = ttl }
+
+    /// The ids of `ids` that said ready within `ttl` of `now`.
+    package func fresh(_ ids: [String], now: Date) -> Set<String> {
+        Set(ids.filter { ready[$0].map { now.timeIntervalSince($0) < ttl } ?? false })
+    }
+
+    /// Records the answers of one round of pings; a runtime not ready is forgotten.
+    package func record(_ answers: [String: Bool], now: Date) {
+        for (id, ok) in answers { ready[id] = ok ? now : nil }
+    }
+
+    /// Forgets a runtime that is about to restart or go.
+    package func forget(_ id: String) { ready[id] = nil }
+
+    /// Keeps only the ids still asked about, so the cache never outgrows the fleet.
+    package func retain(_ ids: Set<String>) { ready = ready.filter { ids.contains($0.key) } }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// Tools deleted behind our back at their providers (an OpenRouter key revoked, an AgentMail inbox
+/// deleted) are found at each Railway resync: one listing per provider, then each one missing from
+/// it confirmed by id. A lost tool goes back to `creating` without its id, so the planner provisions
+/// it again and the hand-over gives its new variables to the running agent.
+extension InProcessServices {
+    /// Started by the status batch after a resync, in the background (`ToolAudit`).
+    package func auditTools() async {
+        for (tool, provider) in providers.tools.sorted(by: { $0.key < $1.key }) {
+            if Task.isCancelled { return }
+            guard let rows = try? await db.query("""
+                SELECT t.instance_id, t.external_id FROM services.tool_resources t JOIN services.instances i USING (instance_id)
+                WHERE t.tool = $1 AND t.state = 'ready' AND t.provisioning <> 'user' AND i.state = 'ready'
+                """, [tool.rawValue]).rows, !rows.isEmpty else { continue }
+            // Read before the listing: whatever was ready then and is not listed was deleted.
+            let held = rows.compactMap { row -> (instance: String, id: String)? in
+                guard let instance = try? row.decode("instance_id", as: String.self), let id = try? row.decode("external_id", as: String.self) else { return nil }
+                return (instance, id)
+            }
+            let live: Set<String>
+            do { live = try await provider.inventory() } catch { continue }
+            for (instance, id) in held where !live.contains(id) {
+                // A listing paged while others change can skip one: only a lookup by id says gone.
+                guard (try? await provider.isGone(name: externalName(instanceID: instance), externalID: id)) == true else { continue }
+                _ = try? await db.query("""
+                    UPDATE services.tool_resources SET state = 'creating', external_id = NULL, config = '{}', error_code = NULL,
+                        last_error = 'deleted at the provider; made again', updated_at = now()
+                    WHERE instance_id = $1 AND tool = $2 AND external_id = $3 AND state = 'ready'
+                    """, [instance, tool.rawValue, id])
+            }
+        }
+    }
+}

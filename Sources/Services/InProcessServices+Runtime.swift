@@ -1,0 +1,171 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// What services says to the runtimes (CONTRACT.md section 6), each call with the runtime's own key:
+/// configure (`/pool/provision`), the model and tools' variables (`/pool/restart-gateway`), the
+/// seed's template sync and clone summary, and a redeploy of another image.
+extension InProcessServices {
+    /// `POST /configure/INSTANCE`: the agent's conversation, through the runtime's `/pool/provision`.
+    /// It answers as soon as the conversation exists; a model change reaches the agent afterwards.
+    public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
+        let target = try await runtimeTarget(instanceID)
+        let runtime = providers.runtime
+        let conversation: RuntimeConversation
+        do {
+            conversation = try await handoff.exclusive(instanceID) {
+                try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
+                                            instructions: request.instructions, joinUrl: request.joinUrl)
+            }
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+        _ = try await db.query("UPDATE services.instances SET configured_at = now(), updated_at = now() WHERE instance_id = $1", [instanceID])
+        if let model = request.model { try await setModel(instanceID, model) }
+        // Tools made while the conversation was being created were held for it: hand them over now.
+        await kickDelivery(instanceID)
+        return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl, joined: conversation.joined)
+    }
+
+    /// The seed's `/pool/update-template` with the agent's name, instructions and model; the model
+    /// itself goes through a restart, which every runtime supports.
+    public func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult {
+        let target = try await runtimeTarget(instanceID)
+        if let model = request.model { try await setModel(instanceID, model) }
+        let body = try JSONValue.from(request)
+        let runtime = providers.runtime
+        do {
+            let supported = try await handoff.exclusive(instanceID) {
+                try await runtime.post(target.url, key: target.key, "update-template", body: body)
+            }
+            return RuntimeCallResult(ok: supported, supported: supported)
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+    }
+
+    /// The parent runtime's `/pool/clone-summary`, telling it a clone of it now runs.
+    public func cloneSummary(_ parentInstanceID: String, _ request: CloneSummaryRequest) async throws -> RuntimeCallResult {
+        let target = try await runtimeTarget(parentInstanceID)
+        do {
+            let supported = try await providers.runtime.post(target.url, key: target.key, "clone-summary", body: try JSONValue.from(request))
+            return RuntimeCallResult(ok: supported, supported: supported)
+        } catch let error as ProviderError {
+            throw ServicesError.runtime(error)
+        }
+    }
+
+    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has: recorded
+    /// as pending, for the hand-over.
+    private func setModel(_ instanceID: String, _ model: String) async throws {
+        let current: String? = try await db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'OPENCLAW_PRIMARY_MODEL'",
+                                                  [instanceID]).first?.decode("value")
+        guard model != (current ?? settings.primaryModel) else { return }
+        _ = try await db.query("""
+            INSERT INTO services.runtime_env (instance_id, name, value, source) VALUES ($1, 'OPENCLAW_PRIMARY_MODEL', $2, 'model')
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = now(), delivered_at = NULL
+            """, [instanceID, model])
+        await kickDelivery(instanceID)
+    }
+
+    /// Starts handing the instance's pending variables to its runtime, in the background.
+    package func kickDelivery(_ instanceID: String) async {
+        let services = self
+        await handoff.kick(instanceID) { await services.deliver(instanceID) }
+    }
+
+    /// The hand-over: every pending variable stored on the Railway service with `skipDeploys` (so a
+    /// later deploy or restart of the container has them), then one `/pool/restart-gateway` with
+    /// them; those sent are marked delivered, unless their value changed meanwhile. A failure leaves
+    /// them pending for the next kick.
+    ///
+    /// Held until the runtime is configured (the invite first; a restart must not cut into
+    /// `/pool/provision`), and while a tool is still being made, so tools made together share one
+    /// restart (a restart takes the agent away for seconds). A tool that failed does not hold the others.
+    private func deliver(_ instanceID: String) async {
+        let runtime = providers.runtime
+        do {
+            try await handoff.exclusive(instanceID) {
+                let ready = try await db.query("""
+                    SELECT i.configured_at IS NOT NULL AND NOT EXISTS (
+                        SELECT 1 FROM services.tool_resources t WHERE t.instance_id = i.instance_id AND t.state = 'creating' AND t.error_code IS NULL
+                    ) AS ready FROM services.instances i WHERE i.instance_id = $1
+                    """, [instanceID]).first?.decode("ready", as: Bool.self) ?? false
+                guard ready else { return }
+                let rows = try await db.query("SELECT name, value FROM services.runtime_env WHERE instance_id = $1 AND delivered_at IS NULL ORDER BY name",
+                                              [instanceID]).rows
+                guard !rows.isEmpty else { return }
+                var env: [String: String] = [:]
+                for row in rows { env[try row.decode("name")] = try row.decode("value") }
+                let project = try await project(instanceID)
+                let target = try await runtimeTarget(instanceID)
+                // It restarts: its next health is pinged, not remembered.
+                await health.forget(instanceID)
+                // Both at once: the restart is what the agent waits for, and Railway's copy is kept
+                // long before the restart ends. Either failing leaves the variables pending.
+                let railway = providers.railway, variables = env
+                async let stored = Self.failure { try await railway.storeVariables(project, variables) }
+                let restarted = await Self.failure { try await runtime.restartGateway(target.url, key: target.key, env: variables) }
+                if let error = await stored ?? restarted { throw error }
+                let names = env.keys.sorted()
+                _ = try await db.query("""
+                    UPDATE services.runtime_env e SET delivered_at = now() FROM unnest($2::text[], $3::text[]) AS u(n, v)
+                    WHERE e.instance_id = $1 AND e.name = u.n AND e.value = u.v
+                    """, [instanceID, textArray(names), textArray(names.map { env[$0]! })])
+                onDelivered(instanceID)
+            }
+        } catch {
+            // Still pending in services.runtime_env: the status batch kicks it again.
+        }
+    }
+
+    /// The error `body` throws, as a value: child tasks here never rethrow typed errors (a release
+    /// build corrupted memory doing so inside a task group).
+    private static func failure(_ body: @Sendable () async throws -> Void) async -> (any Error)? {
+        do { try await body(); return nil } catch { return error }
+    }
+
+    /// `POST /redeploy/INSTANCE`: another image (a digest) through one patch commit: one deployment.
+    public func redeploy(_ instanceID: String, image: String?) async throws {
+        let project = try await project(instanceID)
+        var image = image
+        if image == nil { image = try await db.query("SELECT image FROM services.instances WHERE instance_id = $1", [instanceID]).first?.decode("image") }
+        guard let image, let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ServicesError.invalid("image is required")
+        }
+        let spec = ServiceDeploySpec(image: image, startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB)
+        try await provider { () async throws(ProviderError) in
+            try await providers.railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Redeploy \(instanceID)")
+        }
+        _ = try await db.query("UPDATE services.instances SET image = $2, deploy_status = 'DEPLOYING', updated_at = now() WHERE instance_id = $1",
+                               [instanceID, image])
+    }
+
+    /// `DELETE /destroy/INSTANCE/TOOL/RESOURCE`: one tool's resource, confirmed gone, and taken from
+    /// the running agent: its variables are handed over blank (`/pool/restart-gateway`), as no
+    /// call unsets one. RESOURCE `-` names a resource not known by id (its make never finished):
+    /// the provider finds it by the instance's name. Gone already: done.
+    @discardableResult
+    public func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool {
+        guard let row = try await db.query("SELECT external_id, provisioning, state FROM services.tool_resources WHERE instance_id = $1 AND tool = $2",
+                                           [instanceID, tool.rawValue]).first else {
+            throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) not found")
+        }
+        let external: String? = try row.decode("external_id")
+        if try row.decode("state", as: ToolState.self) == .deleted { return false }
+        guard external == resourceID || (resourceID == "-" && external == nil) else {
+            throw ServicesError.notFound("\(tool.rawValue) of instance \(instanceID) has no resource \(resourceID)")
+        }
+        let names = try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1 AND source = $2", [instanceID, tool.rawValue])
+            .rows.map { try $0.decode("name", as: String.self) }
+        try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: Provisioning.self) == .user)
+        guard !names.isEmpty else { return true }
+        _ = try await db.query("""
+            INSERT INTO services.runtime_env (instance_id, name, value, source) SELECT $1, n, '', $2 FROM unnest($3::text[]) AS n
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = '', source = excluded.source, delivered_at = NULL, updated_at = now()
+            """, [instanceID, tool.rawValue, textArray(names)])
+        await kickDelivery(instanceID)
+        return true
+    }
+}

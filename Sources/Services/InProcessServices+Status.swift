@@ -1,0 +1,212 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+import Store
+
+/// `POST /status/batch`: the fleet's state from one SQL query, Railway observed as
+/// `RailwayObserver` decides (the instances in transition polled one by one, the whole fleet
+/// listed once every `RESYNC_INTERVAL`), and a health ping of each deployed runtime not seen
+/// ready lately (40 at a time), mapped to the seed's four states.
+extension InProcessServices {
+    public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
+        let ids = instanceIDs.filter(validInstanceID)
+        let rows = try await db.query("""
+            SELECT i.instance_id, i.state, i.url, i.runtime_key, i.deploy_status, i.railway_project_id, i.deployed_at, i.quota_wait_until,
+                   i.last_error,
+                   EXISTS (SELECT 1 FROM services.runtime_env e WHERE e.instance_id = i.instance_id AND e.delivered_at IS NULL) AS env_pending,
+                   coalesce((SELECT jsonb_object_agg(t.tool, jsonb_strip_nulls(jsonb_build_object(
+                       'state', t.state, 'resourceId', t.external_id, 'provisioning', t.provisioning, 'config', t.config,
+                       'errorCode', t.error_code, 'error', t.last_error,
+                       'delivered', NOT EXISTS (SELECT 1 FROM services.runtime_env e
+                                                WHERE e.instance_id = t.instance_id AND e.source = t.tool AND e.delivered_at IS NULL))))
+                             FROM services.tool_resources t WHERE t.instance_id = i.instance_id), '{}') AS tools
+            FROM services.instances i WHERE i.instance_id = ANY($1::text[])
+            """, [textArray(ids)])
+        var deployStatus: [String: DeployStatus] = [:]
+        var projectOf: [String: String] = [:]
+        for row in rows.rows where try row.decode("state", as: ServiceInstanceState.self) == .ready {
+            let id: String = try row.decode("instance_id")
+            deployStatus[id] = try row.decode("deploy_status")
+            projectOf[id] = try row.decode("railway_project_id")
+        }
+        let observed = try await observeRailway(deployStatus, projects: projectOf)
+        deployStatus.merge(observed) { _, new in new }
+
+        var statuses: [String: InstanceStatus] = [:]
+        for id in ids {
+            statuses[id] = InstanceStatus(state: .deploying, setup: .missing, deployStatus: nil, url: nil, tools: [:], envPending: false)
+        }
+        var probes: [(id: String, url: URL, key: String?)] = []
+        var pending: [String] = []
+        for row in rows.rows {
+            let id: String = try row.decode("instance_id")
+            let setup = Self.setup(try row.decode("state"))
+            let status = setup == .created ? deployStatus[id] : nil
+            let tools = try JSONDecoder().decode([String: ToolStatus].self, from: try row.decode("tools", as: JSONText.self).data)
+            let url: String? = try row.decode("url")
+            var state = Self.health(setup: setup, deployStatus: status)
+            // A deployment under way is pinged too: the runtime answering ready with its own key
+            // proves the deploy succeeded, without spending Railway's quota to learn it.
+            let deploying = setup == .created && state == .deploying
+            if state == .unreachable || deploying, let url, let target = URL(string: url) {
+                probes.append((id, target, try row.decode("runtime_key")))
+            } else if state == .unreachable {
+                state = .deploying
+            }
+            let envPending: Bool = try row.decode("env_pending")
+            if envPending && setup == .created { pending.append(id) }
+            var instance = InstanceStatus(state: state, setup: setup, deployStatus: status, url: url, tools: tools, envPending: envPending)
+            instance.deployedAt = try row.decode("deployed_at")
+            if let until: Date = try row.decode("quota_wait_until"), until > clock.now {
+                instance.quotaWaitUntil = until
+                instance.lastError = try row.decode("last_error")
+            }
+            statuses[id] = instance
+        }
+        // The steady fleet was ready lately: only the rest is pinged now.
+        let fresh = await health.fresh(probes.map(\.id), now: clock.now)
+        let answers = await ping(probes.filter { !fresh.contains($0.id) })
+        await health.record(answers, now: clock.now)
+        await health.retain(Set(ids))
+        await observer.retain(Set(ids))
+        for id in fresh { statuses[id]?.state = .healthy }
+        for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
+        // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
+        let done = answers.filter { $0.value && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
+        if !done.isEmpty {
+            for id in done { statuses[id]?.deployStatus = .success }
+            _ = try await db.query("UPDATE services.instances SET deploy_status = 'SUCCESS', updated_at = now() WHERE instance_id = ANY($1::text[]) AND state = 'ready'",
+                                   [textArray(done)])
+        }
+        // Variables a crash or a failed restart left undelivered: hand them over again.
+        for id in pending where statuses[id]?.state == .healthy { await kickDelivery(id) }
+        let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
+            .map { try $0.decode("instance_id", as: String.self) })
+        let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
+        return StatusBatch(statuses: statuses, orphans: orphans)
+    }
+
+    /// Railway's word on the deployments that may have changed, as the observer plans it: the
+    /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
+    /// Returns the statuses that changed, after storing them; a call Railway refuses (quota)
+    /// leaves the stored ones, to be looked at again.
+    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> [String: DeployStatus] {
+        let railway = providers.railway
+        guard railway.tokens.count > 0 else { return [:] }
+        let now = clock.now
+        let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
+        let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
+                                       quota: railway.tokens.snapshot.map(\.quota), now: now)
+        var seen: [String: DeployStatus] = [:]
+        if plan.resync {
+            guard let all = try? await railway.projects() else { return [:] }
+            let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            for id in stored.keys {
+                let project = byName[externalName(instanceID: id)]
+                seen[id] = project == nil ? .missing : project?.deploymentStatus ?? stored[id]
+            }
+            // A project newly missing from the listing is asked for by id before it counts: a
+            // lost project rebinds its agent (a new conversation), so a short or inconsistent
+            // listing must never be taken for one.
+            let vanished = seen.filter { $0.value == .missing && stored[$0.key] != .missing }.keys.sorted()
+            if !vanished.isEmpty {
+                let confirmed = await poll(vanished, projects: projects)
+                for id in vanished { seen[id] = confirmed[id] ?? stored[id] }
+            }
+            let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
+            await observer.resynced(orphans: orphans, now: now)
+            // The tools too, in the background: their listings must not hold the tick.
+            let services = self
+            await audit.start { await services.auditTools() }
+        } else if !plan.poll.isEmpty {
+            let polled = await poll(plan.poll, projects: projects)
+            await observer.polled(Array(polled.keys), now: now)
+            seen = polled
+        }
+        let changed = seen.filter { stored[$0.key] != $0.value }
+        if !changed.isEmpty {
+            let ids = changed.keys.sorted()
+            _ = try await db.query("""
+                UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
+                WHERE i.instance_id = u.id AND i.state = 'ready'
+                """, [textArray(ids), textArray(ids.map { changed[$0]!.rawValue })])
+        }
+        return changed
+    }
+
+    /// One project's latest deployment status, `MISSING` when the project is gone, nil when
+    /// Railway did not answer (quota, outage): looked at again later.
+    private static func deploymentStatus(_ railway: RailwayClient, projectID: String?) async -> DeployStatus? {
+        guard let projectID else { return nil }
+        let result: Result<RailwayProject?, ProviderError>
+        do { result = .success(try await railway.project(id: projectID)) } catch { result = .failure(error) }
+        switch result {
+        case .success(let project): return project?.deploymentStatus ?? .missing
+        case .failure: return nil
+        }
+    }
+
+    /// Each instance's deployment status by its project's id, eight at a time; those Railway did
+    /// not answer are left out. The child calls a plain non-throwing function: a typed-throws
+    /// do/catch inside a task group's child closure corrupted memory in release builds (Swift
+    /// 6.3.1; seen as a crash under the realistic profile).
+    private func poll(_ ids: [String], projects: [String: String]) async -> [String: DeployStatus] {
+        let railway = providers.railway
+        var polled: [String: DeployStatus] = [:]
+        for batch in stride(from: 0, to: ids.count, by: 8).map({ Array(ids[$0..<min($0 + 8, ids.count)]) }) {
+            let found = await withTaskGroup(of: (String, DeployStatus?).self, returning: [(String, DeployStatus?)].self) { group in
+                for id in batch {
+                    let projectID = projects[id]
+                    group.addTask { (id, await Self.deploymentStatus(railway, projectID: projectID)) }
+                }
+                var answers: [(String, DeployStatus?)] = []
+                for await answer in group { answers.append(answer) }
+                return answers
+            }
+            for (id, status) in found { if let status { polled[id] = status } }
+        }
+        return polled
+    }
+
+    /// `/pool/health` of each runtime, at most 40 at once; true where it said ready.
+    private func ping(_ probes: [(id: String, url: URL, key: String?)]) async -> [String: Bool] {
+        let runtime = providers.runtime
+        return await withTaskGroup(of: (String, Bool).self) { group in
+            var results: [String: Bool] = [:]
+            var next = probes.makeIterator()
+            func add() -> Bool {
+                guard let probe = next.next() else { return false }
+                group.addTask { (probe.id, await runtime.health(probe.url, key: probe.key)?.ready ?? false) }
+                return true
+            }
+            for _ in 0..<40 where !add() { break }
+            while let (id, ready) = await group.next() {
+                results[id] = ready
+                _ = add()
+            }
+            return results
+        }
+    }
+
+    package static func setup(_ state: ServiceInstanceState) -> InstanceSetup {
+        switch state {
+        case .creating: return .creating
+        case .ready: return .created
+        case .deleting: return .deleting
+        case .deleted: return .deleted
+        }
+    }
+
+    /// The seed's mapping: a deploy under way is `deploying`, a failed one `deploy_failed`; a
+    /// successful one is `healthy` only once the runtime says ready (`unreachable` until then,
+    /// decided by the ping).
+    package static func health(setup: InstanceSetup, deployStatus: DeployStatus?) -> InstanceHealth {
+        guard setup == .created else { return setup == .creating || setup == .missing ? .deploying : .deployFailed }
+        guard let deployStatus else { return .deploying }
+        // SLEEPING wakes on a request, and the health ping is one; SKIPPED leaves the previous
+        // deployment running. The ping decides, as after a SUCCESS.
+        if deployStatus.isRunning { return .unreachable }
+        return deployStatus.isFailure ? .deployFailed : .deploying
+    }
+}

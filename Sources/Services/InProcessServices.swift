@@ -1,0 +1,126 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+import Sync
+import Store
+
+/// The services API carried out in this process, over the `services` schema, the providers and the
+/// runtimes (CONTRACT.md sections 5 and 6). Its parts, one concern a file: create, status, provision,
+/// runtime calls, teardown.
+///
+/// Crash safety: each external create is preceded by a committed intent row, and every external
+/// name derives from the instance id, so after a crash at any point the next call finds what was
+/// made and adopts it. Provider ids and runtime secrets live only in the `services` schema.
+public struct InProcessServices: ServicesClient {
+    /// Fenced while a reconciler action calls (`ServicesDB`).
+    package let db: ServicesDB
+    package let providers: ProviderSet
+    package let settings: ServicesSettings
+    /// One runtime conversation at a time per instance, and the hand-over of variables to it.
+    package let handoff: RuntimeHandoff
+    /// Told of each instance whose variables reached its runtime (the reconciler looks again at once).
+    package let onDelivered: @Sendable (String) -> Void
+    /// Runtimes that said ready lately: the status batch pings the steady fleet only once a while.
+    package let health: HealthCache
+    /// What of Railway to look at in each status batch (events, transitions, resync).
+    package let observer: RailwayObserver
+    /// Telnyx numbers searched lately, one to each order.
+    package let numbers = NumberCandidates()
+    /// The audit of tools at their providers, run after each resync.
+    package let audit: ToolAudit
+    /// Time for quota waits and health freshness.
+    package let clock: any Clock
+
+    /// `supervisor` owns the background audits: the controller's, or one of its own when made alone.
+    public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
+                supervisor: TaskSupervisor = TaskSupervisor(), clock: any Clock = SystemClock(),
+                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+        self.clock = clock
+        self.audit = ToolAudit(supervisor: supervisor)
+        self.db = ServicesDB(pool: db)
+        self.providers = providers
+        self.settings = settings
+        self.handoff = RuntimeHandoff()
+        self.onDelivered = onDelivered
+        self.health = HealthCache(ttl: settings.healthTTL)
+        self.observer = RailwayObserver(settings: settings.observe)
+    }
+
+    /// Loads `BANKR_KEYS` into the pool; known keys are left as they are.
+    public func loadBankrKeys() async throws {
+        for key in providers.bankrKeys {
+            _ = try await db.query("INSERT INTO services.bankr_keys (api_key) VALUES ($1) ON CONFLICT (api_key) DO NOTHING", [key])
+        }
+    }
+
+    /// Stops the tool audit, and waits for variable hand-overs in flight, so none is cut off.
+    public func shutdown() async {
+        await audit.shutdown()
+        await handoff.shutdown()
+    }
+
+    public func registry() async throws -> Registry { Registry.all }
+
+    /// The instance a runtime's `INSTANCE_SERVICES_TOKEN` belongs to, if any. Tokens are 256 random
+    /// bits, so looking one up by equality reveals nothing useful through timing.
+    public func instance(forServicesToken token: String) async throws -> String? {
+        try await db.query("SELECT instance_id FROM services.instances WHERE services_token = $1 AND state <> 'deleted'", [token])
+            .first?.decode("instance_id")
+    }
+
+    public func storeUserConfig(agent: String, _ values: [String: String]) async throws {
+        _ = try await db.query("""
+            INSERT INTO services.user_configs (agent, config) VALUES ($1, $2::jsonb)
+            ON CONFLICT (agent) DO UPDATE SET config = excluded.config
+            """, [agent, JSONValue.object(values.mapValues(JSONValue.string)).jsonText])
+    }
+
+    public func forgetUserConfig(agent: String) async throws {
+        _ = try await db.query("DELETE FROM services.user_configs WHERE agent = $1", [agent])
+    }
+
+    /// What the runtime calls need of an instance: its URL and its own key.
+    package struct RuntimeTarget: Sendable {
+        package let url: URL
+        package let key: String?
+    }
+
+    package func runtimeTarget(_ instanceID: String) async throws -> RuntimeTarget {
+        guard let row = try await db.query("SELECT url, runtime_key, state FROM services.instances WHERE instance_id = $1", [instanceID]).first else {
+            throw ServicesError.notFound("instance \(instanceID) not found")
+        }
+        guard try row.decode("state", as: ServiceInstanceState.self) == .ready, let text: String = try row.decode("url"), let url = URL(string: text) else {
+            throw ServicesError.conflict("instance \(instanceID) is not deployed yet")
+        }
+        return RuntimeTarget(url: url, key: try row.decode("runtime_key"))
+    }
+
+    /// The Railway project of a deployed instance, as recorded.
+    package func project(_ instanceID: String) async throws -> RailwayProject {
+        guard let row = try await db.query("""
+            SELECT railway_project_id, railway_environment_id, railway_service_id, state FROM services.instances WHERE instance_id = $1
+            """, [instanceID]).first else { throw ServicesError.notFound("instance \(instanceID) not found") }
+        guard try row.decode("state", as: ServiceInstanceState.self) == .ready, let projectID: String = try row.decode("railway_project_id"),
+              let serviceID: String = try row.decode("railway_service_id") else {
+            throw ServicesError.conflict("instance \(instanceID) is not deployed yet")
+        }
+        return RailwayProject(id: projectID, name: externalName(instanceID: instanceID),
+                              environmentID: try row.decode("railway_environment_id"), serviceID: serviceID)
+    }
+
+    /// Runs a provider call, turning its error into the services error the API answers with.
+    package func provider<T: Sendable>(_ body: () async throws(ProviderError) -> T) async throws -> T {
+        do { return try await body() } catch { throw ServicesError.provider(error) }
+    }
+}
+
+/// A Postgres text array literal, each element quoted: binds a list to `= ANY($1::text[])`.
+package func textArray(_ values: [String]) -> String {
+    func quoted(_ v: String) -> String {
+        // Ids and names (the usual content) have nothing to escape: no search through Foundation.
+        guard v.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + v + "\"" }
+        return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    return "{" + values.map(quoted).joined(separator: ",") + "}"
+}

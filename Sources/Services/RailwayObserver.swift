@@ -1,0 +1,113 @@
+import Foundation
+import Providers
+
+/// How the status batch observes Railway: what controllers do with watches. Deployment events
+/// (webhooks) are hints; Railway is polled only for instances in transition; the whole fleet is
+/// listed once every `resyncInterval`, so a lost event or a change behind our back is still seen.
+public struct ObserveSettings: Sendable {
+    /// `RESYNC_INTERVAL`: the whole fleet is listed this often.
+    public var resyncInterval: TimeInterval = 600
+    /// Webhooks are registered (`PUBLIC_URL` set): a transition is polled when an event says so,
+    /// and otherwise only every `hintedFallback`.
+    public var webhooks = false
+    /// The shortest time between two polls of one instance in transition.
+    public var minPollInterval: TimeInterval = 5
+    /// With webhooks, an instance in transition not heard of is polled this often anyway.
+    public var hintedFallback: TimeInterval = 60
+    /// The share of the Railway quota the observing may spend; the rest is for creating.
+    public var quotaShare = 0.5
+    public init() {}
+}
+
+/// One batch's decision: list the fleet, or poll these instances one by one.
+package struct ObservePlan: Equatable {
+    package var resync: Bool
+    package var poll: [String]
+    /// The time between polls of one instance in transition, as the quota allows it now.
+    package var pollInterval: TimeInterval
+}
+
+/// The observing's memory: when the fleet was last listed, when each instance was last polled,
+/// which ones an event named. Called by the status batch only (the leader's tick); the webhook
+/// route adds hints.
+package actor RailwayObserver {
+    package let settings: ObserveSettings
+    private var lastResync: Date?
+    private var lastPolled: [String: Date] = [:]
+    private var hinted: Set<String> = []
+    package private(set) var orphans: [String] = []
+    /// What `/status` shows of the observing.
+    package struct Report: Sendable, Encodable {
+        package var mode: String
+        package var lastResync: Date?
+        package var pollIntervalSeconds: Double
+        package var inTransition: Int
+    }
+    package private(set) var report: Report
+
+    package init(settings: ObserveSettings) {
+        self.settings = settings
+        self.report = Report(mode: settings.webhooks ? "webhooks" : "polling", lastResync: nil,
+                             pollIntervalSeconds: settings.minPollInterval, inTransition: 0)
+    }
+
+    /// An event named this instance: poll it at the next batch.
+    package func hint(_ instanceID: String) { hinted.insert(instanceID) }
+
+    /// Which instances to look at now. `transitioning` are those whose deployment is under way;
+    /// `fleet` is every instance with a project; `quota` is what Railway's tokens have left.
+    package func plan(transitioning: [String], fleet: Int, quota: [QuotaGate.Snapshot], now: Date) -> ObservePlan {
+        // With webhooks, an instance starts its fallback clock when first seen in transition.
+        if settings.webhooks { for id in transitioning where lastPolled[id] == nil { lastPolled[id] = now } }
+        let plan = Self.plan(transitioning: transitioning, fleet: fleet, quota: quota, now: now, lastResync: lastResync,
+                             lastPolled: lastPolled, hinted: hinted, settings: settings)
+        report.pollIntervalSeconds = plan.pollInterval
+        report.inTransition = transitioning.count
+        return plan
+    }
+
+    package func polled(_ ids: [String], now: Date) {
+        for id in ids { lastPolled[id] = now; hinted.remove(id) }
+    }
+
+    package func resynced(orphans: [String], now: Date) {
+        lastResync = now
+        self.orphans = orphans
+        hinted = []
+        report.lastResync = now
+    }
+
+    /// Forgets instances no longer asked about.
+    package func retain(_ ids: Set<String>) {
+        lastPolled = lastPolled.filter { ids.contains($0.key) }
+        hinted = hinted.filter { ids.contains($0) }
+    }
+
+    /// The policy, pure. Without webhooks the poll interval grows with the number of instances in
+    /// transition so that polling spends at most `quotaShare` of the quota left until its reset
+    /// (or of the hourly limit), never less than `minPollInterval`.
+    package static func plan(transitioning: [String], fleet: Int, quota: [QuotaGate.Snapshot], now: Date, lastResync: Date?,
+                     lastPolled: [String: Date], hinted: Set<String>, settings: ObserveSettings) -> ObservePlan {
+        let resync = lastResync.map { now.timeIntervalSince($0) >= settings.resyncInterval } ?? true
+        // Requests an hour the observing may spend, after the resync's own pages.
+        let resyncPerHour = Double((fleet + 99) / 100) * 3600 / settings.resyncInterval
+        var perHour = 0.0
+        for q in quota {
+            if let remaining = q.remaining, let reset = q.resetAt, reset > now {
+                perHour += Double(remaining) * 3600 / max(60, reset.timeIntervalSince(now))
+            } else {
+                perHour += Double(q.limit ?? 10_000)
+            }
+        }
+        let budget = max(1, perHour * settings.quotaShare - resyncPerHour)
+        var interval = max(settings.minPollInterval, Double(transitioning.count) * 3600 / budget)
+        if settings.webhooks { interval = max(interval, settings.hintedFallback) }
+        if resync { return ObservePlan(resync: true, poll: [], pollInterval: interval) }
+        let poll = transitioning.filter { id in
+            hinted.contains(id) || lastPolled[id].map { now.timeIntervalSince($0) >= interval } ?? !settings.webhooks
+        }
+        // Hints about stable instances (a crash of a running one) are polled too.
+        let extra = hinted.subtracting(transitioning).sorted()
+        return ObservePlan(resync: false, poll: poll + extra, pollInterval: interval)
+    }
+}

@@ -1,0 +1,22 @@
+import Postgres
+
+/// The controller's schema migrations: numbered SQL files under `Migrations/`, compiled into the
+/// binary (`embedInCode`), so a deployed image carries its schema. Add a file and a line here.
+package enum Migrations {
+    package static let all: [Migration] = [
+        Migration(version: 1, name: "initial", sql: text(PackageResources.v0001_initial_sql)),
+        Migration(version: 2, name: "bankr_keys", sql: text(PackageResources.v0002_bankr_keys_sql)),
+        Migration(version: 3, name: "reconciler", sql: text(PackageResources.v0003_reconciler_sql)),
+        Migration(version: 4, name: "runtime_protocol", sql: text(PackageResources.v0004_runtime_protocol_sql)),
+        Migration(version: 5, name: "provider_limits", sql: text(PackageResources.v0005_provider_limits_sql)),
+        Migration(version: 6, name: "phone_numbers", sql: text(PackageResources.v0006_phone_numbers_sql)),
+        Migration(version: 7, name: "pool_failures", sql: text(PackageResources.v0007_pool_failures_sql)),
+        Migration(version: 8, name: "action_backoffs", sql: text(PackageResources.v0008_action_backoffs_sql)),
+        Migration(version: 9, name: "kubernetes_api", sql: text(PackageResources.v0009_kubernetes_api_sql)),
+        Migration(version: 10, name: "ui_sessions", sql: text(PackageResources.v0010_ui_sessions_sql)),
+    ]
+
+    package static let migrator = Migrator(all)
+
+    private static func text(_ bytes: [UInt8]) -> String { String(decoding: bytes, as: UTF8.self) }
+}

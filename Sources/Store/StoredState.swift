@@ -1,0 +1,81 @@
+import Foundation
+import Postgres
+import Resources
+
+/// Desired state and the instance rows as stored, read in a few statements: by each tick before it
+/// asks the services (one snapshot), and by a dry run inside its transaction (`StoredView`).
+package enum StoredState {
+    /// The five reads in one snapshot: read apart, an instance that failed between the read of the
+    /// pools' failures and the read of the instances counted neither as failed nor as starting, and
+    /// the crash-loop rule let one more create through (seen under load).
+    package static func snapshot(_ db: PostgresPool, digests: [String: String], failureWindow: TimeInterval) async throws -> Rows {
+        try await db.transaction { c in
+            _ = try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            return try await stored({ try await c.query($0, $1) }, digests: digests, failureWindow: failureWindow)
+        }
+    }
+
+    /// Desired state and the instance rows, as stored: what a tick reads before it asks the
+    /// services, and what a dry run reads inside its transaction.
+    package struct Rows {
+        package var pools: [PoolView] = []
+        package var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
+        package var templates: [String: TemplateView] = [:]
+        package var templateMeta: [String: JSONValue] = [:]
+        package var agents: [AgentView] = []
+        package var agentMeta: [String: (generation: Int, status: JSONValue)] = [:]
+        package var instanceRows: PostgresRows
+    }
+
+    /// `query` runs one statement: on the pool for a tick, on the transaction's connection for a dry run.
+    package static func stored(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, digests: [String: String],
+                       failureWindow: TimeInterval) async throws -> Rows {
+        let poolRows = try await query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name", [])
+        let failureRows = try await query("""
+            SELECT pool, digest, generation, reason, at FROM pool.pool_failures WHERE at > now() - make_interval(secs => $1)
+            """, [String(failureWindow)])
+        var failures: [String: [PoolFailure]] = [:]
+        for row in failureRows.rows {
+            failures[try row.decode("pool"), default: []].append(PoolFailure(
+                digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
+        }
+        let templateRows = try await query("SELECT name, spec, generation, status FROM pool.agent_templates", [])
+        let agentRows = try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents", [])
+        var stored = Rows(instanceRows: try await query("""
+            SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
+                   clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
+                   runtime_config, refused_config
+            FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
+            """, []))
+        for row in poolRows.rows {
+            let name: String = try row.decode("name")
+            stored.pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
+                                         generation: try row.decode("generation"), failures: failures[name] ?? []))
+            stored.poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        for row in templateRows.rows {
+            let name: String = try row.decode("name")
+            stored.templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
+            stored.templateMeta[name] = try Self.json(row, "status")
+        }
+        for row in agentRows.rows {
+            let name: String = try row.decode("name")
+            stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
+                                           deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
+            stored.agentMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+        }
+        return stored
+    }
+
+    package static func spec<S: Decodable>(_ row: PostgresRows.Row, _ type: S.Type) throws -> S {
+        try JSONDecoder().decode(type, from: try row.decode("spec", as: JSONText.self).data)
+    }
+
+    package static func config(_ row: PostgresRows.Row, _ column: String) throws -> RuntimeConfig? {
+        try row.decode(column, as: JSONText?.self).map { try JSONDecoder().decode(RuntimeConfig.self, from: $0.data) }
+    }
+
+    package static func json(_ row: PostgresRows.Row, _ column: String) throws -> JSONValue {
+        try JSONValue.decodeText(try row.decode(column, as: JSONText.self))
+    }
+}

@@ -1,0 +1,34 @@
+import Foundation
+
+/// A wake-up call for a loop (the reconciler's, the watches' reader): `fire` from anywhere, `wait` until fired or timed out.
+public actor Wakeup {
+    private let clock: any Clock
+    private var pending = false
+    private var waiter: CheckedContinuation<Void, Never>?
+    private var generation = 0
+
+    public init(clock: any Clock = SystemClock()) { self.clock = clock }
+
+    public func fire() {
+        if let w = waiter { waiter = nil; w.resume() } else { pending = true }
+    }
+
+    public func wait(timeout: Duration) async {
+        if pending { pending = false; return }
+        generation += 1
+        let mine = generation
+        await withCheckedContinuation { continuation in
+            waiter = continuation
+            Task { [weak self, clock] in
+                try? await clock.sleep(for: timeout)
+                await self?.expire(mine)
+            }
+        }
+    }
+
+    private func expire(_ generation: Int) {
+        guard generation == self.generation, let w = waiter else { return }
+        waiter = nil
+        w.resume()
+    }
+}
