@@ -3,6 +3,9 @@ import PackageDescription
 
 // No Swift package dependencies: the toolchain and Debian's C libraries only.
 let strict: [SwiftSetting] = [.enableUpcomingFeature("ExistentialAny")]
+// What the end-to-end tests reach: every module, a controller started as `serve` starts it.
+let endToEnd: [Target.Dependency] = ["App", "API", "RuntimeAPI", "CLI", "Reconcile", "Services", "Store", "Telemetry", "Resources",
+                                     "Providers", "Simulator", "Postgres", "HTTPServer", "YAML", "TestSupport", "Sync"]
 
 let package = Package(
     name: "convos-controller",
@@ -79,6 +82,15 @@ let package = Package(
         .testTarget(name: "YAMLTests", dependencies: ["YAML"], swiftSettings: strict),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
         .testTarget(name: "ResourcesTests", dependencies: ["Resources", "YAML"], swiftSettings: strict),
-        .testTarget(name: "ControllerTests", dependencies: ["App", "API", "RuntimeAPI", "CLI", "Reconcile", "Services", "Store", "Telemetry", "Resources", "Providers", "Simulator", "Postgres", "HTTPServer", "TestSupport", "Sync"], swiftSettings: strict),
+        // A controller started through the composition root for end-to-end tests, and helpers they share.
+        .target(name: "AppTestSupport", dependencies: endToEnd, path: "Tests/AppTestSupport", swiftSettings: strict),
+        .testTarget(name: "StoreTests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "ServicesTests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "ReconcileTests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "RuntimeAPITests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "APITests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "AppTests", dependencies: ["AppTestSupport"] + endToEnd, swiftSettings: strict),
+        .testTarget(name: "SyncTests", dependencies: ["Sync"], swiftSettings: strict),
     ]
 )

@@ -80,7 +80,7 @@ package actor KubeWatches {
     }
 
     /// Opens a watch: the answer carries the stream, which this actor writes from now on.
-    func open(kind: ResourceKind, request: HTTPRequest, selector: KubeSelector) async throws -> HTTPResponse {
+    package func open(kind: ResourceKind, request: HTTPRequest, selector: KubeSelector) async throws -> HTTPResponse {
         guard !stopped else { throw KubeStatus(code: 503, reason: .serviceUnavailable, message: "shutting down") }
         guard watchers.count < settings.maxWatchers else {
             throw KubeStatus(code: 429, reason: .tooManyRequests, message: "too many watches on this replica (\(settings.maxWatchers)); retry later")

@@ -1,0 +1,51 @@
+import Foundation
+import Testing
+import AppTestSupport
+import Services
+@testable import Providers
+
+/// The observing policy, pure: what each status batch asks Railway.
+@Suite struct RailwayObserverTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    func plan(_ transitioning: [String], fleet: Int = 1000, quota: [QuotaGate.Snapshot] = [QuotaGate.Snapshot()], lastResync: TimeInterval? = 10,
+              polled: [String: TimeInterval] = [:], hinted: Set<String> = [], webhooks: Bool = false) -> ObservePlan {
+        var settings = ObserveSettings()
+        settings.webhooks = webhooks
+        return RailwayObserver.plan(transitioning: transitioning, fleet: fleet, quota: quota, now: now,
+                                    lastResync: lastResync.map { now - $0 }, lastPolled: polled.mapValues { now - $0 },
+                                    hinted: hinted, settings: settings)
+    }
+
+    @Test func firstBatchAndEveryResyncIntervalListTheFleet() {
+        #expect(plan([], lastResync: nil).resync)
+        #expect(plan([], lastResync: 599).resync == false)
+        #expect(plan([], lastResync: 600).resync)
+    }
+
+    @Test func withoutWebhooksOnlyTransitionsArePolledAtTheirInterval() {
+        let p = plan(["a", "b"], polled: ["a": 1, "b": 30])
+        #expect(p.poll == ["b"], "a was polled a second ago")
+        #expect(p.pollInterval == 5)
+        #expect(plan(["new"]).poll == ["new"], "never polled: now")
+    }
+
+    @Test func pollingSlowsToStayWithinTheQuotaLeft() {
+        // 1,000 transitions, 10,000 an hour: half is 5,000, minus the resync's 60: about 729 s each.
+        let p = plan((0..<1000).map { "i\($0)" }, fleet: 1000)
+        #expect(p.pollInterval > 700 && p.pollInterval < 760)
+        // 100 left until a reset an hour away: the interval grows past the hour.
+        var low = QuotaGate.Snapshot()
+        low.remaining = 100
+        low.resetAt = now + 3600
+        #expect(plan((0..<100).map { "i\($0)" }, quota: [low]).pollInterval > 3600)
+        // Two tokens: twice the budget.
+        #expect(plan((0..<1000).map { "i\($0)" }, quota: [.init(), .init()]).pollInterval < 400)
+    }
+
+    @Test func withWebhooksTransitionsWaitForTheirEventOrTheFallback() {
+        let p = plan(["a", "b", "c"], polled: ["a": 5, "b": 61, "c": 5], hinted: ["c", "steady"], webhooks: true)
+        #expect(p.poll == ["b", "c", "steady"], "b by fallback, c and a steady instance by their events")
+        #expect(p.pollInterval == 60)
+    }
+}

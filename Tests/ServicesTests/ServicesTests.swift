@@ -1,0 +1,254 @@
+import Foundation
+import Testing
+import Services
+import Postgres
+import Providers
+import Resources
+import Simulator
+import AppTestSupport
+import TestSupport
+
+/// The services layer against the simulated cloud and real Postgres, without a reconciler.
+@Suite struct ServicesTests {
+    static let image = "ghcr.io/xmtplabs/convos-runtime@sha256:" + String(repeating: "a", count: 64)
+
+    func services(_ t: TestController) -> InProcessServices { t.controller.services as! InProcessServices }
+    func sim(_ t: TestController) -> Simulator { t.controller.simulator! }
+
+    /// Provisions each tool, asking again while one is pending (Telnyx orders complete later).
+    func provisionAll(_ s: InProcessServices, _ id: String, tools: [ToolName] = ToolName.declarable) async throws {
+        for tool in tools {
+            var result = try await s.provision(id, tool: tool, ProvisionRequest())
+            for _ in 0..<50 where result.state == .pending {
+                await Task.yield()
+                result = try await s.provision(id, tool: tool, ProvisionRequest())
+            }
+            #expect(result.state == .ready, "\(tool) is \(result.state)")
+        }
+    }
+
+    func healthy(_ s: InProcessServices, _ id: String) async throws {
+        try await eventually("\(id) healthy") { try await s.statusBatch([id]).statuses[id]?.state == .healthy }
+    }
+
+    func deployments(_ t: TestController, _ id: String) async -> Int? {
+        await sim(t).deployments().first { $0.project == "convos-agent-\(id)" }?.deployments
+    }
+
+    /// Production's sequence: project, volume, domain, then one commit: exactly one deployment,
+    /// carrying every variable of CONTRACT section 6, the start command and the registry credentials.
+    @Test func createMakesExactlyOneDeploymentAfterVolumeAndDomain() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { c in
+            c.services.startCommand = "node convos-platform/pool-server/dist/index.js"
+            c.services.registryCredentials = RegistryCredentials(username: "xmtplabs", password: "ghp_secret")
+        }
+        let created = try await services(t).createInstance("inst000001", image: Self.image)
+        #expect(created.url?.hasPrefix("http://127.0.0.1:") == true)
+        let kinds = await sim(t).events().filter { $0.name == "convos-agent-inst000001" && $0.provider == "railway" }.map(\.kind)
+        #expect(kinds == ["project", "volume", "domain", "deployment"])
+        #expect(await deployments(t, "inst000001") == 1)
+        let record = try await t.runtimeRecord("inst000001")
+        let variables = Set(record["variables"] as? [String] ?? [])
+        #expect(variables.isSuperset(of: ["INSTANCE_ID", "POOL_API_KEY", "INSTANCE_SERVICES_TOKEN", "OPENCLAW_GATEWAY_TOKEN", "SETUP_PASSWORD",
+                                          "PRIVATE_WALLET_KEY", "OPENROUTER_API_KEY", "XMTP_ENV", "PORT"]))
+        #expect(record["image"] as? String == Self.image && record["startCommand"] as? String == "node convos-platform/pool-server/dist/index.js")
+        // The key and the wallet come with the instance: an idle instance carries them.
+        #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.map(\.name) == ["convos-agent-inst000001"])
+        let row = try await t.controller.db.query("SELECT wallet_key, runtime_key FROM services.instances WHERE instance_id = 'inst000001'").first!
+        let wallet: String = try row.decode("wallet_key")
+        #expect(wallet.hasPrefix("0x") && wallet.count == 66)
+        #expect(try row.decode("runtime_key", as: String.self).count > 32)
+        let key = try await t.controller.db.query("SELECT config FROM services.tool_resources WHERE instance_id = 'inst000001' AND tool = 'openrouter'").first!
+        #expect(try InProcessServices.config(key) == ["limitUsd": "20", "limitReset": "monthly"])
+        // A repeat is the same instance, no second anything.
+        _ = try await services(t).createInstance("inst000001", image: Self.image)
+        #expect(await deployments(t, "inst000001") == 1)
+        await t.stop()
+    }
+
+    @Test func teardownDeletesInTheSeedsOrderAndLeavesNothing() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { $0.services.telnyxRelease = .delete }
+        let s = services(t)
+        _ = try await s.createInstance("inst000002", image: Self.image)
+        try await provisionAll(s, "inst000002")
+        let live = await sim(t).ledger()
+        #expect(Set(live.map(\.provider)) == ["railway", "openrouter", "agentmail", "telnyx"])
+        try await s.destroy("inst000002")
+        #expect(await sim(t).ledger().isEmpty)
+        let deletes = await sim(t).events().filter { $0.action == "delete" && $0.name == "convos-agent-inst000002" }.map(\.provider)
+        #expect(deletes == ["openrouter", "agentmail", "telnyx", "railway"])
+        // Bankr's key is retired, never handed out again; the runtime's variables are gone.
+        let key = try await t.controller.db.query("SELECT state FROM services.bankr_keys WHERE instance_id = 'inst000002'").first
+        #expect(try key?.decode("state", as: String.self) == "retired")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM services.runtime_env WHERE instance_id = 'inst000002'") == 0)
+        try await s.destroy("inst000002")
+        await t.stop()
+    }
+
+    /// Tools reach the running agent without a deploy: variables stored with skipDeploys, held
+    /// until the runtime is configured, then handed over with restart-gateway, tools made together
+    /// sharing one restart.
+    @Test func provisioningDeploysNothingAndHandsVariablesToTheRunningAgent() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("inst000003", image: Self.image)
+        try await healthy(s, "inst000003")
+        try await provisionAll(s, "inst000003")
+        try await provisionAll(s, "inst000003")
+        // Not configured yet: nothing is handed over (a restart must not cut into /pool/provision).
+        #expect((try await t.runtimeRecord("inst000003")["restarts"] as? [[String]])?.isEmpty == true)
+        _ = try await s.configure("inst000003", ConfigureRequest(agentName: "Ada", instructions: "Be brief."))
+        try await eventually("every tool delivered") {
+            let tools = try await s.statusBatch(["inst000003"]).statuses["inst000003"]?.tools ?? [:]
+            return ToolName.declarable.allSatisfy { tools[$0.rawValue]?.delivered == true }
+        }
+        #expect(await deployments(t, "inst000003") == 1, "no redeploy for any tool")
+        let record = try await t.runtimeRecord("inst000003")
+        #expect(Set(record["env"] as? [String] ?? []).isSuperset(of: ["AGENTMAIL_INBOX_ID", "TELNYX_PHONE_NUMBER", "BANKR_API_KEY"]))
+        #expect(Set(record["variables"] as? [String] ?? []).isSuperset(of: ["AGENTMAIL_INBOX_ID", "TELNYX_PHONE_NUMBER", "BANKR_API_KEY"]),
+                "stored on the service too, for the container's next start")
+        #expect((record["restarts"] as? [[String]] ?? []).count == 1, "tools made together share one restart")
+        let counts = Dictionary(grouping: await sim(t).ledger(), by: \.provider).mapValues(\.count)
+        #expect(counts == ["railway": 2, "openrouter": 1, "agentmail": 1, "telnyx": 1], "a project and its volume; one of each tool")
+        await t.stop()
+    }
+
+    @Test func lostResponseOnKeyCreateEndsWithOneKeyTheAgentHolds() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        var faults = Faults()
+        faults.lostResponseNext = 1
+        faults.providers = ["openrouter"]
+        sim(t).setFaults(faults)
+        // The key is made but the answer is lost: the secret never reached us, and nothing deployed.
+        await #expect(throws: ServicesError.self) { _ = try await s.createInstance("inst000004", image: Self.image) }
+        #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.count == 1)
+        #expect(await deployments(t, "inst000004") == 0)
+        // The next attempt finds the key by name, deletes it (its secret is gone), makes one it holds, deploys once.
+        _ = try await s.createInstance("inst000004", image: Self.image)
+        #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.count == 1)
+        #expect(await deployments(t, "inst000004") == 1)
+        #expect((try await t.runtimeRecord("inst000004")["variables"] as? [String])?.contains("OPENROUTER_API_KEY") == true)
+        await t.stop()
+    }
+
+    @Test func crashAfterRailwayCreatedBeforeWeRecordedIsAdopted() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        // As if a previous process started the create, Railway made the project, and the process died.
+        _ = try await t.controller.db.query("""
+            INSERT INTO services.instances (instance_id, image, project_create_started_at) VALUES ('inst000005', $1, now())
+            """, [Self.image])
+        _ = try await t.controller.providers.railway.createProject(name: "convos-agent-inst000005", environmentName: "production")
+        _ = try await services(t).createInstance("inst000005", image: Self.image)
+        #expect(await sim(t).ledger().filter { $0.provider == "railway" && $0.kind == "project" }.count == 1)
+        #expect(await deployments(t, "inst000005") == 1)
+        #expect(try await services(t).statusBatch(["inst000005"]).orphans == [])
+        await t.stop()
+    }
+
+    @Test func crashAfterTheCommitDoesNotDeployTwice() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        _ = try await services(t).createInstance("inst000006", image: Self.image)
+        // As if the process died after environmentPatchCommit, before writing it down.
+        _ = try await t.controller.db.query("UPDATE services.instances SET state = 'creating', deployed_at = NULL WHERE instance_id = 'inst000006'")
+        _ = try await services(t).createInstance("inst000006", image: Self.image)
+        #expect(await deployments(t, "inst000006") == 1)
+        #expect(await sim(t).events().filter { $0.name == "convos-agent-inst000006" && $0.action == "create" }.map(\.kind)
+                == ["project", "volume", "domain", "key", "deployment"])
+        await t.stop()
+    }
+
+    /// The seed's four states for the whole fleet; Railway is listed once per resync, polled only
+    /// for instances in transition, and an instance an event names is looked at again.
+    @Test func statusBatchHasTheFourStatesAndCallsRailwayOnlyForTransitions() async throws {
+        var cloud = TestController.fastCloud
+        cloud.healthDelay = .seconds(3600)
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler, cloud: cloud) {
+            $0.resyncInterval = .seconds(3600)
+        }
+        let s = services(t)
+        let railway = t.controller.providers.railway
+        let ids = (0..<3).map { "batch00\($0)x" }
+        for id in ids { _ = try await s.createInstance(id, image: Self.image) }
+        try await eventually("deployed") { try await s.statusBatch(ids).statuses.values.allSatisfy { $0.deployStatus == .success } }
+        let before = railway.stats.total
+        let batch = try await s.statusBatch(ids + ["absent000"])
+        #expect(railway.stats.total == before, "settled instances cost no Railway call between resyncs")
+        #expect(batch.statuses.count == 4)
+        #expect(batch.statuses["absent000"]?.setup == .missing && batch.statuses["absent000"]?.state == .deploying)
+        #expect(batch.statuses["batch000x"]?.state == .unreachable, "deployed, but /pool/health is not ready")
+        cloud.healthDelay = .zero
+        await sim(t).setOptions(cloud)
+        #expect(try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.state == .healthy)
+
+        // Deleted behind our back: unseen until an event names it (or the resync comes).
+        let project = try #require(try await railway.project(named: "convos-agent-batch001x"))
+        try await railway.deleteProject(id: project.id)
+        #expect(try await s.statusBatch(ids).statuses["batch001x"]?.deployStatus == .success)
+        let serviceID: String = try #require(try await t.controller.db.query(
+            "SELECT railway_service_id FROM services.instances WHERE instance_id = 'batch001x'").first?.decode("railway_service_id"))
+        #expect(try await s.railwayEvent(serviceID: serviceID))
+        let polled = railway.stats.total
+        let gone = try await s.statusBatch(ids).statuses["batch001x"]
+        #expect(gone?.state == .deployFailed && gone?.deployStatus == .missing)
+        #expect(railway.stats.total == polled + 1, "one project looked at, by id")
+        await t.stop()
+    }
+
+    @Test func bankrPoolEmptyIsSaid() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        _ = try await t.controller.db.query("UPDATE services.bankr_keys SET state = 'retired'")
+        _ = try await services(t).createInstance("inst000007", image: Self.image)
+        do {
+            _ = try await services(t).provision("inst000007", tool: .crypto, ProvisionRequest())
+            Issue.record("provisioned from an empty pool")
+        } catch let error as ServicesError {
+            #expect(error.code == .bankrPoolEmpty)
+        }
+        await t.stop()
+    }
+
+    /// A `provisioning: user` tool takes the user's credentials: stored under the agent by the claim,
+    /// or given directly; a missing key is a 400 naming it.
+    @Test func userProvidedCredentialsReachTheRuntime() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("inst000008", image: Self.image)
+        try await healthy(s, "inst000008")
+        _ = try await s.configure("inst000008", ConfigureRequest(agentName: "Ada", instructions: "Be brief."))
+        try await s.storeUserConfig(agent: "agent-x", ["bankrApiKey": "bk_users_own"])
+        #expect(try await s.provision("inst000008", tool: .crypto, ProvisionRequest(agent: "agent-x", provisioning: .user)).resourceId == "user")
+        do {
+            _ = try await s.provision("inst000008", tool: .sms, ProvisionRequest(userConfig: ["telnyxApiKey": "k"]))
+            Issue.record("accepted a userConfig without the phone number")
+        } catch let error as ServicesError {
+            #expect(error.code == .userConfigMissing && error.message.contains("userConfig.telnyxPhoneNumber"))
+        }
+        try await eventually("delivered") { (try await t.runtimeRecord("inst000008")["env"] as? [String])?.contains("BANKR_API_KEY") == true }
+        #expect(await sim(t).ledger().filter { $0.provider == "telnyx" }.isEmpty, "nothing bought for a user's tool")
+        let keys = try await t.count("SELECT count(*)::int AS n FROM services.bankr_keys WHERE instance_id = 'inst000008'")
+        #expect(keys == 0, "no pool key handed out")
+        await t.stop()
+    }
+
+    /// A provider without credentials is disabled, not fatal: instances are made without an
+    /// OpenRouter key, and an agent whose template sets its limit is told why.
+    @Test func openRouterNotConfiguredStillMakesInstances() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let p = t.controller.providers
+        let without = ProviderSet(railway: p.railway, ghcr: p.ghcr, openRouter: OpenRouterProvider(base: URL(string: sim(t).openRouterURL)!, provisioningKey: nil),
+                                  telnyx: p.telnyx, agentMail: p.agentMail, bankr: p.bankr, runtime: p.runtime, bankrKeys: [], instanceURLScheme: "http")
+        let s = InProcessServices(db: t.controller.db, providers: without)
+        _ = try await s.createInstance("inst000009", image: Self.image)
+        #expect(await deployments(t, "inst000009") == 1)
+        #expect((try await t.runtimeRecord("inst000009")["variables"] as? [String])?.contains("OPENROUTER_API_KEY") == false)
+        await #expect { try await s.provision("inst000009", tool: .openrouter, ProvisionRequest(options: ToolOptions(limitUsd: 5))) } throws: { error in
+            (error as? ServicesError)?.code == .providerNotConfigured
+        }
+        await t.stop()
+    }
+
+    func serviceID(_ t: TestController, _ id: String) async throws -> String {
+        try await t.controller.db.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [id]).first!.decode("railway_service_id")
+    }
+}
