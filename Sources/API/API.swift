@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Reconcile
 import Resources
 import Sync
 import Services
@@ -16,7 +17,7 @@ public struct ControllerAPI: Sendable {
     package let health: Health
     package let services: (any ServicesClient)?
     /// Wakes the reconciler after a change (apply, claim, delete).
-    package let wake: @Sendable () -> Void
+    package let waker: any Waker
     package let status: StatusService?
     package let metrics: Metrics
     package let auth: APIAuth
@@ -27,7 +28,7 @@ public struct ControllerAPI: Sendable {
     /// Whether the services routes are served here (the services run in this process).
     package let servesServices: Bool
     /// Told of each agent a claim bound at once, so its runtime is configured without waiting for a tick.
-    package let onClaimed: @Sendable (_ agent: String, _ instance: String) -> Void
+    package let claims: any ClaimNotifier
     /// The planner's settings, for the actions a dry run would cause.
     package var planner = PlannerSettings()
     /// The Kubernetes API's watches on this replica.
@@ -36,11 +37,11 @@ public struct ControllerAPI: Sendable {
     package var clock: any Clock = SystemClock()
 
     package init(store: ResourceStore, health: Health, services: (any ServicesClient)? = nil, auth: APIAuth, logger: Logger,
-         wake: @escaping @Sendable () -> Void = {}, status: StatusService? = nil, metrics: Metrics = Metrics(),
+         waker: any Waker = NoListener(), status: StatusService? = nil, metrics: Metrics = Metrics(),
          claimWait: Duration = .seconds(60), claimWaiters: ClaimWaiters = ClaimWaiters(), servesServices: Bool = true,
-         onClaimed: @escaping @Sendable (String, String) -> Void = { _, _ in }) {
-        self.onClaimed = onClaimed
-        self.wake = wake
+         claims: any ClaimNotifier = NoListener()) {
+        self.claims = claims
+        self.waker = waker
         self.status = status
         self.metrics = metrics
         self.store = store
@@ -76,7 +77,7 @@ public struct ControllerAPI: Sendable {
         addAppRoutes(&router)
         let auth = self.auth
         let logger = self.logger
-        let wake = self.wake
+        let waker = self.waker
         router.middleware = { request, pattern, next in
             let started = ContinuousClock.now
             switch await auth.check(request, pattern: pattern) {
@@ -89,7 +90,7 @@ public struct ControllerAPI: Sendable {
             var response: HTTPResponse
             do {
                 response = try await next(request)
-                if ["POST", "PUT", "PATCH", "DELETE"].contains(request.method), response.status < 300 { wake() }
+                if ["POST", "PUT", "PATCH", "DELETE"].contains(request.method), response.status < 300 { waker.wake() }
             } catch let error as StoreError {
                 response = Self.httpError(error).response
             } catch let error as PostgresError where error.isUnstorableText {

@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Reconcile
 import Resources
 import Store
 import Telemetry
@@ -45,7 +46,7 @@ extension ControllerAPI {
 
     package func addClaimRoutes(_ router: inout Router) {
         let store = self.store, metrics = self.metrics, services = self.services
-        let waiters = self.claimWaiters, defaultWait = self.claimWait, wake = self.wake, onClaimed = self.onClaimed
+        let waiters = self.claimWaiters, defaultWait = self.claimWait, waker = self.waker, claims = self.claims
         router.add("POST", "/api/pool/claim") { request in
             let started = ContinuousClock.now, waitFrom = waiters.clock.monotonic
             let body = try Self.body(ClaimRequest.self, request, expected: "{\"templateId\"?, \"ownerId\"?, \"agentName\"?, \"instructions\"?, ...}")
@@ -77,8 +78,8 @@ extension ControllerAPI {
             // The reconciler configures the runtime: start it now (on the leader). A claim that waits
             // also wakes the loop now (a leader elsewhere, through NOTIFY); one that does not leaves
             // that to the wake-up after every accepted write.
-            onClaimed(name, instance)
-            if wait > .zero { wake() }
+            claims.claimed(agent: name, instance: instance)
+            if wait > .zero { waker.wake() }
             let db = store.db
             let conversation = wait > .zero
                 ? try await waiters.wait(for: name, until: waitFrom + wait) { try await Claims.conversation(db, agent: name) }

@@ -1,11 +1,12 @@
 import Foundation
+import Reconcile
 import Sync
 
 /// Claims waiting for their agent's invite. The reconciler that configures an agent signals it here
 /// (in process), and `NOTIFY convos_configured` signals it from another replica; either way the
 /// waiter reads the database again. A signal is a hint: every waiter also looks again each second,
 /// so a lost one costs at most that.
-package actor ClaimWaiters {
+package actor ClaimWaiters: ConversationListener {
     /// Per agent being waited for: how many waits, and a count of signals, so a signal that lands
     /// between a look and the sleep after it is not missed.
     private var watched: [String: (waits: Int, signals: Int)] = [:]
@@ -18,6 +19,9 @@ package actor ClaimWaiters {
 
     /// Wakes every claim waiting for `agent`.
     package nonisolated func signal(_ agent: String) { Task { await self.wake(agent) } }
+
+    /// The reconciler recorded `agent`'s conversation: its claims answer now.
+    package nonisolated func configured(agent: String) { signal(agent) }
 
     private func wake(_ agent: String) {
         guard watched[agent] != nil else { return }

@@ -61,7 +61,9 @@ public final class Controller: Sendable {
 
         let services: any ServicesClient
         var local: InProcessServices?
-        let reconcilerForWake = Locked<Reconciler?>(nil)
+        // The reconciler's wake-up, made first: services (made before the reconciler) fire it when a
+        // hand-over is done, so an agent turns Ready at once.
+        let wakeup = Wakeup(clock: clock)
         if let remote = configuration.servicesURL, let url = URL(string: remote) {
             services = RemoteServices(base: url, token: configuration.servicesAPIKey ?? configuration.apiToken)
         } else {
@@ -73,9 +75,8 @@ public final class Controller: Sendable {
             settings.observe.webhooks = configuration.publicURL != nil
             settings.observe.resyncInterval = WorkQueue.seconds(configuration.resyncInterval)
             settings.observe.minPollInterval = max(1, WorkQueue.seconds(configuration.reconcileInterval))
-            // A hand-over done wakes the reconciler (made below), so an agent turns Ready at once.
             let inProcess = InProcessServices(db: db, providers: providers, settings: settings,
-                                              supervisor: supervisor, clock: clock, onDelivered: { _ in reconcilerForWake.withLock { $0 }?.wake() })
+                                              supervisor: supervisor, clock: clock, deliveries: WakeOnDelivery(wakeup: wakeup))
             try await inProcess.loadBankrKeys()
             services = inProcess
             local = inProcess
@@ -96,8 +97,7 @@ public final class Controller: Sendable {
         let metrics = Metrics()
         let claimWaiters = ClaimWaiters(clock: clock)
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
-                                    metrics: metrics, clock: clock, supervisor: supervisor, onConfigured: { claimWaiters.signal($0) })
-        reconcilerForWake.withLock { $0 = reconciler }
+                                    metrics: metrics, clock: clock, supervisor: supervisor, wakeup: wakeup, listener: claimWaiters)
         let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local, clock: clock)
         // The Kubernetes API's watches: one reader of the change log for all of them, woken by NOTIFY.
         let watches = KubeWatches(db: db, clock: clock)
@@ -130,12 +130,8 @@ public final class Controller: Sendable {
         let sessions = Sessions(db: db, clock: clock)
         auth.session = { @Sendable request in try? await sessions.find(request) }
         var api = ControllerAPI(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
-                      wake: {
-                          reconciler.wake()
-                          notifier.poke()
-                          watches.poke()
-                      }, status: status, metrics: metrics, claimWait: configuration.claimWait, claimWaiters: claimWaiters,
-                      servesServices: local != nil, onClaimed: { reconciler.claimed(agent: $0, instance: $1) })
+                      waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches), status: status, metrics: metrics,
+                      claimWait: configuration.claimWait, claimWaiters: claimWaiters, servesServices: local != nil, claims: reconciler)
         api.planner = settings.planner
         api.watches = watches
         api.clock = clock

@@ -66,7 +66,9 @@ public actor Reconciler {
     package let clock: any Clock
     package let wakeup: Wakeup
     /// Told each agent whose conversation was just recorded (claims waiting for an invite).
-    package let onConfigured: @Sendable (String) -> Void
+    package let listener: any ConversationListener
+    /// Slow start of each pool's creates.
+    package let budget: CreateBudget
     /// Whether this replica leads, readable without a hop onto the actor (the claim path asks).
     private let leading = Locked(false)
     private var queue: WorkQueue?
@@ -81,7 +83,6 @@ public actor Reconciler {
     private var leaseLost = false
     private var stopping = false
     private var digests: [String: (digest: String, at: Date)] = [:]
-    private var createBudget: [String: Int] = [:]
     private var orphansSeen: [String: Date] = [:]
     /// The failing keys as last written to `pool.action_backoffs`; nil at the start of a term,
     /// when the table is written whole.
@@ -92,12 +93,14 @@ public actor Reconciler {
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
                 settings: ReconcilerSettings = ReconcilerSettings(), metrics: Metrics = Metrics(), clock: any Clock = SystemClock(),
-                supervisor: TaskSupervisor = TaskSupervisor(), onConfigured: @escaping @Sendable (String) -> Void = { _ in }) {
+                supervisor: TaskSupervisor = TaskSupervisor(), wakeup: Wakeup? = nil,
+                listener: any ConversationListener = NoListener()) {
         self.supervisor = supervisor
         self.clock = clock
-        self.wakeup = Wakeup(clock: clock)
+        self.wakeup = wakeup ?? Wakeup(clock: clock)
         self.metrics = metrics
-        self.onConfigured = onConfigured
+        self.listener = listener
+        self.budget = CreateBudget(cap: settings.maxCreatesPerTick)
         self.db = db
         self.services = services
         self.ghcr = ghcr
@@ -193,8 +196,7 @@ public actor Reconciler {
             }
         }
         let executor = Executor(db: db, fence: fence, services: services,
-                                creates: { [weak self] pool, count, ok in Task { await self?.recordCreates(pool, count, ok) } },
-                                configured: onConfigured)
+                                budget: budget, configured: listener)
         self.executor = executor
         let log = logger
         let metrics = self.metrics
@@ -243,12 +245,6 @@ public actor Reconciler {
         snapshotValue.fencingToken = nil
     }
 
-    /// Slow start: creates per tick double while they succeed, and fall back to 1 when one fails.
-    private func recordCreates(_ pool: String, _ count: Int, _ ok: Bool) {
-        let current = createBudget[pool] ?? 1
-        createBudget[pool] = ok ? min(settings.maxCreatesPerTick, max(current, count) * 2) : 1
-    }
-
     package func tick() async {
         guard let queue, let fence = await lease.fence() else { return }
         let started = ContinuousClock.now
@@ -267,7 +263,7 @@ public actor Reconciler {
             orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
             state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
             state.input.settings = settings.planner
-            state.input.settings.createBudget = Dictionary(state.input.pools.map { ($0.name, createBudget[$0.name] ?? 1) }, uniquingKeysWith: { a, _ in a })
+            state.input.settings.createBudget = await budget.budgets(for: state.input.pools.map(\.name))
             let actions = Planner.plan(state.input)
             // A full queue takes what claims wait for first.
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
@@ -422,3 +418,23 @@ public actor Reconciler {
         persistedBackoffs = backoffs
     }
 }
+
+/// Told of a write that may need reconciling (an apply, a claim, a delete): the next tick starts now.
+public protocol Waker: Sendable {
+    func wake()
+}
+
+/// Told of each agent a claim bound at once, so its runtime is configured without waiting for a tick.
+public protocol ClaimNotifier: Sendable {
+    func claimed(agent: String, instance: String)
+}
+
+/// Hears nothing: a reconciler made alone (tests) tells no one.
+public struct NoListener: ConversationListener, Waker, ClaimNotifier {
+    public init() {}
+    public func configured(agent: String) {}
+    public func wake() {}
+    public func claimed(agent: String, instance: String) {}
+}
+
+extension Reconciler: Waker, ClaimNotifier {}

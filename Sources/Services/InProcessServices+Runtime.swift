@@ -113,7 +113,7 @@ extension InProcessServices {
                     UPDATE services.runtime_env e SET delivered_at = now() FROM unnest($2::text[], $3::text[]) AS u(n, v)
                     WHERE e.instance_id = $1 AND e.name = u.n AND e.value = u.v
                     """, [instanceID, textArray(names), textArray(names.map { env[$0]! })])
-                onDelivered(instanceID)
+                deliveries.delivered(instance: instanceID)
             }
         } catch {
             // Still pending in services.runtime_env: the status batch kicks it again.

@@ -20,7 +20,8 @@ public struct InProcessServices: ServicesClient {
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
     package let handoff: RuntimeHandoff
     /// Told of each instance whose variables reached its runtime (the reconciler looks again at once).
-    package let onDelivered: @Sendable (String) -> Void
+    /// Told when a hand-over reached a runtime (the reconciler wakes: the agent turns Ready now).
+    package let deliveries: any DeliveryListener
     /// Runtimes that said ready lately: the status batch pings the steady fleet only once a while.
     package let health: HealthCache
     /// What of Railway to look at in each status batch (events, transitions, resync).
@@ -35,14 +36,14 @@ public struct InProcessServices: ServicesClient {
     /// `supervisor` owns the background audits: the controller's, or one of its own when made alone.
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
                 supervisor: TaskSupervisor = TaskSupervisor(), clock: any Clock = SystemClock(),
-                onDelivered: @escaping @Sendable (String) -> Void = { _ in }) {
+                deliveries: any DeliveryListener = NoDeliveryListener()) {
         self.clock = clock
         self.audit = ToolAudit(supervisor: supervisor)
         self.db = ServicesDB(pool: db)
         self.providers = providers
         self.settings = settings
         self.handoff = RuntimeHandoff()
-        self.onDelivered = onDelivered
+        self.deliveries = deliveries
         self.health = HealthCache(ttl: settings.healthTTL)
         self.observer = RailwayObserver(settings: settings.observe)
     }
@@ -123,4 +124,15 @@ package func textArray(_ values: [String]) -> String {
         return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }
     return "{" + values.map(quoted).joined(separator: ",") + "}"
+}
+
+/// Told when variables reached a runtime. The composition root passes one that wakes the reconciler.
+public protocol DeliveryListener: Sendable {
+    func delivered(instance: String)
+}
+
+/// Hears nothing: services made alone (tests) tell no one.
+public struct NoDeliveryListener: DeliveryListener {
+    public init() {}
+    public func delivered(instance: String) {}
 }

@@ -23,7 +23,7 @@ import TestSupport
         let lease = LeaderLease(db: db, holder: "test")
         #expect(await lease.tryAcquire())
         let fence = try #require(await lease.fence())
-        let executor = Executor(db: db, fence: fence, services: t.controller.services, creates: { _, _, _ in }, configured: { _ in })
+        let executor = Executor(db: db, fence: fence, services: t.controller.services, budget: CreateBudget(cap: 16), configured: NoListener())
         // Eight at once: the work queue never does this with one key, but two ticks or two terms can.
         let outcomes = await withTaskGroup(of: ReconcileOutcome.self) { group in
             for _ in 0..<8 { group.addTask { await executor.run(.bindAgent(agent: "alice", pool: "default")) } }
