@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import Postgres
 import Resources
+import Store
 
 /// `GET /v1/events[?kind=&name=&limit=]`: recent events, newest first (CONTRACT section 4), what
 /// `describe` shows under an object. Event messages are written redacted: no secret reaches them.
@@ -19,15 +20,8 @@ extension ControllerAPI {
         let db = store.db
         router.add("GET", "/v1/events") { request in
             let filter = try Self.eventFilter(request)
-            // The (kind, name, at) index serves an object's events; the newest first either way.
-            let rows = try await db.query("""
-                SELECT at, kind, name, type, reason, message FROM pool.events
-                WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR name = $2)
-                ORDER BY at DESC, id DESC LIMIT $3
-                """, [filter.kind, filter.name, filter.limit])
-            let items = try rows.rows.map { row in
-                EventItem(at: ISO8601.format(try row.decode("at")), kind: try row.decode("kind"), name: try row.decode("name"),
-                          type: try row.decode("type"), reason: try row.decode("reason"), message: try row.decode("message"))
+            let items = try await Events.recent(db, kind: filter.kind, name: filter.name, limit: filter.limit).map { e in
+                EventItem(at: ISO8601.format(e.at), kind: e.kind, name: e.name, type: e.type, reason: e.reason, message: e.message)
             }
             return .json(List(kind: "EventList", items: items))
         }

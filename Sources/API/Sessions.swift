@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Postgres
+import Store
 import Sync
 
 /// The dashboard's sign-in: the controller's token, typed once, is exchanged for a session cookie
@@ -19,22 +20,19 @@ package struct Sessions: Sendable {
     /// A new session; the caller has checked the token.
     package func create() async throws -> Session {
         let session = Session(id: Self.random(32), csrf: Self.random(16), expires: clock.now.addingTimeInterval(Self.lifetime))
-        _ = try await db.query("DELETE FROM pool.ui_sessions WHERE expires_at < now()")
-        _ = try await db.query("INSERT INTO pool.ui_sessions (id, csrf, expires_at) VALUES ($1, $2, $3)",
-                               [session.id, session.csrf, session.expires])
+        try await SessionStore(db: db).insert(id: session.id, csrf: session.csrf, expires: session.expires)
         return session
     }
 
     /// The live session the request's cookie names, if any.
     package func find(_ request: HTTPRequest) async throws -> Session? {
         guard let id = Self.cookieValue(request), id.count == 64 else { return nil }
-        guard let row = try await db.query("SELECT csrf, expires_at FROM pool.ui_sessions WHERE id = $1 AND expires_at > now()", [id]).first
-        else { return nil }
-        return Session(id: id, csrf: try row.decode("csrf"), expires: try row.decode("expires_at"))
+        guard let found = try await SessionStore(db: db).find(id: id) else { return nil }
+        return Session(id: id, csrf: found.csrf, expires: found.expires)
     }
 
     package func delete(_ id: String) async throws {
-        _ = try await db.query("DELETE FROM pool.ui_sessions WHERE id = $1", [id])
+        try await SessionStore(db: db).delete(id: id)
     }
 
     package static func cookieValue(_ request: HTTPRequest) -> String? {

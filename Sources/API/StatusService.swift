@@ -1,5 +1,6 @@
 import Foundation
 import Postgres
+import Store
 import Providers
 import Resources
 import Sync
@@ -131,26 +132,19 @@ public actor StatusService {
 
     private func observed(_ snapshot: ReconcilerSnapshot) async throws -> Observed {
         if let cache, ContinuousClock.now - cache.at < .seconds(1) { return cache.value }
-        let lease = try await db.query("""
-            SELECT holder, fencing_token, expires_at FROM pool.leases WHERE name = 'reconciler' AND expires_at > now()
-            """).first.map { Leader(identity: try $0.decode("holder"), fencingToken: try $0.decode("fencing_token"),
-                                    leaseExpiresAt: ISO8601.format(try $0.decode("expires_at"))) }
+        let lease = try await FleetSummary.leader(db).map {
+            Leader(identity: $0.holder, fencingToken: $0.fencingToken, leaseExpiresAt: ISO8601.format($0.expiresAt))
+        }
         var value = Observed(instances: snapshot.instances, agents: snapshot.agents, leader: lease, backoffs: snapshot.backoffs)
         if !snapshot.isLeader || snapshot.ticks == 0 {
             // A follower keeps no tick state: two grouped counts instead.
-            value.instances = [:]
-            for row in try await db.query("SELECT pool, state, count(*)::int AS n FROM pool.instances GROUP BY 1, 2").rows {
-                value.instances[try row.decode("pool"), default: [:]][try row.decode("state")] = try row.decode("n")
-            }
+            value.instances = try await FleetSummary.instances(db)
             value.backoffs = [:]
-            for row in try await db.query("SELECT key, action, failures, last_error, next_attempt_at FROM pool.action_backoffs").rows {
-                value.backoffs[try row.decode("key")] = WorkQueue.KeyState(failures: try row.decode("failures"), lastError: try row.decode("last_error"),
-                                                                           nextAttempt: try row.decode("next_attempt_at"), action: try row.decode("action"))
+            for b in try await FleetSummary.backoffs(db) {
+                value.backoffs[b.key] = WorkQueue.KeyState(failures: b.failures, lastError: b.lastError, nextAttempt: b.nextAttempt, action: b.action)
             }
             value.agents = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
-            for row in try await db.query("SELECT coalesce(status->>'phase', 'Pending') AS p, count(*)::int AS n FROM pool.agents GROUP BY 1").rows {
-                value.agents[try row.decode("p")] = try row.decode("n")
-            }
+            value.agents.merge(try await FleetSummary.agentPhases(db)) { _, stored in stored }
         }
         cache = (.now, value)
         return value

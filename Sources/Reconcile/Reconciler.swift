@@ -295,40 +295,10 @@ public actor Reconciler {
     private func pruneEvents(fence: Fence, now: Date) async throws {
         if let prunedAt, now.timeIntervalSince(prunedAt) < WorkQueue.seconds(settings.pruneEvery) { return }
         prunedAt = now
-        let age = String(WorkQueue.seconds(settings.eventRetention)), limit = settings.eventLimit
-        let deleted: Int = try await fence.transaction { c in
-            let old = try await c.query("DELETE FROM pool.events WHERE at < now() - make_interval(secs => $1) RETURNING id", [age])
-            let over = try await c.query("""
-                DELETE FROM pool.events WHERE id <= (SELECT id FROM pool.events ORDER BY id DESC OFFSET $1 LIMIT 1) RETURNING id
-                """, [limit])
-            return old.count + over.count
-        }
+        let deleted = try await StatusWriter.pruneEvents(fence, age: settings.eventRetention.timeInterval, limit: settings.eventLimit)
         if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
-        let compacted = try await Self.compactChanges(fence: fence, retention: settings.changeRetention)
+        let compacted = try await StatusWriter.compactChanges(fence, retention: settings.changeRetention)
         if compacted > 0 { logger.info("change log compacted", ["count": String(compacted)]) }
-    }
-
-    /// Removes changes older than `retention` that a newer change of the same object supersedes
-    /// (or that record a deletion), a bounded batch at a time, and moves the compaction mark past
-    /// them: a watch from an older version is answered 410 Gone and lists again.
-    package static func compactChanges(fence: Fence, retention: Duration) async throws -> Int {
-        try await fence.transaction { c in
-            let rows = try await c.query("""
-                WITH doomed AS (
-                    SELECT o.rv FROM pool.changes o
-                    WHERE o.at < now() - make_interval(secs => $1)
-                      AND (o.type = 'DELETED' OR EXISTS (SELECT 1 FROM pool.changes n WHERE n.kind = o.kind AND n.name = o.name AND n.rv > o.rv))
-                    ORDER BY o.rv LIMIT 10000
-                ), gone AS (
-                    DELETE FROM pool.changes WHERE rv IN (SELECT rv FROM doomed) RETURNING rv
-                ), mark AS (
-                    UPDATE pool.change_compaction SET rv = greatest(rv, (SELECT max(rv) FROM gone))
-                    WHERE EXISTS (SELECT 1 FROM gone) RETURNING rv
-                )
-                SELECT count(*)::int AS n FROM gone
-                """, [String(WorkQueue.seconds(retention))])
-            return try rows.first?.decode("n", as: Int.self) ?? 0
-        }
     }
 
     private func refreshDigests(_ pools: [PoolView]) async {
@@ -378,43 +348,18 @@ public actor Reconciler {
         let backoffWrites = backoffs.filter { known?[$0.key] != $0.value }.sorted { $0.key < $1.key }
         let backoffsGone = known.map { Array(Set($0.keys).subtracting(backoffs.keys)).sorted() }
         let backoffsChanged = known == nil || !backoffWrites.isEmpty || !(backoffsGone ?? []).isEmpty
-        guard !agentWrites.isEmpty || !poolWrites.isEmpty || !templateWrites.isEmpty || !healthWrites.isEmpty || backoffsChanged else { return }
-        try await fence.transaction { c in
-            if backoffsChanged {
-                if let gone = backoffsGone {
-                    if !gone.isEmpty { _ = try await c.query("DELETE FROM pool.action_backoffs WHERE key = ANY($1::text[])", [textArray(gone)]) }
-                } else {
-                    _ = try await c.query("DELETE FROM pool.action_backoffs WHERE NOT (key = ANY($1::text[]))", [textArray(backoffs.keys.sorted())])
-                }
-                for (key, b) in backoffWrites {
-                    _ = try await c.query("""
-                        INSERT INTO pool.action_backoffs (key, action, failures, last_error, next_attempt_at) VALUES ($1, $2, $3, $4, $5)
-                        ON CONFLICT (key) DO UPDATE SET action = excluded.action, failures = excluded.failures, last_error = excluded.last_error,
-                            next_attempt_at = excluded.next_attempt_at, updated_at = now()
-                        """, [key, b.action ?? "", b.failures, b.lastError, b.nextAttempt])
-                }
-            }
-            // Rows locked in apply's order (pools, templates, agents; each by name), as every writer
-            // of these tables does: in another order, a re-apply during a status write deadlocked.
-            for (name, status) in poolWrites.sorted(by: { $0.0 < $1.0 }) {
-                _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
-            }
-            for (name, status) in templateWrites.sorted(by: { $0.0 < $1.0 }) {
-                _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
-            }
-            for (name, status) in agentWrites.sorted(by: { $0.0 < $1.0 }) {
-                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
-            }
-            if !healthWrites.isEmpty {
-                // A table of its own: no instance row is locked, so claims never skip one for this.
-                _ = try await c.query("""
-                    INSERT INTO pool.instance_health (instance_id, health)
-                    SELECT u.id, u.h FROM unnest($1::text[], $2::text[]) AS u(id, h)
-                    WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
-                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, observed_at = now()
-                    """, [textArray(healthWrites.map(\.0)), textArray(healthWrites.map(\.1))])
-            }
+        var writes = StatusWriter.Writes()
+        writes.pools = poolWrites
+        writes.templates = templateWrites
+        writes.agents = agentWrites
+        writes.health = healthWrites
+        if backoffsChanged {
+            writes.backoffs = StatusWriter.Backoffs(
+                upserts: backoffWrites.map { FleetSummary.Backoff(key: $0.key, action: $0.value.action, failures: $0.value.failures,
+                                                                   lastError: $0.value.lastError, nextAttempt: $0.value.nextAttempt) },
+                removed: backoffsGone, keep: backoffs.keys.sorted())
         }
+        try await StatusWriter.write(fence, writes)
         persistedBackoffs = backoffs
     }
 }

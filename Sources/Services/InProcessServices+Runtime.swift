@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Providers
 import Resources
+import Store
 
 /// What services says to the runtimes (CONTRACT.md section 6), each call with the runtime's own key:
 /// configure (`/pool/provision`), the model and tools' variables (`/pool/restart-gateway`), the

@@ -6,6 +6,10 @@ import Resources
 /// rows other claimers hold, on the partial index over idle rows. Used by `POST /api/pool/claim`
 /// (any replica) and by the reconciler for agents applied as YAML.
 package enum Claims {
+    /// The pool claims come from: `default` when it exists, else the first by name. The planner
+    /// binds waiting agents to the same pool (`Planner.defaultPool`); ClaimPoolTests holds them equal.
+    package static let poolSQL = "(SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)"
+
     package struct Claimed: Sendable { package let instanceID: String; package let url: String? }
 
     package static func claim(_ c: PostgresConnection, pool: String, agent: String, owner: String?, template: String?,
@@ -79,7 +83,7 @@ extension Claims {
         ok AS (SELECT 1 AS ok FROM checks WHERE refusal IS NULL),
         target AS (
             SELECT instance_id, url FROM pool.instances
-            WHERE pool = (SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)
+            WHERE pool = \(poolSQL)
               AND state = 'idle' AND EXISTS (SELECT 1 FROM ok)
             ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1),
         agent AS (

@@ -35,6 +35,34 @@ package struct KubeStore: Sendable {
         return try Self.object(kind, row)
     }
 
+    /// The newest version compaction removed: a watch from before it has lost changes (410 Gone).
+    package func compactionMark() async throws -> Int {
+        try await db.query("SELECT rv FROM pool.change_compaction").first?.decode("rv", as: Int.self) ?? 0
+    }
+
+    /// One committed change, as a watch sends it.
+    package struct Change: Sendable {
+        package let rv: Int
+        package let kind: ResourceKind?
+        package let type: String
+        /// Seconds since the change's commit wrote it (`KubeChangeOrder` waits at a young gap).
+        package let age: Double
+        package let row: PostgresRows.Row
+        /// The object at this change; nil for a kind this binary does not know.
+        package func object() throws -> JSONValue? { try kind.map { try KubeStore.object($0, row) } }
+    }
+
+    /// Up to `limit` changes after version `after`, in version order.
+    package func changes(after: Int, limit: Int) async throws -> [Change] {
+        try await db.query("""
+            SELECT rv, kind, type, object, extract(epoch FROM clock_timestamp() - at)::float8 AS age
+            FROM pool.changes WHERE rv > $1 ORDER BY rv LIMIT $2
+            """, [after, limit]).rows.map { row in
+            Change(rv: try row.decode("rv"), kind: ResourceKind(rawValue: try row.decode("kind")), type: try row.decode("type"),
+                   age: try row.decode("age"), row: row)
+        }
+    }
+
     /// How old the change after a missing version must be before the gap is given up.
     package static let settle: Double = 5
 

@@ -25,3 +25,13 @@ extension ServicesErrorCode: PostgresText {}
 package enum ServiceInstanceState: String, PostgresText {
     case creating, ready, deleting, deleted
 }
+
+/// A Postgres text array literal, each element quoted: binds a list to `= ANY($1::text[])`.
+package func textArray(_ values: [String]) -> String {
+    func quoted(_ v: String) -> String {
+        // Ids and names (the usual content) have nothing to escape: no search through Foundation.
+        guard v.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + v + "\"" }
+        return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    }
+    return "{" + values.map(quoted).joined(separator: ",") + "}"
+}

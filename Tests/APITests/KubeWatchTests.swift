@@ -114,7 +114,7 @@ import TestSupport
         let lease = LeaderLease(db: t.controller.db, holder: "compactor")
         #expect(await lease.tryAcquire())
         let fence = try #require(await lease.fence())
-        let removed = try await Reconciler.compactChanges(fence: fence, retention: .seconds(3600))
+        let removed = try await StatusWriter.compactChanges(fence, retention: .seconds(3600))
         #expect(removed == 4, "the pool's two older versions, and the deleted template's two")
         let left = try await t.controller.db.query("SELECT kind, type FROM pool.changes").rows.map { "\(try $0.decode("kind", as: String.self)) \(try $0.decode("type", as: String.self))" }
         #expect(left == ["Pool MODIFIED"])
@@ -122,7 +122,7 @@ import TestSupport
         #expect(mark == newest, "the mark is the newest version removed: the template's deletion")
         let pools = try await t.client.get("/apis/agents.convos.org/v1/pools").json()
         #expect((pools["items"] as? [Any])?.count == 1, "the list is whole")
-        #expect(try await Reconciler.compactChanges(fence: fence, retention: .seconds(3600)) == 0)
+        #expect(try await StatusWriter.compactChanges(fence, retention: .seconds(3600)) == 0)
         await t.stop()
     }
 }

@@ -23,24 +23,18 @@ extension ControllerAPI {
             }
         }
         let limit = min(max(Int(request.query["limit"] ?? "") ?? 500, 1), 1000)
-        let rows = try await store.db.query("""
-            SELECT id, at, kind, name, type, reason, message FROM pool.events
-            WHERE ($1::text IS NULL OR kind = $1) AND ($2::text IS NULL OR name = $2)
-            ORDER BY at DESC, id DESC LIMIT $3
-            """, [kind, name, limit])
-        let items: [JSONValue] = try rows.rows.reversed().map { row in
-            let at = KubeObject.format(try row.decode("at", as: Date.self))
-            let objectKind: String = try row.decode("kind")
-            let objectName: String = try row.decode("name")
-            let id: Int = try row.decode("id")
+        let events = try await Events.recent(store.db, kind: kind, name: name, limit: limit)
+        let items: [JSONValue] = events.reversed().map { e in
+            let at = KubeObject.format(e.at)
+            let objectKind = e.kind, objectName = e.name, id = e.id
             let reference: JSONValue = .object(["apiVersion": .string(KubeObject.groupVersion), "kind": .string(objectKind), "name": .string(objectName)])
             if eventsAPI {
                 return .object([
                     "apiVersion": "events.k8s.io/v1", "kind": "Event",
                     "metadata": .object(["name": .string("\(objectName).\(id)"), "creationTimestamp": .string(at)]),
-                    "regarding": reference, "type": .string(try row.decode("type")), "reason": .string(try row.decode("reason")),
-                    "note": .string(try row.decode("message")), "eventTime": .string(at),
-                    "reportingController": "convos-controller", "reportingInstance": "convos-controller", "action": .string(try row.decode("reason")),
+                    "regarding": reference, "type": .string(e.type), "reason": .string(e.reason),
+                    "note": .string(e.message), "eventTime": .string(at),
+                    "reportingController": "convos-controller", "reportingInstance": "convos-controller", "action": .string(e.reason),
                 ])
             }
             return .object([
@@ -48,8 +42,8 @@ extension ControllerAPI {
                 "metadata": .object(["name": .string("\(objectName).\(id)"), "creationTimestamp": .string(at)]),
                 "involvedObject": .object(["apiVersion": .string(KubeObject.groupVersion),
                                            "kind": .string(objectKind), "name": .string(objectName)]),
-                "type": .string(try row.decode("type")), "reason": .string(try row.decode("reason")),
-                "message": .string(try row.decode("message")),
+                "type": .string(e.type), "reason": .string(e.reason),
+                "message": .string(e.message),
                 "firstTimestamp": .string(at), "lastTimestamp": .string(at), "count": .int(1),
                 "source": .object(["component": "convos-controller"]),
             ])

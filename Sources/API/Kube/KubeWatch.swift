@@ -103,7 +103,7 @@ package actor KubeWatches {
             watcher.position = listed.resourceVersion
         } else {
             guard let version = Int(asked), version >= 0 else { throw KubeStatus.badRequest("resourceVersion \(asked) is not a version") }
-            let compacted = try await db.query("SELECT rv FROM pool.change_compaction").first?.decode("rv", as: Int.self) ?? 0
+            let compacted = try await kube.compactionMark()
             if version < compacted {
                 // Older than the log keeps: the client must list again (kubectl and client-go do).
                 sendGone(stream, "too old resource version: \(version) (\(compacted))")
@@ -143,23 +143,19 @@ package actor KubeWatches {
     /// Reads the log after the lowest position, a page at a time, and fans each change out.
     private func deliver() async throws {
         while let lowest = watchers.values.map(\.position).min() {
-            let rows = try await db.query("""
-                SELECT rv, kind, type, object, extract(epoch FROM clock_timestamp() - at)::float8 AS age
-                FROM pool.changes WHERE rv > $1 ORDER BY rv LIMIT $2
-                """, [lowest, settings.page])
-            guard !rows.isEmpty else { return }
+            let changes = try await kube.changes(after: lowest, limit: settings.page)
+            guard !changes.isEmpty else { return }
             // Up to the first gap a commit in flight may still fill (KubeChangeOrder).
-            let order = try rows.rows.map { KubeChangeOrder.Row(rv: try $0.decode("rv"), age: try $0.decode("age")) }
+            let order = changes.map { KubeChangeOrder.Row(rv: $0.rv, age: $0.age) }
             let (readable, blocked) = KubeChangeOrder.readable(after: lowest, order, settle: KubeStore.settle)
             waitingForGap = blocked
             guard readable > 0 else { return }
             var last = lowest
-            for row in rows.rows.prefix(readable) {
-                let rv: Int = try row.decode("rv")
+            for change in changes.prefix(readable) {
+                let rv = change.rv
                 last = rv
-                guard let kind = ResourceKind(rawValue: try row.decode("kind")) else { continue }
-                let type: String = try row.decode("type")
-                let object = try KubeStore.object(kind, row)
+                guard let kind = change.kind, let object = try change.object() else { continue }
+                let type = change.type
                 // Each form of the event is encoded once, whatever the number of watchers.
                 var encoded: [String: Data] = [:]
                 for (id, var watcher) in watchers where watcher.position < rv {
@@ -175,7 +171,7 @@ package actor KubeWatches {
             }
             // Watchers with nothing to match in this page are at its end too.
             for id in watchers.keys where watchers[id]!.position < last { watchers[id]!.position = last }
-            if blocked || rows.count < settings.page { return }
+            if blocked || changes.count < settings.page { return }
         }
     }
 

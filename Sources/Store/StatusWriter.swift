@@ -1,0 +1,111 @@
+import Foundation
+import Postgres
+import Resources
+import Sync
+
+/// The one writer of status: what each tick found changed, in one fenced transaction, and the
+/// retention of events and of the change log. Called by the reconciler only.
+package enum StatusWriter {
+    /// One tick's writes: only what changed.
+    package struct Writes: Sendable {
+        package var pools: [(name: String, status: JSONValue)] = []
+        package var templates: [(name: String, status: JSONValue)] = []
+        package var agents: [(name: String, status: JSONValue)] = []
+        /// Health as the status batch saw it, for `GET /v1/instances`.
+        package var health: [(instance: String, health: String)] = []
+        /// The failing keys, for every replica's `/status`: nil when unchanged.
+        package var backoffs: Backoffs?
+
+        package init() {}
+
+        package var isEmpty: Bool { pools.isEmpty && templates.isEmpty && agents.isEmpty && health.isEmpty && backoffs == nil }
+    }
+
+    package struct Backoffs: Sendable {
+        /// Keys new or changed.
+        package var upserts: [FleetSummary.Backoff]
+        /// Keys gone; nil: every key not in `keep` goes (a term's first write).
+        package var removed: [String]?
+        package var keep: [String]
+
+        package init(upserts: [FleetSummary.Backoff], removed: [String]?, keep: [String]) {
+            self.upserts = upserts
+            self.removed = removed
+            self.keep = keep
+        }
+    }
+
+    package static func write(_ fence: Fence, _ w: Writes) async throws {
+        guard !w.isEmpty else { return }
+        try await fence.transaction { c in
+            if let b = w.backoffs {
+                if let gone = b.removed {
+                    if !gone.isEmpty { _ = try await c.query("DELETE FROM pool.action_backoffs WHERE key = ANY($1::text[])", [textArray(gone)]) }
+                } else {
+                    _ = try await c.query("DELETE FROM pool.action_backoffs WHERE NOT (key = ANY($1::text[]))", [textArray(b.keep)])
+                }
+                for u in b.upserts {
+                    _ = try await c.query("""
+                        INSERT INTO pool.action_backoffs (key, action, failures, last_error, next_attempt_at) VALUES ($1, $2, $3, $4, $5)
+                        ON CONFLICT (key) DO UPDATE SET action = excluded.action, failures = excluded.failures, last_error = excluded.last_error,
+                            next_attempt_at = excluded.next_attempt_at, updated_at = now()
+                        """, [u.key, u.action ?? "", u.failures, u.lastError, u.nextAttempt])
+                }
+            }
+            // Rows locked in apply's order (pools, templates, agents; each by name), as every writer
+            // of these tables does: in another order, a re-apply during a status write deadlocked.
+            for (name, status) in w.pools.sorted(by: { $0.name < $1.name }) {
+                _ = try await c.query("UPDATE pool.pools SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in w.templates.sorted(by: { $0.name < $1.name }) {
+                _ = try await c.query("UPDATE pool.agent_templates SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            for (name, status) in w.agents.sorted(by: { $0.name < $1.name }) {
+                _ = try await c.query("UPDATE pool.agents SET status = $2::jsonb, observed_generation = generation WHERE name = $1", [name, status.jsonText])
+            }
+            if !w.health.isEmpty {
+                // A table of its own: no instance row is locked, so claims never skip one for this.
+                _ = try await c.query("""
+                    INSERT INTO pool.instance_health (instance_id, health)
+                    SELECT u.id, u.h FROM unnest($1::text[], $2::text[]) AS u(id, h)
+                    WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
+                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, observed_at = now()
+                    """, [textArray(w.health.map(\.instance)), textArray(w.health.map(\.health))])
+            }
+        }
+    }
+
+    /// Events older than `age` seconds, or beyond the newest `limit`; returns how many went.
+    package static func pruneEvents(_ fence: Fence, age: TimeInterval, limit: Int) async throws -> Int {
+        try await fence.transaction { c in
+            let old = try await c.query("DELETE FROM pool.events WHERE at < now() - make_interval(secs => $1) RETURNING id", [String(age)])
+            let over = try await c.query("""
+                DELETE FROM pool.events WHERE id <= (SELECT id FROM pool.events ORDER BY id DESC OFFSET $1 LIMIT 1) RETURNING id
+                """, [limit])
+            return old.count + over.count
+        }
+    }
+
+    /// Removes changes older than `retention` that a newer change of the same object supersedes
+    /// (or that record a deletion), a bounded batch at a time, and moves the compaction mark past
+    /// them: a watch from an older version is answered 410 Gone and lists again.
+    package static func compactChanges(_ fence: Fence, retention: Duration) async throws -> Int {
+        try await fence.transaction { c in
+            let rows = try await c.query("""
+                WITH doomed AS (
+                    SELECT o.rv FROM pool.changes o
+                    WHERE o.at < now() - make_interval(secs => $1)
+                      AND (o.type = 'DELETED' OR EXISTS (SELECT 1 FROM pool.changes n WHERE n.kind = o.kind AND n.name = o.name AND n.rv > o.rv))
+                    ORDER BY o.rv LIMIT 10000
+                ), gone AS (
+                    DELETE FROM pool.changes WHERE rv IN (SELECT rv FROM doomed) RETURNING rv
+                ), mark AS (
+                    UPDATE pool.change_compaction SET rv = greatest(rv, (SELECT max(rv) FROM gone))
+                    WHERE EXISTS (SELECT 1 FROM gone) RETURNING rv
+                )
+                SELECT count(*)::int AS n FROM gone
+                """, [String(retention.timeInterval)])
+            return try rows.first?.decode("n", as: Int.self) ?? 0
+        }
+    }
+}
