@@ -10,7 +10,7 @@ import Resources
 extension InProcessServices {
     /// Started by the status batch after a resync, in the background (`ToolAudit`).
     package func auditTools() async {
-        for (tool, provider) in providers.tools.sorted(by: { $0.key < $1.key }) {
+        for (tool, resource) in tools.sorted(by: { $0.key < $1.key }) {
             if Task.isCancelled { return }
             guard let rows = try? await db.query("""
                 SELECT t.instance_id, t.external_id FROM services.tool_resources t JOIN services.instances i USING (instance_id)
@@ -22,10 +22,10 @@ extension InProcessServices {
                 return (instance, id)
             }
             let live: Set<String>
-            do { live = try await provider.inventory() } catch { continue }
+            do { live = try await resource.inventory() } catch { continue }
             for (instance, id) in held where !live.contains(id) {
                 // A listing paged while others change can skip one: only a lookup by id says gone.
-                guard (try? await provider.isGone(name: externalName(instanceID: instance), externalID: id)) == true else { continue }
+                guard (try? await resource.isGone(ToolTarget(instanceID: instance), externalID: id)) == true else { continue }
                 _ = try? await db.query("""
                     UPDATE services.tool_resources SET state = 'creating', external_id = NULL, config = '{}', error_code = NULL,
                         last_error = 'deleted at the provider; made again', updated_at = now()

@@ -36,21 +36,29 @@ extension InProcessServices {
         do {
             return try await create(instanceID, image: image, row: row)
         } catch let error as ProviderError {
-            if error.kind == .rateLimited || error.kind == .paced {
-                // Refused before acting: nothing was made, so the next attempt need not look for it;
-                // the pool's Progressing condition shows the wait.
-                let wait = (error.retryAfter ?? .seconds(1)).timeInterval
-                _ = try? await db.query("""
-                    UPDATE services.instances SET last_error = $2, quota_wait_until = now() + make_interval(secs => $3), updated_at = now(),
-                        project_create_started_at = CASE WHEN railway_project_id IS NULL THEN NULL ELSE project_create_started_at END
-                    WHERE instance_id = $1
-                    """, [instanceID, error.description, wait])
-            } else {
-                _ = try? await db.query("UPDATE services.instances SET last_error = $2, updated_at = now() WHERE instance_id = $1",
-                                        [instanceID, error.description])
-            }
-            throw ServicesError.provider(error)
+            try await recordFailure(instanceID, ServicesError.provider(error), description: error.description)
+        } catch let error as ServicesError where error.code == .providerQuota {
+            // A tool's provider (the OpenRouter key) refused for its quota: the same wait.
+            try await recordFailure(instanceID, error, description: error.message)
         }
+    }
+
+    /// Records why a create stopped, then throws it. A quota's refusal came before acting: nothing
+    /// was made, so the next attempt need not look for it; the pool's Progressing condition shows
+    /// the wait.
+    private func recordFailure(_ instanceID: String, _ error: ServicesError, description: String) async throws -> Never {
+        if error.code == .providerQuota {
+            let wait = (error.retryAfter ?? .seconds(1)).timeInterval
+            _ = try? await db.query("""
+                UPDATE services.instances SET last_error = $2, quota_wait_until = now() + make_interval(secs => $3), updated_at = now(),
+                    project_create_started_at = CASE WHEN railway_project_id IS NULL THEN NULL ELSE project_create_started_at END
+                WHERE instance_id = $1
+                """, [instanceID, description, wait])
+        } else {
+            _ = try? await db.query("UPDATE services.instances SET last_error = $2, updated_at = now() WHERE instance_id = $1",
+                                    [instanceID, description])
+        }
+        throw error
     }
 
     private func create(_ id: String, image: String, row: PostgresRows.Row) async throws -> CreatedInstance {
@@ -134,14 +142,9 @@ extension InProcessServices {
             ON CONFLICT (instance_id, tool) DO UPDATE SET state = 'creating', updated_at = now()
             RETURNING (xmax = 0) AS inserted
             """, [id, "\(name)/openrouter"]).first!.decode("inserted", as: Bool.self)
-        let openRouter = providers.openRouter
-        // Only a repeat looks for a key an earlier attempt made (listing every key costs a page per 100).
-        if !first, let orphan = try await openRouter.observe(name: name) { try await openRouter.delete(name: name, externalID: orphan.externalID) }
-        let options = ToolOptions(limitUsd: settings.openRouterKeyLimit, limitReset: settings.openRouterKeyLimitReset)
-        let made = try await openRouter.create(name: name, options: options)
-        guard let secret = made.variables["OPENROUTER_API_KEY"] else {
-            throw ProviderError(.terminal, provider: "openrouter", message: "create answered no key")
-        }
+        let keys = OpenRouterKeys(provider: providers.openRouter, defaultLimit: settings.openRouterKeyLimit, defaultReset: settings.openRouterKeyLimitReset)
+        let made = try await keys.create(ToolTarget(instanceID: id, repeated: !first), options: ToolOptions())
+        let secret = made.variables["OPENROUTER_API_KEY"] ?? ""
         try await recordTool(id, .openrouter, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
         return secret
     }

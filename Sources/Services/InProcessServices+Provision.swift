@@ -13,7 +13,6 @@ import Store
 extension InProcessServices {
     public func provision(_ instanceID: String, tool: ToolName, _ request: ProvisionRequest) async throws -> ProvisionResult {
         _ = try await project(instanceID)
-        if tool == .openrouter { return try await applyKeyLimit(instanceID, request.options) }
         let name = externalName(instanceID: instanceID)
         if request.provisioning == .user || request.userConfig != nil {
             _ = try await db.query("""
@@ -27,6 +26,8 @@ extension InProcessServices {
                 throw error
             }
         }
+        guard let resource = tools[tool] else { throw ServicesError.invalid("no provider for \(tool.rawValue)") }
+        let options = request.options ?? ToolOptions()
         // The intent row, committed before any external create. A tool released earlier (removed
         // from the template, or lost at its provider) starts again as new.
         let row = try await db.query("""
@@ -38,24 +39,22 @@ extension InProcessServices {
             RETURNING state, external_id, config, (xmax = 0 OR (SELECT state FROM old) = 'deleted') AS inserted
             """, [instanceID, tool.rawValue, "\(name)/\(tool.rawValue)"]).first!
         let state: ToolState = try row.decode("state")
-        if state == .ready {
-            await kickDelivery(instanceID)
-            return ProvisionResult(resourceId: try row.decode("external_id"), config: try Self.config(row), state: .ready)
-        }
-        guard state == .creating else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state.rawValue)") }
+        let target = ToolTarget(instanceID: instanceID, repeated: !(try row.decode("inserted", as: Bool.self)))
         do {
-            let made: ToolObservation
-            if tool == .crypto {
-                made = try await bankrKey(instanceID)
-            } else if tool == .sms {
-                made = try await phoneNumber(instanceID, name: name, options: request.options ?? ToolOptions(),
-                                             repeated: !(try row.decode("inserted", as: Bool.self)))
-            } else {
-                guard let provider = providers.tools[tool] else { throw ServicesError.invalid("no provider for \(tool.rawValue)") }
-                // Creates of inboxes find what an earlier attempt made (AgentMail by client_id),
-                // so no listing is needed first.
-                made = try await provider.create(name: name, options: request.options ?? ToolOptions())
+            // Observe (as last recorded) -> up to date, or update; nothing yet -> create. The same
+            // tree for every tool.
+            if state == .ready, let id: String = try row.decode("external_id") {
+                let observed = ToolObservation(state: .ready, externalID: id, config: try Self.config(row))
+                if resource.isUpToDate(observed, with: options) {
+                    await kickDelivery(instanceID)
+                    return ProvisionResult(resourceId: id, config: observed.config, state: .ready)
+                }
+                let updated = try await resource.update(target, observed, options: options)
+                try await recordTool(instanceID, tool, externalID: updated.externalID, state: .ready, config: updated.config)
+                return ProvisionResult(resourceId: updated.externalID, config: updated.config, state: .ready)
             }
+            guard state == .creating else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state.rawValue)") }
+            let made = try await resource.create(target, options: options)
             if made.state == .pending {
                 try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)
                 return ProvisionResult(resourceId: made.externalID, config: made.config, state: .pending)
@@ -92,64 +91,6 @@ extension InProcessServices {
         try await recordTool(id, tool, externalID: "user", state: .ready, config: [:], env: env)
         await kickDelivery(id)
         return ProvisionResult(resourceId: "user", config: [:], state: .ready)
-    }
-
-    /// The template's limit on the instance's key (`PATCH /keys/{hash}`), when it differs.
-    private func applyKeyLimit(_ id: String, _ options: ToolOptions?) async throws -> ProvisionResult {
-        guard providers.openRouter.isConfigured else {
-            throw ServicesError(status: 503, code: .providerNotConfigured, message: "openrouter: OPENROUTER_PROVISIONING_KEY is not set")
-        }
-        let wanted = OpenRouterSettings(limitUsd: options?.limitUsd ?? settings.openRouterKeyLimit,
-                                        limitReset: OpenRouterSettings.LimitReset(rawValue: options?.limitReset ?? settings.openRouterKeyLimitReset))
-        let name = externalName(instanceID: id)
-        guard let row = try await db.query("SELECT external_id, config, state FROM services.tool_resources WHERE instance_id = $1 AND tool = 'openrouter'",
-                                           [id]).first else {
-            throw ServicesError.conflict("instance \(id) has no OpenRouter key yet")
-        }
-        guard try row.decode("state", as: ToolState.self) == .ready, let hash: String = try row.decode("external_id") else {
-            return try await remakeKey(id, name: name, wanted)
-        }
-        let current = try Self.config(row)
-        let options = ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue)
-        // The key as last observed (its settings are recorded from each create and update).
-        let observed = ToolObservation(state: .ready, externalID: hash, config: current)
-        if providers.openRouter.isUpToDate(observed, with: options) { return ProvisionResult(resourceId: hash, config: current, state: .ready) }
-        try await provider { () async throws(ProviderError) in
-            try await providers.openRouter.update(name: name, externalID: hash, options: options)
-        }
-        let config = current.merging(wanted.wireConfig) { _, new in new }
-        try await recordTool(id, .openrouter, externalID: hash, state: .ready, config: config)
-        return ProvisionResult(resourceId: hash, config: config, state: .ready)
-    }
-
-    /// The key of a running agent, lost at OpenRouter (the audit found it deleted): made again with
-    /// the wanted limit and handed over. A key an interrupted remake left under the name goes first.
-    private func remakeKey(_ id: String, name: String, _ wanted: OpenRouterSettings) async throws -> ProvisionResult {
-        let openRouter = providers.openRouter
-        let made = try await provider { () async throws(ProviderError) in
-            if let stray = try await openRouter.observe(name: name) { try await openRouter.delete(name: name, externalID: stray.externalID) }
-            return try await openRouter.create(name: name, options: ToolOptions(limitUsd: wanted.limitUsd, limitReset: wanted.limitReset?.rawValue))
-        }
-        try await recordTool(id, .openrouter, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
-        await kickDelivery(id)
-        return ProvisionResult(resourceId: made.externalID, config: made.config, state: .ready)
-    }
-
-    /// Hands the instance a key from the Bankr pool (the same key again if it already holds one).
-    private func bankrKey(_ instanceID: String) async throws -> ToolObservation {
-        let rows = try await db.query("""
-            UPDATE services.bankr_keys SET state = 'assigned', instance_id = $1, updated_at = now()
-            WHERE id = coalesce(
-                (SELECT id FROM services.bankr_keys WHERE instance_id = $1 AND state = 'assigned'),
-                (SELECT id FROM services.bankr_keys WHERE state = 'available' ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 1))
-            RETURNING id, api_key
-            """, [instanceID])
-        guard let row = rows.first else {
-            throw ServicesError(status: 503, code: .bankrPoolEmpty, message: "no Bankr key available: add keys to BANKR_KEYS")
-        }
-        let key: String = try row.decode("api_key")
-        _ = try await provider { () async throws(ProviderError) in try await providers.bankr.verify(key: key) }
-        return ToolObservation(state: .ready, externalID: "bankr-key-\(try row.decode("id", as: Int.self))", variables: ["BANKR_API_KEY": key])
     }
 
     /// Records a tool's state, and its variables as pending for the runtime (a value that did not

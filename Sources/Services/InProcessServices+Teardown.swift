@@ -38,33 +38,25 @@ extension InProcessServices {
         }
     }
 
-    /// Removes one tool resource and confirms it is gone. A Bankr key once handed out is retired,
-    /// never given to another agent; a phone number goes back to the reuse pool (or is released,
-    /// `TELNYX_RELEASE=delete`); credentials the user brought are only forgotten.
+    /// Removes one tool resource and confirms it is gone, the same way for every tool (its
+    /// `ToolResource` says what removing means: a Bankr key is retired, a number goes back to the
+    /// reuse pool or is released); credentials the user brought are only forgotten.
     package func removeTool(_ instanceID: String, _ tool: ToolName, externalID: String?, userProvided: Bool) async throws {
         _ = try await db.query("UPDATE services.tool_resources SET state = 'deleting', updated_at = now() WHERE instance_id = $1 AND tool = $2",
                                [instanceID, tool.rawValue])
-        let name = externalName(instanceID: instanceID)
-        if tool == .crypto && !userProvided {
-            _ = try await db.query("UPDATE services.bankr_keys SET state = 'retired', updated_at = now() WHERE instance_id = $1", [instanceID])
-        } else if tool == .sms && !userProvided {
+        if !userProvided, let resource = tools[tool] {
+            let target = ToolTarget(instanceID: instanceID)
             do {
-                try await giveBackNumber(instanceID, name: name)
-            } catch let error as ServicesError {
-                _ = try? await db.query("UPDATE services.tool_resources SET last_error = $3 WHERE instance_id = $1 AND tool = $2",
-                                        [instanceID, tool.rawValue, error.message])
-                throw error
-            }
-        } else if !userProvided, let provider = providers.tools[tool] {
-            do {
-                try await provider.delete(name: name, externalID: externalID)
-                guard try await provider.isGone(name: name, externalID: externalID) else {
-                    throw ProviderError(.retryable, provider: tool.provider, message: "\(name) still present after delete")
+                try await resource.delete(target, externalID: externalID)
+                guard try await resource.isGone(target, externalID: externalID) else {
+                    throw ServicesError.provider(ProviderError(.retryable, provider: tool.provider, message: "\(target.name) still present after delete"))
                 }
-            } catch let error as ProviderError {
+            } catch {
+                let failure = (error as? ProviderError).map(ServicesError.provider) ?? error
+                let message = (failure as? ServicesError)?.message ?? String("\(failure)".prefix(300))
                 _ = try? await db.query("UPDATE services.tool_resources SET last_error = $3 WHERE instance_id = $1 AND tool = $2",
-                                        [instanceID, tool.rawValue, error.description])
-                throw ServicesError.provider(error)
+                                        [instanceID, tool.rawValue, message])
+                throw failure
             }
         }
         try await db.transaction { c in

@@ -80,7 +80,12 @@ extension InProcessServices {
     package func giveBackNumber(_ id: String, name: String) async throws {
         guard let held = try await db.query("""
             SELECT id, state, order_id, number_id, phone_number, messaging_profile_id FROM services.phone_numbers WHERE instance_id = $1
-            """, [id]).first else { return }
+            """, [id]).first else {
+            // No row: an order whose answer was lost (or a crash before its record) may still hold
+            // a number under our name. Found by the orders' reference, and given back as any other.
+            try await giveBackUnrecorded(id, name: name)
+            return
+        }
         var row = try NumberRow(held)
         let telnyx = providers.telnyx
         if row.state == .ordering {
@@ -129,6 +134,25 @@ extension InProcessServices {
                 }
             }
             _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
+        }
+    }
+
+    /// The numbers ordered under `name` that no row records (the order's answer lost, or a crash
+    /// before its record): each is recorded as the instance's, then given back like any other. A
+    /// number a row holds (another agent's, or the pool's) is not touched; an order still pending
+    /// is waited for.
+    private func giveBackUnrecorded(_ id: String, name: String) async throws {
+        guard providers.telnyx.isConfigured else { return }
+        let telnyx = providers.telnyx
+        let orders = try await provider { () async throws(ProviderError) in try await telnyx.orders(reference: name) }
+        for order in orders where order.status != .failure {
+            let known = try await db.query("SELECT 1 FROM services.phone_numbers WHERE phone_number = $1", [order.phoneNumber])
+            guard known.isEmpty else { continue }
+            if order.status == .pending {
+                throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) still pending; release after it completes"))
+            }
+            _ = try await recordOrder(id, order)
+            try await giveBackNumber(id, name: name)
         }
     }
 

@@ -19,7 +19,6 @@ public struct InProcessServices: ServicesClient {
     package let settings: ServicesSettings
     /// One runtime conversation at a time per instance, and the hand-over of variables to it.
     package let handoff: RuntimeHandoff
-    /// Told of each instance whose variables reached its runtime (the reconciler looks again at once).
     /// Told when a hand-over reached a runtime (the reconciler wakes: the agent turns Ready now).
     package let deliveries: any DeliveryListener
     /// Runtimes that said ready lately: the status batch pings the steady fleet only once a while.

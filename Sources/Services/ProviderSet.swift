@@ -15,12 +15,6 @@ public struct ProviderSet: Sendable {
     public let bankrKeys: [String]
     public let instanceURLScheme: String
 
-    /// The tools made by a provider of their own; Bankr keys come from the pool in
-    /// `services.bankr_keys`, phone numbers are kept in `services.phone_numbers`.
-    package var tools: [ToolName: any ToolProvider] {
-        [.openrouter: openRouter, .email: agentMail]
-    }
-
     public static func fromEnvironment(_ env: [String: String]) -> ProviderSet {
         func value(_ k: String) -> String? { env[k].flatMap { $0.isEmpty ? nil : $0 } }
         // `RAILWAY_API_TOKENS` (a pool, creation paced per token) and `RAILWAY_API_TOKEN`, together.
