@@ -68,6 +68,12 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "ClaimRequest"), responses: [200, 202, 400, 401, 415, 422, 503]),
         .init(method: "POST", path: "/status/batch", summary: "Services: the seed's four states of many instances in one call",
               body: Body(types: json_, schema: "StatusBatchRequest"), responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/status/observed", summary: "Services: keep the deployment statuses a status batch saw (the batch itself writes nothing)",
+              body: Body(types: json_, schema: "ObservedRequest"), responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/hand-over/{instance}", summary: "Services: hand the instance's undelivered variables to its runtime",
+              responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/audit-tools", summary: "Services: look for tools deleted at their providers, in the background",
+              responses: [200, 401, 503]),
         .init(method: "POST", path: "/create-instance", summary: "Services: project, volume, domain, key, wallet; one deployment",
               body: Body(types: json_, schema: "CreateInstanceRequest"), responses: [200, 400, 401, 409, 503]),
         .init(method: "DELETE", path: "/destroy/{instance}", summary: "Services: teardown in the seed's order", responses: [200, 400, 401, 502, 503]),
@@ -194,6 +200,8 @@ package enum OpenAPIDocument {
         "cloneFrom": {"type": "string", "nullable": true, "pattern": "^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$"}}},
       "StatusBatchRequest": {"type": "object", "required": ["instanceIds"], "properties": {
         "instanceIds": {"type": "array", "items": {"type": "string"}}}},
+      "ObservedRequest": {"type": "object", "required": ["deployStatuses"], "properties": {
+        "deployStatuses": {"type": "object", "additionalProperties": {"type": "string"}}}},
       "CreateInstanceRequest": {"type": "object", "required": ["instanceId"], "properties": {
         "instanceId": {"type": "string"}, "image": {"type": "string", "nullable": true}}},
       "RailwayEvent": {"type": "object", "required": ["type"], "properties": {

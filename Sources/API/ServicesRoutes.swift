@@ -27,6 +27,21 @@ extension ControllerAPI {
             let body = try Self.body(Body.self, request, expected: #"{"instanceIds": [...]}"#)
             return .json(try await Self.services { try await services.statusBatch(body.instanceIds) })
         }
+        router.add("POST", "/status/observed") { request in
+            struct Body: Decodable { let deployStatuses: [String: String] }
+            let body = try Self.body(Body.self, request, expected: #"{"deployStatuses": {"ID": "SUCCESS", ...}}"#)
+            let statuses = body.deployStatuses.compactMapValues(DeployStatus.init(rawValue:))
+            try await Self.services { try await services.recordObserved(statuses) }
+            return .json(["ok": true])
+        }
+        router.add("POST", "/hand-over/:instance") { request in
+            try await Self.services { try await services.handOver(request.pathParameters["instance"]!) }
+            return .json(["ok": true])
+        }
+        router.add("POST", "/audit-tools") { _ in
+            try await Self.services { try await services.auditTools() }
+            return .json(["ok": true])
+        }
         router.add("POST", "/redeploy/:instance") { request in
             struct Body: Decodable { let image: String? }
             let body = request.body.isEmpty ? Body(image: nil) : try Self.body(Body.self, request, expected: #"{"image"?}"#)

@@ -90,6 +90,12 @@ package struct Executor: Sendable {
             try await services.forgetUserConfig(agent: agent)
             try await writes.removeAgent(agent)
             return .converged
+        case .handOver(let id):
+            try await services.handOver(id)
+            return .converged
+        case .auditTools:
+            try await services.auditTools()
+            return .converged
         case .deleteOrphan(let id):
             try await services.destroy(id)
             try await writes.event(kind: "Instance", name: id, type: "Warning", reason: "OrphanDeleted", message: "convos-agent-\(id) had no row; deleted")

@@ -250,11 +250,15 @@ public actor Reconciler {
         let started = ContinuousClock.now
         do {
             let now = clock.now
-            // The status batch writes what it observed (deploy statuses) and may start hand-overs
-            // and the tool audit: all of it under this term's fence, like every action's writes.
+            // The status batch is a read; what it saw change is recorded below and what it found to
+            // do is planned. Its calls still carry this term's fence, as every action's do.
             let reader = StateReader(db: db, services: services), known = digests.mapValues(\.digest), window = settings.planner.failureWindow
             var state = try await Fencing.$current.withValue(fence.term) {
                 try await reader.read(now: now, digests: known, failureWindow: window)
+            }
+            if !state.observed.isEmpty {
+                let services = self.services, observed = state.observed
+                try await Fencing.$current.withValue(fence.term) { try await services.recordObserved(observed) }
             }
             // Digests from the pools this tick already read; a lookup only when the cache is stale.
             await refreshDigests(state.input.pools)

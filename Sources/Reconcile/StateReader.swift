@@ -14,6 +14,8 @@ package struct TickState: Sendable {
     package var orphanNames: [String]
     /// The health each instance row last recorded, to write it only when it changes.
     package var storedHealth: [String: String]
+    /// What the status batch saw change, for the tick to record (the batch writes nothing).
+    package var observed: [String: DeployStatus] = [:]
 }
 
 package struct StateReader: Sendable {
@@ -49,8 +51,11 @@ package struct StateReader: Sendable {
         }
         let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }
-        return TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans,
-                         storedHealth: storedHealth)
+        var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans,
+                              storedHealth: storedHealth)
+        state.observed = batch.observed ?? [:]
+        state.input.auditDue = batch.resynced ?? false
+        return state
     }
 
     /// The services layer's tool statuses, keyed by tool; unknown tool ids are skipped.

@@ -8,8 +8,8 @@ import Resources
 /// it confirmed by id. A lost tool goes back to `creating` without its id, so the planner provisions
 /// it again and the hand-over gives its new variables to the running agent.
 extension InProcessServices {
-    /// Started by the status batch after a resync, in the background (`ToolAudit`).
-    package func auditTools() async {
+    /// Started by a planned `auditTools` after a resync, in the background (`ToolAudit`).
+    package func runAudit() async {
         for (tool, resource) in tools.sorted(by: { $0.key < $1.key }) {
             if Task.isCancelled { return }
             guard let rows = try? await db.query("""

@@ -8,6 +8,10 @@ import Store
 /// `RailwayObserver` decides (the instances in transition polled one by one, the whole fleet
 /// listed once every `RESYNC_INTERVAL`), and a health ping of each deployed runtime not seen
 /// ready lately (40 at a time), mapped to the seed's four states.
+///
+/// A read: it writes nothing and starts nothing. What it saw change (deployment statuses) comes
+/// back in `observed` for the reconciler to record, under its fence; what it found to do (hand
+/// variables to a runtime that lacks them, the tools' audit after a resync) the planner plans.
 extension InProcessServices {
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
         let ids = instanceIDs.filter(validInstanceID)
@@ -30,15 +34,15 @@ extension InProcessServices {
             deployStatus[id] = try row.decode("deploy_status")
             projectOf[id] = try row.decode("railway_project_id")
         }
-        let observed = try await observeRailway(deployStatus, projects: projectOf)
+        let (observed, resynced) = try await observeRailway(deployStatus, projects: projectOf)
         deployStatus.merge(observed) { _, new in new }
+        var changed = observed
 
         var statuses: [String: InstanceStatus] = [:]
         for id in ids {
             statuses[id] = InstanceStatus(state: .deploying, setup: .missing, deployStatus: nil, url: nil, tools: [:], envPending: false)
         }
         var probes: [(id: String, url: URL, key: String?)] = []
-        var pending: [String] = []
         for row in rows.rows {
             let id: String = try row.decode("instance_id")
             let setup = Self.setup(try row.decode("state"))
@@ -55,7 +59,6 @@ extension InProcessServices {
                 state = .deploying
             }
             let envPending: Bool = try row.decode("env_pending")
-            if envPending && setup == .created { pending.append(id) }
             var instance = InstanceStatus(state: state, setup: setup, deployStatus: status, url: url, tools: tools, envPending: envPending)
             instance.deployedAt = try row.decode("deployed_at")
             if let until: Date = try row.decode("quota_wait_until"), until > clock.now {
@@ -74,33 +77,30 @@ extension InProcessServices {
         for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
         // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
         let done = answers.filter { $0.value && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
-        if !done.isEmpty {
-            for id in done { statuses[id]?.deployStatus = .success }
-            _ = try await db.query("UPDATE services.instances SET deploy_status = 'SUCCESS', updated_at = now() WHERE instance_id = ANY($1::text[]) AND state = 'ready'",
-                                   [textArray(done)])
+        for id in done {
+            statuses[id]?.deployStatus = .success
+            changed[id] = .success
         }
-        // Variables a crash or a failed restart left undelivered: hand them over again.
-        for id in pending where statuses[id]?.state == .healthy { await kickDelivery(id) }
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
             .map { try $0.decode("instance_id", as: String.self) })
         let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
-        return StatusBatch(statuses: statuses, orphans: orphans)
+        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced)
     }
 
     /// Railway's word on the deployments that may have changed, as the observer plans it: the
     /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
-    /// Returns the statuses that changed, after storing them; a call Railway refuses (quota)
-    /// leaves the stored ones, to be looked at again.
-    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> [String: DeployStatus] {
+    /// Returns the statuses that changed (for the caller to record), and whether the fleet was
+    /// listed; a call Railway refuses (quota) leaves the stored ones, to be looked at again.
+    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> (changed: [String: DeployStatus], resynced: Bool) {
         let railway = providers.railway
-        guard railway.tokens.count > 0 else { return [:] }
+        guard railway.tokens.count > 0 else { return ([:], false) }
         let now = clock.now
         let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
         let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
                                        quota: railway.tokens.snapshot.map(\.quota), now: now)
         var seen: [String: DeployStatus] = [:]
         if plan.resync {
-            guard let all = try? await railway.projects() else { return [:] }
+            guard let all = try? await railway.projects() else { return ([:], false) }
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             for id in stored.keys {
                 let project = byName[externalName(instanceID: id)]
@@ -116,23 +116,37 @@ extension InProcessServices {
             }
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
             await observer.resynced(orphans: orphans, now: now)
-            // The tools too, in the background: their listings must not hold the tick.
-            let services = self
-            await audit.start { await services.auditTools() }
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
         }
-        let changed = seen.filter { stored[$0.key] != $0.value }
-        if !changed.isEmpty {
-            let ids = changed.keys.sorted()
-            _ = try await db.query("""
-                UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
-                WHERE i.instance_id = u.id AND i.state = 'ready'
-                """, [textArray(ids), textArray(ids.map { changed[$0]!.rawValue })])
-        }
-        return changed
+        return (seen.filter { stored[$0.key] != $0.value }, plan.resync)
+    }
+
+    /// `POST /status/observed`: keeps what a batch saw, so the next one polls only what is in
+    /// transition. Called by the reconciler under its fence.
+    public func recordObserved(_ deployStatuses: [String: DeployStatus]) async throws {
+        let ids = deployStatuses.keys.filter(validInstanceID).sorted()
+        guard !ids.isEmpty else { return }
+        _ = try await db.query("""
+            UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
+            WHERE i.instance_id = u.id AND i.state = 'ready'
+            """, [textArray(ids), textArray(ids.map { deployStatuses[$0]!.rawValue })])
+    }
+
+    /// `POST /hand-over/INSTANCE`: the variables a crash or a failed restart left undelivered go
+    /// to the runtime, in the background (`RuntimeHandoff` owns the task).
+    public func handOver(_ instanceID: String) async throws {
+        guard validInstanceID(instanceID) else { throw ServicesError.invalid("instanceId must be 6-32 lowercase letters and digits") }
+        await kickDelivery(instanceID)
+    }
+
+    /// `POST /audit-tools`: the tools' listings in the background (`ToolAudit`): they take a page
+    /// per 100 resources, and the action that starts them must not wait.
+    public func auditTools() async throws {
+        let services = self
+        await audit.start { await services.runAudit() }
     }
 
     /// One project's latest deployment status, `MISSING` when the project is gone, nil when

@@ -69,6 +69,18 @@ public struct RemoteServices: ServicesClient {
         let _: Ack = try await call("DELETE", "/user-config/\(agent)", Optional<String>.none)
     }
 
+    public func recordObserved(_ deployStatuses: [String: DeployStatus]) async throws {
+        let _: Ack = try await call("POST", "/status/observed", ["deployStatuses": deployStatuses.mapValues(\.rawValue)])
+    }
+
+    public func handOver(_ instanceID: String) async throws {
+        let _: Ack = try await call("POST", "/hand-over/\(instanceID)", Optional<String>.none)
+    }
+
+    public func auditTools() async throws {
+        let _: Ack = try await call("POST", "/audit-tools", Optional<String>.none)
+    }
+
     private struct Ack: Decodable {}
 
     /// Error answers are read here, not by the HTTP client, so their code survives; the client

@@ -33,6 +33,13 @@ public protocol ServicesClient: Sendable {
     /// A claim's `userConfig`, kept in the services schema until the agent goes.
     func storeUserConfig(agent: String, _ values: [String: String]) async throws
     func forgetUserConfig(agent: String) async throws
+    /// What a status batch saw and did not write (it is a read): Railway's deployment statuses that
+    /// changed, kept so the next batch polls only what is in transition.
+    func recordObserved(_ deployStatuses: [String: DeployStatus]) async throws
+    /// Hands the instance's undelivered variables to its runtime (a planned `handOver`).
+    func handOver(_ instanceID: String) async throws
+    /// Starts the audit of tools at their providers, in the background (a planned `auditTools`).
+    func auditTools() async throws
 }
 
 public struct CreatedInstance: Codable, Sendable, Equatable {
@@ -110,6 +117,18 @@ public struct StatusBatch: Codable, Sendable, Equatable {
     public var statuses: [String: InstanceStatus]
     /// Projects that carry our naming but have no services row: left by a crash or by hand.
     public var orphans: [String]?
+    /// Deployment statuses Railway reported that differ from those kept: the reconciler records
+    /// them (`recordObserved`), under its fence.
+    public var observed: [String: DeployStatus]?
+    /// True when this batch listed the whole fleet (a resync): the tools' audit is due.
+    public var resynced: Bool?
+
+    public init(statuses: [String: InstanceStatus], orphans: [String]? = nil, observed: [String: DeployStatus]? = nil, resynced: Bool? = nil) {
+        self.statuses = statuses
+        self.orphans = orphans
+        self.observed = observed
+        self.resynced = resynced
+    }
 }
 
 public struct InstanceStatus: Codable, Sendable, Equatable {

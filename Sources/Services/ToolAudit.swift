@@ -1,7 +1,7 @@
 import Foundation
 import Sync
 
-/// Runs the audit of tools at their providers (`InProcessServices.auditTools`) in the background,
+/// Runs the audit of tools at their providers (`InProcessServices.runAudit`) in the background,
 /// at most one at a time: its listings take a page per 100 resources, and the tick that started it
 /// must not wait for them. Each audit is a child of the `TaskSupervisor` it is given (the
 /// controller's); `shutdown` cancels the one running and waits for it.

@@ -1,4 +1,5 @@
 import Foundation
+import Services
 import Sync
 
 /// The repository's root, for tests that read its files (specs/, scripts/, the dashboard's tests).
@@ -40,5 +41,15 @@ package actor Gate {
         isOpen = true
         waiters.forEach { $0.resume() }
         waiters = []
+    }
+}
+
+extension ServicesClient {
+    /// A status batch as a tick takes it: what the batch saw change is recorded (the batch itself
+    /// writes nothing), so the next one polls only what is still in transition.
+    package func observe(_ ids: [String]) async throws -> StatusBatch {
+        let batch = try await statusBatch(ids)
+        if let observed = batch.observed, !observed.isEmpty { try await recordObserved(observed) }
+        return batch
     }
 }

@@ -63,11 +63,19 @@ private let keyAt5 = ToolView(state: .ready, config: ["limitUsd": "5"])
 private let allReady: [ToolName: ToolView] = [.openrouter: keyAt5, .email: ToolView(state: .ready), .sms: ToolView(state: .ready)]
 
 private func input(pools: [PoolView] = [pool()], agents: [AgentView] = [], instances: [InstanceView] = [], orphans: [OrphanView] = [],
-                   budget: Int = 8) -> PlannerInput {
+                   budget: Int = 8, auditDue: Bool = false) -> PlannerInput {
     var settings = PlannerSettings()
     settings.createBudget = Dictionary(pools.map { ($0.name, budget) }, uniquingKeysWith: { a, _ in a })
-    return PlannerInput(now: t0, pools: pools, templates: ["concierge": concierge, "bare": bare], agents: agents,
-                        instances: instances, orphans: orphans, settings: settings)
+    var input = PlannerInput(now: t0, pools: pools, templates: ["concierge": concierge, "bare": bare], agents: agents,
+                             instances: instances, orphans: orphans, settings: settings)
+    input.auditDue = auditDue
+    return input
+}
+/// The instance with variables its runtime has not been handed.
+private func pending(_ instance: InstanceView) -> InstanceView {
+    var instance = instance
+    instance.envPending = true
+    return instance
 }
 
 let plannerCases: [PlannerCase] = [
@@ -254,6 +262,15 @@ let plannerCases: [PlannerCase] = [
                              instances: [InstanceView(id: "x", pool: "aaa", state: .idle, digest: d1, url: "u", createdAt: t0), idle("a")]),
                 expected: [.bindAgent(agent: "w1", pool: "default"), .teardown(instance: "x", reason: "ScaledDown"),
                            .createInstances(pool: "default", count: 1, digest: d1)]),
+    PlannerCase(name: "undelivered variables go to a healthy runtime", reason: "the status batch found them pending: a hand-over is planned",
+                input: input(pools: [pool(1)], instances: [pending(idle("a"))]),
+                expected: [.handOver(instance: "a")]),
+    PlannerCase(name: "undelivered variables wait for the runtime", reason: "an unreachable runtime cannot take them: nothing is planned",
+                input: input(pools: [pool(1)], instances: [pending(idle("a", health: .unreachable))]),
+                expected: []),
+    PlannerCase(name: "a resync makes the audit due", reason: "the batch listed the fleet: the tools' audit is planned, once",
+                input: input(pools: [pool(1)], instances: [idle("a")], auditDue: true),
+                expected: [.auditTools]),
 ]
 
 @Suite struct PlannerTests {

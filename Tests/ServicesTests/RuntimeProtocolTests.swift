@@ -37,8 +37,8 @@ import TestSupport
         try await eventually("an instance") { try await t.count("SELECT count(*)::int AS n FROM pool.instances") == 1 }
         let first: String = try #require(try await t.controller.db.query("SELECT instance_id FROM pool.instances").first).decode("instance_id")
         let services = t.controller.services
-        try await eventually("its deploy succeeded") { try await services.statusBatch([first]).statuses[first]?.deployStatus == .success }
-        #expect(try await services.statusBatch([first]).statuses[first]?.state == .unreachable)
+        try await eventually("its deploy succeeded") { try await services.observe([first]).statuses[first]?.deployStatus == .success }
+        #expect(try await services.observe([first]).statuses[first]?.state == .unreachable)
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'provisioning'") == 1, "deployed, not ready: provisioning")
         // The runtime turns ready.
         cloud.healthDelay = .zero

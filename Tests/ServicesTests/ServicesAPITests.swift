@@ -17,7 +17,7 @@ import TestSupport
         let remote = RemoteServices(base: URL(string: t.url)!, token: nil)
         let created = try await remote.createInstance("rem000001", image: Self.image)
         #expect(created.instanceId == "rem000001" && created.url?.hasPrefix("http://") == true)
-        try await eventually("healthy") { try await remote.statusBatch(["rem000001"]).statuses["rem000001"]?.state == .healthy }
+        try await eventually("healthy") { try await remote.observe(["rem000001"]).statuses["rem000001"]?.state == .healthy }
         var result = try await remote.provision("rem000001", tool: .sms, ProvisionRequest(options: ToolOptions(country: "US")))
         for _ in 0..<50 where result.state == .pending { result = try await remote.provision("rem000001", tool: .sms, ProvisionRequest()) }
         #expect(result.state == .ready && result.resourceId != nil)
@@ -30,7 +30,7 @@ import TestSupport
         #expect(registry.tools.first { $0.id == "sms" }?.envKeys.contains("TELNYX_PHONE_NUMBER") == true)
         try await remote.redeploy("rem000001", image: Self.image)
         #expect(await t.controller.simulator!.deployments().first?.deployments == 2, "a redeploy is one more deployment")
-        let tool = try #require(try await remote.statusBatch(["rem000001"]).statuses["rem000001"]?.tools["sms"]?.resourceId)
+        let tool = try #require(try await remote.observe(["rem000001"]).statuses["rem000001"]?.tools["sms"]?.resourceId)
         try await remote.destroyTool("rem000001", tool: .sms, resourceID: tool)
         // The number went back to the reuse pool (TELNYX_RELEASE=pool): still ours, held by no agent.
         #expect(await t.controller.simulator!.ledger().filter { $0.provider == "telnyx" }.map(\.name) == ["convos-pool"])

@@ -28,11 +28,40 @@ import TestSupport
     }
 
     func healthy(_ s: InProcessServices, _ id: String) async throws {
-        try await eventually("\(id) healthy") { try await s.statusBatch([id]).statuses[id]?.state == .healthy }
+        try await eventually("\(id) healthy") { try await s.observe([id]).statuses[id]?.state == .healthy }
     }
 
     func deployments(_ t: TestController, _ id: String) async -> Int? {
         await sim(t).deployments().first { $0.project == "convos-agent-\(id)" }?.deployments
+    }
+
+    /// The status batch is a read: however often it is asked, the services schema is as it was; what
+    /// it saw change (the deploy now a success) comes back in `observed`, recorded apart.
+    @Test func statusBatchWritesNothingAndWhatItSawIsRecordedApart() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("pure000001", image: Self.image)
+        func digest() async throws -> String {
+            try await t.controller.db.query("""
+                SELECT md5(coalesce((SELECT string_agg(i::text, ',' ORDER BY instance_id) FROM services.instances i), '')
+                    || coalesce((SELECT string_agg(r::text, ',' ORDER BY instance_id, tool) FROM services.tool_resources r), '')
+                    || coalesce((SELECT string_agg(e::text, ',' ORDER BY instance_id, name) FROM services.runtime_env e), '')) AS d
+                """).first!.decode("d")
+        }
+        let before = try await digest()
+        var seen: [String: DeployStatus] = [:]
+        try await eventually("pure000001 healthy") {
+            let batch = try await s.statusBatch(["pure000001"])
+            seen.merge(batch.observed ?? [:]) { _, new in new }
+            return batch.statuses["pure000001"]?.state == .healthy
+        }
+        #expect(try await digest() == before, "the batches wrote nothing")
+        #expect(seen["pure000001"] == .success, "the deploy's success was seen: \(seen)")
+        try await s.recordObserved(seen)
+        let stored: DeployStatus? = try await t.controller.db.query("SELECT deploy_status FROM services.instances WHERE instance_id = 'pure000001'")
+            .first?.decode("deploy_status")
+        #expect(stored == .success)
+        await t.stop()
     }
 
     /// Production's sequence: project, volume, domain, then one commit: exactly one deployment,
@@ -99,7 +128,7 @@ import TestSupport
         #expect((try await t.runtimeRecord("inst000003")["restarts"] as? [[String]])?.isEmpty == true)
         _ = try await s.configure("inst000003", ConfigureRequest(agentName: "Ada", instructions: "Be brief."))
         try await eventually("every tool delivered") {
-            let tools = try await s.statusBatch(["inst000003"]).statuses["inst000003"]?.tools ?? [:]
+            let tools = try await s.observe(["inst000003"]).statuses["inst000003"]?.tools ?? [:]
             return ToolName.declarable.allSatisfy { tools[$0.rawValue]?.delivered == true }
         }
         #expect(await deployments(t, "inst000003") == 1, "no redeploy for any tool")
@@ -142,7 +171,7 @@ import TestSupport
         _ = try await services(t).createInstance("inst000005", image: Self.image)
         #expect(await sim(t).ledger().filter { $0.provider == "railway" && $0.kind == "project" }.count == 1)
         #expect(await deployments(t, "inst000005") == 1)
-        #expect(try await services(t).statusBatch(["inst000005"]).orphans == [])
+        #expect(try await services(t).observe(["inst000005"]).orphans == [])
         await t.stop()
     }
 
@@ -170,26 +199,26 @@ import TestSupport
         let railway = t.controller.providers.railway
         let ids = (0..<3).map { "batch00\($0)x" }
         for id in ids { _ = try await s.createInstance(id, image: Self.image) }
-        try await eventually("deployed") { try await s.statusBatch(ids).statuses.values.allSatisfy { $0.deployStatus == .success } }
+        try await eventually("deployed") { try await s.observe(ids).statuses.values.allSatisfy { $0.deployStatus == .success } }
         let before = railway.stats.total
-        let batch = try await s.statusBatch(ids + ["absent000"])
+        let batch = try await s.observe(ids + ["absent000"])
         #expect(railway.stats.total == before, "settled instances cost no Railway call between resyncs")
         #expect(batch.statuses.count == 4)
         #expect(batch.statuses["absent000"]?.setup == .missing && batch.statuses["absent000"]?.state == .deploying)
         #expect(batch.statuses["batch000x"]?.state == .unreachable, "deployed, but /pool/health is not ready")
         cloud.healthDelay = .zero
         await sim(t).setOptions(cloud)
-        #expect(try await s.statusBatch(["batch000x"]).statuses["batch000x"]?.state == .healthy)
+        #expect(try await s.observe(["batch000x"]).statuses["batch000x"]?.state == .healthy)
 
         // Deleted behind our back: unseen until an event names it (or the resync comes).
         let project = try #require(try await railway.project(named: "convos-agent-batch001x"))
         try await railway.deleteProject(id: project.id)
-        #expect(try await s.statusBatch(ids).statuses["batch001x"]?.deployStatus == .success)
+        #expect(try await s.observe(ids).statuses["batch001x"]?.deployStatus == .success)
         let serviceID: String = try #require(try await t.controller.db.query(
             "SELECT railway_service_id FROM services.instances WHERE instance_id = 'batch001x'").first?.decode("railway_service_id"))
         #expect(try await s.railwayEvent(serviceID: serviceID))
         let polled = railway.stats.total
-        let gone = try await s.statusBatch(ids).statuses["batch001x"]
+        let gone = try await s.observe(ids).statuses["batch001x"]
         #expect(gone?.state == .deployFailed && gone?.deployStatus == .missing)
         #expect(railway.stats.total == polled + 1, "one project looked at, by id")
         await t.stop()

@@ -21,6 +21,11 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     case teardown(instance: String, reason: String)
     case removeAgent(agent: String)
     case deleteOrphan(instanceID: String)
+    /// Variables the instance's runtime has not received yet (a crash or a failed restart left them
+    /// undelivered), now that it answers: hand them over.
+    case handOver(instance: String)
+    /// The status batch resynced the fleet: look for tools deleted behind our back.
+    case auditTools
 
     public var key: String {
         switch self {
@@ -32,6 +37,8 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .configure(let a, _), .pushTemplate(let a, _, _): return "agent/\(a)/runtime"
         case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
         case .deleteOrphan(let i): return "orphan/\(i)"
+        case .handOver(let i): return "instance/\(i)/env"
+        case .auditTools: return "audit/tools"
         }
     }
 
@@ -58,6 +65,8 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .teardown: return "teardown"
         case .removeAgent: return "removeAgent"
         case .deleteOrphan: return "deleteOrphan"
+        case .handOver: return "handOver"
+        case .auditTools: return "auditTools"
         }
     }
 
@@ -70,7 +79,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .bindAgent, .instanceLost: return 0
         case .configure, .provisionTool: return 1
-        case .markIdle: return 2
+        case .markIdle, .handOver: return 2
         case .startInstance, .createInstances: return 3
         default: return 4
         }

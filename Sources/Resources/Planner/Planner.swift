@@ -47,6 +47,12 @@ public enum Planner {
         for orphan in input.orphans where input.now.timeIntervalSince(orphan.firstSeen) >= input.settings.orphanGrace {
             actions.append(.deleteOrphan(instanceID: orphan.instanceID))
         }
+
+        // What the status batch found to do: variables a running runtime lacks, and the audit.
+        for instance in input.instances where instance.envPending && instance.setup == .created && instance.health == .healthy {
+            actions.append(.handOver(instance: instance.id))
+        }
+        if input.auditDue { actions.append(.auditTools) }
         return actions
     }
 

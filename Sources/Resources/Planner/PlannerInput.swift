@@ -10,6 +10,8 @@ public struct PlannerInput: Sendable {
     public var instances: [InstanceView]
     public var orphans: [OrphanView]
     public var settings: PlannerSettings
+    /// The status batch resynced the fleet just now: the tools' audit is due.
+    public var auditDue = false
 
     public init(now: Date, pools: [PoolView], templates: [String: TemplateView], agents: [AgentView],
                 instances: [InstanceView], orphans: [OrphanView] = [], settings: PlannerSettings = PlannerSettings()) {
