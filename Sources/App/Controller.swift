@@ -86,6 +86,7 @@ public final class Controller: Sendable {
             settings.interval = configuration.reconcileInterval
             settings.leaseDuration = configuration.leaseDuration
             settings.renewEvery = configuration.leaseDuration / 3
+            settings.drainTimeout = configuration.drainTimeout
             settings.planner.stuckAfter = Double(configuration.stuckTimeout.components.seconds)
             settings.planner.failureLimit = configuration.failureLimit
             settings.planner.failureWindow = Double(configuration.failureWindow.components.seconds)

@@ -18,6 +18,8 @@ public struct ServeConfiguration: Sendable {
     public var reconcileInterval: Duration = .seconds(5)
     /// How long the leader lease lasts without renewal; renewed every third of it.
     public var leaseDuration: Duration = .seconds(6)
+    /// `DRAIN_TIMEOUT`: on SIGTERM, how long actions in flight may finish before they are cancelled.
+    public var drainTimeout: Duration = .seconds(10)
     public var poolMinIdle: Int?
     public var servicesURL: String?
     /// `POOL_API_KEY`: a second token for `/api/pool/*`; `SERVICES_API_KEY`: one for the services routes.
@@ -97,6 +99,12 @@ public struct ServeConfiguration: Sendable {
                 throw Invalid(description: "LEASE_DURATION must be a duration from 300ms to 60s, got \(l)")
             }
             c.leaseDuration = d
+        }
+        if let t = value("DRAIN_TIMEOUT") {
+            guard let d = parseDuration(t), d >= .zero, d <= .seconds(60) else {
+                throw Invalid(description: "DRAIN_TIMEOUT must be a duration from 0s to 60s, got \(t)")
+            }
+            c.drainTimeout = d
         }
         if let m = value("POOL_MIN_IDLE") {
             guard let n = Int(m), (0...1000).contains(n) else { throw Invalid(description: "POOL_MIN_IDLE must be a number from 0 to 1000, got \(m)") }

@@ -91,8 +91,11 @@ package struct Executor: Sendable {
             try await writes.removeAgent(agent)
             return .converged
         case .handOver(let id):
+            // Started in the background (the services own it); its end is seen by a later status
+            // batch. Not `converged`, which wakes the loop: a hand-over held for a tool still
+            // being made would be planned again at once, and again, in a loop.
             try await services.handOver(id)
-            return .converged
+            return .requeue(after: .seconds(1))
         case .auditTools:
             try await services.auditTools()
             return .converged

@@ -88,6 +88,7 @@ extension InProcessServices {
 
         var serviceID: String? = try row.decode("railway_service_id") ?? seen?.serviceID
         if serviceID == nil {
+            try ServicesDB.checkFence()
             serviceID = try await railway.createService(projectID: projectID, environmentID: environmentID, name: name,
                                                         registryCredentials: settings.registryCredentials)
         }
@@ -97,7 +98,8 @@ extension InProcessServices {
         if try row.decode("railway_volume_id", as: String?.self) == nil {
             var volumeID = seen?.volumeID
             if volumeID == nil {
-                volumeID = try await railway.createVolume(projectID: projectID, environmentID: environmentID, serviceID: serviceID, mountPath: "/data")
+                try ServicesDB.checkFence()
+                volumeID = try await createVolume(railway, projectID: projectID, environmentID: environmentID, serviceID: serviceID)
             }
             try await record(id, "railway_volume_id = $2", [volumeID])
         }
@@ -105,7 +107,10 @@ extension InProcessServices {
         var url: String? = try row.decode("url")
         if url == nil {
             var domain = seen?.domain
-            if domain == nil { domain = try await railway.createDomain(environmentID: environmentID, serviceID: serviceID, port: 8080) }
+            if domain == nil {
+                try ServicesDB.checkFence()
+                domain = try await railway.createDomain(environmentID: environmentID, serviceID: serviceID, port: 8080)
+            }
             url = "\(providers.instanceURLScheme)://\(domain ?? "")"
             try await record(id, "url = $2", [url])
         }
@@ -120,6 +125,7 @@ extension InProcessServices {
             let spec = ServiceDeploySpec(image: image, startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB,
                                          variables: settings.variables(instanceID: id, secrets: secrets, openRouterKey: key))
             try await record(id, "deploy_commit_started_at = now()")
+            try ServicesDB.checkFence()
             try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Convos agent instance \(id)")
         }
         _ = try await db.query("UPDATE services.runtime_env SET delivered_at = now() WHERE instance_id = $1 AND source = 'openrouter'", [id])
@@ -147,6 +153,19 @@ extension InProcessServices {
         let secret = made.variables["OPENROUTER_API_KEY"] ?? ""
         try await recordTool(id, .openrouter, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
         return secret
+    }
+
+    /// The service's `/data` volume. Railway allows one volume per service: when it refuses a
+    /// second, the one an earlier attempt made (a deposed leader's, a lost answer) is the instance's.
+    private func createVolume(_ railway: RailwayClient, projectID: String, environmentID: String, serviceID: String) async throws -> String? {
+        let result: Result<String, ProviderError>
+        do { result = .success(try await railway.createVolume(projectID: projectID, environmentID: environmentID, serviceID: serviceID, mountPath: "/data")) }
+        catch { result = .failure(error) }
+        switch result {
+        case .success(let id): return id
+        case .failure(let error) where error.kind == .conflict: return try await railway.project(id: projectID)?.volumeID
+        case .failure(let error): throw error
+        }
     }
 
     /// The image to deploy: the one given, or the bootstrap image's tag resolved to its digest.

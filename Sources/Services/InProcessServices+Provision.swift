@@ -49,11 +49,13 @@ extension InProcessServices {
                     await kickDelivery(instanceID)
                     return ProvisionResult(resourceId: id, config: observed.config, state: .ready)
                 }
+                try ServicesDB.checkFence()
                 let updated = try await resource.update(target, observed, options: options)
                 try await recordTool(instanceID, tool, externalID: updated.externalID, state: .ready, config: updated.config)
                 return ProvisionResult(resourceId: updated.externalID, config: updated.config, state: .ready)
             }
             guard state == .creating else { throw ServicesError.conflict("\(tool.rawValue) of \(instanceID) is \(state.rawValue)") }
+            try ServicesDB.checkFence()
             let made = try await resource.create(target, options: options)
             if made.state == .pending {
                 try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)

@@ -16,7 +16,8 @@ extension InProcessServices {
         let conversation: RuntimeConversation
         do {
             conversation = try await handoff.exclusive(instanceID) {
-                try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
+                try ServicesDB.checkFence()
+                return try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
                                             instructions: request.instructions, joinUrl: request.joinUrl)
             }
         } catch let error as ProviderError {
@@ -38,7 +39,8 @@ extension InProcessServices {
         let runtime = providers.runtime
         do {
             let supported = try await handoff.exclusive(instanceID) {
-                try await runtime.post(target.url, key: target.key, "update-template", body: body)
+                try ServicesDB.checkFence()
+                return try await runtime.post(target.url, key: target.key, "update-template", body: body)
             }
             return RuntimeCallResult(ok: supported, supported: supported)
         } catch let error as ProviderError {
@@ -49,6 +51,7 @@ extension InProcessServices {
     /// The parent runtime's `/pool/clone-summary`, telling it a clone of it now runs.
     public func cloneSummary(_ parentInstanceID: String, _ request: CloneSummaryRequest) async throws -> RuntimeCallResult {
         let target = try await runtimeTarget(parentInstanceID)
+        try ServicesDB.checkFence()
         do {
             let supported = try await providers.runtime.post(target.url, key: target.key, "clone-summary", body: try JSONValue.from(request))
             return RuntimeCallResult(ok: supported, supported: supported)
@@ -106,6 +109,7 @@ extension InProcessServices {
                 // Both at once: the restart is what the agent waits for, and Railway's copy is kept
                 // long before the restart ends. Either failing leaves the variables pending.
                 let railway = providers.railway, variables = env
+                try ServicesDB.checkFence()
                 async let stored = Self.failure { try await railway.storeVariables(project, variables) }
                 let restarted = await Self.failure { try await runtime.restartGateway(target.url, key: target.key, env: variables) }
                 if let error = await stored ?? restarted { throw error }

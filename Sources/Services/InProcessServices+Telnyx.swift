@@ -57,6 +57,9 @@ extension InProcessServices {
                 throw ServicesError.provider(error)
             }
             guard let number = candidate else { continue }
+            // An order is not idempotent: a leader frozen during the search must not place one when
+            // it wakes, after the next leader has ordered this instance's number.
+            try ServicesDB.checkFence()
             do {
                 let placed = try await telnyx.order(number, reference: name, messagingProfileID: profile)
                 return try await follow(try await recordOrder(id, placed), name: name)
@@ -110,7 +113,7 @@ extension InProcessServices {
                     SELECT updated_at < now() - make_interval(secs => $2) AS overdue FROM services.phone_numbers WHERE id = $1
                     """, [row.id, Self.numberVisibleWithin]).first?.decode("overdue") ?? true
                 if overdue {
-                    _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
+                    _ = try await db.query("UPDATE services.phone_numbers SET state = 'released', instance_id = NULL, number_id = NULL, released_at = now(), updated_at = now() WHERE id = $1", [row.id])
                     return
                 }
                 throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number of \(name) not visible yet"))
@@ -133,20 +136,23 @@ extension InProcessServices {
                     throw ProviderError(.retryable, provider: "telnyx", message: "\(name)'s number still present after release")
                 }
             }
-            _ = try await db.query("DELETE FROM services.phone_numbers WHERE id = $1", [row.id])
+            _ = try await db.query("UPDATE services.phone_numbers SET state = 'released', instance_id = NULL, number_id = NULL, released_at = now(), updated_at = now() WHERE id = $1", [row.id])
         }
     }
 
     /// The numbers ordered under `name` that no row records (the order's answer lost, or a crash
     /// before its record): each is recorded as the instance's, then given back like any other. A
-    /// number a row holds (another agent's, or the pool's) is not touched; an order still pending
-    /// is waited for.
+    /// number a row knows (another agent's, the pool's, or one released already) is not touched;
+    /// an order still pending is waited for.
     private func giveBackUnrecorded(_ id: String, name: String) async throws {
         guard providers.telnyx.isConfigured else { return }
         let telnyx = providers.telnyx
         let orders = try await provider { () async throws(ProviderError) in try await telnyx.orders(reference: name) }
         for order in orders where order.status != .failure {
-            let known = try await db.query("SELECT 1 FROM services.phone_numbers WHERE phone_number = $1", [order.phoneNumber])
+            // Known: a row of this very order (released included), or one holding the number now.
+            let known = try await db.query("""
+                SELECT 1 FROM services.phone_numbers WHERE phone_number = $1 AND (order_id = $2 OR state <> 'released')
+                """, [order.phoneNumber, order.id])
             guard known.isEmpty else { continue }
             if order.status == .pending {
                 throw ServicesError.provider(ProviderError(.retryable, provider: "telnyx", message: "number order for \(name) still pending; release after it completes"))
@@ -158,7 +164,7 @@ extension InProcessServices {
 
     /// One row of `services.phone_numbers`.
     /// `services.phone_numbers.state`: being ordered, an agent's, or waiting in the reuse pool.
-    package enum NumberState: String, PostgresText { case ordering, assigned, available }
+    package enum NumberState: String, PostgresText { case ordering, assigned, available, released }
 
     package struct NumberRow {
         package var id: Int

@@ -27,7 +27,11 @@ package struct ServicesDB: Sendable {
         return try await pool.transaction(body)
     }
 
-    private static func checkFence() throws {
+    /// Throws `LeaseLost` when the reconciler action calling has outlived its term. Checked before
+    /// each write here, and before each call that changes something outside (a runtime's
+    /// `/pool/provision`, a tool's create): a leader frozen past its lease (a GC pause, a stopped
+    /// VM) wakes to find its actions stop at the next step instead of acting for a term that ended.
+    package static func checkFence() throws {
         if let term = Fencing.current, !term.deadline.holds { throw LeaseLost(token: term.token) }
     }
 }

@@ -107,15 +107,19 @@ package struct OpenRouterKeys: ToolResource {
             throw ServicesError(status: 503, code: .providerNotConfigured, message: "openrouter: OPENROUTER_PROVISIONING_KEY is not set")
         }
         let name = target.name, provider = self.provider, options = wanted(options)
-        return try await ProviderTool.call { () async throws(ProviderError) in
-            // Only a repeat looks for a key an earlier attempt made (listing every key costs a page per 100).
-            if target.repeated, let stray = try await provider.observe(name: name) { try await provider.delete(name: name, externalID: stray.externalID) }
-            let made = try await provider.create(name: name, options: options)
-            guard made.variables["OPENROUTER_API_KEY"] != nil else {
-                throw ProviderError(.terminal, provider: "openrouter", message: "create answered no key")
+        // Only a repeat looks for a key an earlier attempt made (listing every key costs a page per 100).
+        if target.repeated {
+            try await ProviderTool.call { () async throws(ProviderError) in
+                if let stray = try await provider.observe(name: name) { try await provider.delete(name: name, externalID: stray.externalID) }
             }
-            return made
         }
+        // A key is not idempotent: a leader frozen before this call must not make one when it wakes.
+        try ServicesDB.checkFence()
+        let made = try await ProviderTool.call { () async throws(ProviderError) in try await provider.create(name: name, options: options) }
+        guard made.variables["OPENROUTER_API_KEY"] != nil else {
+            throw ServicesError.provider(ProviderError(.terminal, provider: "openrouter", message: "create answered no key"))
+        }
+        return made
     }
 
     package func update(_ target: ToolTarget, _ observed: ToolObservation, options: ToolOptions) async throws -> ToolObservation {
@@ -127,12 +131,19 @@ package struct OpenRouterKeys: ToolResource {
         return ToolObservation(state: .ready, externalID: observed.externalID, config: observed.config.merging(settings.wireConfig) { _, new in new })
     }
 
+    /// The recorded key, then any other under the name: a deposed leader's create whose request
+    /// left just before it froze is answered after the next leader made the instance's key.
     package func delete(_ target: ToolTarget, externalID: String?) async throws {
-        try await ProviderTool(provider).delete(target, externalID: externalID)
+        let keys = ProviderTool(provider)
+        if let externalID { try await keys.delete(target, externalID: externalID) }
+        try await keys.delete(target, externalID: nil)
     }
 
+    /// Gone by its id, and none left under the name (one listing, at teardown only).
     package func isGone(_ target: ToolTarget, externalID: String?) async throws -> Bool {
-        try await ProviderTool(provider).isGone(target, externalID: externalID)
+        let keys = ProviderTool(provider)
+        if let externalID, !(try await keys.isGone(target, externalID: externalID)) { return false }
+        return try await keys.isGone(target, externalID: nil)
     }
 
     package func inventory() async throws -> Set<String> { try await ProviderTool(provider).inventory() }

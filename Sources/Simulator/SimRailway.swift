@@ -93,6 +93,8 @@ extension SimCloud {
         case "VolumeCreate":
             guard let projectID = v["projectId"] as? String, let project = projects[projectID], !project.deleted,
                   let serviceID = v["serviceId"] as? String, services[serviceID] != nil else { return railwayError("Service not found") }
+            // Railway allows one volume per service: a second create is refused.
+            if volumes.values.contains(where: { $0.serviceID == serviceID }) { return railwayError("Service already has a volume attached; volume already exists") }
             let volume = Volume(id: uuid(), projectID: projectID, serviceID: serviceID, mountPath: v["mountPath"] as? String ?? "/data")
             volumes[volume.id] = volume
             record("railway", "create", "volume", id: volume.id, name: project.name)

@@ -89,7 +89,7 @@ public actor LeaderLease {
 
     public func fence() -> Fence? {
         guard let token, let deadline else { return nil }
-        return Fence(db: db, holder: holder, token: token, deadline: deadline)
+        return Fence(db: db, holder: holder, token: token, deadline: deadline, idleLimit: duration)
     }
 }
 
@@ -100,12 +100,18 @@ public struct Fence: Sendable {
     public let token: Int
     /// Until when this term may act, by the local clock: checked before each services write.
     public let deadline: LeaseDeadline
+    /// How long Postgres lets one of these transactions sit idle before it ends it: the lease's
+    /// duration. A leader frozen mid-transaction (a GC pause, a stopped VM) holds the lease row's
+    /// share lock, which the next leader's acquire waits for; without this limit that wait lasted
+    /// until `idle_in_transaction_session_timeout` (30 s), with this one a lease at most.
+    public let idleLimit: Duration
 
-    public init(db: PostgresPool, holder: String, token: Int, deadline: LeaseDeadline) {
+    public init(db: PostgresPool, holder: String, token: Int, deadline: LeaseDeadline, idleLimit: Duration = .seconds(6)) {
         self.db = db
         self.holder = holder
         self.token = token
         self.deadline = deadline
+        self.idleLimit = idleLimit
     }
 
     public typealias Lost = LeaseLost
@@ -117,9 +123,11 @@ public struct Fence: Sendable {
     /// current. A new leader's acquire waits for the lock, so no write of ours lands after it.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await db.transaction { c in
+            // One round trip: the check, and the idle limit for the rest of this transaction.
             let rows = try await c.query("""
-                SELECT 1 FROM pool.leases WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now() FOR SHARE
-                """, [LeaderLease.name, holder, token])
+                SELECT set_config('idle_in_transaction_session_timeout', $4, true) FROM pool.leases
+                WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now() FOR SHARE
+                """, [LeaderLease.name, holder, token, String(max(300, Int(idleLimit.timeInterval * 1000)))])
             guard !rows.isEmpty else { throw Lost(token: token) }
             return try await body(c)
         }

@@ -114,7 +114,12 @@ public final class RailwayClient: Sendable {
                 throw e
             }
             if !sent, let beforeSend {
-                do { try await beforeSend() } catch { throw ProviderError(.retryable, provider: "railway", message: "could not record the intent: \(error)") }
+                do { try await beforeSend() } catch {
+                    // Nothing was sent: the token is free again (its create in flight was this one).
+                    // Kept, it refused every later create of this process (found by freezing a leader).
+                    tokens.finished(lease, purpose)
+                    throw ProviderError(.retryable, provider: "railway", message: "could not record the intent: \(error)")
+                }
                 sent = true
             }
             let request = ProviderHTTPClient.Request(
