@@ -72,6 +72,8 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "ObservedRequest"), responses: [200, 400, 401, 503]),
         .init(method: "POST", path: "/hand-over/{instance}", summary: "Services: hand the instance's undelivered variables to its runtime",
               responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/remove-strays/{instance}", summary: "Services: delete a second Railway project of the instance's name",
+              responses: [200, 400, 401, 502, 503]),
         .init(method: "POST", path: "/audit-tools", summary: "Services: look for tools deleted at their providers, in the background",
               responses: [200, 401, 503]),
         .init(method: "POST", path: "/create-instance", summary: "Services: project, volume, domain, key, wallet; one deployment",

@@ -38,6 +38,10 @@ extension ControllerAPI {
             try await Self.services { try await services.handOver(request.pathParameters["instance"]!) }
             return .json(["ok": true])
         }
+        router.add("POST", "/remove-strays/:instance") { request in
+            try await Self.services { try await services.removeStrays(request.pathParameters["instance"]!) }
+            return .json(["ok": true])
+        }
         router.add("POST", "/audit-tools") { _ in
             try await Self.services { try await services.auditTools() }
             return .json(["ok": true])

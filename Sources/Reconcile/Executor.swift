@@ -99,6 +99,9 @@ package struct Executor: Sendable {
         case .auditTools:
             try await services.auditTools()
             return .converged
+        case .removeStrays(let id):
+            try await services.removeStrays(id)
+            return .converged
         case .deleteOrphan(let id):
             try await services.destroy(id)
             try await writes.event(kind: "Instance", name: id, type: "Warning", reason: "OrphanDeleted", message: "convos-agent-\(id) had no row; deleted")

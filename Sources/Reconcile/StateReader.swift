@@ -55,6 +55,7 @@ package struct StateReader: Sendable {
                               storedHealth: storedHealth)
         state.observed = batch.observed ?? [:]
         state.input.auditDue = batch.resynced ?? false
+        state.input.strays = batch.strays ?? []
         return state
     }
 

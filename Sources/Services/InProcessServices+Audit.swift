@@ -21,6 +21,11 @@ extension InProcessServices {
                 guard let instance = try? row.decode("instance_id", as: String.self), let id = try? row.decode("external_id", as: String.self) else { return nil }
                 return (instance, id)
             }
+            // A second resource of an instance's name (a deposed leader's create answered late) goes.
+            let recorded = Dictionary(held.map { ($0.instance, $0.id) }, uniquingKeysWith: { a, _ in a })
+            for stray in (try? await resource.strays(recorded: recorded)) ?? [] {
+                _ = try? await resource.delete(ToolTarget(instanceID: stray.instance), externalID: stray.id)
+            }
             let live: Set<String>
             do { live = try await resource.inventory() } catch { continue }
             for (instance, id) in held where !live.contains(id) {

@@ -34,7 +34,7 @@ extension InProcessServices {
             deployStatus[id] = try row.decode("deploy_status")
             projectOf[id] = try row.decode("railway_project_id")
         }
-        let (observed, resynced) = try await observeRailway(deployStatus, projects: projectOf)
+        let (observed, resynced, strays) = try await observeRailway(deployStatus, projects: projectOf)
         deployStatus.merge(observed) { _, new in new }
         var changed = observed
 
@@ -84,26 +84,33 @@ extension InProcessServices {
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
             .map { try $0.decode("instance_id", as: String.self) })
         let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
-        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced)
+        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays)
     }
 
     /// Railway's word on the deployments that may have changed, as the observer plans it: the
     /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
     /// Returns the statuses that changed (for the caller to record), and whether the fleet was
     /// listed; a call Railway refuses (quota) leaves the stored ones, to be looked at again.
-    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async throws -> (changed: [String: DeployStatus], resynced: Bool) {
+    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String])
+        async throws -> (changed: [String: DeployStatus], resynced: Bool, strays: [String]) {
         let railway = providers.railway
-        guard railway.tokens.count > 0 else { return ([:], false) }
+        guard railway.tokens.count > 0 else { return ([:], false, []) }
         let now = clock.now
         let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
         let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
                                        quota: railway.tokens.snapshot.map(\.quota), now: now)
         var seen: [String: DeployStatus] = [:]
+        var strays: [String] = []
         if plan.resync {
-            guard let all = try? await railway.projects() else { return ([:], false) }
+            guard let all = try? await railway.projects() else { return ([:], false, []) }
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+            let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            // A name with two projects: the recorded one is the instance's, the other a stray.
+            var named: [String: Int] = [:]
+            for project in all { named[project.name, default: 0] += 1 }
+            strays = stored.keys.filter { (named[externalName(instanceID: $0)] ?? 0) > 1 }.sorted()
             for id in stored.keys {
-                let project = byName[externalName(instanceID: id)]
+                let project = projects[id].flatMap { byID[$0] } ?? byName[externalName(instanceID: id)]
                 seen[id] = project == nil ? .missing : project?.deploymentStatus ?? stored[id]
             }
             // A project newly missing from the listing is asked for by id before it counts: a
@@ -121,7 +128,7 @@ extension InProcessServices {
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
         }
-        return (seen.filter { stored[$0.key] != $0.value }, plan.resync)
+        return (seen.filter { stored[$0.key] != $0.value }, plan.resync, strays)
     }
 
     /// `POST /status/observed`: keeps what a batch saw, so the next one polls only what is in
@@ -133,6 +140,21 @@ extension InProcessServices {
             UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
             WHERE i.instance_id = u.id AND i.state = 'ready'
             """, [textArray(ids), textArray(ids.map { deployStatuses[$0]!.rawValue })])
+    }
+
+    /// `POST /remove-strays/INSTANCE`: every project of the instance's name but the recorded one
+    /// goes (one listing; a resync names the instances that have one).
+    public func removeStrays(_ instanceID: String) async throws {
+        guard validInstanceID(instanceID) else { throw ServicesError.invalid("instanceId must be 6-32 lowercase letters and digits") }
+        guard let recorded: String = try await db.query("SELECT railway_project_id FROM services.instances WHERE instance_id = $1 AND state = 'ready'",
+                                                         [instanceID]).first?.decode("railway_project_id") else { return }
+        let railway = providers.railway, name = externalName(instanceID: instanceID)
+        try ServicesDB.checkFence()
+        try await provider { () async throws(ProviderError) in
+            for stray in try await railway.projects() where stray.name == name && stray.id != recorded {
+                try await railway.deleteProject(id: stray.id)
+            }
+        }
     }
 
     /// `POST /hand-over/INSTANCE`: the variables a crash or a failed restart left undelivered go

@@ -25,17 +25,10 @@ extension InProcessServices {
         try await provider { () async throws(ProviderError) in
             // A crash between Railway's create and our write leaves no id: find the project by name.
             if projectID == nil { projectID = try await railway.project(named: name)?.id }
-            if let projectID {
-                try await railway.deleteProject(id: projectID)
-                if try await railway.project(id: projectID) != nil {
-                    throw ProviderError(.retryable, provider: "railway", message: "project \(name) still exists after delete")
-                }
-            }
-            // A second project of the same name: a deposed leader's create whose request left just
-            // before it froze, answered after the next leader made the instance's. It goes too.
-            if let stray = try await railway.project(named: name) {
-                try await railway.deleteProject(id: stray.id)
-                throw ProviderError(.retryable, provider: "railway", message: "a second project \(name) was deleted; looking again")
+            guard let projectID else { return }
+            try await railway.deleteProject(id: projectID)
+            if try await railway.project(id: projectID) != nil {
+                throw ProviderError(.retryable, provider: "railway", message: "project \(name) still exists after delete")
             }
         }
         try await db.transaction { c in

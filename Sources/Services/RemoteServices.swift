@@ -77,6 +77,10 @@ public struct RemoteServices: ServicesClient {
         let _: Ack = try await call("POST", "/hand-over/\(instanceID)", Optional<String>.none)
     }
 
+    public func removeStrays(_ instanceID: String) async throws {
+        let _: Ack = try await call("POST", "/remove-strays/\(instanceID)", Optional<String>.none)
+    }
+
     public func auditTools() async throws {
         let _: Ack = try await call("POST", "/audit-tools", Optional<String>.none)
     }

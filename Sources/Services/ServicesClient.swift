@@ -40,6 +40,8 @@ public protocol ServicesClient: Sendable {
     func handOver(_ instanceID: String) async throws
     /// Starts the audit of tools at their providers, in the background (a planned `auditTools`).
     func auditTools() async throws
+    /// Deletes every Railway project of the instance's name but the one recorded (a planned `removeStrays`).
+    func removeStrays(_ instanceID: String) async throws
 }
 
 public struct CreatedInstance: Codable, Sendable, Equatable {
@@ -122,12 +124,17 @@ public struct StatusBatch: Codable, Sendable, Equatable {
     public var observed: [String: DeployStatus]?
     /// True when this batch listed the whole fleet (a resync): the tools' audit is due.
     public var resynced: Bool?
+    /// Instances with a second Railway project of their name (a deposed leader's create that left
+    /// just before it froze, answered after the next leader made the instance's): to remove.
+    public var strays: [String]?
 
-    public init(statuses: [String: InstanceStatus], orphans: [String]? = nil, observed: [String: DeployStatus]? = nil, resynced: Bool? = nil) {
+    public init(statuses: [String: InstanceStatus], orphans: [String]? = nil, observed: [String: DeployStatus]? = nil, resynced: Bool? = nil,
+                strays: [String]? = nil) {
         self.statuses = statuses
         self.orphans = orphans
         self.observed = observed
         self.resynced = resynced
+        self.strays = strays
     }
 }
 

@@ -21,12 +21,17 @@ package protocol ToolResource: Sendable {
     func isGone(_ target: ToolTarget, externalID: String?) async throws -> Bool
     /// Every id the resource's home holds, for the resync to find ours deleted behind our back.
     func inventory() async throws -> Set<String>
+    /// The ids of resources that carry the name of an instance in `recorded` (instance id to the
+    /// recorded resource's id) but are not that one: a deposed leader's create answered late.
+    func strays(recorded: [String: String]) async throws -> [(instance: String, id: String)]
 }
 
 extension ToolResource {
     /// Resources with nothing to change after creation (an inbox, a number, a key) are always up to date.
     package func isUpToDate(_ observed: ToolObservation, with options: ToolOptions) -> Bool { true }
     package func update(_ target: ToolTarget, _ observed: ToolObservation, options: ToolOptions) async throws -> ToolObservation { observed }
+    /// Kinds whose creates are idempotent by name, or kept in our own pools, have none.
+    package func strays(recorded: [String: String]) async throws -> [(instance: String, id: String)] { [] }
 }
 
 /// Whose resource a call is about.
@@ -131,20 +136,24 @@ package struct OpenRouterKeys: ToolResource {
         return ToolObservation(state: .ready, externalID: observed.externalID, config: observed.config.merging(settings.wireConfig) { _, new in new })
     }
 
-    /// The recorded key, then any other under the name: a deposed leader's create whose request
-    /// left just before it froze is answered after the next leader made the instance's key.
     package func delete(_ target: ToolTarget, externalID: String?) async throws {
-        let keys = ProviderTool(provider)
-        if let externalID { try await keys.delete(target, externalID: externalID) }
-        try await keys.delete(target, externalID: nil)
+        try await ProviderTool(provider).delete(target, externalID: externalID)
     }
 
-    /// Gone by its id, and none left under the name (one listing, at teardown only).
     package func isGone(_ target: ToolTarget, externalID: String?) async throws -> Bool {
-        let keys = ProviderTool(provider)
-        if let externalID, !(try await keys.isGone(target, externalID: externalID)) { return false }
-        return try await keys.isGone(target, externalID: nil)
+        try await ProviderTool(provider).isGone(target, externalID: externalID)
     }
 
     package func inventory() async throws -> Set<String> { try await ProviderTool(provider).inventory() }
+
+    package func strays(recorded: [String: String]) async throws -> [(instance: String, id: String)] {
+        let provider = self.provider
+        let keys = try await ProviderTool.call { () async throws(ProviderError) in try await provider.keys() }
+        return keys.compactMap { key in
+            guard key.name.hasPrefix("convos-agent-") else { return nil }
+            let instance = String(key.name.dropFirst("convos-agent-".count))
+            guard let mine = recorded[instance], mine != key.hash else { return nil }
+            return (instance, key.hash)
+        }
+    }
 }

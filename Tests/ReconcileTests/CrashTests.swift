@@ -25,6 +25,8 @@ import TestSupport
                 "BANKR_API_URL=\(sim)/bankr", "BANKR_KEYS=" + (1...40).map { "bk_crash_\($0)" }.joined(separator: ","),
                 // Numbers are released, so an empty ledger proves nothing leaked (the reuse pool has its own tests).
                 "INSTANCE_URL_SCHEME=http", "TELNYX_RELEASE=delete",
+                // A resync (the fleet listed, strays and orphans found) every 10 s, the shortest allowed.
+                "RESYNC_INTERVAL=10s",
             ].joined(separator: " ")
         }
 
@@ -229,7 +231,7 @@ import TestSupport
 
     /// Per instance row one Railway project with one volume, one deployment and one key; per claimed
     /// instance one inbox and one number; nothing else.
-    func ledgerMatches(_ p: Processes, _ db: PostgresPool, duplicateProjects: Bool = false) async throws -> Bool {
+    func ledgerMatches(_ p: Processes, _ db: PostgresPool) async throws -> Bool {
         let body = try await TestHTTPClient(base: p.sim).get("/_sim/ledger").json()
         let live = body["resources"] as? [[String: Any]] ?? []
         let deployments = (body["deployments"] as? [[String: Any]] ?? []).compactMap { $0["deployments"] as? Int }
@@ -239,10 +241,7 @@ import TestSupport
         func names(_ provider: String, _ kind: String? = nil) -> [String] {
             live.filter { $0["provider"] as? String == provider && (kind == nil || $0["kind"] as? String == kind) }.compactMap { $0["name"] as? String }
         }
-        // `duplicateProjects`: a second project of an instance's name (a deposed leader's create in
-        // flight when it froze) is counted apart, by `duplicates`; teardown removes it by name.
-        let projects = duplicateProjects ? Array(Set(names("railway", "project"))) : names("railway", "project")
-        return projects.sorted() == instances.sorted()
+        return names("railway", "project").sorted() == instances.sorted()
             && names("railway", "volume").sorted() == instances.sorted()
             && deployments.count == instances.count && deployments.allSatisfy { $0 == 1 }
             && names("openrouter").sorted() == instances.sorted()

@@ -151,8 +151,12 @@ import TestSupport
         try await eventually("the pool refilled", timeout: .seconds(60)) {
             try await db.query("SELECT count(*)::int AS n FROM pool.instances WHERE state = 'idle'").first!.decode("n", as: Int.self) == 4
         }
+        // A create that left a frozen leader just before it froze is answered after the next
+        // leader made the instance's: a second project of the name, which the next resync removes.
+        let named = try await CrashTests().ledger(replicas[0]).filter { $0["kind"] as? String == "project" }.compactMap { $0["name"] as? String }
+        let duplicates = named.count - Set(named).count
         do {
-            try await eventually("ledger matches the database", timeout: .seconds(30)) { try await CrashTests().ledgerMatches(replicas[0], db, duplicateProjects: true) }
+            try await eventually("ledger matches the database", timeout: .seconds(45)) { try await CrashTests().ledgerMatches(replicas[0], db) }
         } catch {
             Issue.record("ledger and database differ: \(try await CrashTests().difference(replicas[0], db))")
         }
@@ -171,10 +175,8 @@ import TestSupport
         }
         print("fencing: leader frozen past its lease 4 times; \(agents.count) claims on the other replica all answered, no runtime given "
               + "another agent, \(repeated) provisioned twice for its own (a configure the freeze cut between the runtime's answer and its record); ledger matched")
-        let projects = try await CrashTests().ledger(replicas[0]).filter { $0["kind"] as? String == "project" }.compactMap { $0["name"] as? String }
-        let duplicates = projects.count - Set(projects).count
 
-        // Everything deleted: nothing is left at any provider, a second project of a name included.
+        // Everything deleted: nothing is left at any provider.
         for (agent, _) in agents { _ = try await first.send("DELETE", "/v1/agents/\(agent)") }
         _ = try await first.send("POST", "/v1/apply", body: Data(Specs.poolSized(0).utf8), headers: ["Content-Type": "application/yaml"])
         do {
@@ -187,7 +189,7 @@ import TestSupport
         } catch {
             Issue.record("left behind: \(try await CrashTests().difference(replicas[0], db))")
         }
-        print("fencing: \(duplicates) second project(s) of a name, made by a frozen leader's request in flight, removed at teardown")
+        print("fencing: \(duplicates) second project(s) of a name, made by a frozen leader's request in flight, removed by the next resync")
         await db.close()
         }
     }

@@ -271,6 +271,9 @@ let plannerCases: [PlannerCase] = [
     PlannerCase(name: "a resync makes the audit due", reason: "the batch listed the fleet: the tools' audit is planned, once",
                 input: input(pools: [pool(1)], instances: [idle("a")], auditDue: true),
                 expected: [.auditTools]),
+    PlannerCase(name: "a second project of a name is removed", reason: "the resync found two projects named for the instance",
+                input: { var i = input(pools: [pool(1)], instances: [idle("a")]); i.strays = ["a"]; return i }(),
+                expected: [.removeStrays(instance: "a")]),
 ]
 
 @Suite struct PlannerTests {

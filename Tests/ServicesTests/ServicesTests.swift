@@ -64,6 +64,31 @@ import TestSupport
         await t.stop()
     }
 
+    /// A second project of an instance's name (a deposed leader's create answered late) is named by
+    /// the next resync, and removed, the recorded one kept.
+    @Test func aSecondProjectOfANameIsFoundByTheResyncAndRemoved() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("stray00001", image: Self.image)
+        let railway = t.controller.providers.railway
+        let recorded: String = try #require(try await t.controller.db.query(
+            "SELECT railway_project_id FROM services.instances WHERE instance_id = 'stray00001'").first?.decode("railway_project_id"))
+        let stray = try await railway.createProject(name: "convos-agent-stray00001", environmentName: "production")
+        try await eventually("a resync names the instance") { try await s.observe(["stray00001"]).strays == ["stray00001"] }
+        try await s.removeStrays("stray00001")
+        let left = try await railway.projects().filter { $0.name == "convos-agent-stray00001" }.map(\.id)
+        #expect(left == [recorded], "the recorded project stays, \(stray.id) goes")
+
+        // A second OpenRouter key of the name: the audit after a resync removes it.
+        let openRouter = t.controller.providers.openRouter
+        let key: String = try #require(try await t.controller.db.query(
+            "SELECT external_id FROM services.tool_resources WHERE instance_id = 'stray00001' AND tool = 'openrouter'").first?.decode("external_id"))
+        _ = try await openRouter.create(name: "convos-agent-stray00001", options: ToolOptions(limitUsd: 1))
+        await s.runAudit()
+        #expect(try await openRouter.keys().filter { $0.name == "convos-agent-stray00001" }.map(\.hash) == [key])
+        await t.stop()
+    }
+
     /// Production's sequence: project, volume, domain, then one commit: exactly one deployment,
     /// carrying every variable of CONTRACT section 6, the start command and the registry credentials.
     @Test func createMakesExactlyOneDeploymentAfterVolumeAndDomain() async throws {

@@ -38,12 +38,17 @@ public final class OpenRouterProvider: ToolProvider {
 
     /// Every key's hash, disabled ones included (a disabled key still exists: it is not lost).
     public func inventory() async throws(ProviderError) -> Set<String> {
-        var hashes: Set<String> = [], offset = 0
+        Set(try await keys().map(\.hash))
+    }
+
+    /// Every key's name and hash, disabled ones included: one listing, a page per 100.
+    public func keys() async throws(ProviderError) -> [(name: String, hash: String)] {
+        var all: [(name: String, hash: String)] = [], offset = 0
         while true {
             let page = try await send("GET", "/keys", query: [("offset", String(offset)), ("include_disabled", "true")], idempotent: true, operation: "keys.list")
             let keys = page["data"]?.arrayValue ?? []
-            for key in keys { if let hash = key["hash"]?.stringValue { hashes.insert(hash) } }
-            if keys.count < 100 { return hashes }
+            for key in keys { if let hash = key["hash"]?.stringValue { all.append((key["name"]?.stringValue ?? "", hash)) } }
+            if keys.count < 100 { return all }
             offset += keys.count
         }
     }

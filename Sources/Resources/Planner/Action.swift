@@ -26,6 +26,8 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     case handOver(instance: String)
     /// The status batch resynced the fleet: look for tools deleted behind our back.
     case auditTools
+    /// A second Railway project of the instance's name (a deposed leader's create): delete it.
+    case removeStrays(instance: String)
 
     public var key: String {
         switch self {
@@ -39,6 +41,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .deleteOrphan(let i): return "orphan/\(i)"
         case .handOver(let i): return "instance/\(i)/env"
         case .auditTools: return "audit/tools"
+        case .removeStrays(let i): return "instance/\(i)/strays"
         }
     }
 
@@ -67,6 +70,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .deleteOrphan: return "deleteOrphan"
         case .handOver: return "handOver"
         case .auditTools: return "auditTools"
+        case .removeStrays: return "removeStrays"
         }
     }
 

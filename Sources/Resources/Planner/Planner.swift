@@ -53,6 +53,7 @@ public enum Planner {
             actions.append(.handOver(instance: instance.id))
         }
         if input.auditDue { actions.append(.auditTools) }
+        for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
         return actions
     }
 

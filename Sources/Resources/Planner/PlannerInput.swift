@@ -12,6 +12,8 @@ public struct PlannerInput: Sendable {
     public var settings: PlannerSettings
     /// The status batch resynced the fleet just now: the tools' audit is due.
     public var auditDue = false
+    /// Instances with a second Railway project of their name, as the resync found them.
+    public var strays: [String] = []
 
     public init(now: Date, pools: [PoolView], templates: [String: TemplateView], agents: [AgentView],
                 instances: [InstanceView], orphans: [OrphanView] = [], settings: PlannerSettings = PlannerSettings()) {
