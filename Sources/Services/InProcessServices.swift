@@ -111,7 +111,7 @@ public struct InProcessServices: ServicesClient {
 
     /// Runs a provider call, turning its error into the services error the API answers with.
     package func provider<T: Sendable>(_ body: () async throws(ProviderError) -> T) async throws -> T {
-        do { return try await body() } catch { throw ServicesError.provider(error) }
+        try await ProviderTool.call(body)
     }
 }
 

@@ -70,8 +70,6 @@ public struct StoredObject: Sendable, Encodable, Equatable {
     }
 
     public func encode(to encoder: any Encoder) throws { try json.encode(to: encoder) }
-
-    public static let keyOrder = JSONValue.objectKeyOrder
 }
 
 extension JSONValue {

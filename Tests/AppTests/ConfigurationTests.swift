@@ -20,7 +20,8 @@ import AppTestSupport
                               ("POOL_STUCK_TIMEOUT", "never"), ("CLAIM_WAIT", "301s"), ("RUNTIME_CPU", "lots"), ("RUNTIME_MEMORY_GB", "0"),
                               ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image"),
                               ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many"), ("POOL_FAILURE_LIMIT", "-1"),
-                              ("POOL_FAILURE_WINDOW", "2d"), ("EVENT_RETENTION", "10s"), ("EVENT_LIMIT", "5")] {
+                              ("POOL_FAILURE_WINDOW", "2d"), ("EVENT_RETENTION", "10s"), ("EVENT_LIMIT", "5"),
+                              ("DRAIN_TIMEOUT", "61s"), ("DRAIN_TIMEOUT", "soon")] {
             do {
                 _ = try ServeConfiguration.fromEnvironment(base.merging(["BIND_ADDRESS": "127.0.0.1", name: value]) { $1 })
                 Issue.record("accepted \(name)=\(value)")
@@ -71,8 +72,9 @@ import AppTestSupport
 
     @Test func parsesDurationsAndCollectsSecrets() throws {
         let c = try ServeConfiguration.fromEnvironment(base.merging(
-            ["CONTROLLER_API_TOKEN": "tok-123", "RECONCILE_INTERVAL": "500ms", "BANKR_KEYS": "bk_one,bk_two"]) { $1 })
+            ["CONTROLLER_API_TOKEN": "tok-123", "RECONCILE_INTERVAL": "500ms", "BANKR_KEYS": "bk_one,bk_two", "DRAIN_TIMEOUT": "1s"]) { $1 })
         #expect(c.reconcileInterval == .milliseconds(500))
+        #expect(c.drainTimeout == .seconds(1))
         #expect(ServeConfiguration.parseDuration("2m") == .seconds(120))
         #expect(Set(c.secrets).isSuperset(of: ["tok-123", "bk_one", "bk_two", "pw-secret"]))
         let redactor = Redactor(secrets: c.secrets)
