@@ -19,6 +19,8 @@ package struct Executor: Sendable {
     package let budget: CreateBudget
     /// Told once an agent's conversation is recorded: claims waiting for its invite answer.
     package let configured: any ConversationListener
+    /// The crash-loop rule, held again by the create's own transaction.
+    package let crashLoop: (limit: Int, window: TimeInterval)
 
     package func run(_ action: Action) async -> ReconcileOutcome {
         do {
@@ -41,7 +43,8 @@ package struct Executor: Sendable {
         case .createInstances(let pool, let count, let digest):
             // Only the intent rows here: each instance's external create runs under its own key
             // (`startInstance`), so no two actions ever create the same project at once.
-            let created = try await writes.createIntents(pool: pool, count: count, digest: digest)
+            let created = try await writes.createIntents(pool: pool, count: count, digest: digest,
+                                                         failureLimit: crashLoop.limit, failureWindow: crashLoop.window)
             await budget.record(pool: pool, created: created.count, ok: true)
             return .converged
         case .startInstance(let id, let image):
@@ -109,7 +112,9 @@ package struct Executor: Sendable {
         }
     }
 
-    package init(db: PostgresPool, fence: Fence, services: any ServicesClient, budget: CreateBudget, configured: any ConversationListener) {
+    package init(db: PostgresPool, fence: Fence, services: any ServicesClient, budget: CreateBudget, configured: any ConversationListener,
+                 crashLoop: (limit: Int, window: TimeInterval) = (0, 600)) {
+        self.crashLoop = crashLoop
         self.writes = InstanceWrites(db: db, fence: fence)
         self.services = services
         self.budget = budget

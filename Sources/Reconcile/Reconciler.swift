@@ -196,7 +196,8 @@ public actor Reconciler {
             }
         }
         let executor = Executor(db: db, fence: fence, services: services,
-                                budget: budget, configured: listener)
+                                budget: budget, configured: listener,
+                                crashLoop: (settings.planner.failureLimit, settings.planner.failureWindow))
         self.executor = executor
         let log = logger
         let metrics = self.metrics

@@ -21,8 +21,12 @@ package struct InstanceWrites: Sendable {
 
     /// Read your own writes: the count and the new intent rows are in one transaction, under the
     /// pool's row lock, so a stale view can never create past minIdle or maxInstances. Returns the
-    /// new instances' ids (none when the pool is gone or already has enough coming).
-    package func createIntents(pool: String, count: Int, digest: String) async throws -> [String] {
+    /// new instances' ids (none when the pool is gone or already has enough coming). The crash-loop
+    /// rule is held here too (`failureLimit` failures of this digest and generation within
+    /// `failureWindow`, less those starting, unless the digest is proven): a plan made just before
+    /// another create committed did not see that create's instances starting.
+    package func createIntents(pool: String, count: Int, digest: String, failureLimit: Int = 0,
+                               failureWindow: TimeInterval = 600) async throws -> [String] {
         try await fence.transaction { c in
             guard let row = try await c.query("SELECT spec FROM pool.pools WHERE name = $1 FOR UPDATE", [pool]).first else { return [] }
             let spec = try JSONDecoder().decode(PoolSpec.self, from: try row.decode("spec", as: JSONText.self).data)
@@ -30,11 +34,19 @@ package struct InstanceWrites: Sendable {
                 SELECT count(*) FILTER (WHERE state <> 'deleting')::int AS active,
                        count(*) FILTER (WHERE state = 'provisioning' OR (state = 'idle' AND image_digest = $2))::int AS coming,
                        (SELECT count(*)::int FROM pool.agents a WHERE a.deletion_requested_at IS NULL
-                          AND NOT EXISTS (SELECT 1 FROM pool.instances i WHERE i.agent = a.name)) AS waiting
+                          AND NOT EXISTS (SELECT 1 FROM pool.instances i WHERE i.agent = a.name)) AS waiting,
+                       count(*) FILTER (WHERE state = 'provisioning' AND image_digest = $2)::int AS starting,
+                       coalesce(bool_or(state IN ('idle', 'claimed') AND image_digest = $2), false) AS proven,
+                       (SELECT count(*)::int FROM pool.pool_failures f JOIN pool.pools p ON p.name = f.pool
+                        WHERE f.pool = $1 AND f.digest = $2 AND f.generation = p.generation
+                          AND f.at > now() - make_interval(secs => $3)) AS failures
                 FROM pool.instances WHERE pool = $1
-                """, [pool, digest]).first!
+                """, [pool, digest, String(failureWindow)]).first!
             let wanted = spec.minIdle + (try counts.decode("waiting", as: Int.self))
-            let n = min(count, wanted - (try counts.decode("coming", as: Int.self)), spec.maxInstances - (try counts.decode("active", as: Int.self)))
+            var n = min(count, wanted - (try counts.decode("coming", as: Int.self)), spec.maxInstances - (try counts.decode("active", as: Int.self)))
+            if failureLimit > 0, !(try counts.decode("proven", as: Bool.self)) {
+                n = min(n, failureLimit - (try counts.decode("failures", as: Int.self)) - (try counts.decode("starting", as: Int.self)))
+            }
             guard n > 0 else { return [] }
             var ids: [String] = []
             for _ in 0..<n {

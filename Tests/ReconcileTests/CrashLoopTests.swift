@@ -27,7 +27,10 @@ import Simulator
         // Forty ticks later (100 ms each) nothing more was made: without the rule, each failure was replaced at once.
         let ticks = await t.controller.reconciler.snapshot.ticks
         try await eventually("forty more ticks", timeout: .seconds(60)) { await t.controller.reconciler.snapshot.ticks >= ticks + 40 }
-        #expect(await projects() == 3, "three projects for a digest that never deploys")
+        let made = await sim.events().filter { $0.provider == "railway" && $0.kind == "project" }.map { "\($0.action) \($0.name)" }
+        let failed = try await t.controller.db.query("SELECT instance_id, digest, reason FROM pool.pool_failures").rows
+            .map { "\(try $0.decode("instance_id", as: String.self)) \(try $0.decode("digest", as: String?.self) ?? "-") \(try $0.decode("reason", as: String.self))" }
+        #expect(await projects() == 3, "three projects for a digest that never deploys: \(made); failures \(failed)")
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.pool_failures") == 3)
 
         // A good image: a new digest counts from zero, and the pool fills.
