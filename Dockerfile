@@ -1,9 +1,9 @@
 # syntax=docker/dockerfile:1
-# Build: the Swift toolchain image with the three C libraries' headers.
+# Build: the Swift toolchain image with the C libraries' headers.
 # 6.2 or later: the Postgres layer uses `isolated deinit`.
 FROM swift:6.2-bookworm AS build
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq-dev libyaml-dev libmicrohttpd-dev pkg-config \
+ && apt-get install -y --no-install-recommends libpq-dev libyaml-dev libmicrohttpd-dev nettle-dev pkg-config \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Package.swift ./
@@ -15,7 +15,7 @@ RUN swift build -c release --product convos-controller --static-swift-stdlib \
 # Run: slim Debian with only the runtime libraries, as a non-root user.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 libmicrohttpd12 libcurl4 ca-certificates tzdata \
+ && apt-get install -y --no-install-recommends libpq5 libyaml-0-2 libmicrohttpd12 libnettle8 libhogweed6 libcurl4 ca-certificates tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home /nonexistent --shell /usr/sbin/nologin convos
 COPY --from=build /convos-controller /usr/local/bin/convos-controller

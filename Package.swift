@@ -26,6 +26,8 @@ let package = Package(
         // System libraries, reached through pkg-config. C types never leave their wrapper module.
         .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         .systemLibrary(name: "CYAML", pkgConfig: "yaml-0.1", providers: [.apt(["libyaml-dev"])]),
+        // Ed25519 and SHA-256 for agents' attestations: Nettle, which GnuTLS (under libmicrohttpd) uses too.
+        .systemLibrary(name: "CNettle", pkgConfig: "hogweed", providers: [.apt(["nettle-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
 
         // One lock type shared by the modules that meet foreign threads.
@@ -57,13 +59,14 @@ let package = Package(
         // Every statement on the pool schema: resources and their writes, claims, the lease, the change
         // log, events. Migrations are numbered SQL files compiled in, listed in Migrations.swift.
         .target(name: "Store", dependencies: ["Resources", "Postgres", "Sync"],
-                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql")], swiftSettings: strict),
+                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql"), .embedInCode("Migrations/v0012_runtime_today.sql")], swiftSettings: strict),
         // The services schema: Railway instances, tool resources, teardown, batch status.
         .target(name: "Services", dependencies: ["Store", "Providers", "Resources", "Postgres", "Sync"], swiftSettings: strict),
         // The reconcile loop: state reader, planner's actions on a work queue, executor, status writes.
         .target(name: "Reconcile", dependencies: ["Services", "Store", "Providers", "Resources", "Postgres", "Sync", "Telemetry"], swiftSettings: strict),
         // What runtimes and providers call: today Railway's deployment webhook.
-        .target(name: "RuntimeAPI", dependencies: ["HTTPServer", "Postgres", "Resources", "Sync"], swiftSettings: strict),
+        .target(name: "RuntimeAPI", dependencies: ["CNettle", "Reconcile", "Services", "Store", "Providers", "Telemetry", "HTTPServer", "Postgres", "Resources", "Sync"],
+                swiftSettings: strict),
         // The HTTP surfaces over Store and Reconcile: /v1, /api/pool, the Kubernetes group, the
         // services routes, the dashboard's files (compiled in).
         .target(name: "API", dependencies: ["Reconcile", "Services", "Store", "Providers", "Resources", "Postgres", "HTTPServer", "YAML", "Sync", "Telemetry"],

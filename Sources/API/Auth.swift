@@ -18,14 +18,19 @@ package struct APIAuth: Sendable {
     package enum Decision: Equatable { case allow, unauthorized, forbidden(String) }
 
     /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
-    package static let publicPatterns: Set<String> = ["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret", "/ui/session",
-                                                   "/app/:file"]
+    package static let publicPatterns: Set<String> = Set(["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret", "/ui/session",
+                                                   "/app/:file", "/.well-known/agents.json"]).union(runtimePatterns)
+
+    /// What runtimes call with their own instance credentials, checked by the route itself
+    /// (`RuntimeAPI`): never the controller's tokens.
+    package static let runtimePatterns: Set<String> = Set(["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "attest",
+                                                           "pending-acceptance/complete", "pending-acceptance/fail"].map { "/api/pool/" + $0 })
 
     /// The services API's routes (CONTRACT.md section 5).
     package static let servicesPatterns: Set<String> = [
         "/create-instance", "/destroy/:instance", "/status/batch", "/redeploy/:instance", "/provision/:instance/:tool",
         "/destroy/:instance/:tool/:resource", "/configure/:instance", "/registry", "/update-template/:instance",
-        "/clone-summary/:instance", "/user-config/:agent", "/status/observed", "/hand-over/:instance", "/audit-tools", "/remove-strays/:instance",
+        "/clone-summary/:instance", "/user-config/:agent", "/status/observed", "/hand-over/:instance", "/conversation/:instance", "/audit-tools", "/remove-strays/:instance",
     ]
 
     package static func isPublic(_ request: HTTPRequest, pattern: String) -> Bool {

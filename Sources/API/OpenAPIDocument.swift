@@ -70,6 +70,8 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "StatusBatchRequest"), responses: [200, 400, 401, 503]),
         .init(method: "POST", path: "/status/observed", summary: "Services: keep the deployment statuses a status batch saw (the batch itself writes nothing)",
               body: Body(types: json_, schema: "ObservedRequest"), responses: [200, 400, 401, 503]),
+        .init(method: "GET", path: "/conversation/{instance}", summary: "Services: the runtime's /convos/status (state null for a seed-era runtime)",
+              responses: [200, 401, 404, 409, 502, 503]),
         .init(method: "POST", path: "/hand-over/{instance}", summary: "Services: hand the instance's undelivered variables to its runtime",
               responses: [200, 400, 401, 503]),
         .init(method: "POST", path: "/remove-strays/{instance}", summary: "Services: delete a second Railway project of the instance's name",

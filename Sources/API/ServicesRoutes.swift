@@ -12,10 +12,11 @@ extension ControllerAPI {
     package func addServicesRoutes(_ router: inout Router) {
         guard let services = self.services else { return }
         router.add("POST", "/create-instance") { request in
-            struct Body: Decodable { let instanceId: String; let image: String? }
-            let body = try Self.body(Body.self, request, expected: #"{"instanceId", "image"?}"#)
+            struct Body: Decodable { let instanceId: String; let image: String?; let env: [String: String]? }
+            let body = try Self.body(Body.self, request, expected: #"{"instanceId", "image"?, "env"?}"#)
             try Self.check(Self.imageErrors(body.image))
-            return .json(try await Self.services { try await services.createInstance(body.instanceId, image: body.image) })
+            try Self.check((body.env ?? [:]).sorted { $0.key < $1.key }.flatMap { RuntimeVariables.checkPoolVariable($0.key, $0.value, at: "env.\($0.key)") })
+            return .json(try await Self.services { try await services.createInstance(body.instanceId, image: body.image, env: body.env ?? [:]) })
         }
         router.add("DELETE", "/destroy/:instance") { request in
             let id = request.pathParameters["instance"]!
@@ -70,6 +71,10 @@ extension ControllerAPI {
         router.add("POST", "/configure/:instance") { request in
             let body = try Self.configureBody(request)
             return .json(try await Self.services { try await services.configure(request.pathParameters["instance"]!, body) })
+        }
+        router.add("GET", "/conversation/:instance") { request in
+            struct Answer: Encodable { let state: RuntimeConversationState? }
+            return .json(Answer(state: try await Self.services { try await services.conversationState(request.pathParameters["instance"]!) }))
         }
         router.add("POST", "/update-template/:instance") { request in
             let body = try Self.configureBody(request)

@@ -148,7 +148,13 @@ public final class Controller: Sendable {
         http.port = configuration.port
         http.tls = try configuration.tlsCredentials(logger: logger)
         var router = api.router()
-        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook)
+        var selfService: SelfService?
+        if let local {
+            let key = try configuration.attestationKey()
+            selfService = SelfService(db: db, services: local, store: store, waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches),
+                                      metrics: metrics, attestation: key, clock: clock, perMinute: configuration.runtimeCallsPerMinute)
+        }
+        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook, selfService: selfService)
         let server = try HTTPServer(configuration: http, responder: router)
         // The notification rule, registered once (found first) and retried until Railway takes it.
         var registration: WebhookRegistration?
@@ -156,6 +162,17 @@ public final class Controller: Sendable {
             // A loopback PUBLIC_URL on port 0 (tests) means this server's own port.
             let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
             registration = WebhookRegistration.start(services: local, url: root + path, logger: logger, in: supervisor)
+        }
+        // Runtimes call this controller back at POOL_URL; the simulated cloud's reach it on loopback.
+        if let local {
+            if simulator != nil { local.defaultPoolURL("http://127.0.0.1:\(server.port)") }
+            // A loopback URL on port 0 (tests) means this server's own port.
+            local.poolURL.withLock { url in
+                if let u = url, u.hasSuffix(":0") { url = String(u.dropLast(2)) + ":\(server.port)" }
+            }
+            if local.poolURL.withLock({ $0 }) == nil {
+                logger.warning("POOL_URL and PUBLIC_URL are unset: runtimes get no POOL_URL, so their self-service and services proxy calls cannot reach the controller")
+            }
         }
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)", "scheme": server.isTLS ? "https" : "http",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])

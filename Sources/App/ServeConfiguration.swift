@@ -1,6 +1,7 @@
 import Foundation
 import HTTPServer
 import Providers
+import RuntimeAPI
 import Resources
 import Services
 import Telemetry
@@ -58,6 +59,11 @@ public struct ServeConfiguration: Sendable {
     public var services = ServicesSettings()
     public var logJSON = true
     public var logLevel: Logger.Level = .info
+    /// `ATTESTATION_PRIVATE_KEY_PEM` and `ATTESTATION_KID`: the key that signs agents' attestations.
+    public var attestationPEM: String?
+    public var attestationKID = "convos-agents-1"
+    /// Self-service calls each instance may make a minute (CONTRACT.md section 8).
+    public var runtimeCallsPerMinute = 60
     /// Every secret value found in the environment, for the log redactor.
     public var secrets: [String] = []
 
@@ -67,7 +73,7 @@ public struct ServeConfiguration: Sendable {
 
     package static let secretVariables = ["CONTROLLER_API_TOKEN", "POOL_API_KEY", "SERVICES_API_KEY", "RAILWAY_API_TOKEN", "RAILWAY_API_TOKENS",
                                   "GHCR_TOKEN", "OPENROUTER_PROVISIONING_KEY", "TELNYX_API_KEY", "AGENTMAIL_API_KEY", "BANKR_KEYS",
-                                  "RAILWAY_WEBHOOK_SECRET"]
+                                  "RAILWAY_WEBHOOK_SECRET", "ATTESTATION_PRIVATE_KEY_PEM", "AGENTMAIL_WEBHOOK_SECRET"]
 
     public init(databaseURL: String) { self.databaseURL = databaseURL }
 
@@ -180,6 +186,11 @@ public struct ServeConfiguration: Sendable {
             c.logLevel = level
         }
         c.secrets = secretVariables.compactMap(value).flatMap { $0.split(separator: ",").map(String.init) + [$0] }
+        c.attestationPEM = value("ATTESTATION_PRIVATE_KEY_PEM")
+        c.attestationKID = value("ATTESTATION_KID") ?? c.attestationKID
+        _ = try c.attestationKey()
+        // Shared with every runtime, yet still the controller's secrets (CONVOS_API_KEY).
+        c.secrets += c.services.sharedEnv.values.filter { $0.count >= 8 }
         if let password = URLComponents(string: url)?.password { c.secrets.append(password) }
         guard c.apiToken != nil || isLoopback(c.bindAddress) else {
             throw Invalid(description: "CONTROLLER_API_TOKEN is not set: refusing to serve on \(c.bindAddress) without a token (set one, or BIND_ADDRESS=127.0.0.1)")
@@ -196,7 +207,21 @@ public struct ServeConfiguration: Sendable {
         guard ImageReference(s.image) != nil else {
             throw Invalid(description: "AGENT_IMAGE and AGENT_IMAGE_TAG must make an image reference like ghcr.io/owner/name:tag, got \(s.image)")
         }
-        s.startCommand = value("RUNTIME_START_COMMAND")
+        s.startCommand = value("RUNTIME_START_COMMAND") ?? s.startCommand
+        // Where runtimes call back: self-service and the services proxy.
+        s.poolURL = value("POOL_URL") ?? publicURL
+        if let url = s.poolURL, URL(string: url)?.scheme.map({ ["http", "https"].contains($0) }) != true {
+            throw Invalid(description: "POOL_URL must be an http(s) URL, got \(url)")
+        }
+        if let names = value("RUNTIME_SHARED_ENV") {
+            for name in names.split(separator: ",").map({ $0.trimmingCharacters(in: .whitespaces) }) where !name.isEmpty {
+                if let problem = RuntimeVariables.checkPoolVariable(name, "", at: "RUNTIME_SHARED_ENV").first {
+                    throw Invalid(description: "RUNTIME_SHARED_ENV names \(name): \(problem.message)")
+                }
+                guard let shared = value(name) else { throw Invalid(description: "RUNTIME_SHARED_ENV names \(name), which is not set") }
+                s.sharedEnv[name] = shared
+            }
+        }
         func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
             guard let text = value(name) else { return nil }
             guard let n = Double(text), range.contains(n) else {
@@ -269,5 +294,15 @@ extension ServeConfiguration {
         }
         logger.info("self-signed TLS certificate for loopback", ["certificate": certPath])
         return made
+    }
+}
+
+extension ServeConfiguration {
+    /// The attestation key, nil when none is configured; a bad PEM is refused at start.
+    package func attestationKey() throws -> AttestationKey? {
+        guard let pem = attestationPEM else { return nil }
+        do { return try AttestationKey(pem: pem.replacingOccurrences(of: "\\n", with: "\n"), kid: attestationKID) } catch let error as AttestationKey.Invalid {
+            throw Invalid(description: error.description)
+        }
     }
 }

@@ -49,7 +49,7 @@ package struct Executor: Sendable {
             return .converged
         case .startInstance(let id, let image):
             do {
-                _ = try await services.createInstance(id, image: image)
+                _ = try await services.createInstance(id, image: image, env: try await writes.poolEnv(of: id))
             } catch let error as ServicesError where error.code == .providerQuota {
                 throw error
             } catch {
@@ -81,6 +81,8 @@ package struct Executor: Sendable {
             return .converged
         case .pushTemplate(let agent, let id, let generation):
             return try await pushTemplate(agent: agent, instance: id, generation: generation)
+        case .checkConversation(let agent, let id):
+            return try await checkConversation(agent: agent, instance: id)
         case .sendCloneSummary(let agent, let id, let parent):
             return try await sendCloneSummary(agent: agent, instance: id, parent: parent)
         case .teardown(let id, let reason):

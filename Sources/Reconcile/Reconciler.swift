@@ -345,8 +345,10 @@ public actor Reconciler {
             if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
         }
         // Health as the batch saw it, for `GET /v1/instances`; only what changed.
-        let healthWrites = input.instances.compactMap { i in
-            i.health.flatMap { $0.rawValue == state.storedHealth[i.id] ?? nil ? nil : (i.id, $0.rawValue) }
+        let healthWrites = input.instances.compactMap { i -> StatusWriter.Health? in
+            guard let health = i.health else { return nil }
+            let now = StatusWriter.Health(instance: i.id, health: health.rawValue, version: i.runtimeVersion, runtime: i.runtimeType)
+            return now == state.storedHealth[i.id] ? nil : now
         }
         // The failing keys, for every replica's `/status`: what changed, or all at a term's start.
         let known = persistedBackoffs

@@ -12,8 +12,8 @@ package struct TickState: Sendable {
     package var poolMeta: [String: (generation: Int, status: JSONValue)]
     package var templateMeta: [String: JSONValue]
     package var orphanNames: [String]
-    /// The health each instance row last recorded, to write it only when it changes.
-    package var storedHealth: [String: String]
+    /// The health, version and harness each instance row last recorded, to write them only when they change.
+    package var storedHealth: [String: StatusWriter.Health]
     /// What the status batch saw change, for the tick to record (the batch writes nothing).
     package var observed: [String: DeployStatus] = [:]
 }
@@ -30,12 +30,15 @@ package struct StateReader: Sendable {
         let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }
         let batch = try await services.statusBatch(ids)
         var instances: [InstanceView] = []
-        var storedHealth: [String: String] = [:]
+        var storedHealth: [String: StatusWriter.Health] = [:]
         for row in instanceRows.rows {
             let id: String = try row.decode("instance_id")
             guard let state = InstanceState(rawValue: try row.decode("state")) else { continue }
             let observed = batch.statuses[id]
-            storedHealth[id] = try row.decode("health")
+            if let health: String = try row.decode("health") {
+                storedHealth[id] = StatusWriter.Health(instance: id, health: health, version: try row.decode("runtime_version"),
+                                                       runtime: try row.decode("runtime_type"))
+            }
             instances.append(InstanceView(
                 id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
                 url: try row.decode("url", as: String?.self) ?? observed?.url, agent: try row.decode("agent"),
@@ -48,6 +51,10 @@ package struct StateReader: Sendable {
             instances[instances.count - 1].deployedAt = observed?.deployedAt
             instances[instances.count - 1].quotaWaitUntil = observed?.quotaWaitUntil
             instances[instances.count - 1].lastError = observed?.lastError
+            instances[instances.count - 1].acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
+            instances[instances.count - 1].acceptanceMessage = try row.decode("acceptance_message")
+            instances[instances.count - 1].runtimeVersion = observed?.runtimeVersion ?? storedHealth[id]?.version
+            instances[instances.count - 1].runtimeType = observed?.runtimeType ?? storedHealth[id]?.runtime
         }
         let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }

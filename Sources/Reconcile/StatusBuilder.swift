@@ -16,6 +16,7 @@ package enum StatusBuilder {
         status.joined = instance?.joined
         status.observedGeneration = generation
         status.templateGeneration = instance?.templateGeneration
+        status.runtimeVersion = instance?.runtimeVersion
         status.templateSyncedAt = previous?.templateGeneration == instance?.templateGeneration ? previous?.templateSyncedAt
             : (instance?.templateGeneration != nil ? now : nil)
         let config = agent.config(templates)
@@ -25,7 +26,8 @@ package enum StatusBuilder {
         let tools = Self.tools(config, instance)
         let configured = Self.configured(instance)
         let synced = Self.synced(config, template: agent.spec.template, found: template, instance)
-        let ready = claimed.ok && tools.ok && configured.ok && !(instance?.envPending ?? false)
+        let tainted = instance?.acceptance == .tainted
+        let ready = claimed.ok && tools.ok && configured.ok && !(instance?.envPending ?? false) && !tainted
         let waitingFor = [(claimed.ok, "an instance"), (configured.ok, "its conversation"), (tools.ok, "its tools"),
                           (!(instance?.envPending ?? false), "its runtime's restart")].filter { !$0.0 }.map(\.1)
         var conditions: [(AgentConditionType, (ok: Bool, reason: String, message: String))] = [
@@ -37,8 +39,12 @@ package enum StatusBuilder {
             conditions[i].1.message += (conditions[i].1.message.isEmpty ? "" : "; ") + why
         }
         let firstFailure = conditions.first { !$0.1.ok && failing[$0.0] != nil }.flatMap { failing[$0.0] }
-        conditions.append((.ready, (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
-                                    ready ? "" : "waiting for " + waitingFor.joined(separator: ", ") + (firstFailure.map { "; " + $0 } ?? ""))))
+        if tainted {
+            conditions.append((.ready, (false, "Tainted", instance?.acceptanceMessage ?? "the runtime disagrees with the agent's conversation")))
+        } else {
+            conditions.append((.ready, (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
+                                        ready ? "" : "waiting for " + waitingFor.joined(separator: ", ") + (firstFailure.map { "; " + $0 } ?? ""))))
+        }
         status.conditions = conditions.map { type, c in
             let value = c.ok ? "True" : "False"
             let old = previous?.conditions.first { $0.type == type.rawValue }
@@ -47,7 +53,7 @@ package enum StatusBuilder {
         }
         if agent.deleting { status.phase = .terminating }
         else if ready { status.phase = .ready }
-        else if instance?.state == .failed { status.phase = .failed }
+        else if instance?.state == .failed || tainted { status.phase = .failed }
         else if instance == nil { status.phase = .pending }
         else { status.phase = .provisioning }
         return status
@@ -117,6 +123,9 @@ package enum StatusBuilder {
 
     private static func configured(_ instance: InstanceView?) -> (ok: Bool, reason: String, message: String) {
         guard let instance else { return (false, "WaitingForInstance", "") }
+        if instance.acceptance == .pending {
+            return (false, "PendingAcceptance", "the join of \(instance.inviteUrl ?? "its conversation") waits for the conversation owner's approval")
+        }
         if let conversation = instance.conversationId {
             return (true, instance.joined == true ? "Joined" : "Configured", "conversation \(conversation)")
         }

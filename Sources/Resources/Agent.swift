@@ -105,6 +105,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var observedGeneration: Int = 0
     public var templateGeneration: Int?
     public var templateSyncedAt: Date?
+    /// The version its runtime's `/pool/health` names.
+    public var runtimeVersion: String?
     public var conditions: [Condition] = []
     public init(phase: AgentPhase = .pending) { self.phase = phase }
 }

@@ -76,9 +76,12 @@ extension OpenRouterSettings {
     }
 
     /// Whether the key's observed settings are what `wanted` asks for (unset fields ask for nothing).
+    /// A limit the agent raised itself (a top-up, a coupon: `toppedUp`) is its own from then on:
+    /// the template's limit does not take it back.
     public static func matches(_ wanted: OpenRouterSettings, _ observed: [String: String]) -> Bool {
         wanted.wireConfig.allSatisfy { key, value in
-            key == "limitUsd" ? observed[key].flatMap(Double.init) == wanted.limitUsd : observed[key] == value
+            guard key == "limitUsd" else { return observed[key] == value }
+            return observed["toppedUp"] == "true" || observed[key].flatMap(Double.init) == wanted.limitUsd
         }
     }
 

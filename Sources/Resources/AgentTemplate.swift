@@ -17,6 +17,9 @@ public struct AgentTemplateSpec: ResourceSpec {
     public var tools: [TemplateTool]
     /// The spending limit applied to the instance's OpenRouter key at claim.
     public var openrouter: OpenRouterSettings?
+    /// The Pool its agents are claimed from (a hermes pool beside an openclaw one); nil: the
+    /// Pool named `default`, else the first by name.
+    public var pool: String?
     /// Tools whose id or provisioning mode is not one we know, reported by `validate()` with the
     /// rest instead of stopping the decode at the first.
     var toolErrors: [FieldError] = []
@@ -24,7 +27,8 @@ public struct AgentTemplateSpec: ResourceSpec {
     var toolPositions: [Int] = []
 
     public init(agentName: String, instructions: String, model: ModelChoice? = nil, visibility: Visibility = .private,
-                creator: String? = nil, tools: [TemplateTool] = [], openrouter: OpenRouterSettings? = nil) {
+                creator: String? = nil, tools: [TemplateTool] = [], openrouter: OpenRouterSettings? = nil, pool: String? = nil) {
+        self.pool = pool
         self.agentName = agentName
         self.instructions = instructions
         self.model = model
@@ -34,7 +38,7 @@ public struct AgentTemplateSpec: ResourceSpec {
         self.openrouter = openrouter
     }
 
-    enum CodingKeys: String, CodingKey { case agentName, instructions, model, visibility, creator, tools, openrouter }
+    enum CodingKeys: String, CodingKey { case agentName, instructions, model, visibility, creator, tools, openrouter, pool }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -53,6 +57,7 @@ public struct AgentTemplateSpec: ResourceSpec {
             }
         }
         openrouter = try c.decodeIfPresent(OpenRouterSettings.self, forKey: .openrouter)
+        pool = try c.decodeIfPresent(String.self, forKey: .pool)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -64,6 +69,7 @@ public struct AgentTemplateSpec: ResourceSpec {
         try c.encodeIfPresent(creator, forKey: .creator)
         try c.encode(tools, forKey: .tools)
         try c.encodeIfPresent(openrouter, forKey: .openrouter)
+        try c.encodeIfPresent(pool, forKey: .pool)
     }
 
     public func validate() -> [FieldError] {
@@ -84,6 +90,7 @@ public struct AgentTemplateSpec: ResourceSpec {
             errors += tool.validate(at: path)
         }
         if let openrouter { errors += openrouter.validate(at: "spec.openrouter") }
+        if let pool { errors += Check.dnsLabel(pool, at: "spec.pool") }
         return errors
     }
 
@@ -189,19 +196,47 @@ public struct OpenRouterSettings: Codable, Sendable, Equatable {
     public var limitUsd: Double?
     /// `daily`, `weekly` or `monthly`, as OpenRouter's `limit_reset`.
     public var limitReset: LimitReset?
+    /// What the agent's own `credits-topup` may do; none: 20 up to 100, no daily count (today's pool).
+    public var topUp: TopUp?
 
-    public init(limitUsd: Double? = nil, limitReset: LimitReset? = nil) {
+    public init(limitUsd: Double? = nil, limitReset: LimitReset? = nil, topUp: TopUp? = nil) {
         self.limitUsd = limitUsd
         self.limitReset = limitReset
+        self.topUp = topUp
+    }
+
+    /// A runtime's self-service top-up: `incrementUsd` each time, never past `maxUsd`, at most
+    /// `perDay` times in 24 hours (none: no count).
+    public struct TopUp: Codable, Sendable, Equatable {
+        public var incrementUsd: Double
+        public var maxUsd: Double
+        public var perDay: Int?
+        public init(incrementUsd: Double, maxUsd: Double, perDay: Int? = nil) {
+            self.incrementUsd = incrementUsd
+            self.maxUsd = maxUsd
+            self.perDay = perDay
+        }
+        /// Today's pool: `OPENROUTER_TOPUP_INCREMENT` 20, `OPENROUTER_TOPUP_MAX` 100.
+        public static let `default` = TopUp(incrementUsd: 20, maxUsd: 100)
+
+        func validate(at path: String) -> [FieldError] {
+            var errors: [FieldError] = []
+            if !(incrementUsd > 0 && incrementUsd <= 10_000) { errors.append(FieldError("\(path).incrementUsd", "must be > 0 and at most 10000")) }
+            if !(maxUsd > 0 && maxUsd <= 10_000) { errors.append(FieldError("\(path).maxUsd", "must be > 0 and at most 10000")) }
+            if let perDay, !(1...1000).contains(perDay) { errors.append(FieldError("\(path).perDay", "must be from 1 to 1000")) }
+            return errors
+        }
     }
 
     public enum LimitReset: String, WireEnum { case daily, weekly, monthly }
 
     func validate(at path: String) -> [FieldError] {
+        var errors: [FieldError] = []
         if let limit = limitUsd, !(limit > 0 && limit <= 10_000) {
-            return [FieldError("\(path).limitUsd", "must be > 0 and at most 10000")]
+            errors.append(FieldError("\(path).limitUsd", "must be > 0 and at most 10000"))
         }
-        return []
+        if let topUp { errors += topUp.validate(at: "\(path).topUp") }
+        return errors
     }
 }
 

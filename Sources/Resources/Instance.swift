@@ -15,6 +15,13 @@ public enum InstanceHealth: String, WireEnum {
     case unreachable
 }
 
+/// Where a claimed runtime's conversation stands beyond configured: a join waiting for the
+/// conversation owner's approval, or a runtime that disagrees with the agent (another
+/// conversation, a refused join) and is never reused without an operator.
+public enum RuntimeAcceptance: String, WireEnum {
+    case pending, tainted
+}
+
 /// One instance of a pool, as `GET /v1/instances` shows it. Controller-owned and read-only.
 public struct Instance: Codable, Sendable, Equatable {
     public var id: String
@@ -30,11 +37,19 @@ public struct Instance: Codable, Sendable, Equatable {
     public var createdAt: Date
     public var claimedAt: Date?
     public var templateSyncedAt: Date?
+    /// `openclaw` or `hermes`, and the version, as the runtime's `/pool/health` names them.
+    public var runtimeType: String?
+    public var runtimeVersion: String?
+    /// A join waiting for acceptance, or a tainted runtime.
+    public var acceptance: RuntimeAcceptance?
 
     public init(id: String, state: InstanceState, pool: String, imageDigest: String? = nil, url: String? = nil,
                 agent: String? = nil, parentInstance: String? = nil, health: InstanceHealth? = nil,
                 conversationId: String? = nil, inviteUrl: String? = nil, createdAt: Date, claimedAt: Date? = nil,
-                templateSyncedAt: Date? = nil) {
+                templateSyncedAt: Date? = nil, runtimeType: String? = nil, runtimeVersion: String? = nil, acceptance: RuntimeAcceptance? = nil) {
+        self.runtimeType = runtimeType
+        self.runtimeVersion = runtimeVersion
+        self.acceptance = acceptance
         self.id = id
         self.state = state
         self.pool = pool

@@ -7,20 +7,25 @@ public struct PoolSpec: ResourceSpec {
     public var maxInstances: Int
     /// The runtime image; its tag is resolved to a digest, and instances run that digest.
     public var image: String
+    /// Plain variables for every runtime of the pool (`DEFAULT_AGENT_NAME`...). Never a name the
+    /// contract gives (`GATEWAY_TOKEN`, `POOL_URL`...): those are the controller's.
+    public var env: [String: String]?
 
-    public init(minIdle: Int, maxInstances: Int = PoolSpec.defaultMaxInstances, image: String) {
+    public init(minIdle: Int, maxInstances: Int = PoolSpec.defaultMaxInstances, image: String, env: [String: String]? = nil) {
         self.minIdle = minIdle
         self.maxInstances = maxInstances
         self.image = image
+        self.env = env
     }
 
-    enum CodingKeys: String, CodingKey { case minIdle, maxInstances, image }
+    enum CodingKeys: String, CodingKey { case minIdle, maxInstances, image, env }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         minIdle = try c.decode(Int.self, forKey: .minIdle)
         maxInstances = try c.decodeIfPresent(Int.self, forKey: .maxInstances) ?? Self.defaultMaxInstances
         image = try c.decode(String.self, forKey: .image)
+        env = try c.decodeIfPresent([String: String].self, forKey: .env)
     }
 
     public func validate() -> [FieldError] {
@@ -31,6 +36,9 @@ public struct PoolSpec: ResourceSpec {
         }
         if ImageReference(image) == nil {
             errors.append(FieldError("spec.image", "must be an image reference with a registry, like ghcr.io/owner/name:tag"))
+        }
+        for (name, value) in (env ?? [:]).sorted(by: { $0.key < $1.key }) {
+            errors += RuntimeVariables.checkPoolVariable(name, value, at: "spec.env.\(name)")
         }
         return errors
     }

@@ -52,7 +52,9 @@ public struct RailwayWebhook: Sendable {
 /// middleware (authentication, metrics, logs) covers them too.
 public enum RuntimeRoutes {
     /// Always routed; without `PUBLIC_URL` (no rule registered) every secret is unknown: 404.
-    public static func add(_ router: inout Router, railwayWebhook webhook: RailwayWebhook?) {
+    /// `selfService`: the runtimes' own routes, where the services run in this process.
+    public static func add(_ router: inout Router, railwayWebhook webhook: RailwayWebhook?, selfService: SelfService? = nil) {
+        selfService?.add(&router)
         router.add("POST", "/webhooks/railway/:secret") { request in
             guard let webhook else { throw HTTPError.notFound("no such webhook") }
             return try await webhook.handle(request)

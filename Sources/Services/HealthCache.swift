@@ -1,12 +1,15 @@
 import Foundation
+import Providers
 
-/// Which runtimes said ready, and when. The status batch pings a runtime again only when it has not
-/// said ready within `ttl`: those in transition (starting, restarting, failing) every time, the
-/// steady fleet once a `ttl`. A ready runtime that dies is still seen: its deploy status changes,
-/// and its next ping, at most `ttl` later, says so.
+/// Which runtimes said ready, and when, and what each last said it runs. The status batch pings a
+/// runtime again only when it has not said ready within `ttl`: those in transition (starting,
+/// restarting, failing) every time, the steady fleet once a `ttl`. A ready runtime that dies is
+/// still seen: its deploy status changes, and its next ping, at most `ttl` later, says so.
 package actor HealthCache {
     package let ttl: TimeInterval
     private var ready: [String: Date] = [:]
+    /// The version and harness each runtime's `/pool/health` last named.
+    private var identity: [String: (version: String?, runtime: String?)] = [:]
 
     package init(ttl: TimeInterval) { self.ttl = ttl }
 
@@ -15,14 +18,24 @@ package actor HealthCache {
         Set(ids.filter { ready[$0].map { now.timeIntervalSince($0) < ttl } ?? false })
     }
 
-    /// Records the answers of one round of pings; a runtime not ready is forgotten.
-    package func record(_ answers: [String: Bool], now: Date) {
-        for (id, ok) in answers { ready[id] = ok ? now : nil }
+    /// Records the answers of one round of pings; a runtime not ready is forgotten as ready, its
+    /// version kept until it names another.
+    package func record(_ answers: [String: RuntimeHealth?], now: Date) {
+        for (id, answer) in answers {
+            ready[id] = answer?.ready == true ? now : nil
+            if let answer, answer.version != nil || answer.runtime != nil { identity[id] = (answer.version, answer.runtime) }
+        }
     }
+
+    /// What the runtime last said it runs.
+    package func identity(_ id: String) -> (version: String?, runtime: String?)? { identity[id] }
 
     /// Forgets a runtime that is about to restart or go.
     package func forget(_ id: String) { ready[id] = nil }
 
     /// Keeps only the ids still asked about, so the cache never outgrows the fleet.
-    package func retain(_ ids: Set<String>) { ready = ready.filter { ids.contains($0.key) } }
+    package func retain(_ ids: Set<String>) {
+        ready = ready.filter { ids.contains($0.key) }
+        identity = identity.filter { ids.contains($0.key) }
+    }
 }

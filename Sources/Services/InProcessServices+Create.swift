@@ -12,7 +12,7 @@ import Store
 /// looks at the project once and adopts what an interrupted call made, so nothing is made twice;
 /// a project is found by name only when its create may have happened without being recorded.
 extension InProcessServices {
-    public func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance {
+    public func createInstance(_ instanceID: String, image: String?, env: [String: String] = [:]) async throws -> CreatedInstance {
         guard validInstanceID(instanceID) else { throw ServicesError.invalid("instanceId must be 6-32 lowercase letters and digits") }
         let image = try await resolve(image)
         let secrets = RuntimeSecrets.make()
@@ -34,7 +34,7 @@ extension InProcessServices {
         if state == .ready { return CreatedInstance(instanceId: instanceID, url: try row.decode("url")) }
         guard state == .creating else { throw ServicesError.conflict("instance \(instanceID) is \(state.rawValue)") }
         do {
-            return try await create(instanceID, image: image, row: row)
+            return try await create(instanceID, image: image, env: env, row: row)
         } catch let error as ProviderError {
             try await recordFailure(instanceID, ServicesError.provider(error), description: error.description)
         } catch let error as ServicesError where error.code == .providerQuota {
@@ -61,7 +61,7 @@ extension InProcessServices {
         throw error
     }
 
-    private func create(_ id: String, image: String, row: PostgresRows.Row) async throws -> CreatedInstance {
+    private func create(_ id: String, image: String, env: [String: String], row: PostgresRows.Row) async throws -> CreatedInstance {
         let name = externalName(instanceID: id)
         let railway = providers.railway
         var projectID: String? = try row.decode("railway_project_id")
@@ -123,7 +123,8 @@ extension InProcessServices {
                                          gatewayToken: try row.decode("gateway_token"), setupPassword: try row.decode("setup_password"),
                                          walletKey: try row.decode("wallet_key"))
             let spec = ServiceDeploySpec(image: image, startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB,
-                                         variables: settings.variables(instanceID: id, secrets: secrets, openRouterKey: key))
+                                         variables: settings.variables(instanceID: id, secrets: secrets, openRouterKey: key, image: image,
+                                                                       poolURL: poolURL.withLock { $0 }, poolEnv: env))
             try await record(id, "deploy_commit_started_at = now()")
             try ServicesDB.checkFence()
             try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Convos agent instance \(id)")

@@ -9,25 +9,80 @@ import Store
 /// seed's template sync and clone summary, and a redeploy of another image.
 extension InProcessServices {
     /// `POST /configure/INSTANCE`: the agent's conversation, through the runtime's `/pool/provision`.
-    /// It answers as soon as the conversation exists; a model change reaches the agent afterwards.
+    /// It answers as soon as the conversation exists (or the join waits for acceptance); a model
+    /// change reaches the agent afterwards.
+    ///
+    /// A provision that fails where the runtime may have acted (a 500, a timeout) is cleaned up as
+    /// production learned: `/convos/reset`, then `/convos/status` says whether the runtime holds
+    /// nothing now (`clean`) or still a conversation (`dirty`); the caller decides the instance's
+    /// fate. Not ready (503, no answer) is only waited for; a seed-era runtime, which has no
+    /// `/convos/*`, keeps the error for a later attempt.
     public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
         let target = try await runtimeTarget(instanceID)
         let runtime = providers.runtime
+        let outcome = try await handoff.exclusive(instanceID) { () async throws -> Result<RuntimeConversation, ProviderError> in
+            try ServicesDB.checkFence()
+            return await Self.provision(runtime, target, request)
+        }
         let conversation: RuntimeConversation
-        do {
-            conversation = try await handoff.exclusive(instanceID) {
-                try ServicesDB.checkFence()
-                return try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
-                                            instructions: request.instructions, joinUrl: request.joinUrl)
+        switch outcome {
+        case .success(let answer): conversation = answer
+        case .failure(let error):
+            guard Self.mayHaveActed(error), let recovery = try await resetAfterFailedProvision(instanceID, target, error) else {
+                throw ServicesError.runtime(error)
             }
-        } catch let error as ProviderError {
-            throw ServicesError.runtime(error)
+            return ConfigureResult(ok: false, conversationId: nil, inviteUrl: nil, joined: false, recovery: recovery, error: error.message)
         }
         _ = try await db.query("UPDATE services.instances SET configured_at = now(), updated_at = now() WHERE instance_id = $1", [instanceID])
         if let model = request.model { try await setModel(instanceID, model) }
         // Tools made while the conversation was being created were held for it: hand them over now.
         await kickDelivery(instanceID)
-        return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl, joined: conversation.joined)
+        return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl,
+                               joined: conversation.joined, status: conversation.status)
+    }
+
+    /// The provision's answer or its error, as a value.
+    private static func provision(_ runtime: RuntimeClient, _ target: RuntimeTarget, _ request: ConfigureRequest) async -> Result<RuntimeConversation, ProviderError> {
+        do {
+            return .success(try await runtime.provision(target.url, key: target.key, agentName: request.agentName,
+                                                        instructions: request.instructions, joinUrl: request.joinUrl))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// A provision error after which the runtime may hold a conversation: it answered an error of
+    /// its own, or the call timed out. Not: it was not ready (503), refused our secret, or was not reached.
+    private static func mayHaveActed(_ error: ProviderError) -> Bool {
+        if let status = error.status { return ![503, 401, 403, 404, 409, 429].contains(status) }
+        return error.kind == .retryable && error.message.hasPrefix("timed out")
+    }
+
+    /// `/convos/reset` then `/convos/status`; nil when the runtime has no `/convos/*` (seed-era).
+    private func resetAfterFailedProvision(_ instanceID: String, _ target: RuntimeTarget, _ failure: ProviderError) async throws -> ProvisionRecovery? {
+        let runtime = providers.runtime
+        return try await handoff.exclusive(instanceID) { () async throws -> ProvisionRecovery? in
+            try ServicesDB.checkFence()
+            do throws(ProviderError) {
+                try await runtime.reset(target.url, key: target.key)
+                guard let state = try await runtime.conversationState(target.url, key: target.key) else { return nil }
+                return state.clean == true ? .clean : .dirty
+            } catch where error.kind == .notFound {
+                return nil
+            } catch {
+                throw ServicesError.runtime(error)
+            }
+        }
+    }
+
+    /// `GET /convos/status` of the instance's runtime; nil for a seed-era runtime (no such route).
+    public func conversationState(_ instanceID: String) async throws -> RuntimeConversationState? {
+        let target = try await runtimeTarget(instanceID)
+        do {
+            return try await providers.runtime.conversationState(target.url, key: target.key)
+        } catch {
+            throw ServicesError.runtime(error)
+        }
     }
 
     /// The seed's `/pool/update-template` with the agent's name, instructions and model; the model
@@ -111,7 +166,7 @@ extension InProcessServices {
                 let railway = providers.railway, variables = env
                 try ServicesDB.checkFence()
                 async let stored = Self.failure { try await railway.storeVariables(project, variables) }
-                let restarted = await Self.failure { try await runtime.restartGateway(target.url, key: target.key, env: variables) }
+                let restarted = await Self.failure { try await runtime.restart(target.url, key: target.key, env: variables) }
                 if let error = await stored ?? restarted { throw error }
                 let names = env.keys.sorted()
                 _ = try await db.query("""

@@ -74,9 +74,14 @@ extension InProcessServices {
         await health.retain(Set(ids))
         await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
-        for (id, ready) in answers where ready { statuses[id]?.state = .healthy }
+        for (id, answer) in answers where answer?.ready == true { statuses[id]?.state = .healthy }
+        for id in ids {
+            guard let said = await health.identity(id) else { continue }
+            statuses[id]?.runtimeVersion = said.version
+            statuses[id]?.runtimeType = said.runtime
+        }
         // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
-        let done = answers.filter { $0.value && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
+        let done = answers.filter { $0.value?.ready == true && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
         for id in done {
             statuses[id]?.deployStatus = .success
             changed[id] = .success
@@ -205,20 +210,20 @@ extension InProcessServices {
         return polled
     }
 
-    /// `/pool/health` of each runtime, at most 40 at once; true where it said ready.
-    private func ping(_ probes: [(id: String, url: URL, key: String?)]) async -> [String: Bool] {
+    /// `/pool/health` of each runtime, at most 40 at once; nil where it did not answer.
+    private func ping(_ probes: [(id: String, url: URL, key: String?)]) async -> [String: RuntimeHealth?] {
         let runtime = providers.runtime
-        return await withTaskGroup(of: (String, Bool).self) { group in
-            var results: [String: Bool] = [:]
+        return await withTaskGroup(of: (String, RuntimeHealth?).self) { group in
+            var results: [String: RuntimeHealth?] = [:]
             var next = probes.makeIterator()
             func add() -> Bool {
                 guard let probe = next.next() else { return false }
-                group.addTask { (probe.id, await runtime.health(probe.url, key: probe.key)?.ready ?? false) }
+                group.addTask { (probe.id, await runtime.health(probe.url, key: probe.key)) }
                 return true
             }
             for _ in 0..<40 where !add() { break }
-            while let (id, ready) = await group.next() {
-                results[id] = ready
+            while let (id, answer) = await group.next() {
+                results[id] = answer
                 _ = add()
             }
             return results

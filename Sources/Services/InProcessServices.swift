@@ -31,6 +31,8 @@ public struct InProcessServices: ServicesClient {
     package let audit: ToolAudit
     /// Time for quota waits and health freshness.
     package let clock: any Clock
+    /// `POOL_URL` of new runtimes: `settings.poolURL`, or set once the controller knows its own address.
+    package let poolURL: Locked<String?>
 
     /// `supervisor` owns the background audits: the controller's, or one of its own when made alone.
     public init(db: PostgresPool, providers: ProviderSet, settings: ServicesSettings = ServicesSettings(),
@@ -45,6 +47,13 @@ public struct InProcessServices: ServicesClient {
         self.deliveries = deliveries
         self.health = HealthCache(ttl: settings.healthTTL)
         self.observer = RailwayObserver(settings: settings.observe)
+        self.poolURL = Locked(settings.poolURL)
+    }
+
+    /// Sets `POOL_URL` for runtimes made from now on, unless configured: the simulated cloud's
+    /// runtimes call this controller on its loopback port, known only once it listens.
+    public func defaultPoolURL(_ url: String) {
+        poolURL.withLock { if $0 == nil { $0 = url } }
     }
 
     /// Loads `BANKR_KEYS` into the pool; known keys are left as they are.

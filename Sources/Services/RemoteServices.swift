@@ -19,8 +19,9 @@ public struct RemoteServices: ServicesClient {
         self.http = ProviderHTTPClient(provider: "services", requestTimeout: .seconds(150))
     }
 
-    public func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance {
-        try await call("POST", "/create-instance", ["instanceId": instanceID, "image": image])
+    public func createInstance(_ instanceID: String, image: String?, env: [String: String]) async throws -> CreatedInstance {
+        struct Body: Encodable { let instanceId: String; let image: String?; let env: [String: String] }
+        return try await call("POST", "/create-instance", Body(instanceId: instanceID, image: image, env: env))
     }
 
     public func destroy(_ instanceID: String) async throws {
@@ -49,6 +50,12 @@ public struct RemoteServices: ServicesClient {
 
     public func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult {
         try await call("POST", "/configure/\(instanceID)", request, retry: false)
+    }
+
+    public func conversationState(_ instanceID: String) async throws -> RuntimeConversationState? {
+        struct Answer: Decodable { let state: RuntimeConversationState? }
+        let answer: Answer = try await call("GET", "/conversation/\(instanceID)", Optional<String>.none)
+        return answer.state
     }
 
     public func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult {

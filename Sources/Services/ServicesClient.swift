@@ -9,7 +9,8 @@ import Resources
 public protocol ServicesClient: Sendable {
     /// The instance's Railway project (service, `/data` volume, domain, one deployment), its
     /// OpenRouter key and its wallet. Idempotent: a repeat resumes where an earlier call stopped.
-    func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance
+    /// `env`: the pool's own variables for the runtime (`spec.env`).
+    func createInstance(_ instanceID: String, image: String?, env: [String: String]) async throws -> CreatedInstance
     /// Teardown in the order OpenRouter, AgentMail, Telnyx, Bankr, then the Railway project, each
     /// confirmed gone. Idempotent; resumes where it stopped.
     func destroy(_ instanceID: String) async throws
@@ -25,6 +26,9 @@ public protocol ServicesClient: Sendable {
     func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool
     /// The runtime's `/pool/provision`: the agent's conversation. Not idempotent (each call may make one).
     func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult
+    /// The runtime's `GET /convos/status`: its conversation, pending join, cleanliness and XMTP
+    /// inbox id; nil for a seed-era runtime, which has no such route.
+    func conversationState(_ instanceID: String) async throws -> RuntimeConversationState?
     /// The runtime's `/pool/update-template`, and the model through a restart; `supported` false on a 404.
     func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult
     /// The parent runtime's `/pool/clone-summary`; `supported` false on a 404.
@@ -85,11 +89,35 @@ public struct ConfigureRequest: Codable, Sendable, Equatable {
     }
 }
 
+/// What `POST /configure/INSTANCE` did. `ok`: the runtime made or joined the conversation, or
+/// (`status: pending_acceptance`) waits for its owner's approval, without a conversation yet.
+/// Not `ok`: the provision failed, the runtime was reset, and `recovery` says what it then held.
 public struct ConfigureResult: Codable, Sendable, Equatable {
     public var ok: Bool
-    public var conversationId: String
+    public var conversationId: String?
     public var inviteUrl: String?
     public var joined: Bool
+    public var status: ProvisionStatus?
+    public var recovery: ProvisionRecovery?
+    /// Why the provision failed (the runtime's words), when it did.
+    public var error: String?
+
+    public init(ok: Bool, conversationId: String?, inviteUrl: String?, joined: Bool, status: ProvisionStatus? = nil,
+                recovery: ProvisionRecovery? = nil, error: String? = nil) {
+        self.ok = ok
+        self.conversationId = conversationId
+        self.inviteUrl = inviteUrl
+        self.joined = joined
+        self.status = status
+        self.recovery = recovery
+        self.error = error
+    }
+}
+
+/// A failed provision's runtime after `/convos/reset`: holding nothing (it may serve another
+/// agent), or still holding a conversation (it may not).
+public enum ProvisionRecovery: String, Codable, Sendable {
+    case clean, dirty
 }
 
 public struct RuntimeCallResult: Codable, Sendable, Equatable {
@@ -153,6 +181,9 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     /// The create waits for a provider's quota until then (`ProviderQuota`); nil when it does not.
     public var quotaWaitUntil: Date?
     public var lastError: String?
+    /// What the runtime's `/pool/health` last said it runs (`version`, `runtime`).
+    public var runtimeVersion: String?
+    public var runtimeType: String?
 
     public init(state: InstanceHealth, setup: InstanceSetup, deployStatus: DeployStatus?, url: String?, tools: [String: ToolStatus], envPending: Bool) {
         self.state = state

@@ -18,9 +18,10 @@ public struct ServicesSettings: Sendable {
     /// The bootstrap image, `AGENT_IMAGE:AGENT_IMAGE_TAG`; a create without an image resolves it.
     public var agentImage = "ghcr.io/xmtplabs/convos-runtime"
     public var agentImageTag = "production"
-    /// Later images need `node convos-platform/pool-server/dist/index.js`: their default command
-    /// runs the agent without the pool endpoints. None keeps the image's own.
-    public var startCommand: String?
+    /// Today's images serve `/pool/*` only under pool-server (`RUNTIME_START_COMMAND`); their own
+    /// command runs the agent alone. Nil keeps the image's own.
+    public var startCommand: String? = ServicesSettings.poolServerCommand
+    public static let poolServerCommand = "node convos-platform/pool-server/dist/index.js"
     public var cpu: Double = 4
     public var memoryGB: Double = 4
     public var openRouterKeyLimit: Double = 20
@@ -29,6 +30,11 @@ public struct ServicesSettings: Sendable {
     public var primaryModel: String?
     /// Where a runtime reaches the services API to provision for itself (`SERVICES_URL` of each runtime).
     public var runtimeServicesURL: String?
+    /// Where runtimes call this controller back (`POOL_URL`): self-service and the services proxy.
+    /// Nil until known (`serve --simulate` learns its own port at start): runtimes then go without.
+    public var poolURL: String?
+    /// `RUNTIME_SHARED_ENV`: the controller's own variables given unchanged to every runtime.
+    public var sharedEnv: [String: String] = [:]
     /// `GHCR_TOKEN` as the image's registry credentials on each service.
     public var registryCredentials: RegistryCredentials?
     /// A runtime that said ready is pinged again after this long; one that did not, every batch.
@@ -46,16 +52,24 @@ public struct ServicesSettings: Sendable {
     /// The image tag `RAILWAY_ENVIRONMENT_NAME` implies: `staging` there, `production` everywhere else.
     public static func defaultTag(environment: String) -> String { environment == "staging" ? "staging" : "production" }
 
-    /// The variables of CONTRACT.md section 6 every runtime boots with; the secrets come from its row.
-    package func variables(instanceID: String, secrets: RuntimeSecrets, openRouterKey: String?) -> [String: String] {
-        var variables = [
-            "INSTANCE_ID": instanceID, "POOL_API_KEY": secrets.runtimeKey, "INSTANCE_SERVICES_TOKEN": secrets.servicesToken,
-            "OPENCLAW_GATEWAY_TOKEN": secrets.gatewayToken, "SETUP_PASSWORD": secrets.setupPassword,
+    /// The variables of CONTRACT.md section 6 every runtime boots with; the secrets come from its
+    /// row. The instance's one secret is its `GATEWAY_TOKEN` (today's images) and, the same value,
+    /// its `POOL_API_KEY` (seed-era images): either generation authenticates with it. The pool's
+    /// `env` and `RUNTIME_SHARED_ENV` go first: no entry of theirs replaces one of these.
+    package func variables(instanceID: String, secrets: RuntimeSecrets, openRouterKey: String?, image: String,
+                           poolURL: String?, poolEnv: [String: String] = [:]) -> [String: String] {
+        var variables = poolEnv.filter { !RuntimeVariables.reserved.contains($0.key) }
+        variables.merge(sharedEnv.filter { !RuntimeVariables.reserved.contains($0.key) }) { _, shared in shared }
+        variables.merge([
+            "INSTANCE_ID": instanceID, "GATEWAY_TOKEN": secrets.runtimeKey, "POOL_API_KEY": secrets.runtimeKey,
+            "INSTANCE_SERVICES_TOKEN": secrets.servicesToken, "SETUP_PASSWORD": secrets.setupPassword,
             "PRIVATE_WALLET_KEY": secrets.walletKey, "XMTP_ENV": xmtpEnv, "PORT": "8080",
-        ]
+            "RUNTIME_TYPE": RuntimeVariables.runtimeType(image: image),
+        ]) { _, ours in ours }
         if let openRouterKey { variables["OPENROUTER_API_KEY"] = openRouterKey }
         if let primaryModel { variables["OPENCLAW_PRIMARY_MODEL"] = primaryModel }
         if let runtimeServicesURL { variables["SERVICES_URL"] = runtimeServicesURL }
+        if let poolURL { variables["POOL_URL"] = poolURL }
         return variables
     }
 }

@@ -94,6 +94,9 @@ actor SimCloud {
 
     // Agent runtimes, by service id: what each was sent, and when it restarts.
     var runtimes: [String: RuntimeState] = [:]
+    /// The next provisions that fail (a test's fault), and whether each leaves a conversation behind.
+    var failingProvisions = 0
+    var failingProvisionsDirty = false
 
     /// Posts webhook events; shared by the detached tasks of deployments.
     let webhooks = WebhookSender()
@@ -208,6 +211,8 @@ public struct SimulatorOptions: Sendable {
     public var provisionDelay: Duration = .milliseconds(100)
     /// Time the runtime's `/pool/restart-gateway` takes (not ready meanwhile).
     public var restartDelay: Duration = .milliseconds(300)
+    /// Time a hermes join waits for the conversation owner's approval before the runtime calls back.
+    public var acceptanceDelay: Duration = .milliseconds(300)
     /// Runtimes serve the seed's "future" `/pool/update-template` and `/pool/clone-summary`; the
     /// real one does not (404), so neither does the simulator unless asked.
     public var runtimeExtensions = false
@@ -244,6 +249,7 @@ public struct SimulatorOptions: Sendable {
         o.healthDelay = .seconds(30)
         o.provisionDelay = .seconds(3)
         o.restartDelay = .seconds(8)
+        o.acceptanceDelay = .seconds(10)
         o.orderDelay = .seconds(3)
         o.latency = ["railway": .milliseconds(300), "openrouter": .milliseconds(400), "agentmail": .milliseconds(300),
                      "telnyx": .milliseconds(500), "ghcr": .milliseconds(200), "bankr": .milliseconds(300)]

@@ -145,6 +145,7 @@ extension SimCloud {
         names.map { name in
             var project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: "production")
             var service = Service(id: uuid(), projectID: project.id, name: name)
+            service.startCommand = Self.poolServerCommand
             service.deployments = [Deployment(id: uuid(), startedAt: .now - .seconds(3600), failed: false)]
             service.domain = baseURL.replacingOccurrences(of: "http://", with: "") + "/runtime/\(service.id)"
             project.serviceIDs = [service.id]

@@ -51,6 +51,8 @@ public final class Simulator: Sendable {
     /// Changes latencies while running (a runtime that never turns ready, a slower deploy).
     public func setOptions(_ options: SimulatorOptions) async { await cloud.setOptions(options) }
     public func options() async -> SimulatorOptions { await cloud.options }
+    /// The next `count` runtime provisions fail with a 500; `dirty`: each leaves its runtime holding a conversation.
+    public func failProvisions(_ count: Int, dirty: Bool = false) async { await cloud.failProvisions(count, dirty: dirty) }
     /// Points `repository:tag` at a new digest, as a push would; returns it.
     public func moveTag(repository: String, tag: String) async -> String { await cloud.moveTag(repository: repository, tag: tag) }
 
@@ -100,12 +102,15 @@ public final class Simulator: Sendable {
         }
         r.add("GET", "/bankr/wallet/me") { q in await cloud.bankrWallet(apiKey: q.header("x-api-key")).http }
         for method in ["GET", "POST"] {
-            r.add(method, "/runtime/:id/pool/:action") { q in
-                await cloud.runtime(serviceID: q.pathParameters["id"]!, method: q.method, action: q.pathParameters["action"]!, body: q.body,
-                                    authorization: q.header("authorization")).http
+            for area in ["pool", "convos"] {
+                r.add(method, "/runtime/:id/\(area)/:action") { q in
+                    await cloud.runtime(serviceID: q.pathParameters["id"]!, method: q.method, area: area, action: q.pathParameters["action"]!,
+                                        body: q.body, authorization: q.header("authorization")).http
+                }
             }
         }
         r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
+        r.add("POST", "/_sim/runtime/:id") { q in await cloud.setRuntime(serviceID: q.pathParameters["id"]!, body: q.body).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
         r.add("GET", "/_sim/stats") { _ in .json(await cloud.stats()) }
         r.add("POST", "/_sim/railway/bulk") { q in

@@ -16,13 +16,17 @@ extension InstanceWrites {
         package let runtimeConfig: RuntimeConfig?
         package let refusedConfig: RuntimeConfig?
         package let cloneSummaryDone: Bool
+        /// The join waits for acceptance; the runtime is tainted.
+        package let pending: Bool
+        package let tainted: Bool
+        package let conversationId: String?
     }
 
     /// A read: no fence.
     package func bound(agent: String, instance: String) async throws -> Bound? {
         guard let row = try await db.query("""
             SELECT a.spec AS agent_spec, t.spec AS template_spec, t.generation, i.url, i.conversation_id IS NOT NULL AS configured,
-                   i.runtime_config, i.refused_config, i.clone_summary_result IS NOT NULL AS clone_done
+                   i.runtime_config, i.refused_config, i.clone_summary_result IS NOT NULL AS clone_done, i.acceptance, i.conversation_id
             FROM pool.agents a JOIN pool.instances i ON i.agent = a.name AND i.instance_id = $2 AND i.state = 'claimed'
             LEFT JOIN pool.agent_templates t ON t.name = a.template
             WHERE a.name = $1 AND a.deletion_requested_at IS NULL
@@ -32,7 +36,8 @@ extension InstanceWrites {
         return Bound(config: AgentConfig.resolve(spec, template: template), templateGeneration: try row.decode("generation"),
                      configured: try row.decode("configured"), url: try row.decode("url"),
                      runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
-                     cloneSummaryDone: try row.decode("clone_done"))
+                     cloneSummaryDone: try row.decode("clone_done"), pending: try row.decode("acceptance", as: String?.self) == "pending",
+                     tainted: try row.decode("acceptance", as: String?.self) == "tainted", conversationId: try row.decode("conversation_id"))
     }
 
     /// The conversation `/pool/provision` answered, on the instance, and `NOTIFY convos_configured`

@@ -6,8 +6,9 @@ import Resources
 /// rows other claimers hold, on the partial index over idle rows. Used by `POST /api/pool/claim`
 /// (any replica) and by the reconciler for agents applied as YAML.
 package enum Claims {
-    /// The pool claims come from: `default` when it exists, else the first by name. The planner
-    /// binds waiting agents to the same pool (`Planner.defaultPool`); ClaimPoolTests holds them equal.
+    /// The pool claims come from when the template names none (`spec.pool`): `default` when it
+    /// exists, else the first by name. The planner binds waiting agents to the same pool
+    /// (`Planner.claimPool`); ClaimPoolTests holds them equal.
     package static let poolSQL = "(SELECT name FROM pool.pools ORDER BY (name = 'default') DESC, name LIMIT 1)"
 
     package struct Claimed: Sendable { package let instanceID: String; package let url: String? }
@@ -83,7 +84,7 @@ extension Claims {
         ok AS (SELECT 1 AS ok FROM checks WHERE refusal IS NULL),
         target AS (
             SELECT instance_id, url FROM pool.instances
-            WHERE pool = \(poolSQL)
+            WHERE pool = coalesce((SELECT spec->>'pool' FROM tpl), \(poolSQL))
               AND state = 'idle' AND EXISTS (SELECT 1 FROM ok)
             ORDER BY created_at FOR UPDATE SKIP LOCKED LIMIT 1),
         agent AS (

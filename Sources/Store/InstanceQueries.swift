@@ -8,7 +8,7 @@ package struct InstanceQueries: Sendable {
 
     package static let columns = """
         i.instance_id, state, pool, image_digest, url, agent, parent_instance, h.health, conversation_id, invite_url,
-        created_at, claimed_at, template_synced_at
+        created_at, claimed_at, template_synced_at, h.runtime_version, h.runtime_type, acceptance
         """
 
     package static let from = "pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)"
@@ -31,7 +31,9 @@ package struct InstanceQueries: Sendable {
             parentInstance: try row.decode("parent_instance"),
             health: try row.decode("health", as: String?.self).flatMap(InstanceHealth.init(rawValue:)),
             conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), createdAt: try row.decode("created_at"),
-            claimedAt: try row.decode("claimed_at"), templateSyncedAt: try row.decode("template_synced_at"))
+            claimedAt: try row.decode("claimed_at"), templateSyncedAt: try row.decode("template_synced_at"),
+            runtimeType: try row.decode("runtime_type"), runtimeVersion: try row.decode("runtime_version"),
+            acceptance: try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:)))
     }
 
     package init(db: PostgresPool) {

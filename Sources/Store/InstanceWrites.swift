@@ -19,6 +19,15 @@ package struct InstanceWrites: Sendable {
         try await db.query("SELECT pool FROM pool.instances WHERE instance_id = $1", [instance]).first?.decode("pool")
     }
 
+    /// The instance's pool's `spec.env`: plain variables for its runtime.
+    package func poolEnv(of instance: String) async throws -> [String: String] {
+        guard let text: JSONText = try await db.query("""
+            SELECT p.spec->'env' AS env FROM pool.instances i JOIN pool.pools p ON p.name = i.pool
+            WHERE i.instance_id = $1 AND jsonb_typeof(p.spec->'env') = 'object'
+            """, [instance]).first?.decode("env") else { return [:] }
+        return (try? JSONDecoder().decode([String: String].self, from: text.data)) ?? [:]
+    }
+
     /// Read your own writes: the count and the new intent rows are in one transaction, under the
     /// pool's row lock, so a stale view can never create past minIdle or maxInstances. Returns the
     /// new instances' ids (none when the pool is gone or already has enough coming). The crash-loop

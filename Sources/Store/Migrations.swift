@@ -15,6 +15,7 @@ package enum Migrations {
         Migration(version: 9, name: "kubernetes_api", sql: text(PackageResources.v0009_kubernetes_api_sql)),
         Migration(version: 10, name: "ui_sessions", sql: text(PackageResources.v0010_ui_sessions_sql)),
         Migration(version: 11, name: "released_numbers", sql: text(PackageResources.v0011_released_numbers_sql)),
+        Migration(version: 12, name: "runtime_today", sql: text(PackageResources.v0012_runtime_today_sql)),
     ]
 
     package static let migrator = Migrator(all)

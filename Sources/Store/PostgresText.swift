@@ -35,3 +35,8 @@ package func textArray(_ values: [String]) -> String {
     }
     return "{" + values.map(quoted).joined(separator: ",") + "}"
 }
+
+/// A Postgres text array literal with NULL elements for nils.
+package func textArray(_ values: [String?]) -> String {
+    "{" + values.map { value in value.map { textArray([$0]).dropFirst().dropLast() }.map(String.init) ?? "NULL" }.joined(separator: ",") + "}"
+}

@@ -12,13 +12,27 @@ package enum StatusWriter {
         package var templates: [(name: String, status: JSONValue)] = []
         package var agents: [(name: String, status: JSONValue)] = []
         /// Health as the status batch saw it, for `GET /v1/instances`.
-        package var health: [(instance: String, health: String)] = []
+        package var health: [Health] = []
         /// The failing keys, for every replica's `/status`: nil when unchanged.
         package var backoffs: Backoffs?
 
         package init() {}
 
         package var isEmpty: Bool { pools.isEmpty && templates.isEmpty && agents.isEmpty && health.isEmpty && backoffs == nil }
+    }
+
+    /// An instance's health, and the version and harness its runtime named.
+    package struct Health: Sendable, Equatable {
+        package var instance: String
+        package var health: String
+        package var version: String?
+        package var runtime: String?
+        package init(instance: String, health: String, version: String?, runtime: String?) {
+            self.instance = instance
+            self.health = health
+            self.version = version
+            self.runtime = runtime
+        }
     }
 
     package struct Backoffs: Sendable {
@@ -66,11 +80,13 @@ package enum StatusWriter {
             if !w.health.isEmpty {
                 // A table of its own: no instance row is locked, so claims never skip one for this.
                 _ = try await c.query("""
-                    INSERT INTO pool.instance_health (instance_id, health)
-                    SELECT u.id, u.h FROM unnest($1::text[], $2::text[]) AS u(id, h)
+                    INSERT INTO pool.instance_health (instance_id, health, runtime_version, runtime_type)
+                    SELECT u.id, u.h, u.v, u.r FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(id, h, v, r)
                     WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
-                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, observed_at = now()
-                    """, [textArray(w.health.map(\.instance)), textArray(w.health.map(\.health))])
+                    ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, runtime_version = excluded.runtime_version,
+                        runtime_type = excluded.runtime_type, observed_at = now()
+                    """, [textArray(w.health.map(\.instance)), textArray(w.health.map(\.health)),
+                          textArray(w.health.map(\.version)), textArray(w.health.map(\.runtime))])
             }
         }
     }

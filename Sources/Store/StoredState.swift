@@ -44,7 +44,7 @@ package enum StoredState {
         var stored = Rows(instanceRows: try await query("""
             SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
                    clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
-                   runtime_config, refused_config
+                   runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type
             FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
             """, []))
         for row in poolRows.rows {

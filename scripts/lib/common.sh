@@ -2,7 +2,7 @@
 # Sourced, not run. Postgres refuses to run as root, so the cluster runs as the `postgres` user
 # in a folder it owns, on a private port, with its socket inside that folder.
 
-APT_PACKAGES="libpq-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev postgresql pkg-config curl python3"
+APT_PACKAGES="libpq-dev libyaml-dev libmicrohttpd-dev libgnutls28-dev nettle-dev postgresql pkg-config curl python3"
 
 log() { printf '==> %s\n' "$*" >&2; }
 

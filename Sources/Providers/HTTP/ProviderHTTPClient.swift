@@ -28,6 +28,8 @@ public final class ProviderHTTPClient: Sendable {
         public var operation: String
         /// Statuses returned as responses instead of errors (GHCR's 401 challenge).
         public var passthrough: Set<Int> = []
+        /// This call's bound, when shorter than the client's (a runtime's provision: 75 s).
+        public var timeout: Duration?
 
         public init(method: String, url: URL, headers: [String: String] = [:], body: Data? = nil, idempotent: Bool, operation: String,
                     passthrough: Set<Int> = []) {
@@ -137,7 +139,7 @@ public final class ProviderHTTPClient: Sendable {
     }
 
     private func perform(_ request: Request, classify: Classifier?, gate: QuotaGate) async -> Result<Response, ProviderError> {
-        var urlRequest = URLRequest(url: request.url, timeoutInterval: Double(requestTimeout.components.seconds))
+        var urlRequest = URLRequest(url: request.url, timeoutInterval: Double((request.timeout ?? requestTimeout).components.seconds))
         urlRequest.httpMethod = request.method
         urlRequest.httpBody = request.body
         for (name, value) in request.headers { urlRequest.setValue(value, forHTTPHeaderField: name) }

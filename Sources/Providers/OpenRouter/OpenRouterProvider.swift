@@ -75,6 +75,24 @@ public final class OpenRouterProvider: ToolProvider {
         _ = try await send("PATCH", "/keys/\(externalID)", body: .object(Self.limits(options)), idempotent: true, operation: "keys.update")
     }
 
+    /// One key's spend: `GET /keys/{hash}`'s `limit`, `usage` and `limit_reset`.
+    public func credits(hash: String) async throws(ProviderError) -> KeyCredits {
+        let data = try await send("GET", "/keys/\(hash)", idempotent: true, operation: "keys.get")["data"] ?? .null
+        func number(_ value: JSONValue?) -> Double? {
+            switch value {
+            case .double(let d)?: return d
+            case .int(let i)?: return Double(i)
+            default: return nil
+            }
+        }
+        return KeyCredits(limit: number(data["limit"]), usage: number(data["usage"]) ?? 0, limitReset: data["limit_reset"]?.stringValue)
+    }
+
+    /// `PATCH /keys/{hash}` with a new limit only (its reset period kept).
+    public func setLimit(hash: String, limitUsd: Double) async throws(ProviderError) {
+        _ = try await send("PATCH", "/keys/\(hash)", body: .object(["limit": .double(limitUsd)]), idempotent: true, operation: "keys.update")
+    }
+
     static func limits(_ options: ToolOptions) -> [String: JSONValue] {
         ["limit": options.limitUsd.map(JSONValue.double) ?? .null, "limit_reset": options.limitReset.map(JSONValue.string) ?? .null]
     }
@@ -119,4 +137,12 @@ public final class OpenRouterProvider: ToolProvider {
                                                   body: body?.canonicalData(), idempotent: idempotent, operation: operation))
         return JSONValue(jsonBody: response.body) ?? .null
     }
+}
+
+/// What an OpenRouter key may spend and has spent, in US dollars.
+public struct KeyCredits: Sendable, Equatable {
+    /// Nil: no limit.
+    public var limit: Double?
+    public var usage: Double
+    public var limitReset: String?
 }

@@ -18,6 +18,9 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     /// The agent's configuration changed since the runtime was configured: push it.
     case pushTemplate(agent: String, instance: String, generation: Int?)
     case sendCloneSummary(agent: String, instance: String, parentInstance: String)
+    /// The runtime's `/convos/status` against the agent's conversation: a pending join settled,
+    /// or a runtime that disagrees (`Tainted`).
+    case checkConversation(agent: String, instance: String)
     case teardown(instance: String, reason: String)
     case removeAgent(agent: String)
     case deleteOrphan(instanceID: String)
@@ -36,7 +39,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .bindAgent(let a, _), .removeAgent(let a), .instanceLost(let a, _, _): return "agent/\(a)"
         case .provisionTool(let a, _, let tool), .deprovisionTool(let a, _, let tool, _): return "agent/\(a)/\(tool.rawValue)"
         // Both talk to the runtime's conversation: never at once.
-        case .configure(let a, _), .pushTemplate(let a, _, _): return "agent/\(a)/runtime"
+        case .configure(let a, _), .pushTemplate(let a, _, _), .checkConversation(let a, _): return "agent/\(a)/runtime"
         case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
         case .deleteOrphan(let i): return "orphan/\(i)"
         case .handOver(let i): return "instance/\(i)/env"
@@ -65,6 +68,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .deprovisionTool: return "deprovisionTool"
         case .pushTemplate: return "pushTemplate"
         case .sendCloneSummary: return "sendCloneSummary"
+        case .checkConversation: return "checkConversation"
         case .teardown: return "teardown"
         case .removeAgent: return "removeAgent"
         case .deleteOrphan: return "deleteOrphan"

@@ -15,12 +15,18 @@ public enum Planner {
 
         // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
         let waiting = input.agents.filter { !$0.deleting && instanceOfAgent[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
-        let claimPool = defaultPool(input.pools)
-        var idleLeft = claimPool.map { pool in input.instances.filter { $0.pool == pool.name && $0.state == .idle && !$0.deployFailed }.count } ?? 0
+        let fallback = defaultPool(input.pools)?.name
+        var idleLeft: [String: Int] = [:]
+        for instance in input.instances where instance.state == .idle && !instance.deployFailed { idleLeft[instance.pool, default: 0] += 1 }
+        var waitingFor: [String: Int] = [:]
         for agent in waiting {
-            guard let pool = claimPool, idleLeft > 0 else { break }
-            actions.append(.bindAgent(agent: agent.name, pool: pool.name))
-            idleLeft -= 1
+            // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
+            if let template = agent.spec.template, input.templates[template] == nil { continue }
+            guard let pool = claimPool(agent, templates: input.templates, fallback: fallback), poolsByName[pool] != nil else { continue }
+            waitingFor[pool, default: 0] += 1
+            guard (idleLeft[pool] ?? 0) > 0 else { continue }
+            actions.append(.bindAgent(agent: agent.name, pool: pool))
+            idleLeft[pool, default: 0] -= 1
         }
         for agent in input.agents {
             let instance = instanceOfAgent[agent.name]
@@ -41,7 +47,7 @@ public enum Planner {
 
         // Pools: refill to minIdle within maxInstances; replace instances on an old digest.
         for pool in input.pools {
-            actions += planPool(pool, input: input, waitingForThisPool: claimPool?.name == pool.name ? waiting.count : 0)
+            actions += planPool(pool, input: input, waitingForThisPool: waitingFor[pool.name] ?? 0)
         }
 
         for orphan in input.orphans where input.now.timeIntervalSince(orphan.firstSeen) >= input.settings.orphanGrace {
@@ -60,6 +66,11 @@ public enum Planner {
     /// The pool agents claim from: `default` when it exists, else the first by name.
     public static func defaultPool(_ pools: [PoolView]) -> PoolView? {
         pools.first { $0.name == "default" } ?? pools.min { $0.name < $1.name }
+    }
+
+    /// The pool an agent is claimed from: its template's `spec.pool`, else `fallback` (`defaultPool`).
+    public static func claimPool(_ agent: AgentView, templates: [String: TemplateView], fallback: String?) -> String? {
+        agent.spec.template.flatMap { templates[$0]?.spec.pool } ?? fallback
     }
 
     static func planInstance(_ instance: InstanceView, pool: PoolView?, input: PlannerInput) -> [Action] {
@@ -97,7 +108,15 @@ public enum Planner {
     static func planClaimed(_ agent: AgentView, _ instance: InstanceView, input: PlannerInput, parent: InstanceView?) -> [Action] {
         let config = agent.config(input.templates)
         var actions: [Action] = []
-        if !instance.configured {
+        // A tainted runtime is left as it is for an operator: nothing more reaches it.
+        if instance.acceptance == .tainted { return [] }
+        // At each resync (and while a join waits), the runtime's own word on its conversation.
+        if input.auditDue, instance.healthy, instance.configured || instance.acceptance == .pending {
+            actions.append(.checkConversation(agent: agent.name, instance: instance.id))
+        }
+        if instance.acceptance == .pending {
+            // The join waits for its owner: nothing to configure until the runtime calls back.
+        } else if !instance.configured {
             if instance.healthy { actions.append(.configure(agent: agent.name, instance: instance.id)) }
         } else {
             let wanted = RuntimeConfig(config)

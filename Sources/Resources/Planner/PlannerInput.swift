@@ -186,6 +186,12 @@ public struct InstanceView: Sendable, Equatable {
     /// Its create waits for a provider's quota until then, with the provider's last word.
     public var quotaWaitUntil: Date?
     public var lastError: String?
+    /// A join waiting for acceptance, or a tainted runtime; nil otherwise.
+    public var acceptance: RuntimeAcceptance?
+    public var acceptanceMessage: String?
+    /// What the runtime's `/pool/health` last said it runs.
+    public var runtimeVersion: String?
+    public var runtimeType: String?
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
                 createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: DeployStatus? = .success,
