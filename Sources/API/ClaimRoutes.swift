@@ -28,7 +28,7 @@ extension ControllerAPI {
         package let agent: String
         package let instanceId: String
         package let gatewayUrl: String?
-        package let conversation: (conversationId: String, inviteUrl: String?, joined: Bool)?
+        package let conversation: (conversationId: String?, inviteUrl: String?, joined: Bool)?
 
         package enum Keys: String, CodingKey { case agent, instanceId, gatewayUrl, inviteUrl, conversationId, joined }
 

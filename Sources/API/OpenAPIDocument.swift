@@ -103,11 +103,33 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "SessionRequest"), responses: [200, 401]),
         .init(method: "GET", path: "/ui/session", summary: "Whether the session cookie is signed in, with its CSRF token", responses: [200]),
         .init(method: "DELETE", path: "/ui/session", summary: "Sign out (X-CSRF-Token required with a live session)", responses: [200, 403]),
+        .init(method: "GET", path: "/.well-known/agents.json", summary: "The JWKS of the key that signs agents' attestations (public)", responses: [200]),
+        .init(method: "POST", path: "/api/pool/self-info", summary: "Runtime self-service: its runtime version and image, and its pool's latest image",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/self-upgrade", summary: "Runtime self-service: move to the pool's current digest now",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/self-destruct", summary: "Runtime self-service: the agent is deleted (ordered teardown)",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/credits-check", summary: "Runtime self-service: its OpenRouter key's limit and usage",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/credits-topup", summary: "Runtime self-service: raise its key's limit within the template's topUp policy",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/attest", summary: "Runtime self-service: an Ed25519 attestation of its own XMTP inbox id",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/pending-acceptance/complete", summary: "Runtime callback: the join was accepted",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/pending-acceptance/fail", summary: "Runtime callback: the join was refused",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
         .init(method: "POST", path: "/webhooks/railway/{secret}", summary: "Railway deployment events (public; the secret in the path is the check)",
               body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
     ]
 
-    package static let publicPaths: Set<String> = ["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}", "/ui/session", "/app/{file}"]
+    package static let publicPaths: Set<String> = Set(["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}",
+                                                       "/ui/session", "/app/{file}", "/.well-known/agents.json"])
+        .union(APIAuth.runtimePatterns)
+
+    /// The runtime routes' answers: their own instance credentials, not a bearer token.
+    static let runtimeResponses = [200, 400, 403, 404, 409, 429, 502, 503]
 
     package static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
@@ -224,6 +246,9 @@ package enum OpenAPIDocument {
       "CloneSummaryRequest": {"type": "object", "required": ["childAgent", "childInstanceId"], "properties": {
         "childAgent": {"type": "string"}, "childInstanceId": {"type": "string"}, "childUrl": {"type": "string", "nullable": true}}},
       "SessionRequest": {"type": "object", "properties": {"token": {"type": "string"}}},
+      "SelfServiceRequest": {"type": "object", "required": ["instanceId", "gatewayToken"], "properties": {
+        "instanceId": {"type": "string"}, "gatewayToken": {"type": "string"}, "inboxId": {"type": "string"},
+        "conversationId": {"type": "string"}, "code": {"type": "string"}}},
       "UserConfigRequest": {"type": "object", "required": ["userConfig"], "properties": {
         "userConfig": {"type": "object", "additionalProperties": {"type": "string"}}}}
     }

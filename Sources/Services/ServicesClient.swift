@@ -269,3 +269,10 @@ package func validInstanceID(_ id: String) -> Bool {
     // Bytes, not Characters: the status batch checks every id of the fleet on each tick.
     (6...32).contains(id.utf8.count) && id.utf8.allSatisfy { (97...122).contains($0) || (48...57).contains($0) }
 }
+
+extension ServicesClient {
+    /// An instance with no pool variables of its own.
+    public func createInstance(_ instanceID: String, image: String?) async throws -> CreatedInstance {
+        try await createInstance(instanceID, image: image, env: [:])
+    }
+}

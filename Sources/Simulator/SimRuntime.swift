@@ -20,6 +20,8 @@ struct RuntimeState: Sendable {
     var pending = false
     /// Its XMTP identity, made at first boot.
     var inboxId: String?
+    /// A conversation `/convos/reset` cannot drop (a test's fault: a dirty runtime).
+    var stuck = false
     /// Today's runtime without a `GATEWAY_TOKEN` makes one up (`keys.sh`): no pool call then passes.
     var madeUpToken: String?
 }
@@ -98,6 +100,7 @@ extension SimCloud {
             return .json(["conversationId": state.conversationId.map { $0 as Any } ?? NSNull(), "pending": state.pending,
                           "clean": state.conversationId == nil && !state.pending, "inboxId": inboxID(serviceID)])
         case ("POST", "convos", "reset"):
+            guard runtimes[serviceID]?.stuck != true else { return .json(["ok": true, "reset": false, "status": "bound"]) }
             runtimes[serviceID, default: RuntimeState()].conversationId = nil
             runtimes[serviceID, default: RuntimeState()].pending = false
             runtimes[serviceID, default: RuntimeState()].resets += 1
@@ -131,7 +134,10 @@ extension SimCloud {
         let state = runtimes[serviceID] ?? RuntimeState()
         if failingProvisions > 0 {
             failingProvisions -= 1
-            if failingProvisionsDirty { runtimes[serviceID, default: RuntimeState()].conversationId = "conv_" + nextID() }
+            if failingProvisionsDirty {
+                runtimes[serviceID, default: RuntimeState()].conversationId = "conv_" + nextID()
+                runtimes[serviceID, default: RuntimeState()].stuck = true
+            }
             return .json(["error": "Provision failed: XMTP unavailable"], status: 500)
         }
         if generation == .today, state.conversationId != nil || state.pending {
@@ -211,7 +217,8 @@ extension SimCloud {
         return true
     }
 
-    /// The next `count` provisions fail with a 500; `dirty`: each leaves the runtime holding a conversation.
+    /// The next `count` provisions fail with a 500; `dirty`: each leaves the runtime holding a
+    /// conversation its reset cannot drop.
     func failProvisions(_ count: Int, dirty: Bool) {
         failingProvisions = count
         failingProvisionsDirty = dirty

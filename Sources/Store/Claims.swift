@@ -109,11 +109,12 @@ extension Claims {
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """)
 
-    /// The agent's conversation once its runtime is configured; nil until then.
-    package static func conversation(_ db: PostgresPool, agent: String) async throws -> (conversationId: String, inviteUrl: String?, joined: Bool)? {
+    /// The agent's conversation once its runtime is configured, or its join waiting for the
+    /// owner's approval (no conversation yet, the join URL as its invite); nil until then.
+    package static func conversation(_ db: PostgresPool, agent: String) async throws -> (conversationId: String?, inviteUrl: String?, joined: Bool)? {
         guard let row = try await db.query("""
             SELECT conversation_id, invite_url, coalesce(joined, false) AS joined FROM pool.instances
-            WHERE agent = $1 AND conversation_id IS NOT NULL
+            WHERE agent = $1 AND (conversation_id IS NOT NULL OR acceptance = 'pending')
             """, [agent]).first else { return nil }
         return (try row.decode("conversation_id"), try row.decode("invite_url"), try row.decode("joined"))
     }

@@ -205,3 +205,34 @@ extension TestController {
         return await shellOutput("cd \(Repo.root) && \(env) \(bin) \(arguments)", mergeErrors: true)
     }
 }
+
+extension TestController {
+    /// The instance's one runtime secret, its `GATEWAY_TOKEN`.
+    package func gatewayToken(_ instance: String) async throws -> String {
+        try await controller.db.query("SELECT runtime_key FROM services.instances WHERE instance_id = $1", [instance]).first!.decode("runtime_key")
+    }
+
+    /// Sets what the simulated runtime of `instance` holds (`{"conversationId"}`), as a test's fault.
+    package func setRuntime(_ instance: String, _ body: [String: Any]) async throws {
+        let service: String = try await controller.db.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [instance])
+            .first!.decode("railway_service_id")
+        _ = try await TestHTTPClient(base: controller.simulator!.baseURL).send("POST", "/_sim/runtime/\(service)",
+                                                                                body: try JSONSerialization.data(withJSONObject: body))
+    }
+
+    /// A runtime's self-service call: `POST /api/pool/ROUTE` with `{instanceId, gatewayToken, ...}`.
+    package func selfService(_ route: String, instance: String, token: String, _ extra: [String: Any] = [:]) async throws -> TestHTTPClient.Response {
+        var body = extra
+        body["instanceId"] = instance
+        body["gatewayToken"] = token
+        return try await client.send("POST", "/api/pool/\(route)", body: try JSONSerialization.data(withJSONObject: body),
+                                     headers: ["Content-Type": "application/json"])
+    }
+
+    /// The agent's condition of `type`.
+    package func condition(_ agent: String, _ type: String) async throws -> [String: Any]? {
+        guard let text: String = try await controller.db.query("SELECT status::text AS s FROM pool.agents WHERE name = $1", [agent]).first?.decode("s"),
+              let status = try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] else { return nil }
+        return (status["conditions"] as? [[String: Any]])?.first { $0["type"] as? String == type }
+    }
+}

@@ -39,45 +39,109 @@ import TestSupport
         await cloud.sim.shutdown()
     }
 
-    /// The runtime's pool protocol with the runtime's own key: health turns ready after the deploy,
-    /// provision answers a conversation, restart-gateway hands variables over in place, the seed's
-    /// "future" endpoints are a 404, and a wrong key is refused.
-    @Test func runtimeProtocolWithItsOwnKey() async throws {
-        var options = SimulatorOptions()
-        options.deployDelay = .milliseconds(50)
-        options.healthDelay = .seconds(3600)
-        let cloud = SimulatedCloud(sim: try await Simulator(options: options))
+    /// A service of its own in the simulated cloud, deployed with `image`, `variables` and `startCommand`.
+    private func runtimeService(_ cloud: SimulatedCloud, name: String, image: String, variables: [String: String],
+                                startCommand: String?) async throws -> (service: String, url: URL) {
         let railway = cloud.railway()
-        let project = try await railway.createProject(name: "convos-agent-rrr111", environmentName: "production")
+        let project = try await railway.createProject(name: name, environmentName: "production")
         let environment = try #require(project.environmentID)
         let service = try await railway.createService(projectID: project.id, environmentID: environment, name: "agent", registryCredentials: nil)
         let domain = try await railway.createDomain(environmentID: environment, serviceID: service, port: 8080)
         try await railway.commit(environmentID: environment, serviceID: service,
-                                 ServiceDeploySpec(image: "ghcr.io/a/b@sha256:0", variables: ["POOL_API_KEY": "rk_own"]), message: "first")
+                                 ServiceDeploySpec(image: image, startCommand: startCommand, variables: variables), message: "first")
+        return (service, try #require(URL(string: "http://\(domain)")))
+    }
+
+    /// Today's runtime (April 2026) with its own `GATEWAY_TOKEN`: health answers without a token
+    /// (503 until ready, with its version and harness), provision answers a conversation and its
+    /// `status`, `/pool/restart` hands variables over in place, `/convos/status` and `/convos/reset`
+    /// tell and drop the conversation, the seed's "future" endpoints are a 404, and a wrong token
+    /// is refused (never retried with another credential).
+    @Test func todaysRuntimeProtocolWithItsOwnToken() async throws {
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(50)
+        options.healthDelay = .seconds(3600)
+        let cloud = SimulatedCloud(sim: try await Simulator(options: options))
+        let (service, url) = try await runtimeService(cloud, name: "convos-agent-rrr111", image: "ghcr.io/a/b@sha256:0",
+                                                      variables: ["GATEWAY_TOKEN": "gt_own"], startCommand: "node convos-platform/pool-server/dist/index.js")
         let runtime = RuntimeClient(http: cloud.http("runtime"), probe: cloud.http("runtime"))
-        let url = try #require(URL(string: "http://\(domain)"))
-        #expect(await runtime.health(url, key: "rk_own") == RuntimeHealth(ready: false, version: "sim-1"), "deployed, not ready yet")
-        #expect(await runtime.health(url, key: "wrong") == nil, "401 with another key")
+        #expect(await runtime.health(url, key: "gt_own") == RuntimeHealth(ready: false, version: "sim-1", runtime: "openclaw"), "deployed, not ready yet")
         do {
-            _ = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+            _ = try await runtime.provision(url, key: "gt_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
             Issue.record("provisioned before ready")
         } catch { #expect(error.status == 503) }
-        // The runtime turns ready.
         options.healthDelay = .zero
         await cloud.sim.setOptions(options)
         let deadline = ContinuousClock.now + .seconds(5)
-        while await runtime.health(url, key: "rk_own")?.ready != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
-        let conversation = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
-        #expect(conversation.inviteUrl?.hasPrefix("https://convos.org/invite/") == true && !conversation.joined)
-        let joined = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: "https://convos.org/invite/x")
-        #expect(joined.joined && joined.inviteUrl == "https://convos.org/invite/x")
-        try await runtime.restartGateway(url, key: "rk_own", env: ["AGENTMAIL_INBOX_ID": "a@b"])
-        #expect(try await runtime.post(url, key: "rk_own", "update-template", body: .object([:])) == false)
-        #expect(try await runtime.post(url, key: "rk_own", "clone-summary", body: .object([:])) == false)
+        while await runtime.health(url, key: nil)?.ready != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        do {
+            _ = try await runtime.provision(url, key: "wrong", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+            Issue.record("provisioned with a wrong token")
+        } catch { #expect(error.kind == .unauthorized) }
+        let conversation = try await runtime.provision(url, key: "gt_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+        #expect(conversation.inviteUrl?.hasPrefix("https://convos.org/invite/") == true && !conversation.joined && conversation.status == .created)
+        let state = try #require(try await runtime.conversationState(url, key: "gt_own"))
+        #expect(state.conversationId == conversation.conversationId && state.clean == false && state.inboxId?.hasPrefix("inbox_") == true)
+        do {
+            _ = try await runtime.provision(url, key: "gt_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+            Issue.record("a bound runtime provisioned again")
+        } catch { #expect(error.status == 500) }
+        try await runtime.reset(url, key: "gt_own")
+        #expect(try await runtime.conversationState(url, key: "gt_own")?.clean == true)
+        let joined = try await runtime.provision(url, key: "gt_own", agentName: "Ada", instructions: "Be brief.", joinUrl: "https://convos.org/invite/x")
+        #expect(joined.joined && joined.inviteUrl == "https://convos.org/invite/x" && joined.status == .joined)
+        try await runtime.restart(url, key: "gt_own", env: ["AGENTMAIL_INBOX_ID": "a@b"])
+        #expect(try await runtime.post(url, key: "gt_own", "update-template", body: .object([:])) == false)
         let record = try await TestHTTPClient(base: cloud.sim.baseURL).get("/_sim/runtime/\(service)").json()
         #expect(record["env"] as? [String] == ["AGENTMAIL_INBOX_ID"])
-        #expect(record["bearers"] as? [String] == ["rk_own", "wrong"])
+        #expect(record["bearers"] as? [String] == ["gt_own", "wrong"], "health went without a token; nothing but the runtime's own otherwise")
         #expect(record["deployments"] as? Int == 1, "the restart was in place, not a redeploy")
+        #expect(runtime.stats.calls["restart-gateway|ok"] == nil, "today's runtime restarts through /pool/restart")
+        await cloud.sim.shutdown()
+    }
+
+    /// Today's image under its own start command runs no pool server (every `/pool/*` a 404), and
+    /// without `GATEWAY_TOKEN` it makes up its own, so nothing the pool sends is accepted.
+    @Test func todaysRuntimeNeedsTheStartCommandAndItsToken() async throws {
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(10)
+        options.healthDelay = .zero
+        let cloud = SimulatedCloud(sim: try await Simulator(options: options))
+        let runtime = RuntimeClient(http: cloud.http("runtime"), probe: cloud.http("runtime"))
+        let (_, bare) = try await runtimeService(cloud, name: "convos-agent-nocmd1", image: "ghcr.io/a/b@sha256:0",
+                                                 variables: ["GATEWAY_TOKEN": "gt_own"], startCommand: nil)
+        let (_, tokenless) = try await runtimeService(cloud, name: "convos-agent-notok1", image: "ghcr.io/a/b@sha256:0",
+                                                      variables: [:], startCommand: "node convos-platform/pool-server/dist/index.js")
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(await runtime.health(bare, key: "gt_own") == nil, "no pool server: no /pool/health")
+        #expect(await runtime.health(tokenless, key: nil)?.ready == true)
+        do {
+            _ = try await runtime.provision(tokenless, key: "gt_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+            Issue.record("a runtime without GATEWAY_TOKEN accepted a token")
+        } catch { #expect(error.kind == .unauthorized) }
+        await cloud.sim.shutdown()
+    }
+
+    /// The seed's runtime (February 2026) with its own `POOL_API_KEY`: health asks for the key (the
+    /// client asks again with it), restart is `/pool/restart-gateway`, and there is no `/convos/*`.
+    @Test func seedRuntimeProtocolWithItsOwnKey() async throws {
+        var options = SimulatorOptions()
+        options.deployDelay = .milliseconds(10)
+        options.healthDelay = .zero
+        let cloud = SimulatedCloud(sim: try await Simulator(options: options))
+        let (service, url) = try await runtimeService(cloud, name: "convos-agent-seed11", image: "ghcr.io/a/b:seed-2026-02",
+                                                      variables: ["POOL_API_KEY": "rk_own"], startCommand: nil)
+        let runtime = RuntimeClient(http: cloud.http("runtime"), probe: cloud.http("runtime"))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while await runtime.health(url, key: "rk_own")?.ready != true, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await runtime.health(url, key: "wrong") == nil, "401 with another key")
+        let conversation = try await runtime.provision(url, key: "rk_own", agentName: "Ada", instructions: "Be brief.", joinUrl: nil)
+        #expect(conversation.conversationId != nil && conversation.status == .created)
+        #expect(try await runtime.conversationState(url, key: "rk_own") == nil, "no /convos/status")
+        try await runtime.restart(url, key: "rk_own", env: ["AGENTMAIL_INBOX_ID": "a@b"])
+        #expect(runtime.stats.calls["restart-gateway|ok"]?.count == 1, "after /pool/restart's 404")
+        let record = try await TestHTTPClient(base: cloud.sim.baseURL).get("/_sim/runtime/\(service)").json()
+        #expect(record["env"] as? [String] == ["AGENTMAIL_INBOX_ID"])
         await cloud.sim.shutdown()
     }
 

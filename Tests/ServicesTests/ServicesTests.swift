@@ -103,8 +103,9 @@ import TestSupport
         #expect(await deployments(t, "inst000001") == 1)
         let record = try await t.runtimeRecord("inst000001")
         let variables = Set(record["variables"] as? [String] ?? [])
-        #expect(variables.isSuperset(of: ["INSTANCE_ID", "POOL_API_KEY", "INSTANCE_SERVICES_TOKEN", "OPENCLAW_GATEWAY_TOKEN", "SETUP_PASSWORD",
-                                          "PRIVATE_WALLET_KEY", "OPENROUTER_API_KEY", "XMTP_ENV", "PORT"]))
+        #expect(variables.isSuperset(of: ["INSTANCE_ID", "GATEWAY_TOKEN", "POOL_URL", "RUNTIME_TYPE", "POOL_API_KEY", "INSTANCE_SERVICES_TOKEN",
+                                          "SETUP_PASSWORD", "PRIVATE_WALLET_KEY", "OPENROUTER_API_KEY", "XMTP_ENV", "PORT"]))
+        #expect(!variables.contains("OPENCLAW_GATEWAY_TOKEN"), "production stopped sending it on 2026-04-02")
         #expect(record["image"] as? String == Self.image && record["startCommand"] as? String == "node convos-platform/pool-server/dist/index.js")
         // The key and the wallet come with the instance: an idle instance carries them.
         #expect(await sim(t).ledger().filter { $0.provider == "openrouter" }.map(\.name) == ["convos-agent-inst000001"])
