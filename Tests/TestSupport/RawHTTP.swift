@@ -107,6 +107,8 @@ public struct TestHTTPClient: Sendable {
         public let headers: [String: String]
         public let body: Data
         public var text: String { String(decoding: body, as: UTF8.self) }
+        /// A header by name, in any case.
+        public func header(_ name: String) -> String? { headers.first { $0.key.lowercased() == name.lowercased() }?.value }
         public func json() throws -> [String: Any] {
             (try JSONSerialization.jsonObject(with: body)) as? [String: Any] ?? [:]
         }

@@ -1,0 +1,204 @@
+import Foundation
+import Testing
+import Postgres
+import RuntimeAPI
+import AppTestSupport
+import TestSupport
+
+/// The runtime's self-service routes (CONTRACT.md section 8), each called with the runtime's own
+/// body: the right answer for its own instance; 403 for a wrong token or another instance's id,
+/// changing nothing; 400 without a field; 429 past the per-instance limit; an event per call.
+@Suite struct SelfServiceTests {
+    static let template = """
+        apiVersion: agents.convos.org/v1
+        kind: AgentTemplate
+        metadata: {name: thrifty}
+        spec:
+          agentName: Thrifty
+          instructions: Spend little.
+          openrouter: {limitUsd: 10, topUp: {incrementUsd: 15, maxUsd: 40, perDay: 1}}
+        """
+    /// A fixed Ed25519 key in PKCS#8 PEM (RFC 8032's first test seed).
+    static let seedHex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60"
+    static var pem: String {
+        let seed = stride(from: 0, to: seedHex.count, by: 2).map { i -> UInt8 in
+            let start = seedHex.index(seedHex.startIndex, offsetBy: i)
+            return UInt8(seedHex[start..<seedHex.index(start, offsetBy: 2)], radix: 16)!
+        }
+        let der: [UInt8] = [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20] + seed
+        return "-----BEGIN PRIVATE KEY-----\n\(Data(der).base64EncodedString())\n-----END PRIVATE KEY-----\n"
+    }
+
+    struct Claimed { let agent: String; let instance: String; let token: String }
+
+    func start(perMinute: Int = 60) async throws -> TestController {
+        let t = try await TestController.start(simulate: true) { c in
+            c.attestationPEM = Self.pem
+            c.attestationKID = "test-kid"
+            c.runtimeCallsPerMinute = perMinute
+        }
+        _ = try await t.apply(Specs.join(Specs.poolSized(2, max: 6), Self.template))
+        try await eventually("2 idle") { try await t.idle() == 2 }
+        return t
+    }
+
+    func claim(_ t: TestController, owner: String = "u1") async throws -> Claimed {
+        let body = try await t.claim("thrifty", owner: owner).json()
+        let agent = try #require(body["agent"] as? String), instance = try #require(body["instanceId"] as? String)
+        try await eventually("Ready") { try await t.phase(agent) == "Ready" }
+        return Claimed(agent: agent, instance: instance, token: try await t.gatewayToken(instance))
+    }
+
+    func events(_ t: TestController, _ agent: String) async throws -> [String] {
+        try await t.controller.db.query("SELECT reason FROM pool.events WHERE kind = 'Agent' AND name = $1 ORDER BY id", [agent]).rows
+            .map { try $0.decode("reason") }
+    }
+
+    /// Credentials: the instance's own pair only; a wrong token, another instance's id, or none
+    /// changes nothing; an idle instance may read self-info and nothing else.
+    @Test func credentialsAreScopedToTheInstance() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        let idle: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances WHERE state = 'idle'").first!.decode("instance_id")
+        let idleToken = try await t.gatewayToken(idle)
+        let before = try await t.rowCounts()
+        let wrong = try await t.selfService("self-destruct", instance: a.instance, token: "not-the-token")
+        #expect(try wrong.status == 403 && (wrong.json()["error"] as? String) == "Invalid credentials")
+        let crossed = try await t.selfService("self-destruct", instance: a.instance, token: idleToken)
+        #expect(crossed.status == 403, "another instance's token")
+        let missing = try await t.client.send("POST", "/api/pool/self-destruct", body: Data(#"{"instanceId":"x"}"#.utf8),
+                                              headers: ["Content-Type": "application/json"])
+        #expect(try missing.status == 400 && (missing.json()["error"] as? String)?.contains("gatewayToken") == true)
+        let unclaimed = try await t.selfService("credits-topup", instance: idle, token: idleToken)
+        #expect(unclaimed.status == 403)
+        let info = try await t.selfService("self-info", instance: idle, token: idleToken)
+        #expect(try info.status == 200 && (info.json()["instanceId"] as? String) == idle)
+        #expect(try await t.rowCounts() == before, "nothing changed")
+        #expect(try await t.phase(a.agent) == "Ready")
+        await t.stop()
+    }
+
+    /// self-info tells the runtime its version, its image and its pool's latest image.
+    @Test func selfInfo() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        try await eventually("the version recorded") {
+            try await t.controller.db.query("SELECT runtime_version FROM pool.instance_health WHERE instance_id = $1", [a.instance])
+                .first?.decode("runtime_version", as: String?.self) == "sim-1"
+        }
+        let info = try await t.selfService("self-info", instance: a.instance, token: a.token).json()
+        #expect(info["ok"] as? Bool == true && info["runtimeVersion"] as? String == "sim-1")
+        #expect((info["runtimeImage"] as? String)?.hasPrefix("ghcr.io/xmtplabs/convos-runtime@sha256:") == true)
+        #expect(info["latestImage"] as? String == "ghcr.io/xmtplabs/convos-runtime:production")
+        #expect(try await events(t, a.agent).contains("SelfInfo"))
+        await t.stop()
+    }
+
+    /// credits-check reads the key's limit and usage from OpenRouter; top-up raises it by the
+    /// template's increment, stops at its max (409, checked first) and past perDay (429).
+    @Test func creditsCheckAndTopUpWithinThePolicy() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        let check = try await t.selfService("credits-check", instance: a.instance, token: a.token).json()
+        #expect(check["limit"] as? Double == 10 && check["usage"] as? Double == 0 && check["remaining"] as? Double == 10)
+        let up = try await t.selfService("credits-topup", instance: a.instance, token: a.token)
+        #expect(up.status == 200)
+        let upBody = try up.json()
+        #expect(upBody["previousLimit"] as? Double == 10 && upBody["newLimit"] as? Double == 25)
+        let again = try await t.selfService("credits-topup", instance: a.instance, token: a.token)
+        #expect(again.status == 429 && again.header("retry-after") != nil, "one top-up a day")
+        #expect(try await t.selfService("credits-check", instance: a.instance, token: a.token).json()["limit"] as? Double == 25)
+        // At the cap: 409 before the day's count.
+        _ = try await t.controller.db.query("DELETE FROM services.credit_grants")
+        #expect(try await t.selfService("credits-topup", instance: a.instance, token: a.token).json()["newLimit"] as? Double == 40)
+        _ = try await t.controller.db.query("DELETE FROM services.credit_grants")
+        let capped = try await t.selfService("credits-topup", instance: a.instance, token: a.token)
+        let cappedBody = try capped.json()
+        #expect(capped.status == 409 && cappedBody["max"] as? Double == 40 && cappedBody["limit"] as? Double == 40)
+        // The raised limit is the agent's own: later ticks (and the resync each second) keep it.
+        let ticks = await t.controller.reconciler.snapshot.ticks
+        try await eventually("ten ticks later") { await t.controller.reconciler.snapshot.ticks >= ticks + 10 }
+        #expect(try await t.selfService("credits-check", instance: a.instance, token: a.token).json()["limit"] as? Double == 40)
+        #expect(try await events(t, a.agent).filter { $0 == "CreditsToppedUp" }.count == 2)
+        await t.stop()
+    }
+
+    /// attest signs the runtime's own inbox id (verified against the JWKS) and refuses another's.
+    @Test func attestationOfTheOwnInboxOnly() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        let b = try await claim(t, owner: "u2")
+        func inbox(_ instance: String) async throws -> String {
+            let service: String = try await t.controller.db.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [instance])
+                .first!.decode("railway_service_id")
+            let token = try await t.gatewayToken(instance)
+            let status = try await TestHTTPClient(base: t.controller.simulator!.baseURL).send("GET", "/runtime/\(service)/convos/status",
+                                                                                                headers: ["Authorization": "Bearer \(token)"])
+            return try #require(try status.json()["inboxId"] as? String)
+        }
+        let own = try await inbox(a.instance)
+        let signed = try await t.selfService("attest", instance: a.instance, token: a.token, ["inboxId": own]).json()
+        let signature = try #require(signed["attestation"] as? String)
+        let ts = try #require(signed["attestation_ts"] as? String)
+        #expect(signed["attestation_kid"] as? String == "test-kid")
+        let jwks = try await t.client.get("/.well-known/agents.json").json()
+        let key = try #require((jwks["keys"] as? [[String: Any]])?.first)
+        #expect(key["kid"] as? String == "test-kid" && key["crv"] as? String == "Ed25519")
+        let x = try #require(key["x"] as? String)
+        let publicKey = try #require(AttestationKey.fromBase64url(x))
+        #expect(AttestationKey.verify(publicKey: publicKey, inboxId: own, timestamp: ts, signature: signature))
+        #expect(!AttestationKey.verify(publicKey: publicKey, inboxId: own + "x", timestamp: ts, signature: signature))
+        let other = try await t.selfService("attest", instance: a.instance, token: a.token, ["inboxId": try await inbox(b.instance)])
+        #expect(other.status == 403, "another runtime's inbox id")
+        #expect(try await t.selfService("attest", instance: a.instance, token: a.token).status == 400, "no inboxId")
+        await t.stop()
+    }
+
+    /// self-destruct deletes the agent with the ordered teardown: nothing of the instance is left
+    /// in the ledger, removed in the seed's order, and an event says who asked.
+    @Test func selfDestructTearsDownInOrder() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        let answer = try await t.selfService("self-destruct", instance: a.instance, token: a.token)
+        #expect(try answer.status == 200 && (answer.json()["ok"] as? Bool) == true)
+        try await eventually("the agent gone") { try await t.count("SELECT count(*)::int AS n FROM pool.agents WHERE name = $1", [a.agent]) == 0 }
+        let name = "convos-agent-\(a.instance)"
+        #expect(await t.controller.simulator!.ledger().filter { $0.name == name }.isEmpty)
+        let deletes = await t.controller.simulator!.events().filter { $0.name == name && $0.action == "delete" }.map(\.provider)
+        #expect(deletes.first == "openrouter" && deletes.last == "railway", "\(deletes)")
+        let asked = try await t.controller.db.query("SELECT message FROM pool.events WHERE name = $1 AND reason = 'SelfDestruct'", [a.agent]).first
+        #expect(try asked?.decode("message", as: String.self).contains("asked by its runtime") == true)
+        await t.stop()
+    }
+
+    /// Past the per-instance limit: 429 with Retry-After, for that instance only.
+    @Test func callsAreLimitedPerInstance() async throws {
+        let t = try await start(perMinute: 3)
+        let a = try await claim(t)
+        let b = try await claim(t, owner: "u2")
+        for _ in 0..<3 { #expect(try await t.selfService("self-info", instance: a.instance, token: a.token).status == 200) }
+        let limited = try await t.selfService("self-info", instance: a.instance, token: a.token)
+        #expect(limited.status == 429 && Int(limited.header("retry-after") ?? "") ?? 0 >= 1)
+        #expect(try await t.selfService("self-info", instance: b.instance, token: b.token).status == 200, "another instance is not held back")
+        let metrics = try await t.client.get("/metrics").text
+        #expect(metrics.contains(#"convos_runtime_calls_total{outcome="limited",route="self-info"} 1"#))
+        await t.stop()
+    }
+
+    /// self-upgrade moves the runtime to its pool's current digest in one deployment.
+    @Test func selfUpgradeDeploysThePoolsDigest() async throws {
+        let t = try await start()
+        let a = try await claim(t)
+        let moved = await t.controller.simulator!.moveTag(repository: "xmtplabs/convos-runtime", tag: "production")
+        try await eventually("the pool on the new digest") {
+            try await t.controller.db.query("SELECT status->>'imageDigest' AS d FROM pool.pools WHERE name = 'default'").first?.decode("d", as: String?.self) == moved
+        }
+        let before = try await t.runtimeRecord(a.instance)["deployments"] as? Int ?? 0
+        let answer = try await t.selfService("self-upgrade", instance: a.instance, token: a.token)
+        #expect(try answer.status == 200 && (answer.json()["image"] as? String)?.hasSuffix(moved) == true)
+        let record = try await t.runtimeRecord(a.instance)
+        #expect(record["deployments"] as? Int == before + 1 && (record["image"] as? String)?.hasSuffix(moved) == true)
+        #expect(try await events(t, a.agent).contains("SelfUpgrade"))
+        await t.stop()
+    }
+}
