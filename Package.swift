@@ -41,7 +41,7 @@ let package = Package(
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPDShim", "Sync"], swiftSettings: strict),
 
         // The declarative model: pure, no I/O.
-        .target(name: "Resources", dependencies: ["YAML"], swiftSettings: strict),
+        .target(name: "Resources", dependencies: ["YAML", "Digest"], swiftSettings: strict),
 
         // Clients of the six external systems, and the HTTP client they share. No Postgres here.
         .target(
@@ -59,13 +59,14 @@ let package = Package(
         // Every statement on the pool schema: resources and their writes, claims, the lease, the change
         // log, events. Migrations are numbered SQL files compiled in, listed in Migrations.swift.
         .target(name: "Store", dependencies: ["Resources", "Postgres", "Sync"],
-                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql"), .embedInCode("Migrations/v0012_runtime_today.sql")], swiftSettings: strict),
+                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql"), .embedInCode("Migrations/v0012_runtime_today.sql"), .embedInCode("Migrations/v0013_coupons.sql")], swiftSettings: strict),
         // The services schema: Railway instances, tool resources, teardown, batch status.
         .target(name: "Services", dependencies: ["Store", "Providers", "Resources", "Postgres", "Sync"], swiftSettings: strict),
         // The reconcile loop: state reader, planner's actions on a work queue, executor, status writes.
         .target(name: "Reconcile", dependencies: ["Services", "Store", "Providers", "Resources", "Postgres", "Sync", "Telemetry"], swiftSettings: strict),
         // What runtimes and providers call: today Railway's deployment webhook.
-        .target(name: "RuntimeAPI", dependencies: ["CNettle", "Reconcile", "Services", "Store", "Providers", "Telemetry", "HTTPServer", "Postgres", "Resources", "Sync"],
+        .target(name: "Digest", dependencies: ["CNettle"], swiftSettings: strict),
+        .target(name: "RuntimeAPI", dependencies: ["CNettle", "Digest", "Reconcile", "Services", "Store", "Providers", "Telemetry", "HTTPServer", "Postgres", "Resources", "Sync"],
                 swiftSettings: strict),
         // The HTTP surfaces over Store and Reconcile: /v1, /api/pool, the Kubernetes group, the
         // services routes, the dashboard's files (compiled in).

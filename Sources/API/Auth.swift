@@ -23,7 +23,7 @@ package struct APIAuth: Sendable {
 
     /// What runtimes call with their own instance credentials, checked by the route itself
     /// (`RuntimeAPI`): never the controller's tokens.
-    package static let runtimePatterns: Set<String> = Set(["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "attest",
+    package static let runtimePatterns: Set<String> = Set(["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "redeem-coupon", "attest",
                                                            "pending-acceptance/complete", "pending-acceptance/fail"].map { "/api/pool/" + $0 })
 
     /// The services API's routes (CONTRACT.md section 5).

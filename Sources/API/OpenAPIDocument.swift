@@ -30,7 +30,7 @@ package enum OpenAPIDocument {
     }
 
     package static let name = ref("Name")
-    package static let kinds = JSONValue.object(["type": "string", "enum": ["pools", "agenttemplates", "agents"]])
+    package static let kinds = JSONValue.object(["type": "string", "enum": ["pools", "agenttemplates", "agents", "coupons"]])
     package static let tools = JSONValue.object(["type": "string", "enum": ["openrouter", "email", "sms", "crypto"]])
     package static let json_ = ["application/json"]
 
@@ -46,7 +46,7 @@ package enum OpenAPIDocument {
         .init(method: "GET", path: "/v1/events", summary: "Recent events, newest first; kind, name and limit filter them", responses: [200, 400, 401]),
         .init(method: "GET", path: "/v1/instances", summary: "List instances", responses: [200, 401]),
         .init(method: "GET", path: "/v1/instances/{name}", summary: "One instance", responses: [200, 401, 404]),
-        .init(method: "GET", path: "/v1/{kind}", summary: "List pools, agenttemplates or agents", responses: [200, 401, 404], parameters: ["kind": kinds]),
+        .init(method: "GET", path: "/v1/{kind}", summary: "List pools, agenttemplates, agents or coupons", responses: [200, 401, 404], parameters: ["kind": kinds]),
         .init(method: "GET", path: "/v1/{kind}/{name}", summary: "One object with its status", responses: [200, 401, 404],
               parameters: ["kind": kinds, "name": name]),
         .init(method: "DELETE", path: "/v1/{kind}/{name}", summary: "Delete; an agent goes Terminating", responses: [200, 202, 401, 404, 409],
@@ -113,6 +113,8 @@ package enum OpenAPIDocument {
         .init(method: "POST", path: "/api/pool/credits-check", summary: "Runtime self-service: its OpenRouter key's limit and usage",
               body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
         .init(method: "POST", path: "/api/pool/credits-topup", summary: "Runtime self-service: raise its key's limit within the template's topUp policy",
+              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
+        .init(method: "POST", path: "/api/pool/redeem-coupon", summary: "Runtime self-service: redeem a Coupon's code, once per agent",
               body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
         .init(method: "POST", path: "/api/pool/attest", summary: "Runtime self-service: an Ed25519 attestation of its own XMTP inbox id",
               body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
@@ -196,12 +198,12 @@ package enum OpenAPIDocument {
           "line": {"type": "integer"}, "column": {"type": "integer"}}}}}}}},
       "Manifest": {"type": "object", "required": ["apiVersion", "kind", "metadata", "spec"], "properties": {
         "apiVersion": {"type": "string", "enum": ["agents.convos.org/v1"]},
-        "kind": {"type": "string", "enum": ["Pool", "AgentTemplate", "Agent"]},
+        "kind": {"type": "string", "enum": ["Pool", "AgentTemplate", "Agent", "Coupon"]},
         "metadata": {"type": "object", "required": ["name"], "properties": {
           "name": {"$ref": "#/components/schemas/Name"},
           "labels": {"type": "object", "additionalProperties": {"type": "string"}},
           "resourceVersion": {"type": "string"}}},
-        "spec": {"type": "object", "description": "PoolSpec, AgentTemplateSpec or AgentSpec, by kind (CONTRACT.md section 3)"}}},
+        "spec": {"type": "object", "description": "PoolSpec, AgentTemplateSpec, AgentSpec or CouponSpec, by kind (CONTRACT.md section 3)"}}},
       "ApplyRequest": {"description": "one object, a list of objects, or a List with items", "anyOf": [
         {"$ref": "#/components/schemas/Manifest"},
         {"type": "array", "minItems": 1, "items": {"$ref": "#/components/schemas/Manifest"}},

@@ -19,6 +19,18 @@ package enum Table {
             guard let text = v?.stringValue, let date = ISO8601.parse(text) else { return "-" }
             return Self.age(now.timeIntervalSince(date))
         }
+        /// The Ready condition as kubectl shows it: `False (Tainted)`.
+        func ready(_ o: JSONValue) -> String {
+            guard case .array(let conditions)? = o["status"]?["conditions"], let c = conditions.first(where: { $0["type"]?.stringValue == "Ready" }) else { return "-" }
+            let reason = c["reason"]?.stringValue ?? ""
+            return (c["status"]?.stringValue ?? "-") + (reason.isEmpty ? "" : " (\(reason))")
+        }
+        /// `openclaw 0.3.4`, or the acceptance state when there is one.
+        func runtime(_ o: JSONValue) -> String {
+            let text = [o["runtimeType"]?.stringValue, o["runtimeVersion"]?.stringValue].compactMap { $0 }.joined(separator: " ")
+            let acceptance = o["acceptance"]?.stringValue.map { " [\($0)]" } ?? ""
+            return (text.isEmpty ? "-" : text) + acceptance
+        }
         switch plural {
         case "pools":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("MIN-IDLE", { s($0["spec"]?["minIdle"]) }),
@@ -31,11 +43,15 @@ package enum Table {
                        ("GENERATION", { s($0["metadata"]?["generation"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
         case "agents":
             columns = [("NAME", { s($0["metadata"]?["name"]) }), ("TEMPLATE", { s($0["spec"]?["template"]) }),
-                       ("OWNER", { s($0["spec"]?["owner"]) }), ("PHASE", { s($0["status"]?["phase"]) }),
+                       ("OWNER", { s($0["spec"]?["owner"]) }), ("PHASE", { s($0["status"]?["phase"]) }), ("READY", { ready($0) }),
                        ("INSTANCE", { s($0["status"]?["instanceId"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
+        case "coupons":
+            columns = [("NAME", { s($0["metadata"]?["name"]) }), ("INCREMENT-USD", { s($0["spec"]?["incrementUsd"]) }),
+                       ("MAX-USD", { s($0["spec"]?["maxUsd"]) }), ("MAX-REDEMPTIONS", { s($0["spec"]?["maxRedemptions"]) }),
+                       ("EXPIRES", { s($0["spec"]?["expiresAt"]) }), ("AGE", { age($0["metadata"]?["createdAt"] ?? $0["metadata"]?["creationTimestamp"]) })]
         default:
             columns = [("ID", { s($0["id"]) }), ("STATE", { s($0["state"]) }), ("HEALTH", { s($0["health"]) }), ("POOL", { s($0["pool"]) }),
-                       ("AGENT", { s($0["agent"]) }), ("URL", { s($0["url"]) }), ("AGE", { age($0["createdAt"]) })]
+                       ("AGENT", { s($0["agent"]) }), ("RUNTIME", { runtime($0) }), ("URL", { s($0["url"]) }), ("AGE", { age($0["createdAt"]) })]
         }
         let rows = [columns.map(\.0)] + items.map { item in columns.map { $0.1(item) } }
         let widths = columns.indices.map { c in rows.map { $0[c].count }.max() ?? 0 }

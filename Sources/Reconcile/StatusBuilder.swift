@@ -42,7 +42,9 @@ package enum StatusBuilder {
         if tainted {
             conditions.append((.ready, (false, "Tainted", instance?.acceptanceMessage ?? "the runtime disagrees with the agent's conversation")))
         } else {
-            conditions.append((.ready, (ready, ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost" : "NotReady",
+            let reason = ready ? "Ready" : claimed.reason == "InstanceLost" ? "InstanceLost"
+                : instance?.acceptance == .pending ? "PendingAcceptance" : "NotReady"
+            conditions.append((.ready, (ready, reason,
                                         ready ? "" : "waiting for " + waitingFor.joined(separator: ", ") + (firstFailure.map { "; " + $0 } ?? ""))))
         }
         status.conditions = conditions.map { type, c in

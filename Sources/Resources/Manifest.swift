@@ -100,7 +100,7 @@ public enum ManifestDecoder {
                                      object: where_, mark: node["apiVersion"]?.mark ?? node.mark))
         }
         guard let kindText, let kind = ResourceKind(rawValue: kindText) else {
-            let message = kindText == nil ? "required" : "unknown kind \(YAMLNode.quoted(kindText!)); expected one of Pool, AgentTemplate, Agent"
+            let message = kindText == nil ? "required" : "unknown kind \(YAMLNode.quoted(kindText!)); expected one of Pool, AgentTemplate, Agent, Coupon"
             errors.append(FieldError("kind", message, object: where_, mark: node["kind"]?.mark ?? node.mark))
             return .failure(ManifestErrors(errors))
         }
@@ -109,6 +109,7 @@ public enum ManifestDecoder {
         case .pool: result = decode(PoolSpec.self, node, index: index)
         case .agentTemplate: result = decode(AgentTemplateSpec.self, node, index: index)
         case .agent: result = decode(AgentSpec.self, node, index: index)
+        case .coupon: result = decode(CouponSpec.self, node, index: index)
         }
         switch result {
         case .success where !errors.isEmpty: return .failure(ManifestErrors(errors))
@@ -136,10 +137,14 @@ public enum ManifestDecoder {
         errors += Check.annotations(envelope.metadata.annotations ?? [:], at: "metadata.annotations").map(located)
         errors += envelope.spec.validate().map(located)
         guard errors.isEmpty else { return .failure(ManifestErrors(errors)) }
+        var annotations = envelope.metadata.annotations
+        // kubectl's client-side apply copies the whole object into an annotation: for a Coupon
+        // that is its write-only code, so it is not kept.
+        if S.kind == .coupon { annotations?["kubectl.kubernetes.io/last-applied-configuration"] = nil }
         do {
             return .success(Manifest(
                 kind: S.kind, name: envelope.metadata.name, labels: envelope.metadata.labels ?? [:],
-                annotations: envelope.metadata.annotations, resourceVersion: envelope.metadata.resourceVersion, spec: try JSONValue.from(envelope.spec),
+                annotations: annotations, resourceVersion: envelope.metadata.resourceVersion, spec: try JSONValue.from(envelope.spec),
                 document: index, mark: node.mark))
         } catch {
             return .failure(ManifestErrors([FieldError("spec", "cannot be encoded: \(error)", object: object, mark: node.mark)]))

@@ -3,6 +3,7 @@ public enum ResourceKind: String, Sendable, CaseIterable, Codable {
     case pool = "Pool"
     case agentTemplate = "AgentTemplate"
     case agent = "Agent"
+    case coupon = "Coupon"
 
     public static let apiVersion = "agents.convos.org/v1"
 
@@ -12,6 +13,7 @@ public enum ResourceKind: String, Sendable, CaseIterable, Codable {
         case .pool: return "pools"
         case .agentTemplate: return "agenttemplates"
         case .agent: return "agents"
+        case .coupon: return "coupons"
         }
     }
 
@@ -21,18 +23,19 @@ public enum ResourceKind: String, Sendable, CaseIterable, Codable {
     /// Apply order inside one transaction: what others refer to goes first.
     public var applyOrder: Int {
         switch self {
-        case .pool: return 0
+        case .pool, .coupon: return 0
         case .agentTemplate: return 1
         case .agent: return 2
         }
     }
 
-    /// Accepts `pool`, `pools`, `Pool`, `agenttemplate(s)`, `template(s)`, `agent(s)`.
+    /// Accepts `pool`, `pools`, `Pool`, `agenttemplate(s)`, `template(s)`, `agent(s)`, `coupon(s)`.
     public init?(userInput: String) {
         switch userInput.lowercased() {
         case "pool", "pools": self = .pool
         case "agenttemplate", "agenttemplates", "template", "templates": self = .agentTemplate
         case "agent", "agents": self = .agent
+        case "coupon", "coupons": self = .coupon
         default: return nil
         }
     }

@@ -1,4 +1,5 @@
 import CNettle
+import Digest
 import Foundation
 
 /// The Ed25519 key that vouches for agents (`ATTESTATION_PRIVATE_KEY_PEM`, `ATTESTATION_KID`): it
@@ -56,14 +57,7 @@ public struct AttestationKey: Sendable {
         ["keys": [["kty": "OKP", "crv": "Ed25519", "x": Self.base64url(publicKey), "kid": kid, "use": "sig", "alg": "EdDSA"]]]
     }
 
-    static func sha256(_ bytes: [UInt8]) -> [UInt8] {
-        var context = sha256_ctx()
-        nettle_sha256_init(&context)
-        nettle_sha256_update(&context, bytes.count, bytes)
-        var digest = [UInt8](repeating: 0, count: 32)
-        nettle_sha256_digest(&context, digest.count, &digest)
-        return digest
-    }
+    static func sha256(_ bytes: [UInt8]) -> [UInt8] { SHA256.hash(bytes) }
 
     public static func base64url(_ bytes: [UInt8]) -> String {
         Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")

@@ -30,7 +30,7 @@ public struct SelfService: Sendable {
     }
 
     /// The routes, each under `/api/pool/`.
-    public static let routes = ["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "attest",
+    public static let routes = ["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "redeem-coupon", "attest",
                                 "pending-acceptance/complete", "pending-acceptance/fail"]
 
     func add(_ router: inout Router) {
@@ -57,6 +57,7 @@ public struct SelfService: Sendable {
         case "self-destruct": return try await selfDestruct(caller)
         case "credits-check": return try await creditsCheck(caller)
         case "credits-topup": return try await creditsTopUp(caller)
+        case "redeem-coupon": return try await redeemCoupon(caller)
         case "attest": return try await attest(caller)
         case "pending-acceptance/complete": return try await settle(caller, accepted: true)
         default: return try await settle(caller, accepted: false)

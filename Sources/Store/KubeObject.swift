@@ -32,7 +32,7 @@ package enum KubeObject {
             }
         }
         return .object(["apiVersion": .string(groupVersion), "kind": .string(kind.rawValue), "metadata": .object(meta),
-                        "spec": row["spec"] ?? .object([:]), "status": status])
+                        "spec": StoredObject.shown(kind, row["spec"] ?? .object([:])), "status": status])
     }
 
     /// Postgres's `2026-12-02T00:12:38.474406+00:00` as Kubernetes writes times: `2026-12-02T00:12:38Z`.

@@ -16,6 +16,7 @@ package enum Migrations {
         Migration(version: 10, name: "ui_sessions", sql: text(PackageResources.v0010_ui_sessions_sql)),
         Migration(version: 11, name: "released_numbers", sql: text(PackageResources.v0011_released_numbers_sql)),
         Migration(version: 12, name: "runtime_today", sql: text(PackageResources.v0012_runtime_today_sql)),
+        Migration(version: 13, name: "coupons", sql: text(PackageResources.v0013_coupons_sql)),
     ]
 
     package static let migrator = Migrator(all)

@@ -169,7 +169,7 @@ extension ResourceStore {
         let annotations = annotations ?? JSONValue.object([:]).jsonText
         do {
             switch m.kind {
-            case .pool, .agentTemplate:
+            case .pool, .agentTemplate, .coupon:
                 _ = try await c.query(
                     "INSERT INTO \(StoredObject.table(m.kind)) (name, spec, labels, annotations) VALUES ($1, $2::jsonb, $3::jsonb, $4::jsonb)",
                     [m.name, spec, labels, annotations])

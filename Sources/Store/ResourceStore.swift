@@ -48,6 +48,8 @@ public struct ResourceStore: Sendable {
                     throw StoreError.conflict("agenttemplate/\(name) is used by \(count) agent(s); delete them first", [])
                 }
                 return try await deleteRow(c, kind, name)
+            case .coupon:
+                return try await deleteRow(c, kind, name)
             case .pool:
                 let instances = try await c.query("SELECT count(*) AS n FROM pool.instances WHERE pool = $1", [name])
                 let count = try instances.first!.decode("n", as: Int.self)

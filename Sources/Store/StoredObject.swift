@@ -27,6 +27,7 @@ public struct StoredObject: Sendable, Encodable, Equatable {
         case .pool: return "pool.pools"
         case .agentTemplate: return "pool.agent_templates"
         case .agent: return "pool.agents"
+        case .coupon: return "pool.coupons"
         }
     }
 
@@ -46,13 +47,20 @@ public struct StoredObject: Sendable, Encodable, Equatable {
             createdAt: try row.decode("created_at"),
             updatedAt: try row.decode("updated_at"),
             deletionRequestedAt: try row.decode("deletion_requested_at"))
-        spec = try JSONValue.decodeText(row.decode("spec", as: JSONText.self))
+        spec = Self.shown(kind, try JSONValue.decodeText(row.decode("spec", as: JSONText.self)))
         status = try JSONValue.decodeText(row.decode("status", as: JSONText.self))
         // Shown at once, before the reconciler (the one writer of status) has written it.
         if metadata.deletionRequestedAt != nil, case .object(var object) = status, object["phase"] != .string(AgentPhase.terminating.rawValue) {
             object["phase"] = .string(AgentPhase.terminating.rawValue)
             status = .object(object)
         }
+    }
+
+    /// The spec as reads show it: a Coupon's code is write-only, and even its hash is not shown.
+    package static func shown(_ kind: ResourceKind, _ spec: JSONValue) -> JSONValue {
+        guard kind == .coupon, case .object(var fields) = spec else { return spec }
+        fields["codeSha256"] = nil
+        return .object(fields)
     }
 
     /// The object as a JSON value, keys in the order people expect to read them.

@@ -201,4 +201,47 @@ import TestSupport
         #expect(try await events(t, a.agent).contains("SelfUpgrade"))
         await t.stop()
     }
+
+    /// A Coupon's code is write-only (no GET shows it or its hash); an agent redeems a live one
+    /// once (compared trimmed and ignoring case), never past maxRedemptions or the coupon's max;
+    /// unknown and expired codes are 404.
+    @Test func couponsAreRedeemedOncePerAgentWithinTheirLimits() async throws {
+        let t = try await start()
+        let refused = try await t.apply("""
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: nocode}
+            spec: {incrementUsd: 10, maxUsd: 60}
+            """)
+        #expect(refused.status == 400 && refused.detailPaths == ["spec.code"])
+        let applied = try await t.apply("""
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: launch-week}
+            spec: {code: LAUNCH-2026, incrementUsd: 10, maxUsd: 30, maxRedemptions: 1, expiresAt: "2099-12-31T00:00:00Z"}
+            ---
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: old}
+            spec: {code: OLD-CODE, incrementUsd: 10, maxUsd: 60, expiresAt: "2020-01-01T00:00:00Z"}
+            """)
+        #expect(applied.actions == ["coupon/launch-week created", "coupon/old created"], "\(applied.text)")
+        let shown = try await t.client.get("/v1/coupons/launch-week").text
+        #expect(!shown.contains("LAUNCH-2026") && !shown.contains("codeSha256") && shown.contains("incrementUsd"))
+        let kube = try await t.client.get("/apis/agents.convos.org/v1/coupons/launch-week").text
+        #expect(!kube.contains("LAUNCH-2026") && !kube.contains("codeSha256"))
+        let a = try await claim(t)
+        let b = try await claim(t, owner: "u2")
+        #expect(try await t.selfService("redeem-coupon", instance: a.instance, token: a.token, ["code": "nope"]).status == 404)
+        #expect(try await t.selfService("redeem-coupon", instance: a.instance, token: a.token, ["code": "OLD-CODE"]).status == 404, "expired")
+        #expect(try await t.selfService("redeem-coupon", instance: a.instance, token: a.token).status == 400)
+        let redeemed = try await t.selfService("redeem-coupon", instance: a.instance, token: a.token, ["code": "  launch-2026 "])
+        let body = try redeemed.json()
+        #expect(redeemed.status == 200 && body["previousLimit"] as? Double == 10 && body["newLimit"] as? Double == 20)
+        #expect(try await t.selfService("redeem-coupon", instance: a.instance, token: a.token, ["code": "LAUNCH-2026"]).status == 409, "once per agent")
+        #expect(try await t.selfService("redeem-coupon", instance: b.instance, token: b.token, ["code": "LAUNCH-2026"]).status == 409, "maxRedemptions 1")
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.coupon_redemptions") == 1)
+        #expect(try await t.selfService("credits-check", instance: b.instance, token: b.token).json()["limit"] as? Double == 10, "b unchanged")
+        await t.stop()
+    }
 }

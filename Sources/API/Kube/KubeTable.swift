@@ -27,6 +27,7 @@ package enum KubeTable {
                 switch value {
                 case .string(let s)?: return .string(s)
                 case .int(let i)?: return .string(String(i))
+                case .double(let d)?: return .string(OpenRouterSettings.format(d))
                 case .bool(let b)?: return .string(String(b))
                 default: return ""
                 }
@@ -44,9 +45,12 @@ package enum KubeTable {
         switch resource {
         case "agents":
             return [name, text("Template", "spec", "template"), text("Owner", "spec", "owner"), text("Phase", "status", "phase"),
-                    text("Instance", "status", "instanceId"), text("Invite", "status", "inviteUrl"), age,
-                    condition("Ready", "Ready", priority: 1), text("URL", priority: 1, "status", "url"),
+                    condition("Ready", "Ready"), text("Instance", "status", "instanceId"), text("Invite", "status", "inviteUrl"), age,
+                    text("Runtime", priority: 1, "status", "runtimeVersion"), text("URL", priority: 1, "status", "url"),
                     text("Conversation", priority: 1, "status", "conversationId")]
+        case "coupons":
+            return [name, text("Increment-USD", "spec", "incrementUsd"), text("Max-USD", "spec", "maxUsd"),
+                    text("Max-Redemptions", "spec", "maxRedemptions"), text("Expires", "spec", "expiresAt"), age]
         case "pools":
             return [name, text("Min-Idle", "spec", "minIdle"), text("Idle", "status", "idle"), text("Claimed", "status", "claimed"),
                     condition("Progressing", "Progressing"), age,
@@ -59,7 +63,8 @@ package enum KubeTable {
         case "instances":
             return [name, text("State", "status", "state"), text("Pool", "status", "pool"), text("Agent", "status", "agent"),
                     text("Health", "status", "health"), age,
-                    text("URL", priority: 1, "status", "url"), text("Digest", priority: 1, "status", "imageDigest")]
+                    text("URL", priority: 1, "status", "url"), text("Digest", priority: 1, "status", "imageDigest"),
+                    text("Runtime", priority: 1, "status", "runtimeType"), text("Version", priority: 1, "status", "runtimeVersion")]
         case "events":
             let lastSeen = Column(name: "Last Seen", type: "string", priority: 0, description: "when it last happened") { o, now in
                 let at = (o["lastTimestamp"] ?? o["eventTime"])?.stringValue.flatMap(ISO8601.parse)
