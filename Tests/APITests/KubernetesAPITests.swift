@@ -75,7 +75,7 @@ import TestSupport
         #expect(ready.status == 0 && ready.output.contains("condition met"), "\(ready.output)")
         let table = await c.kubectl("get agents")
         let header = table.output.split(separator: "\n").first.map(String.init) ?? ""
-        #expect(header.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "TEMPLATE", "OWNER", "PHASE", "INSTANCE", "INVITE", "AGE"],
+        #expect(header.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "TEMPLATE", "OWNER", "PHASE", "READY", "INSTANCE", "INVITE", "AGE"],
                 "\(table.output)")
         try await eventually("the watch shows alice-planner Ready after an earlier phase") {
             let lines = ((try? String(contentsOfFile: watchFile, encoding: .utf8)) ?? "").split(separator: "\n").filter { $0.hasPrefix("alice-planner ") }
@@ -90,6 +90,16 @@ import TestSupport
             .write(toFile: c.folder + "/concierge.yaml", atomically: true, encoding: .utf8)
         let back = await c.kubectl("apply -f \(c.folder)/concierge.yaml")
         #expect(back.status == 0 && back.output.contains("agenttemplate.agents.convos.org/concierge"), "\(back.output)")
+
+        // A Coupon through kubectl: its code is kept nowhere it can be read back, not even in
+        // kubectl's last-applied annotation.
+        try "apiVersion: agents.convos.org/v1\nkind: Coupon\nmetadata: {name: kube-coupon}\nspec: {code: KUBE-Sekr3t-code, incrementUsd: 5, maxUsd: 50}\n"
+            .write(toFile: c.folder + "/coupon.yaml", atomically: true, encoding: .utf8)
+        let couponApplied = await c.kubectl("apply -f \(c.folder)/coupon.yaml")
+        #expect(couponApplied.status == 0 && couponApplied.output.contains("coupon.agents.convos.org/kube-coupon created"), "\(couponApplied.output)")
+        let coupon = await c.kubectl("get coupon kube-coupon -o yaml")
+        #expect(coupon.status == 0 && coupon.output.contains("incrementUsd") && !coupon.output.contains("KUBE-Sekr3t-code") && !coupon.output.contains("codeSha256"),
+                "\(coupon.output)")
 
         // A stale resourceVersion is a Conflict.
         let stale = yaml.output.replacingOccurrences(of: #"resourceVersion: "\d+""#, with: #"resourceVersion: "1""#, options: .regularExpression)

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Postgres
+import Resources
 import AppTestSupport
 import TestSupport
 
@@ -8,6 +9,9 @@ import TestSupport
 /// reconcile lines, and never a configured secret, a minted key, a runtime's secrets or a claim's
 /// `userConfig`; those reach no GET, event or status either. And a healthy start logs no failure.
 @Suite struct LogTests {
+    /// An Ed25519 key in PKCS#8 PEM (RFC 8032's first test seed).
+    static let pem = "-----BEGIN PRIVATE KEY-----\nMC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n-----END PRIVATE KEY-----"
+
     @Test func logsAreJSONLinesWithIDsAndNoSecrets() async throws {
         guard let bin = ProcessInfo.processInfo.environment["CONVOS_CONTROLLER_BIN"] else {
             throw TestEnvironmentError("CONVOS_CONTROLLER_BIN is not set: run the suite with `bash scripts/test`")
@@ -34,6 +38,7 @@ import TestSupport
             "RAILWAY_WORKSPACE_ID=w", "GHCR_URL=\(sim)/ghcr", "OPENROUTER_API_URL=\(sim)/openrouter/api/v1", "OPENROUTER_PROVISIONING_KEY=\(secrets[2])",
             "TELNYX_API_URL=\(sim)/telnyx/v2", "TELNYX_API_KEY=\(secrets[3])", "AGENTMAIL_API_URL=\(sim)/agentmail", "AGENTMAIL_API_KEY=\(secrets[4])",
             "BANKR_API_URL=\(sim)/bankr", "BANKR_KEYS=\(secrets[5]),\(secrets[6])", "INSTANCE_URL_SCHEME=http",
+            "ATTESTATION_PRIVATE_KEY_PEM='\(Self.pem.replacingOccurrences(of: "\n", with: "\\n"))'", "ATTESTATION_KID=log-kid",
         ].joined(separator: " ")
         let pid = await shellOutput("env \(env) \(bin) serve >\(log) 2>&1 & echo $!").output.trimmingCharacters(in: .whitespacesAndNewlines)
         let client = TestHTTPClient(base: "http://127.0.0.1:\(port)")
@@ -73,6 +78,44 @@ import TestSupport
             return (agent["status"] as? [String: Any])?["phase"] as? String == "Ready"
         }
         let store = PostgresPool(url: url, size: 1)
+        // The runtime's own calls (issue 23): every self-service route, a coupon, a wrong token.
+        let couponCode = "COUPON-Sekr3t-2026"
+        _ = try await client.send("POST", "/v1/apply", body: Data("""
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: logged-coupon}
+            spec: {code: \(couponCode), incrementUsd: 5, maxUsd: 100}
+            """.utf8), headers: auth.merging(["Content-Type": "application/yaml"]) { a, _ in a })
+        let loggedInstance: String = try await store.query("SELECT instance_id FROM pool.instances WHERE agent = 'logged'").first!.decode("instance_id")
+        let token: String = try await store.query("SELECT runtime_key FROM services.instances WHERE instance_id = $1", [loggedInstance]).first!.decode("runtime_key")
+        let service: String = try await store.query("SELECT railway_service_id FROM services.instances WHERE instance_id = $1", [loggedInstance])
+            .first!.decode("railway_service_id")
+        let inbox = try await TestHTTPClient(base: sim).send("GET", "/runtime/\(service)/convos/status", headers: ["Authorization": "Bearer \(token)"])
+            .json()["inboxId"] as? String ?? ""
+        func call(_ route: String, _ extra: [String: Any] = [:], token: String) async throws -> Int {
+            var body = extra
+            body["instanceId"] = loggedInstance
+            body["gatewayToken"] = token
+            let answer = try await client.send("POST", "/api/pool/\(route)", body: try JSONSerialization.data(withJSONObject: body),
+                                               headers: ["Content-Type": "application/json"])
+            #expect(!answer.text.contains(token) && !answer.text.contains(couponCode), "\(route) echoed a secret")
+            return answer.status
+        }
+        #expect(try await call("self-info", token: token) == 200)
+        #expect(try await call("credits-check", token: token) == 200)
+        #expect(try await call("credits-topup", token: token) == 200)
+        #expect(try await call("redeem-coupon", ["code": couponCode], token: token) == 200)
+        #expect(try await call("attest", ["inboxId": inbox], token: token) == 200)
+        #expect(try await call("pending-acceptance/fail", token: token) == 409)
+        #expect(try await call("self-info", token: token + "x") == 403)
+        let couponSecrets = [couponCode, CouponSpec.hash(couponCode)]
+        for path in ["/v1/coupons", "/v1/coupons/logged-coupon", "/v1/events", "/apis/agents.convos.org/v1/coupons", "/.well-known/agents.json"] {
+            let text = try await client.get(path, headers: auth).text
+            for secret in couponSecrets + [token] { #expect(!text.contains(secret), "GET \(path) shows a secret") }
+        }
+        let events: String = try await store.query("SELECT string_agg(e::text, ',') AS v FROM pool.events e").first!.decode("v")
+        for secret in couponSecrets + [token] { #expect(!events.contains(secret), "an event holds a secret") }
+        #expect(events.contains("CouponRedeemed") && events.contains("CreditsToppedUp") && events.contains("Attested"))
         let runtimeSecrets = try await store.query("""
             SELECT runtime_key, services_token, gateway_token, setup_password, wallet_key FROM services.instances WHERE runtime_key IS NOT NULL
             """).rows.flatMap { row in try ["runtime_key", "services_token", "gateway_token", "setup_password", "wallet_key"].map { try row.decode($0, as: String.self) } }
@@ -116,6 +159,8 @@ import TestSupport
         for secret in runtimeSecrets { #expect(!text.contains(secret), "a runtime's secret reached the log") }
         #expect(!text.contains(userSecret) && !text.contains(strayValue), "a userConfig value reached the log")
         #expect(!text.contains("sk-or-v1-"), "a minted OpenRouter key reached the log")
+        for secret in couponSecrets { #expect(!text.contains(secret), "a coupon's code reached the log") }
+        #expect(!text.contains(String(Self.pem.split(separator: "\n")[1])), "the attestation key reached the log")
         unlink(log)
     }
 }

@@ -20,7 +20,7 @@ import TestSupport
         let agents = try await t.cli("get agents", token: "cli-token")
         #expect(agents.status == 0)
         let lines = agents.output.split(separator: "\n")
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "TEMPLATE", "OWNER", "PHASE", "INSTANCE", "AGE"])
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "TEMPLATE", "OWNER", "PHASE", "READY", "INSTANCE", "AGE"])
         #expect(lines.count == 3 && lines[1].hasPrefix("alice-concierge") && lines[1].contains("Pending"))
 
         let yaml = try await t.cli("get agent alice-planner -o yaml", token: "cli-token")

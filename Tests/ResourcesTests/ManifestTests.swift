@@ -140,7 +140,7 @@ import YAML
             Issue.record("accepted an unknown kind")
         } catch {
             let message = error.errors.first { $0.path == "kind" }?.message ?? ""
-            #expect(message == "unknown kind \"\(kind.prefix(40))…\"; expected one of Pool, AgentTemplate, Agent")
+            #expect(message == "unknown kind \"\(kind.prefix(40))…\"; expected one of Pool, AgentTemplate, Agent, Coupon")
         }
     }
 

@@ -21,6 +21,7 @@ package enum KubeDiscovery {
         Resource(plural: "pools", singular: "pool", kind: "Pool", shortNames: ["pl"], verbs: writable),
         Resource(plural: "agenttemplates", singular: "agenttemplate", kind: "AgentTemplate", shortNames: ["at", "tmpl"], verbs: writable),
         Resource(plural: "agents", singular: "agent", kind: "Agent", shortNames: ["ag"], verbs: writable),
+        Resource(plural: "coupons", singular: "coupon", kind: "Coupon", shortNames: ["cp"], verbs: writable),
         Resource(plural: "instances", singular: "instance", kind: "Instance", shortNames: ["inst"], verbs: ["get", "list"]),
     ]
     /// The core group's events, for `kubectl describe` and `kubectl get events`.
