@@ -15,6 +15,8 @@ struct RuntimeState: Sendable {
     var metadata: [Data] = []
     var notifications: [Data] = []
     var resets = 0
+    /// Calls it refused for their credentials (401).
+    var refused = 0
     /// The conversation it is bound to; a join waiting for the owner's approval has none yet.
     var conversationId: String?
     var pending = false
@@ -67,6 +69,8 @@ extension SimCloud {
         switch generation {
         case .seed:
             if let key = service.variables["POOL_API_KEY"], authorization != "Bearer \(key)" {
+                // The pool's health ping goes without a token first: that one is expected.
+                if !(area == "pool" && action == "health" && authorization == nil) { runtimes[serviceID, default: RuntimeState()].refused += 1 }
                 return .json(["error": "Unauthorized"], status: 401)
             }
             guard area == "pool" else { return .json(["error": "Not Found"], status: 404) }
@@ -74,7 +78,10 @@ extension SimCloud {
             // The image's own command runs the harness alone: no pool server, no `/pool/*`.
             if area == "pool", service.startCommand != Self.poolServerCommand { return .json(["error": "Not Found"], status: 404) }
             let open = area == "pool" && action == "health"
-            if !open, authorization != "Bearer \(gatewayToken(serviceID))" { return .json(["error": "Unauthorized"], status: 401) }
+            if !open, authorization != "Bearer \(gatewayToken(serviceID))" {
+                runtimes[serviceID, default: RuntimeState()].refused += 1
+                return .json(["error": "Unauthorized"], status: 401)
+            }
         }
         switch (method, area, action) {
         case ("GET", "pool", "health"):
@@ -240,7 +247,7 @@ extension SimCloud {
         func objects(_ list: [Data]) -> [Any] { list.compactMap { try? JSONSerialization.jsonObject(with: $0) } }
         return .json(["provisions": objects(state.provisions), "templates": objects(state.templates),
                       "cloneSummaries": objects(state.cloneSummaries), "restarts": state.restarts,
-                      "metadata": objects(state.metadata), "notifications": objects(state.notifications), "resets": state.resets,
+                      "metadata": objects(state.metadata), "notifications": objects(state.notifications), "resets": state.resets, "refused": state.refused,
                       "conversationId": state.conversationId.map { $0 as Any } ?? NSNull(), "pending": state.pending,
                       "env": state.env.keys.sorted(), "bearers": state.bearers.sorted(),
                       "variables": services[serviceID].map { Array($0.variables.keys).sorted() } ?? [String](),

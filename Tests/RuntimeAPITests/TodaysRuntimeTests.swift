@@ -50,6 +50,7 @@ import TestSupport
         let record = try await t.runtimeRecord(instance)
         let token = try await t.gatewayToken(instance)
         #expect(record["bearers"] as? [String] == [token], "every /pool/* and /convos/* call carried the instance's own GATEWAY_TOKEN")
+        #expect(record["refused"] as? Int == 0, "the runtime refused no call")
         let variables = Set(record["variables"] as? [String] ?? [])
         #expect(variables.isSuperset(of: ["INSTANCE_ID", "GATEWAY_TOKEN", "POOL_URL", "RUNTIME_TYPE", "OPENROUTER_API_KEY", "XMTP_ENV", "PRIVATE_WALLET_KEY"]))
         #expect(record["startCommand"] as? String == "node convos-platform/pool-server/dist/index.js")
@@ -84,6 +85,7 @@ import TestSupport
         try await eventually("Ready") { try await t.phase(agent) == "Ready" }
         let record = try await t.runtimeRecord(instance)
         #expect(record["bearers"] as? [String] == [try await t.gatewayToken(instance)])
+        #expect(record["refused"] as? Int == 0, "the runtime refused no call")
         #expect((record["restarts"] as? [[String]])?.contains { $0.contains("AGENTMAIL_INBOX_ID") } == true, "the tool reached it by restart-gateway")
         #expect(t.controller.providers.runtime.stats.calls["restart-gateway|ok"] != nil)
         await t.stop()

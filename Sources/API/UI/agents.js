@@ -10,6 +10,13 @@ function badges(a) {
       c.type, el('span', { class: 'offscreen' }, c.status === 'True' ? ' true' : ` false, ${c.reason}`))));
 }
 
+/** The phase, and why when the reason matters to a reader: `Failed · Tainted`, `Provisioning · PendingAcceptance`. */
+function phaseText(status) {
+  const phase = status?.phase || 'Pending';
+  const reason = (status?.conditions || []).find(c => c.type === 'Ready')?.reason;
+  return ['Tainted', 'PendingAcceptance', 'InstanceLost', 'Upgrading'].includes(reason) ? `${phase} · ${reason}` : phase;
+}
+
 export async function agentsView(_, signal) {
   const body = el('tbody');
   const count = el('p', { class: 'muted' });
@@ -18,7 +25,7 @@ export async function agentsView(_, signal) {
     count.textContent = agents.length ? `${agents.length} agent(s)` : 'No agent yet: claim one from the store.';
     keyed(body, agents, a => a.metadata.name, a => el('tr', {},
       el('td', {}, el('a', { id: `agent-${a.metadata.name}`, href: `#/agent/${encodeURIComponent(a.metadata.name)}` }, a.metadata.name)),
-      el('td', { class: `phase ${a.status?.phase || 'Pending'}` }, a.status?.phase || 'Pending'),
+      el('td', { class: `phase ${a.status?.phase || 'Pending'}` }, phaseText(a.status)),
       el('td', {}, a.spec.template), el('td', {}, a.spec.owner), el('td', {}, badges(a))));
   });
   return [el('h2', {}, 'Agents'), count, table(['Name', 'Phase', 'Template', 'Owner', 'Conditions'], body, { style: 'compact' }),
@@ -75,10 +82,10 @@ export async function agentView(name, signal) {
     const s = agent.status || {};
     // The invite's link and Copy button outlive updates while the URL stays, so "Copied" does too.
     if (s.inviteUrl !== invite.url) invite = { url: s.inviteUrl, node: s.inviteUrl ? inviteNode(s.inviteUrl) : 'not yet' };
-    replace(summary, terms([['Phase', el('span', { class: `phase ${s.phase || 'Pending'}` }, s.phase || 'Pending')],
+    replace(summary, terms([['Phase', el('span', { class: `phase ${s.phase || 'Pending'}` }, phaseText(s))],
       ['Template', el('a', { href: `#/templates/${encodeURIComponent(agent.spec.template)}` }, agent.spec.template)],
       ['Owner', agent.spec.owner], ['Agent name', agent.spec.agentName || (template?.agentName ?? '')],
-      ['Instance', s.instanceId || 'not bound yet'], ['Invite', invite.node],
+      ['Instance', s.instanceId || 'not bound yet'], ['Invite', invite.node], ['Runtime', s.runtimeVersion || 'unknown'],
       ['Created', time(agent.metadata.creationTimestamp)]]));
     replace(conditions, (s.conditions || []).map(c => el('tr', {}, el('th', { scope: 'row' }, c.type),
       el('td', { class: c.status === 'True' ? 'ok' : 'no' }, c.status), el('td', {}, c.reason), el('td', {}, c.message), el('td', {}, time(c.lastTransitionTime)))));
