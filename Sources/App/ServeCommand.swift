@@ -7,15 +7,20 @@ import Telemetry
 /// `serve` and `migrate`: the server side of the binary.
 package enum ServeCommand {
     package static func run(_ args: [String], environment: [String: String]) async throws -> Int32 {
-        let a = try Arguments(args, valued: ["--profile", "--railway-tokens"], flags: ["--simulate", "--tls"])
-        let usage = "usage: convos-controller serve [--simulate [--profile fast|realistic] [--railway-tokens N] [--tls]]"
+        let a = try Arguments(args, valued: ["--profile", "--railway-tokens", "--runtime"], flags: ["--simulate", "--tls"])
+        let usage = "usage: convos-controller serve [--simulate [--profile fast|realistic] [--runtime today|seed] [--railway-tokens N] [--tls]]"
         guard a.positional.isEmpty else { throw CLIFailure.usage(usage) }
         let simulate = a.flags.contains("--simulate")
-        guard simulate || (a.values["--profile"] == nil && a.values["--railway-tokens"] == nil && !a.flags.contains("--tls")) else {
-            throw CLIFailure.usage("error: --profile, --railway-tokens and --tls go with --simulate\n" + usage)
+        guard simulate || (a.values["--profile"] == nil && a.values["--railway-tokens"] == nil && a.values["--runtime"] == nil
+                           && !a.flags.contains("--tls")) else {
+            throw CLIFailure.usage("error: --profile, --runtime, --railway-tokens and --tls go with --simulate\n" + usage)
         }
-        guard let options = SimulatorOptions.profile(a.values["--profile"] ?? "fast") else {
+        guard var options = SimulatorOptions.profile(a.values["--profile"] ?? "fast") else {
             throw CLIFailure.usage("error: --profile takes fast or realistic, got \(a.values["--profile"] ?? "")")
+        }
+        if let runtime = a.values["--runtime"] {
+            guard let generation = RuntimeGeneration(rawValue: runtime) else { throw CLIFailure.usage("error: --runtime takes today or seed, got \(runtime)") }
+            options.runtime = generation
         }
         var configuration: ServeConfiguration
         do {

@@ -7,7 +7,7 @@ package enum SimulateCommand {
     package static func run(_ args: [String]) async throws -> Int32 {
         let valued: Set<String> = ["--port", "--host", "--error-rate", "--latency-ms", "--rate-limit-every", "--lost-response-rate",
                                    "--timeout-rate", "--deploy-delay-ms", "--order-delay-ms", "--health-delay-ms", "--provision-delay-ms",
-                                   "--restart-delay-ms", "--profile"]
+                                   "--restart-delay-ms", "--profile", "--runtime"]
         let a = try Arguments(args, valued: valued, flags: ["--runtime-extensions"])
         guard a.positional.isEmpty else { throw CLIFailure.usage("usage: convos-controller simulate [--port N] [fault flags]") }
         func number(_ flag: String) throws -> Double? {
@@ -30,6 +30,10 @@ package enum SimulateCommand {
         if let ms = try number("--health-delay-ms") { options.healthDelay = .milliseconds(Int64(ms)) }
         if let ms = try number("--provision-delay-ms") { options.provisionDelay = .milliseconds(Int64(ms)) }
         if let ms = try number("--restart-delay-ms") { options.restartDelay = .milliseconds(Int64(ms)) }
+        if let runtime = a.values["--runtime"] {
+            guard let generation = RuntimeGeneration(rawValue: runtime) else { throw CLIFailure.usage("error: --runtime takes today or seed, got \(runtime)") }
+            options.runtime = generation
+        }
         // The seed's "future" runtime endpoints, which the real runtime answers with 404.
         options.runtimeExtensions = a.flags.contains("--runtime-extensions")
         let port = Int(try number("--port") ?? 8090)

@@ -211,6 +211,9 @@ public struct SimulatorOptions: Sendable {
     public var provisionDelay: Duration = .milliseconds(100)
     /// Time the runtime's `/pool/restart-gateway` takes (not ready meanwhile).
     public var restartDelay: Duration = .milliseconds(300)
+    /// The runtime an image runs when its tag does not say (`seed...` tags are the seed's, `today...`
+    /// tags today's): `serve --simulate --runtime seed` runs the whole fleet on the seed's.
+    public var runtime = RuntimeGeneration.today
     /// Time a hermes join waits for the conversation owner's approval before the runtime calls back.
     public var acceptanceDelay: Duration = .milliseconds(300)
     /// Runtimes serve the seed's "future" `/pool/update-template` and `/pool/clone-summary`; the

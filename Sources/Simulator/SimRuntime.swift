@@ -15,6 +15,8 @@ struct RuntimeState: Sendable {
     var metadata: [Data] = []
     var notifications: [Data] = []
     var resets = 0
+    /// How many provisions came before the last reset: those after it are what the runtime holds.
+    var provisionsBeforeReset = 0
     /// Calls it refused for their credentials (401).
     var refused = 0
     /// The conversation it is bound to; a join waiting for the owner's approval has none yet.
@@ -33,21 +35,23 @@ struct RuntimeState: Sendable {
 ///   (any other start command runs no `/pool/*`), `GATEWAY_TOKEN` auth (none on health),
 ///   `/pool/restart`, `/convos/*`, `RUNTIME_TYPE` picking the harness (a `-hermes` image without
 ///   `RUNTIME_TYPE=hermes` never starts), hermes joins that wait for acceptance and call back.
-/// - `seed` (February 2026; an image whose tag starts with `seed`): `POOL_API_KEY` on every route,
-///   `/pool/restart-gateway`, no `/convos/*`.
-enum RuntimeGeneration: Sendable { case seed, today }
+/// - `seed` (February 2026; an image whose tag starts with `seed`, or every image under
+///   `SimulatorOptions.runtime = .seed`): `POOL_API_KEY` on every route, `/pool/restart-gateway`, no `/convos/*`.
+public enum RuntimeGeneration: String, Sendable, CaseIterable { case seed, today }
 
 /// The agent runtime's protocol (CONTRACT.md section 6) behind each instance URL, for both generations.
 extension SimCloud {
     static let poolServerCommand = "node convos-platform/pool-server/dist/index.js"
 
     func generation(_ service: Service) -> RuntimeGeneration {
-        guard let image = service.image else { return .today }
+        guard let image = service.image else { return options.runtime }
         let repository = Self.repository(image)
         let reference = image.contains("@") ? String(image.split(separator: "@").last ?? "") : ""
         let tag = image.contains("@") ? digests.first { $0.value == reference && $0.key.hasPrefix(repository + ":") }
             .map { String($0.key.dropFirst(repository.count + 1)) } : image.split(separator: ":").last.map(String.init)
-        return (tag ?? "").hasPrefix("seed") ? .seed : .today
+        if (tag ?? "").hasPrefix("seed") { return .seed }
+        if (tag ?? "").hasPrefix("today") { return .today }
+        return options.runtime
     }
 
     /// `owner/name` of `registry/owner/name[:tag|@digest]`.
@@ -111,6 +115,7 @@ extension SimCloud {
             runtimes[serviceID, default: RuntimeState()].conversationId = nil
             runtimes[serviceID, default: RuntimeState()].pending = false
             runtimes[serviceID, default: RuntimeState()].resets += 1
+            runtimes[serviceID, default: RuntimeState()].provisionsBeforeReset = runtimes[serviceID]?.provisions.count ?? 0
             return .json(["ok": true, "reset": true, "status": "clean"])
         case ("POST", "convos", "update-metadata"):
             guard runtimes[serviceID]?.conversationId != nil else { return .json(["error": "No active conversation"], status: 400) }
@@ -245,7 +250,8 @@ extension SimCloud {
     func runtimeRecord(serviceID: String) -> SimResponse {
         let state = runtimes[serviceID] ?? RuntimeState()
         func objects(_ list: [Data]) -> [Any] { list.compactMap { try? JSONSerialization.jsonObject(with: $0) } }
-        return .json(["provisions": objects(state.provisions), "templates": objects(state.templates),
+        return .json(["provisions": objects(state.provisions), "provisionsSinceReset": objects(Array(state.provisions.dropFirst(state.provisionsBeforeReset))),
+                      "templates": objects(state.templates),
                       "cloneSummaries": objects(state.cloneSummaries), "restarts": state.restarts,
                       "metadata": objects(state.metadata), "notifications": objects(state.notifications), "resets": state.resets, "refused": state.refused,
                       "conversationId": state.conversationId.map { $0 as Any } ?? NSNull(), "pending": state.pending,

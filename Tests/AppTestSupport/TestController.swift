@@ -43,6 +43,8 @@ package struct TestController {
         options.provisionDelay = .milliseconds(10)
         options.restartDelay = .milliseconds(50)
         options.orderDelay = .zero
+        // `CONVOS_TEST_RUNTIME=seed` runs the end-to-end tests on the seed-era runtime (scripts/test does, for a part).
+        if let runtime = ProcessInfo.processInfo.environment["CONVOS_TEST_RUNTIME"].flatMap(RuntimeGeneration.init(rawValue:)) { options.runtime = runtime }
         return options
     }
 

@@ -62,7 +62,9 @@ import TestSupport
     }
 
     /// Every agent has its conversation, and no runtime was given another agent: each runtime's
-    /// provisions all name its own agent (`agentName` is the agent's in these tests).
+    /// provisions since its last reset all name its own agent (`agentName` is the agent's in these
+    /// tests). A configure the freeze cut is provisioned again, refused by the bound runtime, and
+    /// the runtime reset: it may then serve another agent, holding nothing of the first.
     static func everyClaimAnswered(_ agents: [(agent: String, name: String)], _ db: PostgresPool, sim: String) async throws -> Bool {
         for (agent, name) in agents {
             guard let row = try await db.query("""
@@ -70,7 +72,7 @@ import TestSupport
                 """, [agent]).first, try row.decode("invite_url", as: String?.self) != nil else { return false }
             let service: String = try row.decode("railway_service_id")
             let record = try await TestHTTPClient(base: sim).get("/_sim/runtime/\(service)").json()
-            let names = Set(((record["provisions"] as? [[String: Any]]) ?? []).compactMap { $0["agentName"] as? String })
+            let names = Set(((record["provisionsSinceReset"] as? [[String: Any]]) ?? []).compactMap { $0["agentName"] as? String })
             guard names == [name] else { return false }
         }
         return true
@@ -101,7 +103,7 @@ import TestSupport
     /// for three leases while the other replica takes over, fills the pool and serves claims; then
     /// thawed, it finds its lease gone and its late writes refused. At the end every claim has its
     /// invite, and the cloud holds exactly one project, volume, deployment and key per instance, one
-    /// inbox and one number per claimed one, each runtime provisioned once.
+    /// inbox and one number per claimed one, each runtime holding only its own agent's conversation.
     @Test func aFrozenLeaderWritesNothingWhenItWakes() async throws {
         let bin = try Self.binary()
         let url = try await TestDatabase.create(prefix: "f")
@@ -171,10 +173,10 @@ import TestSupport
                 SELECT s.railway_service_id FROM pool.instances i JOIN services.instances s USING (instance_id) WHERE i.agent = $1
                 """, [agent]).first?.decode("railway_service_id") else { continue }
             let record = try await TestHTTPClient(base: replicas[0].sim).get("/_sim/runtime/\(service)").json()
-            if ((record["provisions"] as? [Any])?.count ?? 0) > 1 { repeated += 1 }
+            if (record["resets"] as? Int ?? 0) > 0 { repeated += 1 }
         }
         print("fencing: leader frozen past its lease 4 times; \(agents.count) claims on the other replica all answered, no runtime given "
-              + "another agent, \(repeated) provisioned twice for its own (a configure the freeze cut between the runtime's answer and its record); ledger matched")
+              + "another agent, \(repeated) reset after a configure the freeze cut between the runtime's answer and its record; ledger matched")
 
         // Everything deleted: nothing is left at any provider.
         for (agent, _) in agents { _ = try await first.send("DELETE", "/v1/agents/\(agent)") }
