@@ -1,6 +1,7 @@
 import Testing
 import App
 import Telemetry
+import Services
 import AppTestSupport
 
 @Suite struct ConfigurationTests {
@@ -79,5 +80,38 @@ import AppTestSupport
         #expect(Set(c.secrets).isSuperset(of: ["tok-123", "bk_one", "bk_two", "pw-secret"]))
         let redactor = Redactor(secrets: c.secrets)
         #expect(redactor.redact("token tok-123 and key bk_two at pw-secret") == "token [REDACTED] and key [REDACTED] at [REDACTED]")
+    }
+}
+
+/// Issue 23's settings: what runtimes are given and call back.
+@Suite struct RuntimeSettingsTests {
+    let base = ["DATABASE_URL": "postgresql://u@db/x", "BIND_ADDRESS": "127.0.0.1"]
+
+    @Test func poolURLSharedEnvAndAttestationKey() throws {
+        var env = base
+        env["PUBLIC_URL"] = "https://controller.example"
+        env["RUNTIME_SHARED_ENV"] = "CONVOS_API_KEY, POSTHOG_HOST"
+        env["CONVOS_API_KEY"] = "convos-shared-Sekr3t"
+        env["POSTHOG_HOST"] = "https://ph.example"
+        let c = try ServeConfiguration.fromEnvironment(env)
+        #expect(c.services.poolURL == "https://controller.example", "POOL_URL defaults to PUBLIC_URL")
+        #expect(c.services.sharedEnv == ["CONVOS_API_KEY": "convos-shared-Sekr3t", "POSTHOG_HOST": "https://ph.example"])
+        #expect(c.secrets.contains("convos-shared-Sekr3t"), "shared values are redacted from logs")
+        #expect(c.services.startCommand == "node convos-platform/pool-server/dist/index.js")
+        env["POOL_URL"] = "https://pool.example"
+        #expect(try ServeConfiguration.fromEnvironment(env).services.poolURL == "https://pool.example")
+
+        func refused(_ extra: [String: String], _ fragment: String) {
+            do {
+                _ = try ServeConfiguration.fromEnvironment(base.merging(extra) { _, b in b })
+                Issue.record("accepted \(extra)")
+            } catch {
+                #expect("\(error)".contains(fragment), "\(error)")
+            }
+        }
+        refused(["POOL_URL": "ftp://x"], "POOL_URL must be an http(s) URL")
+        refused(["RUNTIME_SHARED_ENV": "NOT_SET_ANYWHERE"], "RUNTIME_SHARED_ENV names NOT_SET_ANYWHERE, which is not set")
+        refused(["RUNTIME_SHARED_ENV": "GATEWAY_TOKEN", "GATEWAY_TOKEN": "x"], "set by the controller")
+        refused(["ATTESTATION_PRIVATE_KEY_PEM": "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----"], "ATTESTATION_PRIVATE_KEY_PEM")
     }
 }

@@ -53,6 +53,54 @@ import YAML
                                                                          joinUrl: "https://convos.org/invite/abc", cloneFrom: "alice-planner"))
     }
 
+    /// Issue 23's fields: a Pool's `env` (never a variable the controller sets), a template's
+    /// `pool` and `openrouter.topUp`, a Coupon whose code is kept only as its hash.
+    @Test func poolEnvTemplatePoolTopUpAndCoupon() throws {
+        let m = try ManifestDecoder.decode(yaml: """
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: hermes}
+            spec: {minIdle: 1, image: "ghcr.io/xmtplabs/convos-runtime-hermes:production", env: {DEFAULT_AGENT_NAME: Hermes}}
+            ---
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: t}
+            spec: {agentName: T, instructions: Be., pool: hermes, openrouter: {topUp: {incrementUsd: 5, maxUsd: 50, perDay: 2}}}
+            ---
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: c}
+            spec: {code: " launch-2026 ", incrementUsd: 10, maxUsd: 60, maxRedemptions: 500, expiresAt: "2026-12-31T00:00:00Z"}
+            """)
+        #expect(try m[0].typedSpec(PoolSpec.self).env == ["DEFAULT_AGENT_NAME": "Hermes"])
+        let template = try m[1].typedSpec(AgentTemplateSpec.self)
+        #expect(template.pool == "hermes" && template.openrouter?.topUp == .init(incrementUsd: 5, maxUsd: 50, perDay: 2))
+        #expect(m[2].spec["code"] == nil && m[2].spec["codeSha256"] == .string(CouponSpec.hash("LAUNCH-2026")), "stored as the hash of the code, trimmed and upper-cased")
+        #expect(!"\(m[2].spec)".contains("launch"))
+
+        func paths(_ yaml: String) -> [String] {
+            do { _ = try ManifestDecoder.decode(yaml: yaml); return [] } catch { return error.errors.map(\.path) }
+        }
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: p}
+            spec: {minIdle: 1, image: "ghcr.io/a/b:c", env: {GATEWAY_TOKEN: x, lower: y, RAILWAY_TOKEN: z}}
+            """).sorted() == ["spec.env.GATEWAY_TOKEN", "spec.env.RAILWAY_TOKEN", "spec.env.lower"])
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: AgentTemplate
+            metadata: {name: t}
+            spec: {agentName: T, instructions: Be., pool: Not_A_Label, openrouter: {topUp: {incrementUsd: 0, maxUsd: 50, perDay: 0}}}
+            """).sorted() == ["spec.openrouter.topUp.incrementUsd", "spec.openrouter.topUp.perDay", "spec.pool"])
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Coupon
+            metadata: {name: c}
+            spec: {code: ab, incrementUsd: 10, maxUsd: 60, expiresAt: tomorrow}
+            """).sorted() == ["spec.code", "spec.expiresAt"])
+    }
+
     @Test func defaultsAreFilledIn() throws {
         let m = try ManifestDecoder.decode(yaml: """
             {"apiVersion": "agents.convos.org/v1", "kind": "Pool", "metadata": {"name": "p"},

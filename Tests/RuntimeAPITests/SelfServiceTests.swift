@@ -244,4 +244,32 @@ import TestSupport
         #expect(try await t.selfService("credits-check", instance: b.instance, token: b.token).json()["limit"] as? Double == 10, "b unchanged")
         await t.stop()
     }
+
+    /// Every route, with the runtime's own body shape: 403 for a wrong token and for another
+    /// instance's token, 400 without the credentials, nothing stored changed; and once the
+    /// instance's calls are used up, 429 with `Retry-After` on every route.
+    @Test func everyRouteRefusesWrongCredentialsAndHonoursTheLimit() async throws {
+        let t = try await start(perMinute: 2)
+        let a = try await claim(t)
+        let b = try await claim(t, owner: "u2")
+        let before = try await t.rowCounts()
+        let events = try await t.count("SELECT count(*)::int AS n FROM pool.events")
+        for route in SelfService.routes {
+            let extra: [String: Any] = ["inboxId": "inbox_x", "code": "X-CODE", "conversationId": "conv_x"]
+            #expect(try await t.selfService(route, instance: a.instance, token: "wrong", extra).status == 403, "\(route): wrong token")
+            #expect(try await t.selfService(route, instance: a.instance, token: b.token, extra).status == 403, "\(route): another instance's token")
+            let bare = try await t.client.send("POST", "/api/pool/\(route)", body: Data(#"{"instanceId":"\#(a.instance)"}"#.utf8),
+                                               headers: ["Content-Type": "application/json"])
+            #expect(try bare.status == 400 && (bare.json()["error"] as? String) != nil, "\(route): no gatewayToken")
+        }
+        #expect(try await t.rowCounts() == before)
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events") == events, "a refused call records nothing")
+        for _ in 0..<2 { _ = try await t.selfService("self-info", instance: a.instance, token: a.token) }
+        for route in SelfService.routes {
+            let limited = try await t.selfService(route, instance: a.instance, token: a.token)
+            #expect(limited.status == 429 && limited.header("retry-after") != nil, "\(route): past the limit")
+        }
+        #expect(try await t.phase(a.agent) == "Ready", "self-destruct past the limit did nothing")
+        await t.stop()
+    }
 }
