@@ -20,6 +20,8 @@ package enum OpenAPIDocument {
         package let responses: [Int]
         /// Path parameter name to schema, for those more precise than a string.
         package var parameters: [String: JSONValue] = [:]
+        /// The schema of its error answers: the API's `Error`, or today's pool's `RuntimeError`.
+        package var errorSchema = "Error"
     }
 
     /// A request body: the media types accepted and the schema (a component name) of each.
@@ -104,27 +106,25 @@ package enum OpenAPIDocument {
         .init(method: "GET", path: "/ui/session", summary: "Whether the session cookie is signed in, with its CSRF token", responses: [200]),
         .init(method: "DELETE", path: "/ui/session", summary: "Sign out (X-CSRF-Token required with a live session)", responses: [200, 403]),
         .init(method: "GET", path: "/.well-known/agents.json", summary: "The JWKS of the key that signs agents' attestations (public)", responses: [200]),
-        .init(method: "POST", path: "/api/pool/self-info", summary: "Runtime self-service: its runtime version and image, and its pool's latest image",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/self-upgrade", summary: "Runtime self-service: move to the pool's current digest now",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/self-destruct", summary: "Runtime self-service: the agent is deleted (ordered teardown)",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/credits-check", summary: "Runtime self-service: its OpenRouter key's limit and usage",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/credits-topup", summary: "Runtime self-service: raise its key's limit within the template's topUp policy",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/redeem-coupon", summary: "Runtime self-service: redeem a Coupon's code, once per agent",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/attest", summary: "Runtime self-service: an Ed25519 attestation of its own XMTP inbox id",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/pending-acceptance/complete", summary: "Runtime callback: the join was accepted",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
-        .init(method: "POST", path: "/api/pool/pending-acceptance/fail", summary: "Runtime callback: the join was refused",
-              body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses),
         .init(method: "POST", path: "/webhooks/railway/{secret}", summary: "Railway deployment events (public; the secret in the path is the check)",
               body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
     ]
+
+    /// The runtimes' own routes (CONTRACT.md section 8), each with its instance credentials in the body.
+    static let runtimeOperations: [Operation] = [
+        ("self-info", "its runtime version and image, and its pool's latest image"),
+        ("self-upgrade", "move to the pool's current digest now"),
+        ("self-destruct", "the agent is deleted (ordered teardown)"),
+        ("credits-check", "its OpenRouter key's limit and usage"),
+        ("credits-topup", "raise its key's limit within the template's topUp policy"),
+        ("redeem-coupon", "redeem a Coupon's code, once per agent"),
+        ("attest", "an Ed25519 attestation of its own XMTP inbox id"),
+        ("pending-acceptance/complete", "the join was accepted"),
+        ("pending-acceptance/fail", "the join was refused"),
+    ].map { route, summary in
+        Operation(method: "POST", path: "/api/pool/" + route, summary: "Runtime self-service: " + summary,
+                  body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses, errorSchema: "RuntimeError")
+    }
 
     package static let publicPaths: Set<String> = Set(["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}",
                                                        "/ui/session", "/app/{file}", "/.well-known/agents.json"])
@@ -135,13 +135,13 @@ package enum OpenAPIDocument {
 
     package static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
-        for op in operations {
+        for op in operations + runtimeOperations {
             var o: [String: JSONValue] = [
                 "summary": .string(op.summary),
                 "operationId": .string(op.method.lowercased() + op.path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "").replacingOccurrences(of: ".", with: "_")),
                 "responses": .object(Dictionary(uniqueKeysWithValues: op.responses.map { code in
                     (String(code), code < 300 ? .object(["description": "success"])
-                                              : .object(["description": "error", "content": .object(["application/json": .object(["schema": ref("Error")])])]))
+                                              : .object(["description": "error", "content": .object(["application/json": .object(["schema": ref(op.errorSchema)])])]))
                 })),
             ]
             let parameters = op.path.split(separator: "/").filter { $0.hasPrefix("{") }.map { p in
@@ -248,6 +248,8 @@ package enum OpenAPIDocument {
       "CloneSummaryRequest": {"type": "object", "required": ["childAgent", "childInstanceId"], "properties": {
         "childAgent": {"type": "string"}, "childInstanceId": {"type": "string"}, "childUrl": {"type": "string", "nullable": true}}},
       "SessionRequest": {"type": "object", "properties": {"token": {"type": "string"}}},
+      "RuntimeError": {"type": "object", "required": ["error"], "properties": {
+        "error": {"type": "string"}, "limit": {"type": "number"}, "max": {"type": "number"}}},
       "SelfServiceRequest": {"type": "object", "required": ["instanceId", "gatewayToken"], "properties": {
         "instanceId": {"type": "string"}, "gatewayToken": {"type": "string"}, "inboxId": {"type": "string"},
         "conversationId": {"type": "string"}, "code": {"type": "string"}}},
