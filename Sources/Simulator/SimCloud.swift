@@ -91,6 +91,9 @@ actor SimCloud {
     // AgentMail
     struct Inbox { var id, clientID, displayName: String; var createdAt: Date }
     var inboxes: [String: Inbox] = [:]
+    /// Messages by inbox, and texts sent and received (`SimMessages`).
+    var mails: [String: [Mail]] = [:]
+    var texts: [SMS] = []
 
     // Agent runtimes, by service id: what each was sent, and when it restarts.
     var runtimes: [String: RuntimeState] = [:]

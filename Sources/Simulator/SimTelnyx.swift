@@ -9,6 +9,7 @@ extension SimCloud {
             return telnyxError(401, "10009", "Authentication failed")
         }
         completeOrders()
+        if let answer = telnyxMessages(method: method, path: path, query: query, body: body) { return answer }
         switch (method, path.first, path.count) {
         case ("GET", "available_phone_numbers", 1):
             // The same numbers to everyone searching at once, as a real inventory: the first free ones.
@@ -129,7 +130,7 @@ extension SimCloud {
          "connection_id": NSNull(), "messaging_profile_id": n.messagingProfileID as Any? ?? NSNull()]
     }
 
-    private func telnyxError(_ status: Int, _ code: String, _ title: String) -> SimResponse {
+    func telnyxError(_ status: Int, _ code: String, _ title: String) -> SimResponse {
         .json(["errors": [["code": code, "title": title, "detail": title, "source": ["pointer": "/base"]]]], status: status)
     }
 }

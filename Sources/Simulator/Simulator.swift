@@ -100,6 +100,14 @@ public final class Simulator: Sendable {
                                       authorization: q.header("authorization")).http
             }
         }
+        for (method, tail) in [("POST", "/messages/send"), ("GET", "/messages"), ("GET", "/threads"), ("GET", "/messages/:message"),
+                               ("PATCH", "/messages/:message")] {
+            r.add(method, "/agentmail/v0/inboxes/:id" + tail) { q in
+                let rest = tail.split(separator: "/").map { $0 == ":message" ? q.pathParameters["message"]! : String($0) }
+                return await cloud.agentMailMessages(method: q.method, inbox: q.pathParameters["id"]!, rest: rest, query: q.query, body: q.body,
+                                                     authorization: q.header("authorization")).http
+            }
+        }
         r.add("GET", "/bankr/wallet/me") { q in await cloud.bankrWallet(apiKey: q.header("x-api-key")).http }
         for method in ["GET", "POST"] {
             for area in ["pool", "convos"] {
