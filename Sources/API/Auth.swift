@@ -25,6 +25,8 @@ package struct APIAuth: Sendable {
     /// (`RuntimeAPI`): never the controller's tokens.
     package static let runtimePatterns: Set<String> = Set(["self-info", "self-upgrade", "self-destruct", "credits-check", "credits-topup", "redeem-coupon", "attest",
                                                            "pending-acceptance/complete", "pending-acceptance/fail"].map { "/api/pool/" + $0 })
+        .union(["info", "email/send", "email/messages", "email/threads", "email/messages/:id", "sms/send", "sms/records", "sms/messages/:id",
+                "email/provision", "email/unprovision", "sms/provision", "sms/unprovision"].map { "/api/proxy/" + $0 })
 
     /// The services API's routes (CONTRACT.md section 5).
     package static let servicesPatterns: Set<String> = [

@@ -126,16 +126,31 @@ package enum OpenAPIDocument {
                   body: Body(types: json_, schema: "SelfServiceRequest"), responses: runtimeResponses, errorSchema: "RuntimeError")
     }
 
+    /// The services proxy (CONTRACT.md section 8): `Authorization: Bearer INSTANCE_ID:GATEWAY_TOKEN`.
+    static let proxyOperations: [Operation] = [
+        ("GET", "info", "the instance's own inbox and number"), ("POST", "email/send", "AgentMail's send, from its own inbox"),
+        ("GET", "email/messages", "its inbox's messages"), ("GET", "email/threads", "its inbox's threads"),
+        ("GET", "email/messages/{id}", "one message of its inbox"), ("PATCH", "email/messages/{id}", "a message's labels"),
+        ("POST", "sms/send", "a text from its own number"), ("GET", "sms/records", "its number's message records"),
+        ("GET", "sms/messages/{id}", "one message of its number"), ("POST", "email/provision", "its inbox, made on first use"),
+        ("POST", "email/unprovision", "its inbox, released"), ("POST", "sms/provision", "its number, made on first use"),
+        ("POST", "sms/unprovision", "its number, released"),
+    ].map { method, route, summary in
+        Operation(method: method, path: "/api/proxy/" + route, summary: "Services proxy: " + summary,
+                  body: method == "GET" ? nil : Body(types: json_, schema: "ProxyBody", required: false),
+                  responses: [200, 400, 401, 403, 404, 409, 422, 429, 502, 503], errorSchema: "RuntimeError")
+    }
+
     package static let publicPaths: Set<String> = Set(["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}",
                                                        "/ui/session", "/app/{file}", "/.well-known/agents.json"])
-        .union(APIAuth.runtimePatterns)
+        .union(APIAuth.runtimePatterns.map { $0.replacingOccurrences(of: ":id", with: "{id}") })
 
     /// The runtime routes' answers: their own instance credentials, not a bearer token.
     static let runtimeResponses = [200, 400, 403, 404, 409, 429, 502, 503]
 
     package static var json: JSONValue {
         var paths: [String: JSONValue] = [:]
-        for op in operations + runtimeOperations {
+        for op in operations + runtimeOperations + proxyOperations {
             var o: [String: JSONValue] = [
                 "summary": .string(op.summary),
                 "operationId": .string(op.method.lowercased() + op.path.replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "{", with: "").replacingOccurrences(of: "}", with: "").replacingOccurrences(of: ".", with: "_")),
@@ -250,6 +265,7 @@ package enum OpenAPIDocument {
       "SessionRequest": {"type": "object", "properties": {"token": {"type": "string"}}},
       "RuntimeError": {"type": "object", "required": ["error"], "properties": {
         "error": {"type": "string"}, "limit": {"type": "number"}, "max": {"type": "number"}}},
+      "ProxyBody": {"type": "object"},
       "SelfServiceRequest": {"type": "object", "required": ["instanceId", "gatewayToken"], "properties": {
         "instanceId": {"type": "string"}, "gatewayToken": {"type": "string"}, "inboxId": {"type": "string"},
         "conversationId": {"type": "string"}, "code": {"type": "string"}}},

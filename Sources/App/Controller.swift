@@ -149,12 +149,14 @@ public final class Controller: Sendable {
         http.tls = try configuration.tlsCredentials(logger: logger)
         var router = api.router()
         var selfService: SelfService?
+        var proxy: ServicesProxy?
         if let local {
+            proxy = ServicesProxy(db: db, services: local, metrics: metrics, clock: clock)
             let key = try configuration.attestationKey()
             selfService = SelfService(db: db, services: local, store: store, waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches),
                                       metrics: metrics, attestation: key, clock: clock, perMinute: configuration.runtimeCallsPerMinute)
         }
-        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook, selfService: selfService)
+        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook, selfService: selfService, proxy: proxy)
         let server = try HTTPServer(configuration: http, responder: router)
         // The notification rule, registered once (found first) and retried until Railway takes it.
         var registration: WebhookRegistration?

@@ -51,7 +51,8 @@ extension AgentConfig {
     /// The tools not yet in the running agent's hands, in teardown order: declared tools not made
     /// or not delivered, and the OpenRouter key while its limit differs from the template's.
     public func missingTools(_ tools: [ToolName: ToolView]) -> [ToolName] {
-        var missing = self.tools.map(\.id).filter { !(tools[$0]?.inPlace ?? false) }
+        // A tool the runtime gave back itself (`unprovision`) stays given back until it asks again.
+        var missing = self.tools.map(\.id).filter { !(tools[$0]?.inPlace ?? false) && !(tools[$0]?.releasedByRuntime ?? false) }
         if let openrouter, !OpenRouterSettings.matches(openrouter, tools[.openrouter]?.config ?? [:]) { missing.append(.openrouter) }
         // Every instance's key, lost at the provider (revoked or deleted): made again, limit or not.
         else if let key = tools[.openrouter], key.state != .ready { missing.append(.openrouter) }

@@ -96,27 +96,30 @@ struct InstanceCalls: Sendable {
     }
 }
 
-/// Calls per instance per minute, in this replica: a token bucket each, refilled continuously.
+/// Calls per instance per window, in this replica: a token bucket each, refilled continuously
+/// (`capacity` calls a `window`).
 actor CallLimiter {
-    let perMinute: Double
+    let capacity: Double
+    let window: TimeInterval
     let clock: any Clock
     private var buckets: [String: (tokens: Double, at: Date)] = [:]
 
-    init(perMinute: Int, clock: any Clock) {
-        self.perMinute = Double(perMinute)
+    init(capacity: Int, window: TimeInterval = 60, clock: any Clock) {
+        self.capacity = Double(capacity)
+        self.window = window
         self.clock = clock
     }
 
     /// Nil when the call may go; else the seconds until it may.
     func take(_ instance: String) -> Double? {
         let now = clock.now
-        var bucket = buckets[instance] ?? (perMinute, now)
-        bucket.tokens = min(perMinute, bucket.tokens + now.timeIntervalSince(bucket.at) * perMinute / 60)
+        var bucket = buckets[instance] ?? (capacity, now)
+        bucket.tokens = min(capacity, bucket.tokens + now.timeIntervalSince(bucket.at) * capacity / window)
         bucket.at = now
         defer { buckets[instance] = bucket }
         // Buckets full again are forgotten: the map holds only instances that called lately.
-        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.tokens < perMinute } }
-        guard bucket.tokens >= 1 else { return max(1, (1 - bucket.tokens) * 60 / perMinute) }
+        if buckets.count > 10_000 { buckets = buckets.filter { $0.value.tokens < capacity } }
+        guard bucket.tokens >= 1 else { return max(1, (1 - bucket.tokens) * window / capacity) }
         bucket.tokens -= 1
         return nil
     }

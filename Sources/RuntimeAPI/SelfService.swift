@@ -22,7 +22,7 @@ public struct SelfService: Sendable {
 
     public init(db: PostgresPool, services: InProcessServices, store: ResourceStore, waker: any Waker, metrics: Metrics,
                 attestation: AttestationKey?, clock: any Clock, perMinute: Int = 60) {
-        self.calls = InstanceCalls(db: db, services: services, metrics: metrics, limiter: CallLimiter(perMinute: perMinute, clock: clock))
+        self.calls = InstanceCalls(db: db, services: services, metrics: metrics, limiter: CallLimiter(capacity: perMinute, clock: clock))
         self.store = store
         self.waker = waker
         self.attestation = attestation

@@ -109,6 +109,9 @@ public struct ToolView: Sendable, Equatable {
     /// The provider's id of it (key hash, inbox id); nil while it is being made. Not a secret.
     public var resourceId: String?
 
+    /// Released at its runtime's own request (`/api/proxy/.../unprovision`): not made again until asked.
+    public var releasedByRuntime: Bool { (state == .deleting || state == .deleted) && config["releasedByRuntime"] == "true" }
+
     public init(state: ToolState, delivered: Bool = true, config: [String: String] = [:], errorCode: ServicesErrorCode? = nil, error: String? = nil,
                 resourceId: String? = nil) {
         self.state = state
