@@ -4,9 +4,10 @@ import Providers
 import Resources
 import Store
 
-/// `POST /provision/INSTANCE/TOOL`: one tool for a running agent. The resource is made (or, for a
-/// `provisioning: user` tool, the claim's credentials taken) and its variables are recorded as
-/// pending; the hand-over (`InProcessServices+Runtime.swift`) stores them on the Railway service
+/// `POST /provision/INSTANCE/TOOL`: one tool for a running agent. The resource is made (the
+/// runtime reaches a pool tool through the services proxy, and is told its address with
+/// `/convos/update-metadata`), or, for a `provisioning: user` tool, the claim's credentials taken
+/// and recorded as pending variables; the hand-over (`InProcessServices+Runtime.swift`) stores them on the Railway service
 /// with `skipDeploys` (a redeploy would restart the agent and cost 25 s) and gives them to the
 /// running agent with `/pool/restart-gateway`, in the background: tools that finish together share
 /// one Railway call and one restart. The status batch says when they were delivered.
@@ -61,8 +62,12 @@ extension InProcessServices {
                 try await recordTool(instanceID, tool, externalID: made.externalID, state: .creating, config: made.config)
                 return ProvisionResult(resourceId: made.externalID, config: made.config, state: .pending)
             }
-            try await recordTool(instanceID, tool, externalID: made.externalID, state: .ready, config: made.config, env: made.variables)
+            // Pool tools reach the runtime through the services proxy: no variable, no restart (CONTRACT
+            // section 6). Only the instance's own OpenRouter key is a variable, made again after a loss.
+            try await recordTool(instanceID, tool, externalID: made.externalID, state: .ready, config: made.config,
+                                 env: tool == .openrouter ? made.variables : [:])
             await kickDelivery(instanceID)
+            await tellMetadata(instanceID, tool, made.externalID)
             return ProvisionResult(resourceId: made.externalID, config: made.config, state: .ready)
         } catch let error as ServicesError {
             try? await recordError(instanceID, tool, code: error.code, message: error.message)

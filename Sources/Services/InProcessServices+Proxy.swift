@@ -63,3 +63,24 @@ extension InProcessServices {
         try await destroyTool(instanceID, tool: tool, resourceID: resourceID)
     }
 }
+
+extension InProcessServices {
+    /// `POST /convos/update-metadata` with the instance's email or phone (`""` once released), so the
+    /// agent's profile names it. Only once the runtime has its conversation (it answers 400 before):
+    /// `configure` tells what was made before then. Best effort, as production's: a failure is not
+    /// retried (the proxy's `info` always answers the truth).
+    package func tellMetadata(_ instanceID: String, _ tool: ToolName, _ value: String?) async {
+        guard tool == .email || tool == .sms, let target = try? await runtimeTarget(instanceID),
+              (try? await db.query("SELECT 1 FROM services.instances WHERE instance_id = $1 AND configured_at IS NOT NULL", [instanceID]).first) != nil
+        else { return }
+        let key = tool == .email ? "email" : "phone"
+        _ = try? await providers.runtime.updateMetadata(target.url, key: target.key, [key: value ?? ""])
+    }
+
+    /// After `configure`: the pool tools made while the conversation was being created.
+    package func tellMadeTools(_ instanceID: String) async {
+        guard let targets = try? await proxyTargets(instanceID) else { return }
+        if let inbox = targets.inbox { await tellMetadata(instanceID, .email, inbox) }
+        if let phone = targets.phone { await tellMetadata(instanceID, .sms, phone) }
+    }
+}

@@ -35,8 +35,10 @@ extension InProcessServices {
         }
         _ = try await db.query("UPDATE services.instances SET configured_at = now(), updated_at = now() WHERE instance_id = $1", [instanceID])
         if let model = request.model { try await setModel(instanceID, model) }
-        // Tools made while the conversation was being created were held for it: hand them over now.
+        // Tools made while the conversation was being created were held for it: hand them over now,
+        // and tell the runtime its inbox and number.
         await kickDelivery(instanceID)
+        if conversation.status != .pendingAcceptance { await tellMadeTools(instanceID) }
         return ConfigureResult(ok: true, conversationId: conversation.conversationId, inviteUrl: conversation.inviteUrl,
                                joined: conversation.joined, status: conversation.status)
     }
@@ -219,7 +221,9 @@ extension InProcessServices {
         }
         let names = try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1 AND source = $2", [instanceID, tool.rawValue])
             .rows.map { try $0.decode("name", as: String.self) }
-        try await removeTool(instanceID, tool, externalID: external, userProvided: try row.decode("provisioning", as: Provisioning.self) == .user)
+        let userProvided = try row.decode("provisioning", as: Provisioning.self) == .user
+        try await removeTool(instanceID, tool, externalID: external, userProvided: userProvided)
+        if !userProvided { await tellMetadata(instanceID, tool, "") }
         guard !names.isEmpty else { return true }
         _ = try await db.query("""
             INSERT INTO services.runtime_env (instance_id, name, value, source) SELECT $1, n, '', $2 FROM unnest($3::text[]) AS n

@@ -58,17 +58,16 @@ import Resources
             try await t.count("SELECT count(*)::int AS n FROM services.phone_numbers WHERE state = 'available'") == 3
         }
         for instance in instances {
-            // Taken from the running agent too: its variables handed over blank.
-            try await eventually("\(instance)'s number variables blank and delivered") {
-                try await t.count("""
-                    SELECT count(*)::int AS n FROM services.runtime_env WHERE instance_id = $1 AND name = 'TELNYX_PHONE_NUMBER'
-                      AND value = '' AND delivered_at IS NOT NULL
-                    """, [instance]) == 1
+            // The running agent is told: its profile's phone is blank (no variable: it reached the
+            // number through the services proxy).
+            try await eventually("\(instance)'s runtime told its phone is gone") {
+                let metadata = try await t.runtimeRecord(instance)["metadata"] as? [[String: Any]] ?? []
+                return metadata.contains { ($0["metadata"] as? [String: String])?["phone"] == "" }
             }
         }
         try await eventually("all synced without sms") { try await Self.synced(t) == (3, 3) }
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'ToolReleased'") == 3)
-        // Ready again once the restart that took the number away is over.
+        // Ready throughout: nothing restarted to take the number away.
         try await eventually("all Ready without sms") { try await Self.agents.asyncAllSatisfy { try await t.phase($0) == "Ready" } }
 
         // Added back: provisioned for every agent again, from the numbers given back.

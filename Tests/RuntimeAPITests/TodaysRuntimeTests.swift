@@ -86,7 +86,7 @@ import TestSupport
         let record = try await t.runtimeRecord(instance)
         #expect(record["bearers"] as? [String] == [try await t.gatewayToken(instance)])
         #expect(record["refused"] as? Int == 0, "the runtime refused no call")
-        #expect((record["restarts"] as? [[String]])?.contains { $0.contains("AGENTMAIL_INBOX_ID") } == true, "the tool reached it by restart-gateway")
+        #expect((record["restarts"] as? [[String]])?.contains { $0.contains("OPENCLAW_PRIMARY_MODEL") } == true, "the model reached it by restart-gateway")
         #expect(t.controller.providers.runtime.stats.calls["restart-gateway|ok"] != nil)
         await t.stop()
     }

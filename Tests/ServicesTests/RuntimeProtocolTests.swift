@@ -92,7 +92,11 @@ import TestSupport
             .first!.decode("runtime_key")
         #expect(record["bearers"] as? [String] == [key], "only the runtime's own key, never ctl-token or pool-key")
         // Every tool reached the running agent through restart-gateway; the only deployment is the creation's.
-        #expect(Set(record["env"] as? [String] ?? []).isSuperset(of: ["AGENTMAIL_INBOX_ID", "TELNYX_PHONE_NUMBER", "BANKR_API_KEY", "OPENCLAW_PRIMARY_MODEL"]))
+        // Pool tools are reached through the services proxy: no variable of theirs; the model by restart.
+        #expect(record["env"] as? [String] == ["OPENCLAW_PRIMARY_MODEL"])
+        let told = (record["metadata"] as? [[String: Any]] ?? []).compactMap { $0["metadata"] as? [String: String] }
+        #expect(told.contains { $0["email"]?.contains("@") == true } && told.contains { $0["phone"]?.hasPrefix("+1") == true },
+                "the runtime was told its inbox and number: \(told)")
         #expect(record["deployments"] as? Int == 1, "a claim with every tool made zero deployments")
         await t.stop()
     }

@@ -25,8 +25,8 @@ import TestSupport
             result = try await s.provision(id, tool: .sms, ProvisionRequest())
         }
         #expect(result.state == .ready)
-        return try await s.db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'TELNYX_PHONE_NUMBER'", [id])
-            .first!.decode("value")
+        return try await s.db.query("SELECT external_id FROM services.tool_resources WHERE instance_id = $1 AND tool = 'sms'", [id])
+            .first!.decode("external_id")
     }
 
     /// A number released at Telnyx by someone else: teardown waits for it a while (a new number

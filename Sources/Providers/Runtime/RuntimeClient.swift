@@ -160,6 +160,15 @@ public final class RuntimeClient: Sendable {
         _ = try await http.send(request)
     }
 
+    /// `POST /convos/update-metadata` `{"metadata": {...}}`: the agent's profile names its email or phone.
+    public func updateMetadata(_ base: URL, key: String?, _ metadata: [String: String]) async throws(ProviderError) {
+        var request = ProviderHTTPClient.Request(method: "POST", url: url(base, "/convos/update-metadata"), headers: headers(key),
+                                                 body: JSONValue.object(["metadata": .object(metadata.mapValues(JSONValue.string))]).canonicalData(),
+                                                 idempotent: true, operation: "update-metadata")
+        request.timeout = .seconds(10)
+        _ = try await http.send(request)
+    }
+
     /// The seed's "future" endpoints (`update-template`, `clone-summary`). False when the runtime
     /// answers 404: it does not have them, and asking again will not help.
     public func post(_ base: URL, key: String?, _ endpoint: String, body: JSONValue) async throws(ProviderError) -> Bool {
