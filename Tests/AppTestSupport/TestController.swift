@@ -35,6 +35,10 @@ package struct TestController {
         return s
     }
 
+    /// The end-to-end tests run on the seed-era runtime (`CONVOS_TEST_RUNTIME=seed`): it has no
+    /// `/convos/*`, so what today's runtime is told there cannot be checked.
+    package static var seedRuntime: Bool { ProcessInfo.processInfo.environment["CONVOS_TEST_RUNTIME"] == "seed" }
+
     /// The simulated cloud at test speed: the same steps as the realistic profile, in milliseconds.
     package static var fastCloud: SimulatorOptions {
         var options = SimulatorOptions()

@@ -95,8 +95,10 @@ import TestSupport
         // Pool tools are reached through the services proxy: no variable of theirs; the model by restart.
         #expect(record["env"] as? [String] == ["OPENCLAW_PRIMARY_MODEL"])
         let told = (record["metadata"] as? [[String: Any]] ?? []).compactMap { $0["metadata"] as? [String: String] }
-        #expect(told.contains { $0["email"]?.contains("@") == true } && told.contains { $0["phone"]?.hasPrefix("+1") == true },
-                "the runtime was told its inbox and number: \(told)")
+        if !TestController.seedRuntime {
+            #expect(told.contains { $0["email"]?.contains("@") == true } && told.contains { $0["phone"]?.hasPrefix("+1") == true },
+                    "the runtime was told its inbox and number: \(told)")
+        }
         #expect(record["deployments"] as? Int == 1, "a claim with every tool made zero deployments")
         await t.stop()
     }
