@@ -52,14 +52,14 @@ let package = Package(
             swiftSettings: strict
         ),
         // The simulated cloud: real-wire fakes of every provider. It never imports Providers.
-        .target(name: "Simulator", dependencies: ["HTTPServer", "Sync"], swiftSettings: strict),
+        .target(name: "Simulator", dependencies: ["HTTPServer", "Sync", "Digest"], swiftSettings: strict),
 
         // Logs and metrics, shared by every layer that reports.
         .target(name: "Telemetry", dependencies: ["Resources", "Sync"], swiftSettings: strict),
         // Every statement on the pool schema: resources and their writes, claims, the lease, the change
         // log, events. Migrations are numbered SQL files compiled in, listed in Migrations.swift.
         .target(name: "Store", dependencies: ["Resources", "Postgres", "Sync"],
-                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql"), .embedInCode("Migrations/v0012_runtime_today.sql"), .embedInCode("Migrations/v0013_coupons.sql")], swiftSettings: strict),
+                resources: [.embedInCode("Migrations/v0001_initial.sql"), .embedInCode("Migrations/v0002_bankr_keys.sql"), .embedInCode("Migrations/v0003_reconciler.sql"), .embedInCode("Migrations/v0004_runtime_protocol.sql"), .embedInCode("Migrations/v0005_provider_limits.sql"), .embedInCode("Migrations/v0006_phone_numbers.sql"), .embedInCode("Migrations/v0007_pool_failures.sql"), .embedInCode("Migrations/v0008_action_backoffs.sql"), .embedInCode("Migrations/v0009_kubernetes_api.sql"), .embedInCode("Migrations/v0010_ui_sessions.sql"), .embedInCode("Migrations/v0011_released_numbers.sql"), .embedInCode("Migrations/v0012_runtime_today.sql"), .embedInCode("Migrations/v0013_coupons.sql"), .embedInCode("Migrations/v0014_inbound.sql")], swiftSettings: strict),
         // The services schema: Railway instances, tool resources, teardown, batch status.
         .target(name: "Services", dependencies: ["Store", "Providers", "Resources", "Postgres", "Sync"], swiftSettings: strict),
         // The reconcile loop: state reader, planner's actions on a work queue, executor, status writes.

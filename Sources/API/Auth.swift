@@ -19,7 +19,8 @@ package struct APIAuth: Sendable {
 
     /// Routes anyone may call: probes, metrics, the dashboard, the pool counts and the template store.
     package static let publicPatterns: Set<String> = Set(["/healthz", "/readyz", "/metrics", "/", "/openapi.json", "/webhooks/railway/:secret", "/ui/session",
-                                                   "/app/:file", "/.well-known/agents.json"]).union(runtimePatterns)
+                                                   "/app/:file", "/.well-known/agents.json",
+                                                   "/webhooks/agentmail", "/webhooks/telnyx"]).union(runtimePatterns)
 
     /// What runtimes call with their own instance credentials, checked by the route itself
     /// (`RuntimeAPI`): never the controller's tokens.

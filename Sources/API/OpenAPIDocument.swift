@@ -105,6 +105,10 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "SessionRequest"), responses: [200, 401]),
         .init(method: "GET", path: "/ui/session", summary: "Whether the session cookie is signed in, with its CSRF token", responses: [200]),
         .init(method: "DELETE", path: "/ui/session", summary: "Sign out (X-CSRF-Token required with a live session)", responses: [200, 403]),
+        .init(method: "POST", path: "/webhooks/agentmail", summary: "AgentMail's events (public; Svix-signed with AGENTMAIL_WEBHOOK_SECRET)",
+              body: Body(types: json_, schema: "ProxyBody"), responses: [200, 401, 503], errorSchema: "RuntimeError"),
+        .init(method: "POST", path: "/webhooks/telnyx", summary: "Telnyx's events (public; Ed25519-signed, verified with TELNYX_PUBLIC_KEY)",
+              body: Body(types: json_, schema: "ProxyBody"), responses: [200, 401, 503], errorSchema: "RuntimeError"),
         .init(method: "GET", path: "/.well-known/agents.json", summary: "The JWKS of the key that signs agents' attestations (public)", responses: [200]),
         .init(method: "POST", path: "/webhooks/railway/{secret}", summary: "Railway deployment events (public; the secret in the path is the check)",
               body: Body(types: json_, schema: "RailwayEvent"), responses: [200, 400, 404], parameters: ["secret": .object(["type": "string"])]),
@@ -142,7 +146,7 @@ package enum OpenAPIDocument {
     }
 
     package static let publicPaths: Set<String> = Set(["/", "/healthz", "/readyz", "/metrics", "/openapi.json", "/api/pool/counts", "/webhooks/railway/{secret}",
-                                                       "/ui/session", "/app/{file}", "/.well-known/agents.json"])
+                                                       "/ui/session", "/app/{file}", "/.well-known/agents.json", "/webhooks/agentmail", "/webhooks/telnyx"])
         .union(APIAuth.runtimePatterns.map { $0.replacingOccurrences(of: ":id", with: "{id}") })
 
     /// The runtime routes' answers: their own instance credentials, not a bearer token.

@@ -150,13 +150,27 @@ public final class Controller: Sendable {
         var router = api.router()
         var selfService: SelfService?
         var proxy: ServicesProxy?
+        var inbound: InboundWebhooks?
+        // Inbound events are delivered by a loop every replica runs (rows are claimed one by one),
+        // woken by a webhook here, else every second.
+        let inboundWakeup = Wakeup(clock: clock)
         if let local {
+            inbound = InboundWebhooks(services: local,
+                                      agentMailSecret: configuration.agentMailWebhookSecret ?? (simulator != nil ? Simulator.agentMailWebhookSecret : nil),
+                                      telnyxPublicKey: configuration.telnyxPublicKey ?? (simulator != nil ? Simulator.telnyxPublicKey : nil),
+                                      clock: clock, metrics: metrics, wake: { await inboundWakeup.fire() })
+            _ = supervisor.spawn("inbound delivery") {
+                while !Task.isCancelled {
+                    await local.deliverInbound()
+                    await inboundWakeup.wait(timeout: .seconds(1))
+                }
+            }
             proxy = ServicesProxy(db: db, services: local, metrics: metrics, clock: clock)
             let key = try configuration.attestationKey()
             selfService = SelfService(db: db, services: local, store: store, waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches),
                                       metrics: metrics, attestation: key, clock: clock, perMinute: configuration.runtimeCallsPerMinute)
         }
-        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook, selfService: selfService, proxy: proxy)
+        RuntimeRoutes.add(&router, railwayWebhook: railwayWebhook, selfService: selfService, proxy: proxy, inbound: inbound)
         let server = try HTTPServer(configuration: http, responder: router)
         // The notification rule, registered once (found first) and retried until Railway takes it.
         var registration: WebhookRegistration?

@@ -62,6 +62,10 @@ public struct ServeConfiguration: Sendable {
     /// `ATTESTATION_PRIVATE_KEY_PEM` and `ATTESTATION_KID`: the key that signs agents' attestations.
     public var attestationPEM: String?
     public var attestationKID = "convos-agents-1"
+    /// `AGENTMAIL_WEBHOOK_SECRET` (`whsec_...`) and `TELNYX_PUBLIC_KEY` (base64): inbound webhooks'
+    /// verification; without one, that provider's webhooks are refused.
+    public var agentMailWebhookSecret: String?
+    public var telnyxPublicKey: String?
     /// Self-service calls each instance may make a minute (CONTRACT.md section 8).
     public var runtimeCallsPerMinute = 60
     /// Every secret value found in the environment, for the log redactor.
@@ -186,6 +190,14 @@ public struct ServeConfiguration: Sendable {
             c.logLevel = level
         }
         c.secrets = secretVariables.compactMap(value).flatMap { $0.split(separator: ",").map(String.init) + [$0] }
+        c.agentMailWebhookSecret = value("AGENTMAIL_WEBHOOK_SECRET")
+        if let secret = c.agentMailWebhookSecret, InboundWebhooks.svixKey(secret) == nil {
+            throw Invalid(description: "AGENTMAIL_WEBHOOK_SECRET must be whsec_ followed by base64, as AgentMail gives it")
+        }
+        c.telnyxPublicKey = value("TELNYX_PUBLIC_KEY")
+        if let key = c.telnyxPublicKey, Data(base64Encoded: key)?.count != 32 {
+            throw Invalid(description: "TELNYX_PUBLIC_KEY must be the base64 of a 32-byte Ed25519 public key, as Telnyx's portal shows it")
+        }
         c.attestationPEM = value("ATTESTATION_PRIVATE_KEY_PEM")
         c.attestationKID = value("ATTESTATION_KID") ?? c.attestationKID
         _ = try c.attestationKey()

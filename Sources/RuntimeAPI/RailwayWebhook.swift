@@ -54,9 +54,10 @@ public enum RuntimeRoutes {
     /// Always routed; without `PUBLIC_URL` (no rule registered) every secret is unknown: 404.
     /// `selfService`: the runtimes' own routes, where the services run in this process.
     public static func add(_ router: inout Router, railwayWebhook webhook: RailwayWebhook?, selfService: SelfService? = nil,
-                           proxy: ServicesProxy? = nil) {
+                           proxy: ServicesProxy? = nil, inbound: InboundWebhooks? = nil) {
         selfService?.add(&router)
         proxy?.add(&router)
+        inbound?.add(&router)
         router.add("POST", "/webhooks/railway/:secret") { request in
             guard let webhook else { throw HTTPError.notFound("no such webhook") }
             return try await webhook.handle(request)

@@ -185,13 +185,16 @@ final class WebhookSender: Sendable {
         return URLSession(configuration: c)
     }()
 
-    func post(_ url: String, _ body: Data) async {
-        guard let target = URL(string: url) else { return }
+    /// Posts `body` with `headers`; the answer's status, 0 when there was none.
+    @discardableResult
+    func post(_ url: String, _ body: Data, headers: [String: String] = ["Content-Type": "application/json"]) async -> Int {
+        guard let target = URL(string: url) else { return 0 }
         var request = URLRequest(url: target)
         request.httpMethod = "POST"
         request.httpBody = body
-        request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        _ = try? await session.shieldedData(for: request)
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
+        let answer = try? await session.shieldedData(for: request)
+        return (answer?.1 as? HTTPURLResponse)?.statusCode ?? 0
     }
 }
 

@@ -24,6 +24,8 @@ struct RuntimeState: Sendable {
     var pending = false
     /// Its XMTP identity, made at first boot.
     var inboxId: String?
+    /// Down (a test's fault): every route answers 503, as a crashed container behind Railway's edge.
+    var down = false
     /// A conversation `/convos/reset` cannot drop (a test's fault: a dirty runtime).
     var stuck = false
     /// Today's runtime without a `GATEWAY_TOKEN` makes one up (`keys.sh`): no pool call then passes.
@@ -69,6 +71,7 @@ extension SimCloud {
         if let bearer = authorization.flatMap({ $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : nil }) {
             runtimes[serviceID, default: RuntimeState()].bearers.insert(bearer)
         }
+        if runtimes[serviceID]?.down == true { return .json(["error": "Application failed to respond"], status: 503) }
         let generation = generation(service)
         switch generation {
         case .seed:
@@ -243,6 +246,7 @@ extension SimCloud {
         if object.keys.contains("conversationId") {
             runtimes[serviceID, default: RuntimeState()].conversationId = object["conversationId"] as? String
         }
+        if let down = object["down"] as? Bool { runtimes[serviceID, default: RuntimeState()].down = down }
         return runtimeRecord(serviceID: serviceID)
     }
 

@@ -119,6 +119,8 @@ public final class Simulator: Sendable {
         }
         r.add("GET", "/_sim/runtime/:id") { q in await cloud.runtimeRecord(serviceID: q.pathParameters["id"]!).http }
         r.add("POST", "/_sim/runtime/:id") { q in await cloud.setRuntime(serviceID: q.pathParameters["id"]!, body: q.body).http }
+        r.add("POST", "/_sim/agentmail/inbound") { q in await cloud.inboundMail(q.body).http }
+        r.add("POST", "/_sim/telnyx/inbound") { q in await cloud.inboundText(q.body).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
         r.add("GET", "/_sim/stats") { _ in .json(await cloud.stats()) }
         r.add("POST", "/_sim/railway/bulk") { q in

@@ -17,6 +17,7 @@ package enum Migrations {
         Migration(version: 11, name: "released_numbers", sql: text(PackageResources.v0011_released_numbers_sql)),
         Migration(version: 12, name: "runtime_today", sql: text(PackageResources.v0012_runtime_today_sql)),
         Migration(version: 13, name: "coupons", sql: text(PackageResources.v0013_coupons_sql)),
+        Migration(version: 14, name: "inbound", sql: text(PackageResources.v0014_inbound_sql)),
     ]
 
     package static let migrator = Migrator(all)

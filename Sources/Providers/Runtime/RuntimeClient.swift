@@ -169,6 +169,14 @@ public final class RuntimeClient: Sendable {
         _ = try await http.send(request)
     }
 
+    /// `POST /convos/notify` `{"text"}`: an inbound email or text for the agent.
+    public func notify(_ base: URL, key: String?, text: String) async throws(ProviderError) {
+        var request = ProviderHTTPClient.Request(method: "POST", url: url(base, "/convos/notify"), headers: headers(key),
+                                                 body: JSONValue.object(["text": .string(text)]).canonicalData(), idempotent: false, operation: "notify")
+        request.timeout = .seconds(30)
+        _ = try await http.send(request)
+    }
+
     /// The seed's "future" endpoints (`update-template`, `clone-summary`). False when the runtime
     /// answers 404: it does not have them, and asking again will not help.
     public func post(_ base: URL, key: String?, _ endpoint: String, body: JSONValue) async throws(ProviderError) -> Bool {
