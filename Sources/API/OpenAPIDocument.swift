@@ -72,6 +72,8 @@ package enum OpenAPIDocument {
               body: Body(types: json_, schema: "StatusBatchRequest"), responses: [200, 400, 401, 503]),
         .init(method: "POST", path: "/status/observed", summary: "Services: keep the deployment statuses a status batch saw (the batch itself writes nothing)",
               body: Body(types: json_, schema: "ObservedRequest"), responses: [200, 400, 401, 503]),
+        .init(method: "POST", path: "/prune-variables/{instance}", summary: "Services: remove, once, the variables the contract does not list",
+              body: Body(types: json_, schema: "ProxyBody", required: false), responses: [200, 400, 401, 404, 409, 502, 503]),
         .init(method: "GET", path: "/conversation/{instance}", summary: "Services: the runtime's /convos/status (state null for a seed-era runtime)",
               responses: [200, 401, 404, 409, 502, 503]),
         .init(method: "POST", path: "/hand-over/{instance}", summary: "Services: hand the instance's undelivered variables to its runtime",

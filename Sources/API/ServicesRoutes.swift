@@ -72,6 +72,12 @@ extension ControllerAPI {
             let body = try Self.configureBody(request)
             return .json(try await Self.services { try await services.configure(request.pathParameters["instance"]!, body) })
         }
+        router.add("POST", "/prune-variables/:instance") { request in
+            struct Body: Decodable { let allowed: [String]? }
+            let body = request.body.isEmpty ? Body(allowed: nil) : try Self.body(Body.self, request, expected: #"{"allowed"?: [...]}"#)
+            let removed = try await Self.services { try await services.pruneVariables(request.pathParameters["instance"]!, allowed: body.allowed ?? []) }
+            return .json(["removed": removed])
+        }
         router.add("GET", "/conversation/:instance") { request in
             struct Answer: Encodable { let state: RuntimeConversationState? }
             return .json(Answer(state: try await Self.services { try await services.conversationState(request.pathParameters["instance"]!) }))

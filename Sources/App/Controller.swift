@@ -73,6 +73,8 @@ public final class Controller: Sendable {
                 settings.runtimeServicesURL = "http://127.0.0.1:\(configuration.port)"
             }
             settings.observe.webhooks = configuration.publicURL != nil
+            // The controller's own tokens never belong in a runtime.
+            settings.forbiddenValues += [configuration.apiToken, configuration.poolAPIKey, configuration.servicesAPIKey].compactMap { $0 }
             settings.observe.resyncInterval = WorkQueue.seconds(configuration.resyncInterval)
             settings.observe.minPollInterval = max(1, WorkQueue.seconds(configuration.reconcileInterval))
             let inProcess = InProcessServices(db: db, providers: providers, settings: settings,

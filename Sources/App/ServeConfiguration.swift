@@ -201,6 +201,9 @@ public struct ServeConfiguration: Sendable {
         c.attestationPEM = value("ATTESTATION_PRIVATE_KEY_PEM")
         c.attestationKID = value("ATTESTATION_KID") ?? c.attestationKID
         _ = try c.attestationKey()
+        // Never a runtime's: the controller's tokens and the account-wide provider keys.
+        c.services.forbiddenValues = secretVariables.filter { $0 != "ATTESTATION_PRIVATE_KEY_PEM" }.compactMap(value)
+            .flatMap { $0.split(separator: ",").map(String.init) + [$0] }
         // Shared with every runtime, yet still the controller's secrets (CONVOS_API_KEY).
         c.secrets += c.services.sharedEnv.values.filter { $0.count >= 8 }
         if let password = URLComponents(string: url)?.password { c.secrets.append(password) }

@@ -101,6 +101,13 @@ package struct Executor: Sendable {
             // being made would be planned again at once, and again, in a loop.
             try await services.handOver(id)
             return .requeue(after: .seconds(1))
+        case .pruneVariables(let id):
+            let removed = try await services.pruneVariables(id, allowed: Array(try await writes.poolEnv(of: id).keys))
+            if !removed.isEmpty {
+                try await writes.event(kind: "Instance", name: id, type: "Warning", reason: "VariablesRemoved",
+                                       message: "removed \(removed.joined(separator: ", ")), which the contract does not list; one redeploy")
+            }
+            return .converged
         case .auditTools:
             try await services.auditTools()
             return .converged

@@ -51,6 +51,7 @@ package struct StateReader: Sendable {
             instances[instances.count - 1].deployedAt = observed?.deployedAt
             instances[instances.count - 1].quotaWaitUntil = observed?.quotaWaitUntil
             instances[instances.count - 1].lastError = observed?.lastError
+            instances[instances.count - 1].variablesUnchecked = observed?.variablesUnchecked ?? false
             instances[instances.count - 1].acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
             instances[instances.count - 1].acceptanceMessage = try row.decode("acceptance_message")
             instances[instances.count - 1].runtimeVersion = observed?.runtimeVersion ?? storedHealth[id]?.version

@@ -130,7 +130,7 @@ extension InProcessServices {
             try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Convos agent instance \(id)")
         }
         _ = try await db.query("UPDATE services.runtime_env SET delivered_at = now() WHERE instance_id = $1 AND source = 'openrouter'", [id])
-        try await record(id, "deployed_at = coalesce(deployed_at, now()), deploy_status = 'DEPLOYING', state = 'ready', last_error = NULL, quota_wait_until = NULL")
+        try await record(id, "deployed_at = coalesce(deployed_at, now()), deploy_status = 'DEPLOYING', state = 'ready', last_error = NULL, quota_wait_until = NULL, variables_checked_at = coalesce(variables_checked_at, now())")
         return CreatedInstance(instanceId: id, url: url)
     }
 

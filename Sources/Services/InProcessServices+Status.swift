@@ -17,7 +17,7 @@ extension InProcessServices {
         let ids = instanceIDs.filter(validInstanceID)
         let rows = try await db.query("""
             SELECT i.instance_id, i.state, i.url, i.runtime_key, i.deploy_status, i.railway_project_id, i.deployed_at, i.quota_wait_until,
-                   i.last_error,
+                   i.last_error, i.variables_checked_at IS NULL AS unchecked,
                    EXISTS (SELECT 1 FROM services.runtime_env e WHERE e.instance_id = i.instance_id AND e.delivered_at IS NULL) AS env_pending,
                    coalesce((SELECT jsonb_object_agg(t.tool, jsonb_strip_nulls(jsonb_build_object(
                        'state', t.state, 'resourceId', t.external_id, 'provisioning', t.provisioning, 'config', t.config,
@@ -61,6 +61,7 @@ extension InProcessServices {
             let envPending: Bool = try row.decode("env_pending")
             var instance = InstanceStatus(state: state, setup: setup, deployStatus: status, url: url, tools: tools, envPending: envPending)
             instance.deployedAt = try row.decode("deployed_at")
+            instance.variablesUnchecked = try setup == .created && row.decode("unchecked", as: Bool.self)
             if let until: Date = try row.decode("quota_wait_until"), until > clock.now {
                 instance.quotaWaitUntil = until
                 instance.lastError = try row.decode("last_error")

@@ -52,6 +52,12 @@ public struct RemoteServices: ServicesClient {
         try await call("POST", "/configure/\(instanceID)", request, retry: false)
     }
 
+    public func pruneVariables(_ instanceID: String, allowed: [String]) async throws -> [String] {
+        struct Answer: Decodable { let removed: [String] }
+        let answer: Answer = try await call("POST", "/prune-variables/\(instanceID)", ["allowed": allowed])
+        return answer.removed
+    }
+
     public func conversationState(_ instanceID: String) async throws -> RuntimeConversationState? {
         struct Answer: Decodable { let state: RuntimeConversationState? }
         let answer: Answer = try await call("GET", "/conversation/\(instanceID)", Optional<String>.none)

@@ -26,6 +26,9 @@ public protocol ServicesClient: Sendable {
     func destroyTool(_ instanceID: String, tool: ToolName, resourceID: String) async throws -> Bool
     /// The runtime's `/pool/provision`: the agent's conversation. Not idempotent (each call may make one).
     func configure(_ instanceID: String, _ request: ConfigureRequest) async throws -> ConfigureResult
+    /// Removes, once, what an instance made before this version holds beyond the contract's
+    /// variables (`allowed`: its pool's `env` names); the names removed.
+    func pruneVariables(_ instanceID: String, allowed: [String]) async throws -> [String]
     /// The runtime's `GET /convos/status`: its conversation, pending join, cleanliness and XMTP
     /// inbox id; nil for a seed-era runtime, which has no such route.
     func conversationState(_ instanceID: String) async throws -> RuntimeConversationState?
@@ -176,6 +179,8 @@ public struct InstanceStatus: Codable, Sendable, Equatable {
     public var tools: [String: ToolStatus]
     /// Variables written for the runtime that it has not been handed yet.
     public var envPending: Bool
+    /// Made before its variables were held to the contract, and not looked at since.
+    public var variablesUnchecked: Bool?
     /// When the one deployment was committed: the stuck timeout counts from here.
     public var deployedAt: Date?
     /// The create waits for a provider's quota until then (`ProviderQuota`); nil when it does not.

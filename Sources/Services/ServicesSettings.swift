@@ -35,6 +35,9 @@ public struct ServicesSettings: Sendable {
     public var poolURL: String?
     /// `RUNTIME_SHARED_ENV`: the controller's own variables given unchanged to every runtime.
     public var sharedEnv: [String: String] = [:]
+    /// The controller's tokens and account-wide provider keys: a runtime variable holding one is
+    /// removed, whatever its name.
+    public var forbiddenValues: [String] = []
     /// `GHCR_TOKEN` as the image's registry credentials on each service.
     public var registryCredentials: RegistryCredentials?
     /// A runtime that said ready is pinged again after this long; one that did not, every batch.

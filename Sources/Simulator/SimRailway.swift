@@ -116,6 +116,9 @@ extension SimCloud {
             if v["skipDeploys"] as? Bool != true { deploy(&service, project: project) }
             services[serviceID] = service
             return data(["variableCollectionUpsert": true])
+        case "Variables":
+            guard let serviceID = v["serviceId"] as? String, let service = services[serviceID] else { return railwayError("Service not found") }
+            return data(["variables": service.variables])
         case "ProjectDelete":
             guard let id = v["id"] as? String, var project = projects[id], !project.deleted else { return railwayError("Project not found") }
             project.deleted = true

@@ -11,6 +11,8 @@ public struct ServiceDeploySpec: Sendable, Equatable {
     public var memoryGB: Double
     /// Secret values among them; this value is never logged.
     public var variables: [String: String]
+    /// Variables to delete in the same commit (an old instance's account-wide keys).
+    public var removed: [String] = []
 
     public init(image: String, startCommand: String? = nil, cpu: Double = 4, memoryGB: Double = 4, variables: [String: String] = [:]) {
         self.image = image
@@ -28,7 +30,8 @@ public struct ServiceDeploySpec: Sendable, Equatable {
         return .object(["services": .object([serviceID: .object([
             "source": .object(["image": .string(image)]),
             "deploy": .object(deploy),
-            "variables": .object(variables.mapValues { .object(["value": .string($0)]) }),
+            "variables": .object(variables.mapValues { .object(["value": .string($0)]) }
+                .merging(removed.map { ($0, JSONValue.null) }) { kept, _ in kept }),
         ])])])
     }
 }
@@ -112,5 +115,17 @@ extension RailwayClient {
         _ = try await call(.variableCollectionUpsert, ["projectId": .string(project.id), "environmentId": .string(environmentID),
                                                         "serviceId": .string(serviceID), "variables": .object(variables.mapValues(JSONValue.string)),
                                                         "skipDeploys": .bool(true)])
+    }
+}
+
+extension RailwayClient {
+    /// The service's variables as stored (unrendered): names and values. Secret values: never logged.
+    public func variables(_ project: RailwayProject) async throws(ProviderError) -> [String: String] {
+        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ProviderError(.terminal, provider: "railway", message: "project \(project.name) has no service yet")
+        }
+        let data = try await call(.variables, ["projectId": .string(project.id), "environmentId": .string(environmentID), "serviceId": .string(serviceID)])
+        guard case .object(let values)? = data["variables"] else { return [:] }
+        return values.compactMapValues(\.stringValue)
     }
 }

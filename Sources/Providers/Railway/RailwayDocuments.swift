@@ -12,6 +12,7 @@ enum RailwayDocument: String, CaseIterable, Sendable {
     case projectDelete = "ProjectDelete"
     case notificationRules = "NotificationRules"
     case notificationRuleCreate = "NotificationRuleCreate"
+    case variables = "Variables"
 
     var text: String {
         let bytes: [UInt8]
@@ -27,6 +28,7 @@ enum RailwayDocument: String, CaseIterable, Sendable {
         case .projectDelete: bytes = PackageResources.ProjectDelete_graphql
         case .notificationRules: bytes = PackageResources.NotificationRules_graphql
         case .notificationRuleCreate: bytes = PackageResources.NotificationRuleCreate_graphql
+        case .variables: bytes = PackageResources.Variables_graphql
         }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -18,6 +18,8 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     /// The agent's configuration changed since the runtime was configured: push it.
     case pushTemplate(agent: String, instance: String, generation: Int?)
     case sendCloneSummary(agent: String, instance: String, parentInstance: String)
+    /// An instance made before this version: what the contract does not list leaves its variables.
+    case pruneVariables(instance: String)
     /// The runtime's `/convos/status` against the agent's conversation: a pending join settled,
     /// or a runtime that disagrees (`Tainted`).
     case checkConversation(agent: String, instance: String)
@@ -42,7 +44,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .configure(let a, _), .pushTemplate(let a, _, _), .checkConversation(let a, _): return "agent/\(a)/runtime"
         case .sendCloneSummary(let a, _, _): return "agent/\(a)/clone"
         case .deleteOrphan(let i): return "orphan/\(i)"
-        case .handOver(let i): return "instance/\(i)/env"
+        case .handOver(let i), .pruneVariables(let i): return "instance/\(i)/env"
         case .auditTools: return "audit/tools"
         case .removeStrays(let i): return "instance/\(i)/strays"
         }
@@ -69,6 +71,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .pushTemplate: return "pushTemplate"
         case .sendCloneSummary: return "sendCloneSummary"
         case .checkConversation: return "checkConversation"
+        case .pruneVariables: return "pruneVariables"
         case .teardown: return "teardown"
         case .removeAgent: return "removeAgent"
         case .deleteOrphan: return "deleteOrphan"

@@ -59,6 +59,11 @@ public enum Planner {
             actions.append(.handOver(instance: instance.id))
         }
         if input.auditDue { actions.append(.auditTools) }
+        // At a resync, each instance made before its variables were held to the contract, once.
+        for instance in input.instances where input.auditDue && instance.variablesUnchecked && instance.healthy
+            && (instance.state == .idle || instance.state == .claimed) {
+            actions.append(.pruneVariables(instance: instance.id))
+        }
         for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
         return actions
     }

@@ -189,6 +189,8 @@ public struct InstanceView: Sendable, Equatable {
     /// Its create waits for a provider's quota until then, with the provider's last word.
     public var quotaWaitUntil: Date?
     public var lastError: String?
+    /// Made before its variables were held to the contract, not looked at since.
+    public var variablesUnchecked = false
     /// A join waiting for acceptance, or a tainted runtime; nil otherwise.
     public var acceptance: RuntimeAcceptance?
     public var acceptanceMessage: String?

@@ -15,3 +15,8 @@ CREATE TABLE services.inbound_events (
     UNIQUE (provider, event_id)
 );
 CREATE INDEX inbound_events_due ON services.inbound_events (next_attempt_at) WHERE delivered_at IS NULL;
+
+-- Issue 24: no account-wide secret in any runtime. Instances made from now on carry exactly the
+-- contract's variables; those made before are looked at once (at a resync) and what the contract
+-- does not list is removed.
+ALTER TABLE services.instances ADD COLUMN variables_checked_at timestamptz;

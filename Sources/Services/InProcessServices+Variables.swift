@@ -1,0 +1,49 @@
+import Foundation
+import Postgres
+import Providers
+import Resources
+
+/// No account-wide secret in any runtime (CONTRACT.md section 6): an instance made before this
+/// version may hold variables the contract no longer lists (`AGENTMAIL_API_KEY`, `TELNYX_API_KEY`,
+/// the pool's own `POOL_API_KEY`, production's `_DEPLOY_TS`). Each such instance is looked at once;
+/// what is not allowed is removed in one `environmentPatchCommit` (one deployment: its conversation
+/// survives on `/data`), and the instance is marked checked.
+extension InProcessServices {
+    /// The names every runtime may hold, besides its pool's `env` and its own tool variables.
+    static let contractNames: Set<String> = [
+        "INSTANCE_ID", "GATEWAY_TOKEN", "POOL_URL", "RUNTIME_TYPE", "OPENROUTER_API_KEY", "XMTP_ENV", "PRIVATE_WALLET_KEY",
+        "OPENCLAW_PRIMARY_MODEL", "POOL_API_KEY", "INSTANCE_SERVICES_TOKEN", "SERVICES_URL", "SETUP_PASSWORD", "PORT",
+    ]
+
+    /// `POST /prune-variables/INSTANCE`: the names removed (none when the instance was clean, or
+    /// checked before). `allowed`: its pool's `env` names.
+    public func pruneVariables(_ instanceID: String, allowed: [String]) async throws -> [String] {
+        guard let row = try await db.query("""
+            SELECT image, runtime_key, variables_checked_at IS NOT NULL AS checked FROM services.instances WHERE instance_id = $1 AND state = 'ready'
+            """, [instanceID]).first, !(try row.decode("checked", as: Bool.self)) else { return [] }
+        let project = try await project(instanceID)
+        let railway = providers.railway
+        let stored = try await provider { () async throws(ProviderError) in try await railway.variables(project) }
+        let own: String? = try row.decode("runtime_key")
+        let toolNames = Set(try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1", [instanceID]).rows
+            .map { try $0.decode("name", as: String.self) })
+        var keep = Self.contractNames.union(allowed).union(settings.sharedEnv.keys).union(toolNames)
+        if stored["POOL_API_KEY"] != nil, stored["POOL_API_KEY"] != own { keep.remove("POOL_API_KEY") }
+        let forbidden = Set(settings.forbiddenValues.filter { !$0.isEmpty })
+        let removed = stored.filter { name, value in !keep.contains(name) || forbidden.contains(value) }.keys.sorted()
+        if !removed.isEmpty, let environmentID = project.environmentID, let serviceID = project.serviceID {
+            var spec = ServiceDeploySpec(image: try row.decode("image"), startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB)
+            spec.removed = removed
+            // The pool's own key where the runtime's own secret belongs: the runtime's own, in the same commit.
+            if removed.contains("POOL_API_KEY"), let own { spec.variables["POOL_API_KEY"] = own; spec.removed.removeAll { $0 == "POOL_API_KEY" } }
+            try ServicesDB.checkFence()
+            try await provider { () async throws(ProviderError) in
+                try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Remove variables the contract does not list")
+            }
+            _ = try await db.query("UPDATE services.instances SET deploy_status = 'DEPLOYING', updated_at = now() WHERE instance_id = $1", [instanceID])
+            await health.forget(instanceID)
+        }
+        _ = try await db.query("UPDATE services.instances SET variables_checked_at = now() WHERE instance_id = $1", [instanceID])
+        return removed
+    }
+}
