@@ -181,6 +181,16 @@ public final class Controller: Sendable {
             let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
             registration = WebhookRegistration.start(services: local, url: root + path, logger: logger, in: supervisor)
         }
+        // AgentMail's webhook and the Telnyx profile's webhook URL, found first, never duplicated.
+        // (A child of the supervisor: shutdown cancels it if it is still trying.)
+        if let local, let inbound, let base = configuration.publicURL {
+            let root = base.hasSuffix(":0") ? String(base.dropLast(2)) + ":\(server.port)" : base
+            _ = WebhookRegistration.start("inbound webhooks", logger: logger, in: supervisor) {
+                let found = try await local.ensureInboundWebhooks(base: root)
+                if let secret = found.agentMailSecret { inbound.useRegisteredSecret(secret) }
+                return !found.created.isEmpty
+            }
+        }
         // Runtimes call this controller back at POOL_URL; the simulated cloud's reach it on loopback.
         if let local {
             if simulator != nil { local.defaultPoolURL("http://127.0.0.1:\(server.port)") }

@@ -13,17 +13,22 @@ package final class WebhookRegistration: Sendable {
 
     package static func start(services: InProcessServices, url: String, logger: Logger, clock: any Clock = SystemClock(),
                       in supervisor: TaskSupervisor) -> WebhookRegistration {
-        let child = supervisor.spawn("webhook-registration") {
+        start("railway notification rule", logger: logger, clock: clock, in: supervisor) { try await services.ensureNotificationRule(url: url) }
+    }
+
+    /// Registers something once (`ensure` answers whether it was made now), retried with backoff.
+    package static func start(_ what: String, logger: Logger, clock: any Clock = SystemClock(), in supervisor: TaskSupervisor,
+                              ensure: @escaping @Sendable () async throws -> Bool) -> WebhookRegistration {
+        let child = supervisor.spawn("webhook-registration: \(what)") {
             var delay = 1.0
             while !Task.isCancelled {
                 do {
-                    let created = try await services.ensureNotificationRule(url: url)
-                    logger.info(created ? "railway notification rule created" : "railway notification rule found")
+                    let created = try await ensure()
+                    logger.info(created ? "\(what) created" : "\(what) found")
                     return
                 } catch {
                     if Task.isCancelled { return }
-                    logger.warning("railway notification rule not registered; retrying", ["error": Redacted.message(error),
-                                                                                           "seconds": String(Int(delay))])
+                    logger.warning("\(what) not registered; retrying", ["error": Redacted.message(error), "seconds": String(Int(delay))])
                 }
                 try? await clock.sleep(for: .seconds(delay))
                 delay = min(delay * 2, 300)

@@ -15,8 +15,9 @@ import Telemetry
 /// for no instance of ours is answered 200 and counted, so the provider does not retry it for a day.
 public struct InboundWebhooks: Sendable {
     let services: InProcessServices
-    /// The raw key of `whsec_<base64>`; nil: AgentMail's webhooks are refused.
-    let agentMailKey: [UInt8]?
+    /// The raw key of `whsec_<base64>`; nil: AgentMail's webhooks are refused. Set at start from
+    /// `AGENTMAIL_WEBHOOK_SECRET`, or from the webhook the controller registered.
+    let agentMailKey: Locked<[UInt8]?>
     /// The account's Ed25519 public key; nil: Telnyx's webhooks are refused.
     let telnyxKey: [UInt8]?
     let clock: any Clock
@@ -28,7 +29,7 @@ public struct InboundWebhooks: Sendable {
     public init(services: InProcessServices, agentMailSecret: String?, telnyxPublicKey: String?, clock: any Clock, metrics: Metrics,
                 wake: @escaping @Sendable () async -> Void) {
         self.services = services
-        self.agentMailKey = agentMailSecret.flatMap(Self.svixKey)
+        self.agentMailKey = Locked(agentMailSecret.flatMap(Self.svixKey))
         self.telnyxKey = telnyxPublicKey.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }.flatMap { $0.count == 32 ? $0 : nil }
         self.clock = clock
         self.metrics = metrics
@@ -41,6 +42,12 @@ public struct InboundWebhooks: Sendable {
         return [UInt8](data)
     }
 
+    /// The secret of the webhook the controller registered, when none was configured.
+    public func useRegisteredSecret(_ secret: String) {
+        guard let key = Self.svixKey(secret) else { return }
+        agentMailKey.withLock { if $0 == nil { $0 = key } }
+    }
+
     func add(_ router: inout Router) {
         let hooks = self
         router.add("POST", "/webhooks/agentmail") { request in await hooks.agentMail(request) }
@@ -48,7 +55,7 @@ public struct InboundWebhooks: Sendable {
     }
 
     func agentMail(_ request: HTTPRequest) async -> HTTPResponse {
-        guard let key = agentMailKey else { return refuse("agentmail", "AGENTMAIL_WEBHOOK_SECRET is not set: AgentMail's webhooks are refused") }
+        guard let key = agentMailKey.withLock({ $0 }) else { return refuse("agentmail", "AGENTMAIL_WEBHOOK_SECRET is not set: AgentMail's webhooks are refused") }
         guard let id = request.header("svix-id"), let stamp = request.header("svix-timestamp"), let seconds = Double(stamp),
               let signatures = request.header("svix-signature") else { return refuse("agentmail", "missing Svix headers") }
         guard abs(clock.now.timeIntervalSince1970 - seconds) <= Self.tolerance else { return refuse("agentmail", "timestamp too far from now") }

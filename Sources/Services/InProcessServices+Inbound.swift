@@ -62,3 +62,28 @@ extension InProcessServices {
         return delivered
     }
 }
+
+extension InProcessServices {
+    /// AgentMail's webhook and the Telnyx messaging profile's webhook URL point at `base`'s
+    /// `/webhooks/agentmail` and `/webhooks/telnyx`, each found first and made at most once. Returns
+    /// AgentMail's signing secret for the webhook (to verify its deliveries when
+    /// `AGENTMAIL_WEBHOOK_SECRET` is not set) and what was made now. A provider not configured is skipped.
+    public func ensureInboundWebhooks(base: String) async throws -> (agentMailSecret: String?, created: [String]) {
+        var created: [String] = []
+        var secret: String?
+        if providers.agentMail.isConfigured {
+            let mail = providers.agentMail
+            let found = try await provider { () async throws(ProviderError) in try await mail.ensureWebhook(url: base + "/webhooks/agentmail") }
+            secret = found.secret
+            if found.created { created.append("agentmail") }
+        }
+        if providers.telnyx.isConfigured {
+            let profile = try await messagingProfile()
+            let telnyx = providers.telnyx
+            if try await provider({ () async throws(ProviderError) in try await telnyx.ensureWebhook(profileID: profile, url: base + "/webhooks/telnyx") }) {
+                created.append("telnyx")
+            }
+        }
+        return (secret, created)
+    }
+}

@@ -218,7 +218,7 @@ extension InProcessServices {
 
     /// `TELNYX_MESSAGING_PROFILE_ID`, or the profile `convos-agents`, found or made once (one
     /// replica at a time) and kept.
-    private func messagingProfile() async throws -> String {
+    package func messagingProfile() async throws -> String {
         if let configured = providers.telnyx.messagingProfileID { return configured }
         if let kept: String = try await db.query("SELECT value FROM services.settings WHERE name = 'telnyx_messaging_profile_id'").first?.decode("value") {
             return kept

@@ -50,6 +50,22 @@ extension SimCloud {
         }
     }
 
+    /// `GET|POST /v0/webhooks`: each signed with the simulator's one secret (AgentMail gives one per webhook).
+    func agentMailWebhooks(method: String, body: Data, authorization: String?) -> SimResponse {
+        guard let auth = authorization, auth.hasPrefix("Bearer "), auth.count > 7 else { return amError(401, "missing_authorization", "Unauthorized") }
+        func object(_ w: (id: String, url: String, clientID: String?)) -> [String: Any] {
+            ["webhook_id": w.id, "url": w.url, "event_types": ["message.received"], "secret": Simulator.agentMailWebhookSecret, "enabled": true,
+             "client_id": w.clientID as Any? ?? NSNull()]
+        }
+        if method == "GET" { return .json(["count": mailWebhooks.count, "webhooks": mailWebhooks.map(object)]) }
+        guard let request = jsonObject(body), let url = request["url"] as? String else { return amError(400, "validation_error", "url is required") }
+        let clientID = request["client_id"] as? String
+        if let clientID, let existing = mailWebhooks.first(where: { $0.clientID == clientID }) { return .json(object(existing)) }
+        let hook = (id: nextID("wh_"), url: url, clientID: clientID)
+        mailWebhooks.append(hook)
+        return .json(object(hook))
+    }
+
     private func inboxObject(_ i: Inbox) -> [String: Any] {
         ["pod_id": "pod_sim", "inbox_id": i.id, "email": i.id, "display_name": i.displayName, "client_id": i.clientID,
          "created_at": iso(i.createdAt), "updated_at": iso(i.createdAt)]

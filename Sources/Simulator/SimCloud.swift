@@ -87,10 +87,14 @@ actor SimCloud {
     /// Numbers ordered or owned: a search never offers them, an order of one collides (422).
     var takenNumbers: Set<String> = []
     var messagingProfiles: [String: String] = [:]
+    /// Each profile's inbound webhook URL.
+    var profileWebhooks: [String: String] = [:]
 
     // AgentMail
     struct Inbox { var id, clientID, displayName: String; var createdAt: Date }
     var inboxes: [String: Inbox] = [:]
+    /// AgentMail's webhooks: id, url, client_id.
+    var mailWebhooks: [(id: String, url: String, clientID: String?)] = []
     /// Messages by inbox, and texts sent and received (`SimMessages`).
     var mails: [String: [Mail]] = [:]
     var texts: [SMS] = []

@@ -46,6 +46,14 @@ extension SimCloud {
             orders[order.id] = order
             record("telnyx", "create", "number_order", id: order.id, name: order.customerReference)
             return .json(["data": orderObject(order)])
+        case ("GET", "messaging_profiles", 2):
+            guard let name = messagingProfiles[path[1]] else { return telnyxError(404, "10005", "Resource not found") }
+            return .json(["data": ["id": path[1], "record_type": "messaging_profile", "name": name,
+                                   "webhook_url": profileWebhooks[path[1]] as Any? ?? NSNull()]])
+        case ("PATCH", "messaging_profiles", 2):
+            guard messagingProfiles[path[1]] != nil else { return telnyxError(404, "10005", "Resource not found") }
+            if let url = jsonObject(body)?["webhook_url"] as? String { profileWebhooks[path[1]] = url }
+            return .json(["data": ["id": path[1], "record_type": "messaging_profile", "webhook_url": profileWebhooks[path[1]] as Any? ?? NSNull()]])
         case ("GET", "messaging_profiles", 1):
             let wanted = query["filter[name]"]
             let matching = messagingProfiles.filter { profile in wanted.map { profile.value == $0 } ?? true }

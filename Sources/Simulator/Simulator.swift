@@ -108,6 +108,9 @@ public final class Simulator: Sendable {
                                                      authorization: q.header("authorization")).http
             }
         }
+        for method in ["GET", "POST"] {
+            r.add(method, "/agentmail/v0/webhooks") { q in await cloud.agentMailWebhooks(method: q.method, body: q.body, authorization: q.header("authorization")).http }
+        }
         r.add("GET", "/bankr/wallet/me") { q in await cloud.bankrWallet(apiKey: q.header("x-api-key")).http }
         for method in ["GET", "POST"] {
             for area in ["pool", "convos"] {

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import Postgres
 import Simulator
+import Services
 import AppTestSupport
 import TestSupport
 
@@ -92,7 +93,32 @@ import TestSupport
         #expect(try await t.client.send("POST", "/webhooks/agentmail", body: body, headers: headers).status == 200, "the provider's repeat")
         try await t.setRuntime(a.instance, ["down": false])
         try await eventually("delivered once it is back", timeout: .seconds(30)) { try await notifications(t, a.instance).count == 1 }
-        #expect(try await t.count("SELECT count(*)::int AS n FROM services.inbound_events WHERE delivered_at IS NOT NULL") == 1)
+        try await eventually("recorded delivered") {
+            try await t.count("SELECT count(*)::int AS n FROM services.inbound_events WHERE delivered_at IS NOT NULL") == 1
+        }
+        #expect(try await notifications(t, a.instance).count == 1, "once")
+        await t.stop()
+    }
+
+    /// With PUBLIC_URL, the controller registers AgentMail's webhook and the Telnyx profile's webhook
+    /// URL, found first and never made twice.
+    @Test func webhooksAreRegisteredOnce() async throws {
+        let t = try await TestController.start(simulate: true) { c in c.publicURL = "http://127.0.0.1:0" }
+        let sim = TestHTTPClient(base: t.controller.simulator!.baseURL)
+        let auth = ["Authorization": "Bearer sim"]
+        try await eventually("AgentMail's webhook registered") {
+            let hooks = try await sim.send("GET", "/agentmail/v0/webhooks", headers: auth).json()["webhooks"] as? [[String: Any]] ?? []
+            return hooks.count == 1 && hooks[0]["url"] as? String == "\(t.url)/webhooks/agentmail"
+        }
+        let profiles = try await sim.send("GET", "/telnyx/v2/messaging_profiles", headers: auth).json()["data"] as? [[String: Any]] ?? []
+        let profile = try #require(profiles.first?["id"] as? String)
+        let shown = try await sim.send("GET", "/telnyx/v2/messaging_profiles/\(profile)", headers: auth).json()["data"] as? [String: Any]
+        #expect(shown?["webhook_url"] as? String == "\(t.url)/webhooks/telnyx")
+        let services = try #require(t.controller.services as? InProcessServices)
+        let again = try await services.ensureInboundWebhooks(base: t.url)
+        #expect(again.created.isEmpty && again.agentMailSecret?.hasPrefix("whsec_") == true, "found, not made again")
+        let hooks = try await sim.send("GET", "/agentmail/v0/webhooks", headers: auth).json()["webhooks"] as? [[String: Any]] ?? []
+        #expect(hooks.count == 1)
         await t.stop()
     }
 }

@@ -19,6 +19,7 @@ public final class AgentMailProvider: ToolProvider {
     }
 
     public var stats: ProviderStats { http.stats }
+    public var isConfigured: Bool { key != nil }
     public var breaker: CircuitBreaker { http.breaker }
     public var quota: QuotaGate { http.quota }
 
