@@ -167,7 +167,7 @@ public final class Controller: Sendable {
                     await inboundWakeup.wait(timeout: .seconds(1))
                 }
             }
-            proxy = ServicesProxy(db: db, services: local, metrics: metrics, clock: clock)
+            proxy = ServicesProxy(db: db, services: local, metrics: metrics, clock: clock, readsPerMinute: configuration.proxyReadsPerMinute)
             let key = try configuration.attestationKey()
             selfService = SelfService(db: db, services: local, store: store, waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches),
                                       metrics: metrics, attestation: key, clock: clock, perMinute: configuration.runtimeCallsPerMinute)

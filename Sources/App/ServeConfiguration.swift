@@ -68,6 +68,8 @@ public struct ServeConfiguration: Sendable {
     public var telnyxPublicKey: String?
     /// Self-service calls each instance may make a minute (CONTRACT.md section 8).
     public var runtimeCallsPerMinute = 60
+    /// Services proxy reads each instance may make a minute (`PROXY_READS_PER_MINUTE`).
+    public var proxyReadsPerMinute = 600
     /// Every secret value found in the environment, for the log redactor.
     public var secrets: [String] = []
 
@@ -190,6 +192,10 @@ public struct ServeConfiguration: Sendable {
             c.logLevel = level
         }
         c.secrets = secretVariables.compactMap(value).flatMap { $0.split(separator: ",").map(String.init) + [$0] }
+        if let reads = value("PROXY_READS_PER_MINUTE") {
+            guard let n = Int(reads), (1...1_000_000).contains(n) else { throw Invalid(description: "PROXY_READS_PER_MINUTE must be 1 to 1000000, got \(reads)") }
+            c.proxyReadsPerMinute = n
+        }
         c.agentMailWebhookSecret = value("AGENTMAIL_WEBHOOK_SECRET")
         if let secret = c.agentMailWebhookSecret, InboundWebhooks.svixKey(secret) == nil {
             throw Invalid(description: "AGENTMAIL_WEBHOOK_SECRET must be whsec_ followed by base64, as AgentMail gives it")

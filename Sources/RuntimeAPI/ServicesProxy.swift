@@ -24,6 +24,8 @@ public struct ServicesProxy: Sendable {
     let reads: CallLimiter
     let emails: CallLimiter
     let texts: CallLimiter
+    /// Callers proved in the last few seconds (production's proxy keeps them 5 minutes).
+    let recent: CallerCache
 
     public init(db: PostgresPool, services: InProcessServices, metrics: Metrics, clock: any Clock,
                 readsPerMinute: Int = 600, emailsPerHour: Int = 100, textsPerHour: Int = 50) {
@@ -34,6 +36,7 @@ public struct ServicesProxy: Sendable {
         self.reads = CallLimiter(capacity: readsPerMinute, window: 60, clock: clock)
         self.emails = CallLimiter(capacity: emailsPerHour, window: 3600, clock: clock)
         self.texts = CallLimiter(capacity: textsPerHour, window: 3600, clock: clock)
+        self.recent = CallerCache(clock: clock)
     }
 
     /// AgentMail's documented list parameters, and the send body's and label patch's fields.
@@ -49,6 +52,8 @@ public struct ServicesProxy: Sendable {
         let instance: String
         let agent: String
         let declared: Set<ToolName>
+        /// Its inbox and number as our rows record them, read with its credentials.
+        let targets: InProcessServices.ProxyTargets
     }
 
     enum Checked { case caller(ProxyCaller), refused(HTTPResponse) }
@@ -109,7 +114,11 @@ public struct ServicesProxy: Sendable {
             return .refused(Self.error(401, "Missing instance credentials"))
         }
         let instance = String(header.dropFirst(7)[..<colon]), token = String(header[header.index(after: colon)...])
-        guard let secret = try? await services.runtimeSecret(instance), ConstantTime.equal(token, secret) else {
+        // Proved lately: only its tools are read again (the reconciler may have made one since).
+        if let known = await recent.caller(instance, token: token), let targets = try? await services.proxyTargets(instance) {
+            return .caller(ProxyCaller(instance: known.instance, agent: known.agent, declared: known.declared, targets: targets))
+        }
+        guard let found = try? await services.proxyCredentials(instance), ConstantTime.equal(token, found.secret) else {
             return .refused(Self.error(403, "Invalid instance ID or token"))
         }
         guard let row = try? await db.query("""
@@ -120,11 +129,13 @@ public struct ServicesProxy: Sendable {
         }
         let template = (try? row.decode("template_spec", as: JSONText?.self)).flatMap { $0 }
             .flatMap { try? JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
-        return .caller(ProxyCaller(instance: instance, agent: agent, declared: Set(template?.toolNames ?? [])))
+        let caller = ProxyCaller(instance: instance, agent: agent, declared: Set(template?.toolNames ?? []), targets: found.targets)
+        await recent.keep(caller, token: found.secret)
+        return .caller(caller)
     }
 
     private func info(_ c: ProxyCaller) async throws -> HTTPResponse {
-        let targets = try await services.proxyTargets(c.instance)
+        let targets = c.targets
         return Self.json(["instanceId": .string(c.instance), "email": targets.inbox.map(JSONValue.string) ?? .null,
                           "phone": targets.phone.map(JSONValue.string) ?? .null])
     }
@@ -132,7 +143,7 @@ public struct ServicesProxy: Sendable {
     // MARK: email
 
     private func sendMail(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
-        guard let inbox = try await services.proxyTargets(c.instance).inbox else { return Self.error(404, "No email inbox for this instance") }
+        guard let inbox = c.targets.inbox else { return Self.error(404, "No email inbox for this instance") }
         guard case .object(let fields)? = JSONValue(jsonBody: r.body) else { return Self.error(400, "body must be a JSON object") }
         if let unknown = fields.keys.sorted().first(where: { !Self.mailSendFields.contains($0) }) {
             return Self.error(400, "field \(unknown) is not one AgentMail's send takes")
@@ -144,7 +155,7 @@ public struct ServicesProxy: Sendable {
     }
 
     private func listMail(_ c: ProxyCaller, _ r: HTTPRequest, _ list: String) async throws -> HTTPResponse {
-        guard let inbox = try await services.proxyTargets(c.instance).inbox else { return Self.error(404, "No email inbox for this instance") }
+        guard let inbox = c.targets.inbox else { return Self.error(404, "No email inbox for this instance") }
         if let unknown = r.query.keys.sorted().first(where: { !Self.mailListQuery.contains($0) }) {
             return Self.error(400, "query parameter \(unknown) is not one AgentMail documents")
         }
@@ -153,7 +164,7 @@ public struct ServicesProxy: Sendable {
     }
 
     private func message(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
-        guard let inbox = try await services.proxyTargets(c.instance).inbox else { return Self.error(404, "No email inbox for this instance") }
+        guard let inbox = c.targets.inbox else { return Self.error(404, "No email inbox for this instance") }
         let id = r.pathParameters["id"] ?? ""
         guard ProxyIDs.isMailID(id) else { return Self.error(400, "not a message id") }
         guard r.query.isEmpty else { return Self.error(400, "this route takes no query parameters") }
@@ -169,7 +180,7 @@ public struct ServicesProxy: Sendable {
     // MARK: sms
 
     private func sendText(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
-        let targets = try await services.proxyTargets(c.instance)
+        let targets = c.targets
         guard let phone = targets.phone else { return Self.error(404, "No phone number for this instance") }
         guard case .object(var fields)? = JSONValue(jsonBody: r.body), case .string? = fields["to"], case .string? = fields["text"] else {
             return Self.error(400, "body must be {\"to\", \"text\"}")
@@ -186,7 +197,7 @@ public struct ServicesProxy: Sendable {
     }
 
     private func records(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
-        guard let phone = try await services.proxyTargets(c.instance).phone else { return Self.error(404, "No phone number for this instance") }
+        guard let phone = c.targets.phone else { return Self.error(404, "No phone number for this instance") }
         if let unknown = r.query.keys.sorted().first(where: { !Self.recordQuery.contains($0) }) {
             return Self.error(400, "query parameter \(unknown) is not allowed here")
         }
@@ -197,7 +208,7 @@ public struct ServicesProxy: Sendable {
     /// One message, only when the instance's number is its `from` or one of its `to`; 404 when that
     /// cannot be told (fail closed: production passed what had no `from`).
     private func text(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
-        guard let phone = try await services.proxyTargets(c.instance).phone else { return Self.error(404, "No phone number for this instance") }
+        guard let phone = c.targets.phone else { return Self.error(404, "No phone number for this instance") }
         let id = r.pathParameters["id"] ?? ""
         guard ProxyIDs.isTelnyxID(id), r.query.isEmpty else { return Self.error(400, "not a message id") }
         let answer = try await services.forwardTelnyx("GET", ["messages", id], operation: "proxy.sms-message")
@@ -222,6 +233,7 @@ public struct ServicesProxy: Sendable {
             try await clock.sleep(for: .milliseconds(250))
             result = try await services.provision(c.instance, tool: tool, ProvisionRequest(agent: c.agent, provisioning: .pool))
         }
+        await recent.forget(c.instance)
         guard result.state == .ready, let made = try await own(c.instance, tool) else {
             return Self.error(503, "\(tool.rawValue) is still being made; ask again shortly")
         }
@@ -235,6 +247,7 @@ public struct ServicesProxy: Sendable {
             return Self.json([key: .null, "unprovisioned": .bool(false), "reason": .string("not_provisioned")])
         }
         try await services.releaseForRuntime(c.instance, tool: tool, resourceID: existing)
+        await recent.forget(c.instance)
         await record(c, "ToolReleased", "\(tool.rawValue) released at the runtime's request")
         return Self.json([key: .string(existing), "unprovisioned": .bool(true)])
     }
@@ -290,4 +303,30 @@ enum ProxyIDs {
         let allowed = CharacterSet(charactersIn: "abcdefABCDEF0123456789-")
         return (1...64).contains(id.utf8.count) && id.unicodeScalars.allSatisfy(allowed.contains)
     }
+}
+
+/// The proxy's callers proved lately, for `ttl`: a read or send then costs one query (its tools)
+/// instead of its credentials, its claim and its tools. A wrong token never hits (the kept secret is compared in constant time); a provision or release
+/// forgets the instance (its inbox or number changed); a deleted agent's pair lapses within `ttl`.
+actor CallerCache {
+    let clock: any Clock
+    let ttl: TimeInterval
+    private var kept: [String: (caller: ServicesProxy.ProxyCaller, secret: String, until: Date)] = [:]
+
+    init(clock: any Clock, ttl: TimeInterval = 5) {
+        self.clock = clock
+        self.ttl = ttl
+    }
+
+    func caller(_ instance: String, token: String) -> ServicesProxy.ProxyCaller? {
+        guard let entry = kept[instance], entry.until > clock.now, ConstantTime.equal(token, entry.secret) else { return nil }
+        return entry.caller
+    }
+
+    func keep(_ caller: ServicesProxy.ProxyCaller, token: String) {
+        if kept.count > 10_000 { kept = kept.filter { $0.value.until > clock.now } }
+        kept[caller.instance] = (caller, token, clock.now.addingTimeInterval(ttl))
+    }
+
+    func forget(_ instance: String) { kept[instance] = nil }
 }

@@ -15,6 +15,22 @@ extension InProcessServices {
         public var messagingProfileID: String?
     }
 
+    /// The instance's secret and its tools in one query: the proxy's per-call read.
+    public func proxyCredentials(_ instanceID: String) async throws -> (secret: String, targets: ProxyTargets)? {
+        guard validInstanceID(instanceID), let row = try await db.query("""
+            SELECT i.runtime_key,
+                   (SELECT t.external_id FROM services.tool_resources t WHERE t.instance_id = i.instance_id AND t.tool = 'email'
+                      AND t.state = 'ready' AND t.provisioning = 'pool') AS inbox,
+                   (SELECT t.external_id FROM services.tool_resources t WHERE t.instance_id = i.instance_id AND t.tool = 'sms'
+                      AND t.state = 'ready' AND t.provisioning = 'pool') AS phone,
+                   (SELECT n.messaging_profile_id FROM services.phone_numbers n WHERE n.instance_id = i.instance_id AND n.state = 'assigned') AS profile
+            FROM services.instances i WHERE i.instance_id = $1 AND i.state IN ('creating', 'ready')
+            """, [instanceID]).first, let secret: String = try row.decode("runtime_key") else { return nil }
+        let phone: String? = try row.decode("phone")
+        return (secret, ProxyTargets(inbox: try row.decode("inbox"), phone: phone,
+                                     messagingProfileID: phone == nil ? nil : try row.decode("profile") ?? providers.telnyx.messagingProfileID))
+    }
+
     public func proxyTargets(_ instanceID: String) async throws -> ProxyTargets {
         let rows = try await db.query("""
             SELECT t.tool, t.external_id, n.messaging_profile_id FROM services.tool_resources t

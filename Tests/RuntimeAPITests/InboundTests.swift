@@ -110,10 +110,12 @@ import TestSupport
             let hooks = try await sim.send("GET", "/agentmail/v0/webhooks", headers: auth).json()["webhooks"] as? [[String: Any]] ?? []
             return hooks.count == 1 && hooks[0]["url"] as? String == "\(t.url)/webhooks/agentmail"
         }
-        let profiles = try await sim.send("GET", "/telnyx/v2/messaging_profiles", headers: auth).json()["data"] as? [[String: Any]] ?? []
-        let profile = try #require(profiles.first?["id"] as? String)
-        let shown = try await sim.send("GET", "/telnyx/v2/messaging_profiles/\(profile)", headers: auth).json()["data"] as? [String: Any]
-        #expect(shown?["webhook_url"] as? String == "\(t.url)/webhooks/telnyx")
+        try await eventually("the Telnyx profile's webhook URL set") {
+            let profiles = try await sim.send("GET", "/telnyx/v2/messaging_profiles", headers: auth).json()["data"] as? [[String: Any]] ?? []
+            guard let profile = profiles.first?["id"] as? String else { return false }
+            let shown = try await sim.send("GET", "/telnyx/v2/messaging_profiles/\(profile)", headers: auth).json()["data"] as? [String: Any]
+            return shown?["webhook_url"] as? String == "\(t.url)/webhooks/telnyx"
+        }
         let services = try #require(t.controller.services as? InProcessServices)
         let again = try await services.ensureInboundWebhooks(base: t.url)
         #expect(again.created.isEmpty && again.agentMailSecret?.hasPrefix("whsec_") == true, "found, not made again")

@@ -4,14 +4,18 @@
 Request i is due at start + i/rate; its latency is measured from that due time, not from when a
 connection happened to be free, so a stall shows up in every request it delays (as wrk2 does).
 Usage: fixed_rate.py HOST PORT PATH RATE SECONDS BODY [CONNECTIONS]. Prints percentiles in ms.
+METHOD (default POST) and HEADER (one more header line, `Name: value`) come from the environment.
 """
-import asyncio, sys, time
+import asyncio, os, sys, time
 
 async def main():
     host, port, path, rate, seconds, body = sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
     conns = int(sys.argv[7]) if len(sys.argv) > 7 else 32
     payload = body.encode()
-    request = (f"POST {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+    method = os.environ.get("METHOD", "POST")
+    extra = os.environ.get("HEADER", "")
+    extra = f"{extra}\r\n" if extra else ""
+    request = (f"{method} {path} HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n{extra}"
                f"Content-Length: {len(payload)}\r\n\r\n").encode() + payload
     total = int(rate * seconds)
     queue = asyncio.Queue()
