@@ -24,12 +24,14 @@ extension InProcessServices {
             """, [provider, eventID, instanceID, text]).rows.isEmpty)
     }
 
-    /// Delivers the due events (20 at a time); returns how many reached their runtime. A runtime
-    /// that does not take one gets it again after 1, 2, 4 ... 60 s; an instance gone drops it.
+    /// Delivers the due events (20 at a time); returns how many reached their runtime. Each is
+    /// claimed for 35 s (the notify's 30 s and a margin): a replica killed mid-call leaves it to
+    /// another then. A runtime that does not take one gets it again after 1, 2, 4 ... 60 s; an
+    /// instance gone drops it.
     @discardableResult
     public func deliverInbound() async -> Int {
         guard let rows = try? await db.query("""
-            UPDATE services.inbound_events SET attempts = attempts + 1, next_attempt_at = now() + interval '90 seconds'
+            UPDATE services.inbound_events SET attempts = attempts + 1, next_attempt_at = now() + interval '35 seconds'
             WHERE id IN (SELECT id FROM services.inbound_events WHERE delivered_at IS NULL AND next_attempt_at <= now()
                          ORDER BY id FOR UPDATE SKIP LOCKED LIMIT 20)
             RETURNING id, instance_id, text, attempts
