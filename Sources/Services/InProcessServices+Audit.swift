@@ -2,6 +2,7 @@ import Foundation
 import Postgres
 import Providers
 import Resources
+import Store
 
 /// Tools deleted behind our back at their providers (an OpenRouter key revoked, an AgentMail inbox
 /// deleted) are found at each Railway resync: one listing per provider, then each one missing from
@@ -15,17 +16,25 @@ extension InProcessServices {
             guard let rows = try? await db.query("""
                 SELECT t.instance_id, t.external_id FROM services.tool_resources t JOIN services.instances i USING (instance_id)
                 WHERE t.tool = $1 AND t.state = 'ready' AND t.provisioning <> 'user' AND i.state = 'ready'
-                """, [tool.rawValue]).rows, !rows.isEmpty else { continue }
+                """, [tool.rawValue]).rows else { continue }
             // Read before the listing: whatever was ready then and is not listed was deleted.
             let held = rows.compactMap { row -> (instance: String, id: String)? in
                 guard let instance = try? row.decode("instance_id", as: String.self), let id = try? row.decode("external_id", as: String.self) else { return nil }
                 return (instance, id)
             }
-            // A second resource of an instance's name (a deposed leader's create answered late) goes.
+            // A second resource of an instance's name (a deposed leader's create answered late) goes;
+            // so does one of an instance already torn down (that create landed after its teardown).
+            // An instance without a recorded one may be making it now: left alone.
             let recorded = Dictionary(held.map { ($0.instance, $0.id) }, uniquingKeysWith: { a, _ in a })
-            for stray in (try? await resource.strays(recorded: recorded)) ?? [] {
+            let candidates = (try? await resource.strays(recorded: recorded)) ?? []
+            let unrecorded = Array(Set(candidates.map(\.instance).filter { recorded[$0] == nil }))
+            let deleted = unrecorded.isEmpty ? [] : Set((try? await db.query(
+                "SELECT instance_id FROM services.instances WHERE instance_id = ANY($1::text[]) AND state = 'deleted'", [textArray(unrecorded)]).rows
+                .compactMap { try? $0.decode("instance_id", as: String.self) }) ?? [])
+            for stray in candidates where recorded[stray.instance] != nil || deleted.contains(stray.instance) {
                 _ = try? await resource.delete(ToolTarget(instanceID: stray.instance), externalID: stray.id)
             }
+            guard !held.isEmpty else { continue }
             let live: Set<String>
             do { live = try await resource.inventory() } catch { continue }
             for (instance, id) in held where !live.contains(id) {

@@ -152,7 +152,8 @@ package struct OpenRouterKeys: ToolResource {
         return keys.compactMap { key in
             guard key.name.hasPrefix("convos-agent-") else { return nil }
             let instance = String(key.name.dropFirst("convos-agent-".count))
-            guard let mine = recorded[instance], mine != key.hash else { return nil }
+            // Not the instance's recorded key: a stray, or (no key recorded) one the caller decides on.
+            guard recorded[instance] != key.hash else { return nil }
             return (instance, key.hash)
         }
     }
