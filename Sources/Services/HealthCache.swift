@@ -27,8 +27,12 @@ package actor HealthCache {
         }
     }
 
-    /// What the runtime last said it runs.
-    package func identity(_ id: String) -> (version: String?, runtime: String?)? { identity[id] }
+    /// What each runtime of `ids` last said it runs, in one call (the status batch asks for the fleet).
+    package func identities(_ ids: [String]) -> [String: (version: String?, runtime: String?)] {
+        var found: [String: (version: String?, runtime: String?)] = [:]
+        for id in ids { if let said = identity[id] { found[id] = said } }
+        return found
+    }
 
     /// Forgets a runtime that is about to restart or go.
     package func forget(_ id: String) { ready[id] = nil }

@@ -76,8 +76,8 @@ extension InProcessServices {
         await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
         for (id, answer) in answers where answer?.ready == true { statuses[id]?.state = .healthy }
-        for id in ids {
-            guard let said = await health.identity(id) else { continue }
+        // One hop to the cache for the whole fleet, not one per instance: this runs every tick.
+        for (id, said) in await health.identities(ids) {
             statuses[id]?.runtimeVersion = said.version
             statuses[id]?.runtimeType = said.runtime
         }
