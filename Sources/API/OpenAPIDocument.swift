@@ -80,6 +80,8 @@ package enum OpenAPIDocument {
               responses: [200, 400, 401, 503]),
         .init(method: "POST", path: "/remove-strays/{instance}", summary: "Services: delete a second Railway project of the instance's name",
               responses: [200, 400, 401, 502, 503]),
+        .init(method: "POST", path: "/stock-numbers", summary: "Services: one round of keeping TELNYX_SPARE_NUMBERS numbers ordered ahead",
+              responses: [200, 401, 502, 503]),
         .init(method: "POST", path: "/audit-tools", summary: "Services: look for tools deleted at their providers, in the background",
               responses: [200, 401, 503]),
         .init(method: "POST", path: "/create-instance", summary: "Services: project, volume, domain, key, wallet; one deployment",

@@ -43,6 +43,10 @@ extension ControllerAPI {
             try await Self.services { try await services.removeStrays(request.pathParameters["instance"]!) }
             return .json(["ok": true])
         }
+        router.add("POST", "/stock-numbers") { _ in
+            let pending = try await Self.services { try await services.stockNumbers() }
+            return .json(["pending": pending])
+        }
         router.add("POST", "/audit-tools") { _ in
             try await Self.services { try await services.auditTools() }
             return .json(["ok": true])

@@ -263,6 +263,10 @@ public struct ServeConfiguration: Sendable {
             guard let r = TelnyxRelease(rawValue: release) else { throw Invalid(description: "TELNYX_RELEASE must be pool or delete, got \(release)") }
             s.telnyxRelease = r
         }
+        if let spare = value("TELNYX_SPARE_NUMBERS") {
+            guard let n = Int(spare), (0...1_000).contains(n) else { throw Invalid(description: "TELNYX_SPARE_NUMBERS must be a whole number from 0 to 1000, got \(spare)") }
+            s.spareNumbers = n
+        }
         s.xmtpEnv = value("XMTP_ENV") ?? s.xmtpEnv
         s.primaryModel = value("OPENCLAW_PRIMARY_MODEL")
         // Where a runtime reaches the services to provision for itself.

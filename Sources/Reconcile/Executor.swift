@@ -114,6 +114,9 @@ package struct Executor: Sendable {
         case .removeStrays(let id):
             try await services.removeStrays(id)
             return .converged
+        case .stockNumbers:
+            // Orders pending: looked at again in a second (a Telnyx order completes in seconds).
+            return try await services.stockNumbers() ? .requeue(after: .seconds(1)) : .converged
         case .deleteOrphan(let id):
             try await services.destroy(id)
             try await writes.event(kind: "Instance", name: id, type: "Warning", reason: "OrphanDeleted", message: "convos-agent-\(id) had no row; deleted")

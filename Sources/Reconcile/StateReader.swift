@@ -64,6 +64,7 @@ package struct StateReader: Sendable {
         state.observed = batch.observed ?? [:]
         state.input.auditDue = batch.resynced ?? false
         state.input.strays = batch.strays ?? []
+        state.input.numberStockDue = batch.numberStock != nil
         return state
     }
 

@@ -24,6 +24,7 @@ extension InProcessServices {
             try ServicesDB.checkFence()
             return await Self.provision(runtime, target, request)
         }
+
         let conversation: RuntimeConversation
         switch outcome {
         case .success(let answer): conversation = answer
@@ -34,7 +35,7 @@ extension InProcessServices {
             return ConfigureResult(ok: false, conversationId: nil, inviteUrl: nil, joined: false, recovery: recovery, error: error.message)
         }
         _ = try await db.query("UPDATE services.instances SET configured_at = now(), updated_at = now() WHERE instance_id = $1", [instanceID])
-        if let model = request.model { try await setModel(instanceID, model) }
+        if let model = request.model { try await setModel(instanceID, model, restart: !conversation.todaysRuntime) }
         // Tools made while the conversation was being created were held for it: hand them over now,
         // and tell the runtime its inbox and number.
         await kickDelivery(instanceID)
@@ -91,7 +92,10 @@ extension InProcessServices {
     /// itself goes through a restart, which every runtime supports.
     public func updateTemplate(_ instanceID: String, _ request: ConfigureRequest) async throws -> RuntimeCallResult {
         let target = try await runtimeTarget(instanceID)
-        if let model = request.model { try await setModel(instanceID, model) }
+        if let model = request.model {
+            let todays = await health.identities([instanceID])[instanceID]?.version != nil
+            try await setModel(instanceID, model, restart: !todays)
+        }
         let body = try JSONValue.from(request)
         let runtime = providers.runtime
         do {
@@ -117,17 +121,22 @@ extension InProcessServices {
         }
     }
 
-    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has: recorded
-    /// as pending, for the hand-over.
-    private func setModel(_ instanceID: String, _ model: String) async throws {
+    /// `OPENCLAW_PRIMARY_MODEL` for the runtime, when it differs from what the runtime has. A
+    /// seed-era runtime reads it at start: recorded as pending, for the hand-over's restart. Today's
+    /// runtime takes its model from OpenRouter presets and reads no model variable (its
+    /// `.env.example`: "No model env vars needed"), so a restart would only take the agent away for
+    /// nothing: the value is recorded as delivered and reaches the service with its next deployment
+    /// (an upgrade reconciles every variable).
+    private func setModel(_ instanceID: String, _ model: String, restart: Bool) async throws {
         let current: String? = try await db.query("SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'OPENCLAW_PRIMARY_MODEL'",
                                                   [instanceID]).first?.decode("value")
         guard model != (current ?? settings.primaryModel) else { return }
         _ = try await db.query("""
-            INSERT INTO services.runtime_env (instance_id, name, value, source) VALUES ($1, 'OPENCLAW_PRIMARY_MODEL', $2, 'model')
-            ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = now(), delivered_at = NULL
-            """, [instanceID, model])
-        await kickDelivery(instanceID)
+            INSERT INTO services.runtime_env (instance_id, name, value, source, delivered_at)
+            VALUES ($1, 'OPENCLAW_PRIMARY_MODEL', $2, 'model', CASE WHEN $3 THEN NULL ELSE now() END)
+            ON CONFLICT (instance_id, name) DO UPDATE SET value = excluded.value, updated_at = now(), delivered_at = excluded.delivered_at
+            """, [instanceID, model, restart])
+        if restart { await kickDelivery(instanceID) }
     }
 
     /// Starts handing the instance's pending variables to its runtime, in the background.

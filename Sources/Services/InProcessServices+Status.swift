@@ -34,7 +34,11 @@ extension InProcessServices {
             deployStatus[id] = try row.decode("deploy_status")
             projectOf[id] = try row.decode("railway_project_id")
         }
-        let (observed, resynced, strays) = try await observeRailway(deployStatus, projects: projectOf)
+        // What the last look at Railway saw; the next starts now, beside this batch, never in its way.
+        let services = self, stored = deployStatus, projects = projectOf
+        let look = await observer.take { await services.observeRailway(stored, projects: projects) } ?? .none
+        let observed = look.changes(against: deployStatus)
+        let (resynced, strays) = (look.resynced, look.strays)
         deployStatus.merge(observed) { _, new in new }
         var changed = observed
 
@@ -90,17 +94,17 @@ extension InProcessServices {
         let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
             .map { try $0.decode("instance_id", as: String.self) })
         let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
-        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays)
+        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays,
+                           numberStock: try await numberStock())
     }
 
     /// Railway's word on the deployments that may have changed, as the observer plans it: the
     /// whole fleet at a resync, else each instance in transition (or named by an event) by id.
     /// Returns the statuses that changed (for the caller to record), and whether the fleet was
     /// listed; a call Railway refuses (quota) leaves the stored ones, to be looked at again.
-    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String])
-        async throws -> (changed: [String: DeployStatus], resynced: Bool, strays: [String]) {
+    private func observeRailway(_ stored: [String: DeployStatus], projects: [String: String]) async -> RailwayLook {
         let railway = providers.railway
-        guard railway.tokens.count > 0 else { return ([:], false, []) }
+        guard railway.tokens.count > 0 else { return .none }
         let now = clock.now
         let transitioning = stored.filter { !$0.value.isSettled }.keys.sorted()
         let plan = await observer.plan(transitioning: transitioning, fleet: stored.count,
@@ -108,7 +112,7 @@ extension InProcessServices {
         var seen: [String: DeployStatus] = [:]
         var strays: [String] = []
         if plan.resync {
-            guard let all = try? await railway.projects() else { return ([:], false, []) }
+            guard let all = try? await railway.projects() else { return .none }
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             // A name with two projects: the recorded one is the instance's, the other a stray.
@@ -134,7 +138,7 @@ extension InProcessServices {
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
         }
-        return (seen.filter { stored[$0.key] != $0.value }, plan.resync, strays)
+        return RailwayLook(basis: stored, seen: seen, resynced: plan.resync, strays: strays)
     }
 
     /// `POST /status/observed`: keeps what a batch saw, so the next one polls only what is in

@@ -163,8 +163,8 @@ extension InProcessServices {
     }
 
     /// One row of `services.phone_numbers`.
-    /// `services.phone_numbers.state`: being ordered, an agent's, or waiting in the reuse pool.
-    package enum NumberState: String, PostgresText { case ordering, assigned, available, released }
+    /// `services.phone_numbers.state`: being ordered, an agent's, waiting in the reuse pool, given up, or ordered for the pool.
+    package enum NumberState: String, PostgresText { case ordering, assigned, available, released, stocking }
 
     package struct NumberRow {
         package var id: Int

@@ -65,11 +65,15 @@ public struct InProcessServices: ServicesClient {
 
     /// Stops the tool audit, and waits for variable hand-overs in flight, so none is cut off.
     public func shutdown() async {
+        await observer.shutdown()
         await audit.shutdown()
         await handoff.shutdown()
     }
 
     public func registry() async throws -> Registry { Registry.all }
+
+    /// Waits for the look at Railway a status batch started (tests want what Railway says now).
+    package func lookFinished() async { await observer.lookFinished() }
 
     /// The instance a runtime's `INSTANCE_SERVICES_TOKEN` belongs to, if any. Tokens are 256 random
     /// bits, so looking one up by equality reveals nothing useful through timing.

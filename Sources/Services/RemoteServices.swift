@@ -94,6 +94,12 @@ public struct RemoteServices: ServicesClient {
         let _: Ack = try await call("POST", "/remove-strays/\(instanceID)", Optional<String>.none)
     }
 
+    public func stockNumbers() async throws -> Bool {
+        struct Answer: Decodable { let pending: Bool }
+        let answer: Answer = try await call("POST", "/stock-numbers", Optional<String>.none)
+        return answer.pending
+    }
+
     public func auditTools() async throws {
         let _: Ack = try await call("POST", "/audit-tools", Optional<String>.none)
     }

@@ -49,6 +49,9 @@ public protocol ServicesClient: Sendable {
     func auditTools() async throws
     /// Deletes every Railway project of the instance's name but the one recorded (a planned `removeStrays`).
     func removeStrays(_ instanceID: String) async throws
+    /// One round of keeping `TELNYX_SPARE_NUMBERS` numbers ordered ahead (a planned `stockNumbers`);
+    /// true while orders are pending.
+    func stockNumbers() async throws -> Bool
 }
 
 public struct CreatedInstance: Codable, Sendable, Equatable {
@@ -158,15 +161,33 @@ public struct StatusBatch: Codable, Sendable, Equatable {
     /// Instances with a second Railway project of their name (a deposed leader's create that left
     /// just before it froze, answered after the next leader made the instance's): to remove.
     public var strays: [String]?
+    /// Numbers to order ahead or orders to follow (`TELNYX_SPARE_NUMBERS`); nil when none.
+    public var numberStock: NumberStock?
 
     public init(statuses: [String: InstanceStatus], orphans: [String]? = nil, observed: [String: DeployStatus]? = nil, resynced: Bool? = nil,
-                strays: [String]? = nil) {
+                strays: [String]? = nil, numberStock: NumberStock? = nil) {
         self.statuses = statuses
         self.orphans = orphans
         self.observed = observed
         self.resynced = resynced
         self.strays = strays
+        self.numberStock = numberStock
     }
+}
+
+/// The reuse pool's numbers against `TELNYX_SPARE_NUMBERS`: the planner plans `stockNumbers`
+/// while it holds fewer than wanted or orders of it are pending.
+public struct NumberStock: Codable, Sendable, Equatable {
+    public var wanted: Int
+    public var available: Int
+    /// Orders placed for the stock, not complete yet.
+    public var ordering: Int
+    public init(wanted: Int, available: Int, ordering: Int) {
+        self.wanted = wanted
+        self.available = available
+        self.ordering = ordering
+    }
+    public var needsWork: Bool { ordering > 0 || available + ordering < wanted }
 }
 
 public struct InstanceStatus: Codable, Sendable, Equatable {

@@ -44,6 +44,10 @@ public struct ServicesSettings: Sendable {
     public var healthTTL: TimeInterval = 15
     /// `TELNYX_RELEASE`: a torn-down agent's number goes back to the reuse pool, or is released.
     public var telnyxRelease = TelnyxRelease.pool
+    /// `TELNYX_SPARE_NUMBERS`: numbers kept ordered ahead in the reuse pool, so a claim's SMS is a
+    /// number taken from it (under a second) rather than a Telnyx order (seconds more). They cost
+    /// money while they wait: zero (the default) orders none ahead.
+    public var spareNumbers = 0
     /// How Railway is observed: resync period, webhooks, the quota share of polling.
     public var observe = ObserveSettings()
 

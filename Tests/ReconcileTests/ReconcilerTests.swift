@@ -115,10 +115,18 @@ import TestSupport
         try await Task.sleep(for: .milliseconds(600))
         #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason IN ('TemplateSynced', 'NotSupportedByRuntime')") == asked)
         #expect(asked == 3)
-        // The model change reached each runtime in place, through a restart.
+        // The model change reached a seed-era runtime in place, through a restart; today's runtime
+        // reads no model variable (OpenRouter presets): recorded for its next deployment, no restart.
         for agent in agents {
             let instance: String = try await t.controller.db.query("SELECT instance_id FROM pool.instances WHERE agent = $1", [agent]).first!.decode("instance_id")
-            try await eventually("model delivered") { (try await t.runtimeRecord(instance)["env"] as? [String])?.contains("OPENCLAW_PRIMARY_MODEL") == true }
+            if TestController.seedRuntime {
+                try await eventually("model delivered") { (try await t.runtimeRecord(instance)["env"] as? [String])?.contains("OPENCLAW_PRIMARY_MODEL") == true }
+            } else {
+                try await eventually("model recorded") {
+                    try await t.count("SELECT count(*)::int AS n FROM services.runtime_env WHERE instance_id = '\(instance)' AND name = 'OPENCLAW_PRIMARY_MODEL' AND delivered_at IS NOT NULL") == 1
+                }
+                #expect((try await t.runtimeRecord(instance)["restarts"] as? [[String]] ?? []).isEmpty)
+            }
         }
         await t.stop()
     }

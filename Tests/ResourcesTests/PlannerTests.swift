@@ -274,6 +274,9 @@ let plannerCases: [PlannerCase] = [
     PlannerCase(name: "a second project of a name is removed", reason: "the resync found two projects named for the instance",
                 input: { var i = input(pools: [pool(1)], instances: [idle("a")]); i.strays = ["a"]; return i }(),
                 expected: [.removeStrays(instance: "a")]),
+    PlannerCase(name: "a short stock of numbers is ordered ahead", reason: "the batch said the reuse pool wants numbers or follows orders: one stocking round",
+                input: { var i = input(pools: [pool(1)], instances: [idle("a")]); i.numberStockDue = true; return i }(),
+                expected: [.stockNumbers]),
 ]
 
 @Suite struct PlannerTests {

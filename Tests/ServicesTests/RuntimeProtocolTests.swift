@@ -92,8 +92,17 @@ import TestSupport
             .first!.decode("runtime_key")
         #expect(record["bearers"] as? [String] == [key], "only the runtime's own key, never ctl-token or pool-key")
         // Every tool reached the running agent through restart-gateway; the only deployment is the creation's.
-        // Pool tools are reached through the services proxy: no variable of theirs; the model by restart.
-        #expect(record["env"] as? [String] == ["OPENCLAW_PRIMARY_MODEL"])
+        // Pool tools are reached through the services proxy: no variable of theirs. The model reaches a
+        // seed-era runtime by restart; today's takes its model from OpenRouter presets: no restart at all.
+        if TestController.seedRuntime {
+            #expect(record["env"] as? [String] == ["OPENCLAW_PRIMARY_MODEL"])
+        } else {
+            #expect((record["env"] as? [String] ?? []).isEmpty && (record["restarts"] as? [[String]] ?? []).isEmpty, "no restart on the claim path")
+            let model: String? = try await t.controller.db.query(
+                "SELECT value FROM services.runtime_env WHERE instance_id = $1 AND name = 'OPENCLAW_PRIMARY_MODEL' AND delivered_at IS NOT NULL", [instance])
+                .first?.decode("value")
+            #expect(model == "anthropic/claude-sonnet-4", "the model is recorded for the service's next deployment")
+        }
         let told = (record["metadata"] as? [[String: Any]] ?? []).compactMap { $0["metadata"] as? [String: String] }
         if !TestController.seedRuntime {
             #expect(told.contains { $0["email"]?.contains("@") == true } && told.contains { $0["phone"]?.hasPrefix("+1") == true },

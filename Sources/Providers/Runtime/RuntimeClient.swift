@@ -28,11 +28,15 @@ public struct RuntimeConversation: Codable, Sendable, Equatable {
     public var inviteUrl: String?
     public var joined: Bool
     public var status: ProvisionStatus
+    /// The answer named its `status`: today's runtime (seed-era ones never do). Today's runtime takes
+    /// its model from OpenRouter presets, not from `OPENCLAW_PRIMARY_MODEL`, so no restart hands it one.
+    public var todaysRuntime: Bool
     public init(conversationId: String?, inviteUrl: String?, joined: Bool, status: ProvisionStatus? = nil) {
         self.conversationId = conversationId
         self.inviteUrl = inviteUrl
         self.joined = joined
         self.status = status ?? (joined ? .joined : .created)
+        self.todaysRuntime = status != nil
     }
 }
 

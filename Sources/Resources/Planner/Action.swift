@@ -33,6 +33,9 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     case auditTools
     /// A second Railway project of the instance's name (a deposed leader's create): delete it.
     case removeStrays(instance: String)
+    /// The reuse pool of numbers holds fewer than `TELNYX_SPARE_NUMBERS`, or orders for it are
+    /// pending: order ahead, follow.
+    case stockNumbers
 
     public var key: String {
         switch self {
@@ -47,6 +50,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .handOver(let i), .pruneVariables(let i): return "instance/\(i)/env"
         case .auditTools: return "audit/tools"
         case .removeStrays(let i): return "instance/\(i)/strays"
+        case .stockNumbers: return "numbers/stock"
         }
     }
 
@@ -78,6 +82,7 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .handOver: return "handOver"
         case .auditTools: return "auditTools"
         case .removeStrays: return "removeStrays"
+        case .stockNumbers: return "stockNumbers"
         }
     }
 

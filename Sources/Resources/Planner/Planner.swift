@@ -59,6 +59,7 @@ public enum Planner {
             actions.append(.handOver(instance: instance.id))
         }
         if input.auditDue { actions.append(.auditTools) }
+        if input.numberStockDue { actions.append(.stockNumbers) }
         // At a resync, each instance made before its variables were held to the contract, once.
         for instance in input.instances where input.auditDue && instance.variablesUnchecked && instance.healthy
             && (instance.state == .idle || instance.state == .claimed) {

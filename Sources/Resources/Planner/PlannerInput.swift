@@ -12,6 +12,8 @@ public struct PlannerInput: Sendable {
     public var settings: PlannerSettings
     /// The status batch resynced the fleet just now: the tools' audit is due.
     public var auditDue = false
+    /// The reuse pool of phone numbers wants orders placed or followed (`TELNYX_SPARE_NUMBERS`).
+    public var numberStockDue = false
     /// Instances with a second Railway project of their name, as the resync found them.
     public var strays: [String] = []
 
