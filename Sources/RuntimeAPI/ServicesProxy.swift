@@ -54,6 +54,19 @@ public struct ServicesProxy: Sendable {
         let declared: Set<ToolName>
         /// Its inbox and number as our rows record them, read with its credentials.
         let targets: InProcessServices.ProxyTargets
+        /// The time this call spent waiting on the provider, so the proxy's own is told apart.
+        let upstream: UpstreamTime
+    }
+
+    /// Time spent in provider calls during one proxied request.
+    final class UpstreamTime: Sendable {
+        private let spent = Locked(Duration.zero)
+        var total: Duration { spent.withLock { $0 } }
+        func time<T>(_ call: () async throws -> T) async rethrows -> T {
+            let started = ContinuousClock.now
+            defer { spent.withLock { $0 += ContinuousClock.now - started } }
+            return try await call()
+        }
     }
 
     enum Checked { case caller(ProxyCaller), refused(HTTPResponse) }
@@ -88,8 +101,9 @@ public struct ServicesProxy: Sendable {
     /// Authenticates, limits reads, runs the route, counts the outcome; errors are today's pool's shape.
     private func run(_ request: HTTPRequest, _ route: String, tool: String, _ body: (ProxyCaller) async throws -> HTTPResponse) async -> HTTPResponse {
         let started = ContinuousClock.now
+        let upstream = UpstreamTime()
         let response: HTTPResponse
-        switch await check(request) {
+        switch await check(request, upstream) {
         case .refused(let refusal): response = refusal
         case .caller(let caller):
             if request.method == "GET", let wait = await reads.take(caller.instance) {
@@ -104,11 +118,14 @@ public struct ServicesProxy: Sendable {
         }
         let outcome = response.status < 300 ? "ok" : response.status == 429 ? "limited" : response.status < 500 ? "refused" : "failed"
         metrics.increment("convos_proxy_calls_total", ["tool": tool, "route": route, "outcome": outcome])
-        metrics.observe("convos_proxy_seconds", ["route": route], seconds: Metrics.seconds(ContinuousClock.now - started))
+        let whole = ContinuousClock.now - started
+        metrics.observe("convos_proxy_seconds", ["route": route], seconds: Metrics.seconds(whole))
+        // What the proxy adds to the provider's own time: checks, our rows, the hop itself.
+        metrics.observe("convos_proxy_added_seconds", ["route": route], seconds: Metrics.seconds(whole - upstream.total))
         return response
     }
 
-    private func check(_ request: HTTPRequest) async -> Checked {
+    private func check(_ request: HTTPRequest, _ upstream: UpstreamTime) async -> Checked {
         guard let header = request.header("authorization"), header.hasPrefix("Bearer "),
               let colon = header.dropFirst(7).firstIndex(of: ":") else {
             return .refused(Self.error(401, "Missing instance credentials"))
@@ -116,7 +133,7 @@ public struct ServicesProxy: Sendable {
         let instance = String(header.dropFirst(7)[..<colon]), token = String(header[header.index(after: colon)...])
         // Proved lately: only its tools are read again (the reconciler may have made one since).
         if let known = await recent.caller(instance, token: token), let targets = try? await services.proxyTargets(instance) {
-            return .caller(ProxyCaller(instance: known.instance, agent: known.agent, declared: known.declared, targets: targets))
+            return .caller(ProxyCaller(instance: known.instance, agent: known.agent, declared: known.declared, targets: targets, upstream: upstream))
         }
         guard let found = try? await services.proxyCredentials(instance), ConstantTime.equal(token, found.secret) else {
             return .refused(Self.error(403, "Invalid instance ID or token"))
@@ -129,7 +146,7 @@ public struct ServicesProxy: Sendable {
         }
         let template = (try? row.decode("template_spec", as: JSONText?.self)).flatMap { $0 }
             .flatMap { try? JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
-        let caller = ProxyCaller(instance: instance, agent: agent, declared: Set(template?.toolNames ?? []), targets: found.targets)
+        let caller = ProxyCaller(instance: instance, agent: agent, declared: Set(template?.toolNames ?? []), targets: found.targets, upstream: upstream)
         await recent.keep(caller, token: found.secret)
         return .caller(caller)
     }
@@ -149,7 +166,7 @@ public struct ServicesProxy: Sendable {
             return Self.error(400, "field \(unknown) is not one AgentMail's send takes")
         }
         if let wait = await emails.take(c.instance) { return Self.limited(wait, "this instance's emails an hour are used up") }
-        let answer = try await services.forwardMail("POST", inbox: inbox, ["messages", "send"], body: r.body, operation: "proxy.send")
+        let answer = try await mail(c, "POST", inbox: inbox, ["messages", "send"], body: r.body, operation: "proxy.send")
         if answer.status < 300 { await record(c, "EmailSent", "sent an email to \(Self.recipients(fields)) recipient(s)") }
         return Self.passed(answer)
     }
@@ -160,7 +177,7 @@ public struct ServicesProxy: Sendable {
             return Self.error(400, "query parameter \(unknown) is not one AgentMail documents")
         }
         let query = r.query.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
-        return Self.passed(try await services.forwardMail("GET", inbox: inbox, [list], query: query, operation: "proxy.\(list)"))
+        return Self.passed(try await mail(c, "GET", inbox: inbox, [list], query: query, operation: "proxy.\(list)"))
     }
 
     private func message(_ c: ProxyCaller, _ r: HTTPRequest) async throws -> HTTPResponse {
@@ -172,9 +189,9 @@ public struct ServicesProxy: Sendable {
             guard case .object(let fields)? = JSONValue(jsonBody: r.body), fields.keys.allSatisfy(Self.mailPatchFields.contains) else {
                 return Self.error(400, "body must be {\"add_labels\"?, \"remove_labels\"?}")
             }
-            return Self.passed(try await services.forwardMail("PATCH", inbox: inbox, ["messages", id], body: r.body, operation: "proxy.label"))
+            return Self.passed(try await mail(c, "PATCH", inbox: inbox, ["messages", id], body: r.body, operation: "proxy.label"))
         }
-        return Self.passed(try await services.forwardMail("GET", inbox: inbox, ["messages", id], operation: "proxy.message"))
+        return Self.passed(try await mail(c, "GET", inbox: inbox, ["messages", id], operation: "proxy.message"))
     }
 
     // MARK: sms
@@ -191,7 +208,7 @@ public struct ServicesProxy: Sendable {
         if let wait = await texts.take(c.instance) { return Self.limited(wait, "this instance's texts an hour are used up") }
         fields["from"] = .string(phone)
         if let profile = targets.messagingProfileID { fields["messaging_profile_id"] = .string(profile) }
-        let answer = try await services.forwardTelnyx("POST", ["messages"], body: JSONValue.object(fields).canonicalData(), operation: "proxy.sms")
+        let answer = try await telnyx(c, "POST", ["messages"], body: JSONValue.object(fields).canonicalData(), operation: "proxy.sms")
         if answer.status < 300 { await record(c, "SMSSent", "sent a text to 1 recipient") }
         return Self.passed(answer)
     }
@@ -202,7 +219,7 @@ public struct ServicesProxy: Sendable {
             return Self.error(400, "query parameter \(unknown) is not allowed here")
         }
         let query = r.query.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + [("filter[cld]", phone)]
-        return Self.passed(try await services.forwardTelnyx("GET", ["detail_records"], query: query, operation: "proxy.records"))
+        return Self.passed(try await telnyx(c, "GET", ["detail_records"], query: query, operation: "proxy.records"))
     }
 
     /// One message, only when the instance's number is its `from` or one of its `to`; 404 when that
@@ -211,13 +228,25 @@ public struct ServicesProxy: Sendable {
         guard let phone = c.targets.phone else { return Self.error(404, "No phone number for this instance") }
         let id = r.pathParameters["id"] ?? ""
         guard ProxyIDs.isTelnyxID(id), r.query.isEmpty else { return Self.error(400, "not a message id") }
-        let answer = try await services.forwardTelnyx("GET", ["messages", id], operation: "proxy.sms-message")
+        let answer = try await telnyx(c, "GET", ["messages", id], operation: "proxy.sms-message")
         guard answer.status < 300 else { return Self.passed(answer) }
         let data = JSONValue(jsonBody: answer.body)?["data"]
         let from = data?["from"]?["phone_number"]?.stringValue
         let to = data?["to"]?.arrayValue?.compactMap { $0["phone_number"]?.stringValue } ?? []
         guard from == phone || to.contains(phone) else { return Self.error(404, "Message not found") }
         return Self.passed(answer)
+    }
+
+    /// An AgentMail call on the caller's inbox, its time counted as the provider's.
+    private func mail(_ c: ProxyCaller, _ method: String, inbox: String, _ rest: [String], query: [(String, String)] = [], body: Data? = nil,
+                      operation: String) async throws -> Forwarded {
+        try await c.upstream.time { try await services.forwardMail(method, inbox: inbox, rest, query: query, body: body, operation: operation) }
+    }
+
+    /// A Telnyx call, its time counted as the provider's.
+    private func telnyx(_ c: ProxyCaller, _ method: String, _ path: [String], query: [(String, String)] = [], body: Data? = nil,
+                        operation: String) async throws -> Forwarded {
+        try await c.upstream.time { try await services.forwardTelnyx(method, path, query: query, body: body, operation: operation) }
     }
 
     // MARK: tools on first use

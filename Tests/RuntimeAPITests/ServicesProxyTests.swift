@@ -78,6 +78,8 @@ import TestSupport
         #expect(!events.joined().contains("Sekr3t"), "an event holds a message's text")
         let metrics = try await t.client.get("/metrics").text
         #expect(metrics.contains(#"convos_proxy_calls_total{outcome="ok",route="email/send",tool="email"} 1"#))
+        // The proxy's own time apart from the provider's: one observation per call.
+        #expect(metrics.contains(#"convos_proxy_added_seconds_count{route="email/send"} 1"#))
         await t.stop()
     }
 

@@ -47,3 +47,11 @@ d1, p1, d2, p2 = sys.argv[1:5]
 added = [p99(p1) - p99(d1), p99(p2) - p99(d2)]
 print(f"the proxy adds p99 {added[0]:.2f} ms and {added[1]:.2f} ms (p50 {p50(p1) - p50(d1):.2f} and {p50(p2) - p50(d2):.2f} ms) at 200 calls/s; bound 5 ms")
 PY
+# The controller's own histogram of it (convos_proxy_added_seconds: the call's time less the provider's).
+curl -fs "$CONTROLLER_URL/metrics" | python3 -c '
+import re, sys
+buckets = [(float(m.group(1)), int(m.group(2))) for m in re.finditer(r"convos_proxy_added_seconds_bucket\{route=\"email/messages\",le=\"([0-9.]+)\"\} (\d+)", sys.stdin.read())]
+total = max(n for _, n in buckets) if buckets else 0
+le = lambda q: next((b for b, n in sorted(buckets) if n >= q * total), float("inf"))
+print(f"as the controller measures it (convos_proxy_added_seconds, {total} calls): p50 <= {le(0.5) * 1000:g} ms, p99 <= {le(0.99) * 1000:g} ms (bucket bounds)")'
+
