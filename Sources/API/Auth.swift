@@ -33,7 +33,7 @@ package struct APIAuth: Sendable {
     package static let servicesPatterns: Set<String> = [
         "/create-instance", "/destroy/:instance", "/status/batch", "/redeploy/:instance", "/provision/:instance/:tool",
         "/destroy/:instance/:tool/:resource", "/configure/:instance", "/registry", "/update-template/:instance",
-        "/clone-summary/:instance", "/user-config/:agent", "/status/observed", "/hand-over/:instance", "/conversation/:instance", "/prune-variables/:instance", "/audit-tools", "/stock-numbers", "/remove-strays/:instance",
+        "/clone-summary/:instance", "/user-config/:agent", "/status/observed", "/hand-over/:instance", "/conversation/:instance", "/prune-variables/:instance", "/upgrade/:instance", "/audit-tools", "/stock-numbers", "/remove-strays/:instance",
     ]
 
     package static func isPublic(_ request: HTTPRequest, pattern: String) -> Bool {

@@ -76,6 +76,15 @@ extension ControllerAPI {
             let body = try Self.configureBody(request)
             return .json(try await Self.services { try await services.configure(request.pathParameters["instance"]!, body) })
         }
+        router.add("POST", "/upgrade/:instance") { request in
+            struct Body: Decodable { let image: String; let allowed: [String]? }
+            let body = try Self.body(Body.self, request, expected: #"{"image", "allowed"?: [...]}"#)
+            try Self.check(Self.imageErrors(body.image))
+            let removed = try await Self.services {
+                try await services.upgrade(request.pathParameters["instance"]!, image: body.image, allowed: body.allowed ?? [])
+            }
+            return .json(["removed": removed])
+        }
         router.add("POST", "/prune-variables/:instance") { request in
             struct Body: Decodable { let allowed: [String]? }
             let body = request.body.isEmpty ? Body(allowed: nil) : try Self.body(Body.self, request, expected: #"{"allowed"?: [...]}"#)

@@ -31,6 +31,8 @@ public enum CommandLineTool {
           claim [--template T] [--owner O] [--agent-name N] [--instructions I] [--join-url U] [--model M]
                 [--user-config KEY=VALUE]... [--clone-from AGENT] [--wait DURATION]
           status                      pool, agents, leader, last tick and providers, as tables
+          rollout status|pause|resume|undo pool/NAME
+                                      a pool's runtime rollout to its claimed agents (status: exit 0 complete, 1 halted)
         """
 
     public static func run(_ arguments: [String], environment: [String: String] = ProcessInfo.processInfo.environment) async -> Int32 {
@@ -50,6 +52,7 @@ public enum CommandLineTool {
             case "describe": try await DescribeCommand.run(args, client: ControllerClient(environment: environment))
             case "claim": try await OperatorCommands.claim(args, client: ControllerClient(environment: environment))
             case "status": try await OperatorCommands.status(args, client: ControllerClient(environment: environment))
+            case "rollout": try await RolloutClient.run(args, client: ControllerClient(environment: environment))
             case "kubeconfig": print(try KubeconfigCommand.run(args, environment: environment), terminator: ""); return 0
             case "help", "-h", "--help": print(usage); return 0
             default: return fail(.usage("error: unknown command \"\(command)\"\n\n\(usage)"))

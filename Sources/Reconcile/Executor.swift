@@ -114,6 +114,18 @@ package struct Executor: Sendable {
         case .removeStrays(let id):
             try await services.removeStrays(id)
             return .converged
+        case .startRollout(let pool, let digest, let previous, let paused):
+            try await writes.startRollout(pool: pool, digest: digest, previous: previous, paused: paused)
+            return .converged
+        case .upgradeInstance(let id, let agent, let digest, let image):
+            return try await upgrade(instance: id, agent: agent, digest: digest, image: image)
+        case .confirmUpgrade(let id, let agent):
+            return try await confirmUpgrade(instance: id, agent: agent)
+        case .rollBack(let id, let agent, let image, let error):
+            return try await rollBack(instance: id, agent: agent, image: image, error: error)
+        case .finishRollback(let id, let agent):
+            try await writes.finishRollback(instance: id, agent: agent)
+            return .converged
         case .stockNumbers:
             // Orders pending: looked at again in a second (a Telnyx order completes in seconds).
             return try await services.stockNumbers() ? .requeue(after: .seconds(1)) : .converged

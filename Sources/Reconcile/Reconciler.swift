@@ -331,11 +331,13 @@ public actor Reconciler {
             if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
         }
         var poolWrites: [(String, JSONValue)] = []
+        let pinned = Set(input.agents.filter { $0.spec.runtimeImage != nil || $0.deleting }.map(\.name))
         for pool in input.pools {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
-            let status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
+            var status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
                                             settings: input.settings, now: now, backoffs: backoffs)
+            StatusBuilder.rollout(pool, into: &status, previous: previous, instances: input.instances, skipped: pinned, now: now)
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []

@@ -56,6 +56,13 @@ package struct StateReader: Sendable {
             instances[instances.count - 1].acceptanceMessage = try row.decode("acceptance_message")
             instances[instances.count - 1].runtimeVersion = observed?.runtimeVersion ?? storedHealth[id]?.version
             instances[instances.count - 1].runtimeType = observed?.runtimeType ?? storedHealth[id]?.runtime
+            instances[instances.count - 1].upgradePhase = try row.decode("upgrade_phase", as: String?.self).flatMap(UpgradePhase.init(rawValue:))
+            instances[instances.count - 1].upgradeTo = try row.decode("upgrade_to")
+            instances[instances.count - 1].upgradeStartedAt = try row.decode("upgrade_started_at")
+            instances[instances.count - 1].upgradeError = try row.decode("upgrade_error")
+            instances[instances.count - 1].previousDigest = try row.decode("previous_digest")
+            instances[instances.count - 1].upgradedAt = try row.decode("upgraded_at")
+            instances[instances.count - 1].upgradeRequested = try row.decode("upgrade_requested_at", as: Date?.self) != nil
         }
         let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
         let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }

@@ -54,6 +54,17 @@ package enum StatusBuilder {
             return Condition(type: type.rawValue, status: value, reason: c.reason, message: c.message, lastTransitionTime: since, observedGeneration: generation)
         }
         if agent.deleting { status.phase = .terminating }
+        else if let upgrade = instance?.upgradePhase, !tainted {
+            status.phase = .upgrading
+            let message = upgrade == .upgrading ? "its runtime moves to \(instance?.upgradeTo ?? "a new digest")"
+                : "its upgrade failed (\(instance?.upgradeError ?? "")); back to \(instance?.digest ?? "its previous digest")"
+            if let i = status.conditions.firstIndex(where: { $0.type == AgentConditionType.ready.rawValue }) {
+                let old = previous?.conditions.first { $0.type == AgentConditionType.ready.rawValue }
+                let since = old?.status == "False" && old?.reason == "Upgrading" ? old!.lastTransitionTime : now
+                status.conditions[i] = Condition(type: AgentConditionType.ready.rawValue, status: "False", reason: "Upgrading", message: message,
+                                                 lastTransitionTime: since, observedGeneration: generation)
+            }
+        }
         else if ready { status.phase = .ready }
         else if instance?.state == .failed || tainted { status.phase = .failed }
         else if instance == nil { status.phase = .pending }
@@ -195,6 +206,30 @@ package enum StatusBuilder {
             return Condition(type: type, status: value, reason: c.1, message: c.2, lastTransitionTime: since, observedGeneration: generation)
         }
         return status
+    }
+
+    /// The pool's `status.rollout` and, when it halted, `Progressing=False` reason `RolloutFailed`
+    /// naming the agent. `skipped`: agents rollouts do not move (pinned, being deleted).
+    package static func rollout(_ pool: PoolView, into status: inout PoolStatus, previous: PoolStatus?, instances: [InstanceView],
+                                skipped: Set<String>, now: Date) {
+        guard let rollout = pool.rollout, let goal = rollout.goal else { return }
+        let claimed = instances.filter { i in
+            i.pool == pool.name && i.state == .claimed && i.configured && i.acceptance == nil && !(i.agent.map(skipped.contains) ?? true)
+        }
+        let upgrading = claimed.filter { $0.upgradePhase != nil }.count
+        let updated = claimed.filter { $0.digest == goal && $0.upgradePhase == nil }.count
+        let failed = claimed.filter { $0.upgradeError != nil && $0.digest != goal }.count
+        let phase: RolloutStatus.Phase = rollout.halted ? .halted : updated == claimed.count ? .complete : .progressing
+        status.rollout = RolloutStatus(targetDigest: goal, targetVersion: Planner.targetVersion(pool, digest: goal, input: instances),
+                                       previousDigest: rollout.undo ? rollout.targetDigest : rollout.previousDigest, total: claimed.count,
+                                       updated: updated, upgrading: upgrading, failed: failed, paused: rollout.paused, phase: phase,
+                                       startedAt: rollout.startedAt)
+        guard let agent = rollout.haltedAgent, let i = status.conditions.firstIndex(where: { $0.type == "Progressing" }) else { return }
+        let old = previous?.conditions.first { $0.type == "Progressing" }
+        let since = old?.status == "False" && old?.reason == "RolloutFailed" ? old!.lastTransitionTime : now
+        status.conditions[i] = Condition(type: "Progressing", status: "False", reason: "RolloutFailed",
+                                         message: "agent \(agent): \(rollout.haltedError ?? "its upgrade failed"); nothing more is upgraded until `rollout resume`",
+                                         lastTransitionTime: since, observedGeneration: status.observedGeneration)
     }
 
     /// A template's agents, and how many run its current configuration: its runtime settings,

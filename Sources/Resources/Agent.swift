@@ -21,9 +21,12 @@ public struct AgentSpec: ResourceSpec {
     /// What to do when the agent's Railway project is gone (deleted behind our back): bind a fresh
     /// instance (the default), or stay `Failed` until deleted.
     public var onInstanceLost: InstanceLostPolicy?
+    /// Pins the agent's runtime (a tag or digest): rollouts skip it.
+    public var runtimeImage: String?
 
     public init(template: String? = nil, owner: String? = nil, agentName: String? = nil, instructions: String? = nil,
-                model: String? = nil, joinUrl: String? = nil, cloneFrom: String? = nil, onInstanceLost: InstanceLostPolicy? = nil) {
+                model: String? = nil, joinUrl: String? = nil, cloneFrom: String? = nil, onInstanceLost: InstanceLostPolicy? = nil,
+                runtimeImage: String? = nil) {
         self.template = template
         self.owner = owner
         self.agentName = agentName
@@ -32,6 +35,7 @@ public struct AgentSpec: ResourceSpec {
         self.joinUrl = joinUrl
         self.cloneFrom = cloneFrom
         self.onInstanceLost = onInstanceLost
+        self.runtimeImage = runtimeImage
     }
 
     public func validate() -> [FieldError] {
@@ -42,6 +46,9 @@ public struct AgentSpec: ResourceSpec {
         if let instructions { errors += Check.text(instructions, at: "spec.instructions", max: 64 * 1024, multiline: true) }
         if let model { errors += ModelChoice.checkModel(model, at: "spec.model") }
         if let joinUrl { errors += Check.url(joinUrl, at: "spec.joinUrl") }
+        if let runtimeImage, ImageReference(runtimeImage) == nil {
+            errors.append(FieldError("spec.runtimeImage", "must be an image reference with a registry, like ghcr.io/owner/name:tag or ...@sha256:..."))
+        }
         if let cloneFrom {
             errors += Check.dnsLabel(cloneFrom, at: "spec.cloneFrom")
             if owner == nil { errors.append(FieldError("spec.owner", "required with spec.cloneFrom: only the parent's owner may clone it")) }
@@ -61,6 +68,8 @@ public enum AgentPhase: String, WireEnum {
     case pending = "Pending"
     case provisioning = "Provisioning"
     case ready = "Ready"
+    /// Its runtime moves to another digest (a rollout, `self-upgrade`, or back after a failure).
+    case upgrading = "Upgrading"
     case failed = "Failed"
     case terminating = "Terminating"
 }

@@ -10,15 +10,19 @@ public struct PoolSpec: ResourceSpec {
     /// Plain variables for every runtime of the pool (`DEFAULT_AGENT_NAME`...). Never a name the
     /// contract gives (`GATEWAY_TOKEN`, `POOL_URL`...): those are the controller's.
     public var env: [String: String]?
+    /// How a new digest reaches claimed agents (`RolloutPolicy`); nil: the defaults.
+    public var rollout: RolloutPolicy?
 
-    public init(minIdle: Int, maxInstances: Int = PoolSpec.defaultMaxInstances, image: String, env: [String: String]? = nil) {
+    public init(minIdle: Int, maxInstances: Int = PoolSpec.defaultMaxInstances, image: String, env: [String: String]? = nil,
+                rollout: RolloutPolicy? = nil) {
         self.minIdle = minIdle
         self.maxInstances = maxInstances
         self.image = image
         self.env = env
+        self.rollout = rollout
     }
 
-    enum CodingKeys: String, CodingKey { case minIdle, maxInstances, image, env }
+    enum CodingKeys: String, CodingKey { case minIdle, maxInstances, image, env, rollout }
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
@@ -26,6 +30,7 @@ public struct PoolSpec: ResourceSpec {
         maxInstances = try c.decodeIfPresent(Int.self, forKey: .maxInstances) ?? Self.defaultMaxInstances
         image = try c.decode(String.self, forKey: .image)
         env = try c.decodeIfPresent([String: String].self, forKey: .env)
+        rollout = try c.decodeIfPresent(RolloutPolicy.self, forKey: .rollout)
     }
 
     public func validate() -> [FieldError] {
@@ -40,6 +45,7 @@ public struct PoolSpec: ResourceSpec {
         for (name, value) in (env ?? [:]).sorted(by: { $0.key < $1.key }) {
             errors += RuntimeVariables.checkPoolVariable(name, value, at: "spec.env.\(name)")
         }
+        errors += rollout?.validate(at: "spec.rollout") ?? []
         return errors
     }
 }
@@ -54,6 +60,8 @@ public struct PoolStatus: Codable, Sendable, Equatable {
     public var claimed: Int = 0
     public var failed: Int = 0
     public var deleting: Int = 0
+    /// Claimed agents moving to a new digest; nil when none is behind it.
+    public var rollout: RolloutStatus?
     public var conditions: [Condition] = []
     public init() {}
 }

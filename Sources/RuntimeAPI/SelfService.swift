@@ -79,8 +79,9 @@ public struct SelfService: Sendable {
         ])
     }
 
-    /// The runtime moves to its pool's current digest now: one patch commit of its own service
-    /// (its conversation stays on `/data`).
+    /// The runtime moves to its pool's current digest now, through the rollout's path (CONTRACT.md
+    /// section 3): the reconciler upgrades it at its next tick, whatever the rollout's pace or pause,
+    /// with the same gates (ready on the new version, its own conversation) and the same rollback.
     private func selfUpgrade(_ caller: Caller) async throws -> HTTPResponse {
         let row = try await calls.db.query("""
             SELECT p.spec->>'image' AS image, p.status->>'imageDigest' AS digest FROM pool.pools p WHERE p.name = $1
@@ -90,13 +91,12 @@ public struct SelfService: Sendable {
             return calls.refuse("self-upgrade", "unavailable", 503, "the pool's image has not been resolved yet; retry shortly")
         }
         let image = "\(reference.registry)/\(reference.repository)@\(digest)"
-        do {
-            try await calls.services.redeploy(caller.instance, image: image)
-        } catch let error as ServicesError {
-            return calls.refuse("self-upgrade", "failed", error.status >= 500 ? 502 : error.status, "upgrade failed: \(error.message)")
-        }
-        _ = try await calls.db.query("UPDATE pool.instances SET image_digest = $2, updated_at = now() WHERE instance_id = $1", [caller.instance, digest])
-        return await calls.answer(caller, route: "self-upgrade", reason: "SelfUpgrade", message: "upgraded its runtime to \(digest)",
+        let asked = try await calls.db.query("""
+            UPDATE pool.instances SET upgrade_requested_at = now(), updated_at = now()
+            WHERE instance_id = $1 AND state = 'claimed' AND image_digest IS DISTINCT FROM $2 RETURNING instance_id
+            """, [caller.instance, digest])
+        let message = asked.isEmpty ? "asked to upgrade; already on \(digest)" : "asked to upgrade its runtime to \(digest)"
+        return await calls.answer(caller, route: "self-upgrade", reason: "SelfUpgrade", message: message,
                                   ["ok": .bool(true), "instanceId": .string(caller.instance), "image": .string(image)])
     }
 

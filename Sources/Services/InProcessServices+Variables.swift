@@ -19,31 +19,68 @@ extension InProcessServices {
     /// checked before). `allowed`: its pool's `env` names.
     public func pruneVariables(_ instanceID: String, allowed: [String]) async throws -> [String] {
         guard let row = try await db.query("""
-            SELECT image, runtime_key, variables_checked_at IS NOT NULL AS checked FROM services.instances WHERE instance_id = $1 AND state = 'ready'
+            SELECT image, variables_checked_at IS NOT NULL AS checked FROM services.instances WHERE instance_id = $1 AND state = 'ready'
             """, [instanceID]).first, !(try row.decode("checked", as: Bool.self)) else { return [] }
+        let (spec, removed) = try await reconciledVariables(instanceID, image: try row.decode("image"), allowed: allowed)
+        if !removed.isEmpty { try await commit(instanceID, spec, message: "Remove variables the contract does not list") }
+        _ = try await db.query("UPDATE services.instances SET variables_checked_at = now() WHERE instance_id = $1", [instanceID])
+        return removed
+    }
+
+    /// `POST /upgrade/INSTANCE`: the runtime to `image` (a digest) in one patch commit of its own
+    /// service, its variables reconciled to exactly the contract's set in the same commit (stale ones
+    /// removed, its recorded ones set: the model today's runtime was not restarted for). One
+    /// deployment; the `/data` volume keeps its identity and conversation. The names removed.
+    public func upgrade(_ instanceID: String, image: String, allowed: [String]) async throws -> [String] {
+        guard try await db.query("SELECT 1 FROM services.instances WHERE instance_id = $1 AND state = 'ready'", [instanceID]).first != nil else {
+            throw ServicesError.notFound("instance \(instanceID) not found")
+        }
+        var (spec, removed) = try await reconciledVariables(instanceID, image: image, allowed: allowed)
+        for row in try await db.query("SELECT name, value FROM services.runtime_env WHERE instance_id = $1 AND source <> 'openrouter'", [instanceID]).rows {
+            let name: String = try row.decode("name"), value: String = try row.decode("value")
+            if value.isEmpty { spec.removed.append(name) } else { spec.variables[name] = value }
+        }
+        try await commit(instanceID, spec, message: "Upgrade to \(image)")
+        _ = try await db.query("""
+            UPDATE services.instances SET image = $2, variables_checked_at = now(), updated_at = now() WHERE instance_id = $1
+            """, [instanceID, image])
+        _ = try await db.query("UPDATE services.runtime_env SET delivered_at = coalesce(delivered_at, now()) WHERE instance_id = $1", [instanceID])
+        return removed
+    }
+
+    /// The deploy spec of `image` with what the instance's variables lack or must lose: names the
+    /// contract does not list and values equal to a controller secret removed; a foreign
+    /// `POOL_API_KEY` replaced by the runtime's own secret.
+    private func reconciledVariables(_ instanceID: String, image: String, allowed: [String]) async throws -> (ServiceDeploySpec, [String]) {
         let project = try await project(instanceID)
         let railway = providers.railway
         let stored = try await provider { () async throws(ProviderError) in try await railway.variables(project) }
-        let own: String? = try row.decode("runtime_key")
+        let own: String? = try await db.query("SELECT runtime_key FROM services.instances WHERE instance_id = $1", [instanceID]).first?.decode("runtime_key")
         let toolNames = Set(try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1", [instanceID]).rows
             .map { try $0.decode("name", as: String.self) })
         var keep = Self.contractNames.union(allowed).union(settings.sharedEnv.keys).union(toolNames)
         if stored["POOL_API_KEY"] != nil, stored["POOL_API_KEY"] != own { keep.remove("POOL_API_KEY") }
         let forbidden = Set(settings.forbiddenValues.filter { !$0.isEmpty })
         let removed = stored.filter { name, value in !keep.contains(name) || forbidden.contains(value) }.keys.sorted()
-        if !removed.isEmpty, let environmentID = project.environmentID, let serviceID = project.serviceID {
-            var spec = ServiceDeploySpec(image: try row.decode("image"), startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB)
-            spec.removed = removed
-            // The pool's own key where the runtime's own secret belongs: the runtime's own, in the same commit.
-            if removed.contains("POOL_API_KEY"), let own { spec.variables["POOL_API_KEY"] = own; spec.removed.removeAll { $0 == "POOL_API_KEY" } }
-            try ServicesDB.checkFence()
-            try await provider { () async throws(ProviderError) in
-                try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: "Remove variables the contract does not list")
-            }
-            _ = try await db.query("UPDATE services.instances SET deploy_status = 'DEPLOYING', updated_at = now() WHERE instance_id = $1", [instanceID])
-            await health.forget(instanceID)
+        var spec = ServiceDeploySpec(image: image, startCommand: settings.startCommand, cpu: settings.cpu, memoryGB: settings.memoryGB)
+        spec.removed = removed
+        // The pool's own key where the runtime's own secret belongs: the runtime's own, in the same commit.
+        if removed.contains("POOL_API_KEY"), let own { spec.variables["POOL_API_KEY"] = own; spec.removed.removeAll { $0 == "POOL_API_KEY" } }
+        return (spec, removed)
+    }
+
+    /// One patch commit of the instance's service (one deployment): its runtime is pinged afresh after.
+    private func commit(_ instanceID: String, _ spec: ServiceDeploySpec, message: String) async throws {
+        let project = try await project(instanceID)
+        guard let environmentID = project.environmentID, let serviceID = project.serviceID else {
+            throw ServicesError.notFound("instance \(instanceID) has no Railway service")
         }
-        _ = try await db.query("UPDATE services.instances SET variables_checked_at = now() WHERE instance_id = $1", [instanceID])
-        return removed
+        let railway = providers.railway
+        try ServicesDB.checkFence()
+        try await provider { () async throws(ProviderError) in
+            try await railway.commit(environmentID: environmentID, serviceID: serviceID, spec, message: message)
+        }
+        _ = try await db.query("UPDATE services.instances SET deploy_status = 'DEPLOYING', updated_at = now() WHERE instance_id = $1", [instanceID])
+        await health.forget(instanceID)
     }
 }

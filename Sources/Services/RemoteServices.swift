@@ -94,6 +94,13 @@ public struct RemoteServices: ServicesClient {
         let _: Ack = try await call("POST", "/remove-strays/\(instanceID)", Optional<String>.none)
     }
 
+    public func upgrade(_ instanceID: String, image: String, allowed: [String]) async throws -> [String] {
+        struct Body: Encodable { let image: String; let allowed: [String] }
+        struct Answer: Decodable { let removed: [String] }
+        let answer: Answer = try await call("POST", "/upgrade/\(instanceID)", Body(image: image, allowed: allowed))
+        return answer.removed
+    }
+
     public func stockNumbers() async throws -> Bool {
         struct Answer: Decodable { let pending: Bool }
         let answer: Answer = try await call("POST", "/stock-numbers", Optional<String>.none)

@@ -49,6 +49,9 @@ public protocol ServicesClient: Sendable {
     func auditTools() async throws
     /// Deletes every Railway project of the instance's name but the one recorded (a planned `removeStrays`).
     func removeStrays(_ instanceID: String) async throws
+    /// The instance's runtime to `image` in one patch commit, its variables reconciled to the
+    /// contract's set (a planned `upgradeInstance` or `rollBack`); the names removed.
+    func upgrade(_ instanceID: String, image: String, allowed: [String]) async throws -> [String]
     /// One round of keeping `TELNYX_SPARE_NUMBERS` numbers ordered ahead (a planned `stockNumbers`);
     /// true while orders are pending.
     func stockNumbers() async throws -> Bool

@@ -55,7 +55,7 @@ actor SimCloud {
         var deployments: [Deployment] = []
     }
     /// One deployment: it reaches SUCCESS (or FAILED) `deployDelay` after it starts.
-    struct Deployment { var id: String; var startedAt: ContinuousClock.Instant; var failed: Bool }
+    struct Deployment { var id: String; var startedAt: ContinuousClock.Instant; var failed: Bool; var crashed = false }
     struct Volume { var id, projectID, serviceID, mountPath: String }
     var projects: [String: Project] = [:]
     var services: [String: Service] = [:]
@@ -73,6 +73,8 @@ actor SimCloud {
 
     // GHCR
     var digests: [String: String] = [:]
+    /// What each pushed digest runs: the version its `/pool/health` names, and how it misbehaves.
+    var images: [String: SimImage] = [:]
     var registryTokens: Set<String> = []
 
     // OpenRouter
@@ -199,6 +201,19 @@ final class WebhookSender: Sendable {
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let answer = try? await session.shieldedData(for: request)
         return (answer?.1 as? HTTPURLResponse)?.statusCode ?? 0
+    }
+}
+
+/// A pushed image as the runtime behaves on it (issue 25's rollouts): its version, and whether
+/// its container crashes at start or comes up without the conversation it had.
+public struct SimImage: Sendable, Equatable {
+    public var version: String
+    public var crashes: Bool
+    public var losesConversation: Bool
+    public init(version: String = "sim-1", crashes: Bool = false, losesConversation: Bool = false) {
+        self.version = version
+        self.crashes = crashes
+        self.losesConversation = losesConversation
     }
 }
 

@@ -184,7 +184,12 @@ extension SimCloud {
 
     /// Starts a deployment of the service's current configuration; the runtime restarts with it.
     private func deploy(_ service: inout Service, project: Project) {
-        let deployment = Deployment(id: uuid(), startedAt: .now, failed: Double.random(in: 0..<1) < options.deployFailRate)
+        let running = image(service)
+        let deployment = Deployment(id: uuid(), startedAt: .now, failed: running.crashes || Double.random(in: 0..<1) < options.deployFailRate,
+                                    crashed: running.crashes)
+        // A new container: what it held survives only on the `/data` volume, and not on an image that loses it.
+        let kept = volumes.values.contains { $0.serviceID == service.id } && !running.losesConversation
+        if !kept, !service.deployments.isEmpty { runtimes[service.id, default: RuntimeState()].conversationId = nil }
         service.deployments.append(deployment)
         runtimes[service.id, default: RuntimeState()].restartingUntil = nil
         record("railway", "create", "deployment", id: deployment.id, name: project.name)
@@ -215,7 +220,7 @@ extension SimCloud {
         let age = ContinuousClock.now - latest.startedAt
         if age < options.deployDelay / 2 { return "INITIALIZING" }
         if age < options.deployDelay { return "DEPLOYING" }
-        return latest.failed ? "FAILED" : "SUCCESS"
+        return latest.crashed ? "CRASHED" : latest.failed ? "FAILED" : "SUCCESS"
     }
 
     private func projectNode(_ p: Project) -> [String: Any] {

@@ -35,11 +35,18 @@ extension SimCloud {
         return d
     }
 
-    /// Moves a tag to a new digest, as a push of a new image would.
-    func moveTag(repository: String, tag: String) -> String {
+    /// Moves a tag to a new digest, as a push of a new image would; `image` says how it runs.
+    func moveTag(repository: String, tag: String, image: SimImage = SimImage()) -> String {
         let d = Self.randomDigest()
         digests["\(repository):\(tag)"] = d
+        images[d] = image
         return d
+    }
+
+    /// How the service's image runs (by its digest); an image never pushed here runs well, as `sim-1`.
+    func image(_ service: Service) -> SimImage {
+        guard let reference = service.image, let at = reference.firstIndex(of: "@") else { return SimImage() }
+        return images[String(reference[reference.index(after: at)...])] ?? SimImage()
     }
 
     static func randomDigest() -> String {

@@ -93,7 +93,7 @@ extension SimCloud {
         switch (method, area, action) {
         case ("GET", "pool", "health"):
             let ready = runtimeReady(serviceID)
-            return .json(["ready": ready, "version": "sim-1", "runtime": harness(service)], status: ready || generation == .seed ? 200 : 503)
+            return .json(["ready": ready, "version": image(service).version, "runtime": harness(service)], status: ready || generation == .seed ? 200 : 503)
         case ("POST", "pool", "provision"):
             return await provision(serviceID, service: service, generation: generation, body: body)
         case ("POST", "pool", "restart") where generation == .today, ("POST", "pool", "restart-gateway") where generation == .seed:

@@ -54,7 +54,9 @@ public final class Simulator: Sendable {
     /// The next `count` runtime provisions fail with a 500; `dirty`: each leaves its runtime holding a conversation.
     public func failProvisions(_ count: Int, dirty: Bool = false) async { await cloud.failProvisions(count, dirty: dirty) }
     /// Points `repository:tag` at a new digest, as a push would; returns it.
-    public func moveTag(repository: String, tag: String) async -> String { await cloud.moveTag(repository: repository, tag: tag) }
+    public func moveTag(repository: String, tag: String, image: SimImage = SimImage()) async -> String {
+        await cloud.moveTag(repository: repository, tag: tag, image: image)
+    }
 
     static func router(cloud: SimCloud, faults: FaultState) -> Router {
         var r = Router()

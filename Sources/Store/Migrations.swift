@@ -19,6 +19,7 @@ package enum Migrations {
         Migration(version: 13, name: "coupons", sql: text(PackageResources.v0013_coupons_sql)),
         Migration(version: 14, name: "inbound", sql: text(PackageResources.v0014_inbound_sql)),
         Migration(version: 15, name: "number_stock", sql: text(PackageResources.v0015_number_stock_sql)),
+        Migration(version: 16, name: "rollouts", sql: text(PackageResources.v0016_rollouts_sql)),
     ]
 
     package static let migrator = Migrator(all)

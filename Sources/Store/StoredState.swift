@@ -30,7 +30,11 @@ package enum StoredState {
     /// `query` runs one statement: on the pool for a tick, on the transaction's connection for a dry run.
     package static func stored(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, digests: [String: String],
                        failureWindow: TimeInterval) async throws -> Rows {
-        let poolRows = try await query("SELECT name, spec, generation, status FROM pool.pools ORDER BY name", [])
+        let poolRows = try await query("""
+            SELECT p.name, p.spec, p.generation, p.status, r.target_digest, r.previous_digest, r.started_at, r.paused, r.halted_agent,
+                   r.halted_error, r.undo
+            FROM pool.pools p LEFT JOIN pool.rollouts r ON r.pool = p.name ORDER BY p.name
+            """, [])
         let failureRows = try await query("""
             SELECT pool, digest, generation, reason, at FROM pool.pool_failures WHERE at > now() - make_interval(secs => $1)
             """, [String(failureWindow)])
@@ -44,13 +48,20 @@ package enum StoredState {
         var stored = Rows(instanceRows: try await query("""
             SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
                    clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
-                   runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type
+                   runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type,
+                   upgrade_phase, upgrade_to, upgrade_started_at, upgrade_error, previous_digest, upgraded_at, upgrade_requested_at
             FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
             """, []))
         for row in poolRows.rows {
             let name: String = try row.decode("name")
             stored.pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
                                          generation: try row.decode("generation"), failures: failures[name] ?? []))
+            if let target: String = try row.decode("target_digest") {
+                stored.pools[stored.pools.count - 1].rollout = RolloutView(
+                    targetDigest: target, previousDigest: try row.decode("previous_digest"), startedAt: try row.decode("started_at"),
+                    paused: try row.decode("paused"), haltedAgent: try row.decode("halted_agent"), haltedError: try row.decode("halted_error"),
+                    undo: try row.decode("undo"))
+            }
             stored.poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
         }
         for row in templateRows.rows {

@@ -210,9 +210,15 @@ import TestSupport
         await t.stop()
     }
 
+    /// A new digest replaces idle instances; under `rollout: {claimed: Never}` claimed ones keep theirs.
     @Test func newDigestReplacesIdleButNotClaimed() async throws {
         let t = try await TestController.start(simulate: true)
-        _ = try await t.apply(Specs.join(Specs.poolSized(2), Specs.conciergeTemplate))
+        _ = try await t.apply(Specs.join("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: default}
+            spec: {minIdle: 2, maxInstances: 60, image: "ghcr.io/xmtplabs/convos-runtime:production", rollout: {claimed: Never}}
+            """, Specs.conciergeTemplate))
         try await eventually("2 idle") { try await t.idle() == 2 }
         let agent = try #require(try await t.claim("concierge", owner: "alice").json()["agent"] as? String)
         try await eventually("Ready and refilled") {

@@ -44,6 +44,26 @@ private func claimed(_ id: String, agent: String, tools: [ToolName: ToolView] = 
                  tools: tools, conversationId: configured.map { _ in "conv-\(id)" }, runtimeConfig: configured, refusedConfig: refused,
                  templateGeneration: configured.map { _ in 3 }, cloneSummaryDone: clone, parentInstance: parent)
 }
+/// The default pool on d2 with `policy`, its rollout to d2 recorded (from d1) unless told otherwise.
+private func rolling(policy: RolloutPolicy, rollout: RolloutView? = RolloutView(targetDigest: d2, previousDigest: d1, startedAt: t0)) -> PoolView {
+    var p = PoolView(name: "default", spec: PoolSpec(minIdle: 0, maxInstances: 50, image: "ghcr.io/xmtplabs/convos-runtime:production", rollout: policy),
+                     digest: d2)
+    p.rollout = rollout
+    return p
+}
+/// `n` configured agents `a1...an` on instances `c1...cn`, all on d1.
+private func fleet(_ n: Int) -> [InstanceView] {
+    (1...n).map { claimed("c\($0)", agent: "a\($0)", tools: allReady, configured: conciergeConfig) }
+}
+/// The instance upgrading to d2, committed `age` seconds ago, its deploy `deploy`.
+private func upgrading(_ instance: InstanceView, deploy: DeployStatus, age: TimeInterval = 10) -> InstanceView {
+    var i = instance
+    i.upgradePhase = .upgrading
+    i.upgradeTo = d2
+    i.upgradeStartedAt = t0 - age
+    i.deployStatus = deploy
+    return i
+}
 /// The same instance, its Railway project gone.
 private func lost(_ instance: InstanceView) -> InstanceView {
     var instance = instance
@@ -106,9 +126,43 @@ let plannerCases: [PlannerCase] = [
     PlannerCase(name: "digest moved creates replacements first", reason: "stale idle count for nothing; old ones stay until fresh are ready",
                 input: input(pools: [pool(digest: d2)], instances: [idle("s1", digest: d1), idle("s2", digest: d1)]),
                 expected: [.createInstances(pool: "default", count: 2, digest: d2)]),
-    PlannerCase(name: "digest moved leaves claimed alone", reason: "claimed instances keep their image",
+    PlannerCase(name: "digest moved starts the claimed agents' rollout", reason: "a claimed agent behind the digest: the rollout's record first, from d1",
                 input: input(pools: [pool(0, digest: d2)], agents: [agent("a1")], instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig)]),
+                expected: [.startRollout(pool: "default", digest: d2, previous: d1, paused: false)]),
+    PlannerCase(name: "a Never rollout leaves claimed alone", reason: "spec.rollout.claimed Never: claimed instances keep their image",
+                input: input(pools: [rolling(policy: RolloutPolicy(claimed: .never), rollout: nil)], agents: [agent("a1")],
+                             instances: [claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig)]),
                 expected: []),
+    PlannerCase(name: "a rollout moves maxUnavailable agents at once", reason: "25% of eight claimed: two upgrades, in the agents' order",
+                input: input(pools: [rolling(policy: RolloutPolicy())], agents: (1...8).map { agent("a\($0)") }, instances: fleet(8)),
+                expected: [.upgradeInstance(instance: "c1", agent: "a1", digest: d2, image: imageAt(d2)),
+                           .upgradeInstance(instance: "c2", agent: "a2", digest: d2, image: imageAt(d2))]),
+    PlannerCase(name: "the canary goes alone", reason: "canary 1 not yet proven on d2: one upgrade, whatever maxUnavailable allows",
+                input: input(pools: [rolling(policy: RolloutPolicy(maxUnavailable: .count(4), canary: 1))], agents: (1...8).map { agent("a\($0)") },
+                             instances: fleet(8)),
+                expected: [.upgradeInstance(instance: "c1", agent: "a1", digest: d2, image: imageAt(d2))]),
+    PlannerCase(name: "a halted rollout upgrades nothing more", reason: "an upgrade failed: nothing until rollout resume",
+                input: input(pools: [rolling(policy: RolloutPolicy(), rollout: RolloutView(targetDigest: d2, previousDigest: d1, startedAt: t0,
+                                                                                          haltedAgent: "a9", haltedError: "crashed"))],
+                             agents: (1...8).map { agent("a\($0)") }, instances: fleet(8)),
+                expected: []),
+    PlannerCase(name: "a pinned agent is skipped", reason: "spec.runtimeImage pins it: the next agent moves instead",
+                input: input(pools: [rolling(policy: RolloutPolicy(maxUnavailable: .count(1)))],
+                             agents: [AgentView(name: "a1", spec: AgentSpec(template: "concierge", owner: "o", runtimeImage: imageAt(d1)), createdAt: t0 - 10),
+                                      agent("a2")], instances: fleet(2)),
+                expected: [.upgradeInstance(instance: "c2", agent: "a2", digest: d2, image: imageAt(d2))]),
+    PlannerCase(name: "an upgrade whose deploy crashed is rolled back", reason: "its deploy ended CRASHED: back to d1, the rollout halts",
+                input: input(pools: [rolling(policy: RolloutPolicy())], agents: [agent("a1")],
+                             instances: [upgrading(claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig, health: .deployFailed), deploy: .crashed)]),
+                expected: [.rollBack(instance: "c1", agent: "a1", image: imageAt(d1), error: "its deploy ended CRASHED")]),
+    PlannerCase(name: "an upgrade not ready in five minutes is rolled back", reason: "committed 301 s ago, its runtime still not ready",
+                input: input(pools: [rolling(policy: RolloutPolicy())], agents: [agent("a1")],
+                             instances: [upgrading(claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig, health: .unreachable), deploy: .deploying, age: 301)]),
+                expected: [.rollBack(instance: "c1", agent: "a1", image: imageAt(d1), error: "not ready within 5 minutes")]),
+    PlannerCase(name: "an upgrade ready on the new digest is confirmed", reason: "deploy SUCCESS and the runtime ready: its conversation is checked next",
+                input: input(pools: [rolling(policy: RolloutPolicy())], agents: [agent("a1")],
+                             instances: [upgrading(claimed("c1", agent: "a1", tools: allReady, configured: conciergeConfig), deploy: .success)]),
+                expected: [.confirmUpgrade(instance: "c1", agent: "a1")]),
     PlannerCase(name: "failed idle instance is marked", reason: "its deployment crashed",
                 input: input(instances: [idle("a"), idle("b", deploy: .crashed, health: .deployFailed)]),
                 expected: [.markFailed(instance: "b", reason: "DeployCrashed"), .createInstances(pool: "default", count: 1, digest: d1)]),

@@ -185,9 +185,17 @@ import TestSupport
         await t.stop()
     }
 
-    /// self-upgrade moves the runtime to its pool's current digest in one deployment.
+    /// self-upgrade moves the runtime to its pool's current digest in one deployment, through the
+    /// rollout's path: even where the pool's rollout never moves claimed agents, with its gates
+    /// (the agent Upgrading, then Ready on the new digest with its conversation).
     @Test func selfUpgradeDeploysThePoolsDigest() async throws {
         let t = try await start()
+        _ = try await t.apply("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: default}
+            spec: {minIdle: 2, maxInstances: 6, image: "ghcr.io/xmtplabs/convos-runtime:production", rollout: {claimed: Never}}
+            """)
         let a = try await claim(t)
         let moved = await t.controller.simulator!.moveTag(repository: "xmtplabs/convos-runtime", tag: "production")
         try await eventually("the pool on the new digest") {
@@ -196,9 +204,15 @@ import TestSupport
         let before = try await t.runtimeRecord(a.instance)["deployments"] as? Int ?? 0
         let answer = try await t.selfService("self-upgrade", instance: a.instance, token: a.token)
         #expect(try answer.status == 200 && (answer.json()["image"] as? String)?.hasSuffix(moved) == true)
+        try await eventually("Ready on the new digest") {
+            let digest: String? = try await t.controller.db.query("SELECT image_digest FROM pool.instances WHERE instance_id = $1", [a.instance])
+                .first?.decode("image_digest")
+            return try await t.phase(a.agent) == "Ready" && digest == moved
+        }
         let record = try await t.runtimeRecord(a.instance)
         #expect(record["deployments"] as? Int == before + 1 && (record["image"] as? String)?.hasSuffix(moved) == true)
-        #expect(try await events(t, a.agent).contains("SelfUpgrade"))
+        let said = try await events(t, a.agent)
+        #expect(said.contains("SelfUpgrade") && said.contains("Upgrading") && said.contains("Upgraded"))
         await t.stop()
     }
 

@@ -36,6 +36,16 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
     /// The reuse pool of numbers holds fewer than `TELNYX_SPARE_NUMBERS`, or orders for it are
     /// pending: order ahead, follow.
     case stockNumbers
+    /// Claimed agents are behind their pool's new digest: the rollout's record (`paused` for `Manual`).
+    case startRollout(pool: String, digest: String, previous: String?, paused: Bool)
+    /// One agent's runtime to `digest`: one patch commit of its own service (CONTRACT.md section 3).
+    case upgradeInstance(instance: String, agent: String, digest: String, image: String)
+    /// Its runtime came back ready on the new digest: checked against the agent's conversation.
+    case confirmUpgrade(instance: String, agent: String)
+    /// The upgrade failed: back to the digest it ran before, and the rollout halts.
+    case rollBack(instance: String, agent: String, image: String, error: String)
+    /// The rollback's runtime is ready again.
+    case finishRollback(instance: String, agent: String)
 
     public var key: String {
         switch self {
@@ -51,6 +61,8 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .auditTools: return "audit/tools"
         case .removeStrays(let i): return "instance/\(i)/strays"
         case .stockNumbers: return "numbers/stock"
+        case .startRollout(let pool, _, _, _): return "rollout/\(pool)"
+        case .upgradeInstance(let i, _, _, _), .confirmUpgrade(let i, _), .rollBack(let i, _, _, _), .finishRollback(let i, _): return "instance/\(i)/upgrade"
         }
     }
 
@@ -83,6 +95,11 @@ public enum Action: Sendable, Equatable, CustomStringConvertible {
         case .auditTools: return "auditTools"
         case .removeStrays: return "removeStrays"
         case .stockNumbers: return "stockNumbers"
+        case .startRollout: return "startRollout"
+        case .upgradeInstance: return "upgradeInstance"
+        case .confirmUpgrade: return "confirmUpgrade"
+        case .rollBack: return "rollBack"
+        case .finishRollback: return "finishRollback"
         }
     }
 

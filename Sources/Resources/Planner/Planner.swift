@@ -66,6 +66,9 @@ public enum Planner {
             actions.append(.pruneVariables(instance: instance.id))
         }
         for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
+        // Claimed agents onto their pool's digest (Planner+Rollout).
+        let agentsByName = Dictionary(input.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for pool in input.pools { actions += planRollout(pool, input: input, agents: agentsByName) }
         return actions
     }
 
@@ -116,6 +119,11 @@ public enum Planner {
         var actions: [Action] = []
         // A tainted runtime is left as it is for an operator: nothing more reaches it.
         if instance.acceptance == .tainted { return [] }
+        // A runtime being upgraded is down or not yet proven: only the upgrade's gates speak to it
+        // (Planner+Rollout); its tools are still kept in order.
+        if instance.upgradePhase != nil {
+            return config.toolsToProvision(instance.tools).map { .provisionTool(agent: agent.name, instance: instance.id, tool: $0) }
+        }
         // At each resync (and while a join waits), the runtime's own word on its conversation.
         if input.auditDue, instance.healthy, instance.configured || instance.acceptance == .pending {
             actions.append(.checkConversation(agent: agent.name, instance: instance.id))

@@ -42,6 +42,9 @@ public struct PlannerSettings: Sendable, Equatable {
     /// (`CrashLoop`); 0 turns the rule off.
     public var failureLimit = 3
     public var failureWindow: TimeInterval = 600
+    /// How long a rollout's canaries must have been healthy on the new digest before the rest go
+    /// (CONTRACT.md: a minute; tests shorten it).
+    public var canaryProof: TimeInterval = 60
     public init() {}
 }
 
@@ -53,6 +56,8 @@ public struct PoolView: Sendable, Equatable {
     public var generation: Int
     /// Its instances that failed lately (the crash-loop rule reads them).
     public var failures: [PoolFailure]
+    /// Its claimed agents' rollout, once one started.
+    public var rollout: RolloutView?
     public init(name: String, spec: PoolSpec, digest: String?, generation: Int = 1, failures: [PoolFailure] = []) {
         self.name = name
         self.spec = spec
@@ -199,6 +204,15 @@ public struct InstanceView: Sendable, Equatable {
     /// What the runtime's `/pool/health` last said it runs.
     public var runtimeVersion: String?
     public var runtimeType: String?
+    /// An upgrade in flight: its phase, the digest it moves to, since when; the digest it ran before
+    /// (kept after a success, for `rollout undo`), when it last finished one, and a `self-upgrade` asked.
+    public var upgradePhase: UpgradePhase?
+    public var upgradeTo: String?
+    public var upgradeStartedAt: Date?
+    public var upgradeError: String?
+    public var previousDigest: String?
+    public var upgradedAt: Date?
+    public var upgradeRequested = false
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
                 createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: DeployStatus? = .success,

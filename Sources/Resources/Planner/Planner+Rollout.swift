@@ -1,0 +1,100 @@
+import Foundation
+
+/// Rollouts of a pool's new digest to its claimed agents, as a Deployment's rolling update: at most
+/// `maxUnavailable` upgrading at once, `canary` agents proven healthy for a minute first, `Manual`
+/// held until `rollout resume`, pinned agents skipped, a failure rolled back and the rollout halted.
+/// An upgrade in flight is always followed to its end, whatever the rollout says meanwhile.
+extension Planner {
+    /// How long an upgraded runtime has to come back ready before it is rolled back.
+    public static let upgradeTimeout: TimeInterval = 300
+
+    static func planRollout(_ pool: PoolView, input: PlannerInput, agents: [String: AgentView]) -> [Action] {
+        guard let digest = pool.digest, let image = ImageReference(pool.spec.image) else { return [] }
+        let imageOf = { (d: String) in "\(image.registry)/\(image.repository)@\(d)" }
+        let policy = pool.spec.rollout ?? RolloutPolicy()
+        // Agents a rollout may move: claimed, configured, not tainted or waiting, not being deleted, not pinned.
+        let claimed = input.instances.filter { i in
+            guard i.pool == pool.name, i.state == .claimed, i.configured, i.acceptance == nil, let name = i.agent, let agent = agents[name] else { return false }
+            return !agent.deleting && agent.spec.runtimeImage == nil
+        }.sorted { ($0.agent ?? "", $0.id) < ($1.agent ?? "", $1.id) }
+        var actions: [Action] = []
+        let version = targetVersion(pool, digest: pool.rollout?.goal ?? digest, input: input.instances)
+        for i in claimed where i.upgradePhase != nil { actions += follow(i, input: input, image: imageOf, targetVersion: version) }
+        let idle = claimed.filter { $0.upgradePhase == nil }
+        // `self-upgrade`: the runtime asked for its pool's digest now, through the same gates.
+        for i in idle where i.upgradeRequested && i.digest != digest {
+            actions.append(.upgradeInstance(instance: i.id, agent: i.agent!, digest: digest, image: imageOf(digest)))
+        }
+        guard let rollout = pool.rollout, rollout.targetDigest == digest else {
+            // A new digest with agents behind it: its rollout is recorded first.
+            let behind = idle.filter { $0.digest != digest }
+            if !behind.isEmpty, policy.policy != .never {
+                let counts = Dictionary(behind.compactMap(\.digest).map { ($0, 1) }, uniquingKeysWith: +)
+                let previous = counts.max { ($0.value, $1.key) < ($1.value, $0.key) }?.key
+                actions.append(.startRollout(pool: pool.name, digest: digest, previous: previous, paused: policy.policy == .manual))
+            }
+            return actions
+        }
+        if rollout.halted || rollout.paused || policy.policy == .never { return actions }
+        // Undo: each upgraded agent back to the digest it ran before; else every agent onto the target.
+        let moves: [(InstanceView, String)] = idle.compactMap { i in
+            if rollout.undo {
+                guard i.digest == rollout.targetDigest, let back = i.previousDigest, back != i.digest else { return nil }
+                return (i, back)
+            }
+            return i.digest == digest || i.upgradeRequested ? nil : (i, digest)
+        }
+        let inFlight = claimed.count - idle.count
+        var room = policy.unavailable(of: claimed.count) - inFlight
+        if policy.canaries > 0, !rollout.undo {
+            // The first `canary` agents on the target must have been healthy there a minute before the rest go.
+            let onTarget = idle.filter { $0.digest == digest }
+            let proven = onTarget.filter { $0.healthy && input.now.timeIntervalSince($0.upgradedAt ?? $0.createdAt) >= input.settings.canaryProof }.count
+            let wanted = min(policy.canaries, claimed.count)
+            if proven < wanted { room = min(room, wanted - onTarget.count - inFlight) }
+        }
+        for (i, goal) in moves.prefix(max(0, room)) {
+            actions.append(.upgradeInstance(instance: i.id, agent: i.agent!, digest: goal, image: imageOf(goal)))
+        }
+        return actions
+    }
+
+    /// An upgrade in flight: its commit made (`upgradeStartedAt`), then its runtime ready on the new
+    /// digest (the target's version, when a runtime on it told), or rolled back when its deploy
+    /// failed or it is not ready in `upgradeTimeout`.
+    static func follow(_ i: InstanceView, input: PlannerInput, image: (String) -> String, targetVersion: String?) -> [Action] {
+        let agent = i.agent!
+        guard let started = i.upgradeStartedAt else {
+            // The commit did not happen (or was not recorded): it is made again, the same one.
+            switch i.upgradePhase {
+            case .upgrading?: return i.upgradeTo.map { [.upgradeInstance(instance: i.id, agent: agent, digest: $0, image: image($0))] } ?? []
+            case .rollingBack?: return i.digest.map { [.rollBack(instance: i.id, agent: agent, image: image($0), error: i.upgradeError ?? "rolled back")] } ?? []
+            case nil: return []
+            }
+        }
+        let ready = i.healthy && (i.deployStatus?.isRunning ?? false)
+        switch i.upgradePhase {
+        case .upgrading?:
+            guard let back = i.digest else { return [] }
+            if i.deployFailed {
+                return [.rollBack(instance: i.id, agent: agent, image: image(back), error: "its deploy ended \(i.deployStatus ?? .failed)")]
+            }
+            if ready, targetVersion == nil || i.runtimeVersion == targetVersion { return [.confirmUpgrade(instance: i.id, agent: agent)] }
+            if input.now.timeIntervalSince(started) >= upgradeTimeout {
+                return [.rollBack(instance: i.id, agent: agent, image: image(back), error: "not ready within \(Int(upgradeTimeout / 60)) minutes")]
+            }
+            return []
+        case .rollingBack?:
+            return ready ? [.finishRollback(instance: i.id, agent: agent)] : []
+        case nil:
+            return []
+        }
+    }
+
+    /// The version a runtime on `digest` said it runs, when one not upgrading has: the version an
+    /// upgrade to it must come back with.
+    public static func targetVersion(_ pool: PoolView, digest: String, input instances: [InstanceView]) -> String? {
+        instances.first { $0.pool == pool.name && $0.digest == digest && $0.upgradePhase == nil && $0.healthy && $0.runtimeVersion != nil }?
+            .runtimeVersion
+    }
+}
