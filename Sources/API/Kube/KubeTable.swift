@@ -52,7 +52,13 @@ package enum KubeTable {
             return [name, text("Increment-USD", "spec", "incrementUsd"), text("Max-USD", "spec", "maxUsd"),
                     text("Max-Redemptions", "spec", "maxRedemptions"), text("Expires", "spec", "expiresAt"), age]
         case "pools":
+            // The rollout's progress as kubectl shows a Deployment's: updated of total, upgrading, its phase.
+            let updated = Column(name: "Up-To-Date", type: "string", priority: 0, description: "status.rollout updated/total") { o, _ in
+                guard let r = o["status"]?["rollout"], let u = r["updated"]?.intValue, let n = r["total"]?.intValue else { return "" }
+                return .string("\(u)/\(n)")
+            }
             return [name, text("Min-Idle", "spec", "minIdle"), text("Idle", "status", "idle"), text("Claimed", "status", "claimed"),
+                    updated, text("Upgrading", "status", "rollout", "upgrading"), text("Rollout", "status", "rollout", "phase"),
                     condition("Progressing", "Progressing"), age,
                     text("Max", priority: 1, "spec", "maxInstances"), text("Provisioning", priority: 1, "status", "provisioning"),
                     text("Failed", priority: 1, "status", "failed"), text("Digest", priority: 1, "status", "imageDigest")]

@@ -1,6 +1,6 @@
 // Pools: the claim pool's counts for everyone; signed in, each pool live with its counts by state,
-// its conditions (Progressing says why creation is held back) and a form for minIdle and
-// maxInstances. Status (signed in): the operator's view of leader, ticks, providers, failing work,
+// its conditions (Progressing says why creation is held back), its rollout to claimed agents (with
+// pause, resume and undo) and a form for minIdle and maxInstances. Status (signed in): the operator's view of leader, ticks, providers, failing work,
 // instances and the latest events.
 import { api, el, every, field, group, link, live, replace, say, session, table, time } from './lib.js';
 
@@ -31,7 +31,14 @@ function card(name) {
   const counts = el('div', { class: 'counts' });
   const conditions = el('ul', { class: 'conditions' });
   const image = el('p', { class: 'muted' });
+  const rollout = el('div', { class: 'rollout' });
   const message = el('p', { role: 'status' });
+  const command = (verb) => el('button', { type: 'button', id: `${name}-rollout-${verb}`, onclick: async () => {
+    try {
+      await api('POST', `/v1/pools/${encodeURIComponent(name)}/rollout/${verb}`);
+      say(message, `Rollout ${verb}: sent.`, true);
+    } catch (err) { say(message, err.message); }
+  } }, `${verb[0].toUpperCase()}${verb.slice(1)} rollout`);
   const [minIdle, minLabel] = field(`${name}-minIdle`, 'minIdle (idle instances kept ready)', { type: 'number', min: 0, required: true });
   const [maxInstances, maxLabel] = field(`${name}-maxInstances`, 'maxInstances (instances at most)', { type: 'number', min: 1, required: true });
   let edited = false;
@@ -45,7 +52,7 @@ function card(name) {
       say(message, `Saved: minIdle ${minIdle.value}, maxInstances ${maxInstances.value}.`, true);
     } catch (err) { say(message, err.message); }
   } }, minLabel, maxLabel, el('button', { type: 'submit', id: `${name}-save` }, `Save ${name}`));
-  const node = el('section', { class: 'card', 'aria-label': `Pool ${name}` }, el('h3', {}, name), counts, conditions, image, form, message);
+  const node = el('section', { class: 'card', 'aria-label': `Pool ${name}` }, el('h3', {}, name), counts, conditions, image, rollout, form, message);
   return {
     node,
     update(pool) {
@@ -54,6 +61,14 @@ function card(name) {
       replace(conditions, (s.conditions || []).map(c => el('li', { class: c.status === 'True' ? 'ok' : 'no' },
         el('b', {}, `${c.type} ${c.status}`), ` ${c.reason}`, c.message ? ` — ${c.message}` : '', ' ', el('span', { class: 'muted' }, time(c.lastTransitionTime)))));
       image.textContent = `${pool.spec.image} → ${(s.imageDigest || 'not resolved yet').slice(0, 19)}`;
+      const r = s.rollout;
+      replace(rollout, r ? [
+        el('p', { id: `${name}-rollout` }, el('b', {}, `Rollout ${r.phase}${r.paused ? ' (paused)' : ''}`),
+          ` ${r.updated} of ${r.total} claimed agents on ${r.targetDigest.slice(0, 19)}${r.targetVersion ? ` (${r.targetVersion})` : ''}; `,
+          `${r.upgrading} upgrading, ${r.failed} failed; started `, time(r.startedAt)),
+        el('progress', { max: Math.max(1, r.total), value: r.updated, 'aria-label': `Rollout of ${name}: ${r.updated} of ${r.total}` }),
+        el('div', { class: 'inline' }, command('pause'), command('resume'), command('undo')),
+      ] : []);
       if (!edited) { minIdle.value = pool.spec.minIdle; maxInstances.value = pool.spec.maxInstances; }
     },
   };
