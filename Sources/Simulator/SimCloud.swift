@@ -73,6 +73,7 @@ actor SimCloud {
 
     // GHCR
     var digests: [String: String] = [:]
+    var railwayRateLimited = 0
     /// What each pushed digest runs: the version its `/pool/health` names, and how it misbehaves.
     var images: [String: SimImage] = [:]
     var registryTokens: Set<String> = []
@@ -123,7 +124,7 @@ actor SimCloud {
     /// Requests made to Railway, by operation, and webhooks sent and lost.
     func stats() -> SimStats {
         SimStats(railwayRequests: railwayRequests, railwayTotal: railwayRequests.values.reduce(0, +),
-                 webhooksSent: webhooksSent, webhooksLost: webhooksLost, notificationRules: rules.count)
+                 webhooksSent: webhooksSent, webhooksLost: webhooksLost, notificationRules: rules.count, railwayRateLimited: railwayRateLimited)
     }
 
     func setBaseURL(_ url: String) { baseURL = url }
@@ -180,6 +181,8 @@ public struct SimStats: Sendable, Codable, Equatable {
     public var webhooksSent: Int
     public var webhooksLost: Int
     public var notificationRules: Int
+    /// Railway requests answered 429 (a token's hourly quota used up).
+    public var railwayRateLimited = 0
 }
 
 /// Sends webhook events by POST, as Railway's notification channel does; failures are dropped,

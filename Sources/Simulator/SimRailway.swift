@@ -24,6 +24,7 @@ extension SimCloud {
         if let quota = options.railwayHourlyQuota {
             if use.used >= quota {
                 tokenUse[token] = use
+                railwayRateLimited += 1
                 return SimResponse.json(["errors": [["message": "Rate limit exceeded"]]], status: 429, headers: [
                     ("Retry-After", String(resetIn.components.seconds + 1)), ("X-RateLimit-Limit", String(quota)),
                     ("X-RateLimit-Remaining", "0"), ("X-RateLimit-Reset", String(resetAt))])
@@ -143,8 +144,10 @@ extension SimCloud {
     }
 
     /// Benchmarks only (`POST /_sim/railway/bulk`): projects made at once, each with a service, a
-    /// domain and a deployment long since `SUCCESS`, as a fleet in steady state looks.
-    func bulkProjects(_ names: [String]) -> [[String: String]] {
+    /// domain and a deployment long since `SUCCESS`, as a fleet in steady state looks. With `image`,
+    /// a claimed fleet's: each runs it with a `/data` volume, its own `GATEWAY_TOKEN` and a
+    /// conversation (both returned, for the rows that record them).
+    func bulkProjects(_ names: [String], image: String? = nil) -> [[String: String]] {
         names.map { name in
             var project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: "production")
             var service = Service(id: uuid(), projectID: project.id, name: name)
@@ -152,9 +155,20 @@ extension SimCloud {
             service.deployments = [Deployment(id: uuid(), startedAt: .now - .seconds(3600), failed: false)]
             service.domain = baseURL.replacingOccurrences(of: "http://", with: "") + "/runtime/\(service.id)"
             project.serviceIDs = [service.id]
+            var row = ["name": name, "projectId": project.id, "environmentId": project.environmentID, "serviceId": service.id]
+            if let image {
+                service.image = image
+                let token = nextID("gw-"), conversation = "conv_" + nextID()
+                service.variables = ["GATEWAY_TOKEN": token, "INSTANCE_ID": String(name.dropFirst("convos-agent-".count))]
+                let volume = Volume(id: uuid(), projectID: project.id, serviceID: service.id, mountPath: "/data")
+                volumes[volume.id] = volume
+                runtimes[service.id, default: RuntimeState()].conversationId = conversation
+                row["gatewayToken"] = token
+                row["conversationId"] = conversation
+            }
             projects[project.id] = project
             services[service.id] = service
-            return ["name": name, "projectId": project.id, "environmentId": project.environmentID, "serviceId": service.id]
+            return row
         }
     }
 

@@ -128,9 +128,20 @@ public final class Simulator: Sendable {
         r.add("POST", "/_sim/telnyx/inbound") { q in await cloud.inboundText(q.body).http }
         r.add("GET", "/_sim/ledger") { _ in await cloud.ledgerResponse().http }
         r.add("GET", "/_sim/stats") { _ in .json(await cloud.stats()) }
+        // Benchmarks: a push of a new image under a tag (`{"repository", "tag", "version"?, "crashes"?, "losesConversation"?}`).
+        r.add("POST", "/_sim/registry/move") { q in
+            guard let body = jsonObject(q.body), let repository = body["repository"] as? String, let tag = body["tag"] as? String else {
+                throw HTTPError.badRequest("body must be {\"repository\", \"tag\", \"version\"?}")
+            }
+            let image = SimImage(version: body["version"] as? String ?? "sim-1", crashes: body["crashes"] as? Bool ?? false,
+                                 losesConversation: body["losesConversation"] as? Bool ?? false)
+            return .json(["digest": await cloud.moveTag(repository: repository, tag: tag, image: image)])
+        }
         r.add("POST", "/_sim/railway/bulk") { q in
-            guard let names = jsonObject(q.body)?["names"] as? [String] else { throw HTTPError.badRequest("body must be {\"names\": [...]}") }
-            return .json(await cloud.bulkProjects(names))
+            guard let body = jsonObject(q.body), let names = body["names"] as? [String] else {
+                throw HTTPError.badRequest("body must be {\"names\": [...], \"image\"?: \"...\"}")
+            }
+            return .json(await cloud.bulkProjects(names, image: body["image"] as? String))
         }
         r.add("GET", "/_sim/faults") { _ in .json(faults.current) }
         r.add("POST", "/_sim/faults") { q in

@@ -18,11 +18,7 @@ export CONTROLLER_URL="http://127.0.0.1:$PORT"
 PROXY_READS_PER_MINUTE=1000000 "$bin" serve --simulate >/tmp/convos-bench-proxy.log 2>&1 & server=$!
 trap 'stop_server' EXIT
 until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
-sim=$(python3 -c 'import json,sys
-for l in open(sys.argv[1]):
-    try: o = json.loads(l)
-    except ValueError: continue
-    if o.get("msg") == "simulated cloud started": print(o["url"]); break' /tmp/convos-bench-proxy.log)
+sim=$(sim_url /tmp/convos-bench-proxy.log)
 sed 's/minIdle: 3/minIdle: 1/' specs/01-pool.yaml | "$bin" apply -f - >/dev/null
 "$bin" apply -f specs/02-templates.yaml >/dev/null
 until [ "$(curl -fs "$CONTROLLER_URL/api/pool/counts" | python3 -c 'import json,sys; print(json.load(sys.stdin)["idle"])')" -ge 1 ]; do sleep 0.2; done

@@ -66,6 +66,15 @@ pg_stop() {
 }
 
 # free_port: a TCP port on loopback that nothing listens on now.
+# sim_url LOG: the simulated cloud's URL, from the JSON log of `serve --simulate` (LOG_FORMAT=json).
+sim_url() {
+    python3 -c 'import json,sys
+for l in open(sys.argv[1]):
+    try: o = json.loads(l)
+    except ValueError: continue
+    if o.get("msg") == "simulated cloud started": print(o["url"]); break' "$1"
+}
+
 free_port() {
     python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }
