@@ -16,7 +16,6 @@ export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/$db" PORT=$(free_po
 export CONTROLLER_URL="http://127.0.0.1:$PORT"
 # One agent makes every call: its read limit (600 a minute by default) is lifted for the measure.
 PROXY_READS_PER_MINUTE=1000000 "$bin" serve --simulate >/tmp/convos-bench-proxy.log 2>&1 & server=$!
-trap 'stop_server' EXIT
 until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
 sim=$(sim_url /tmp/convos-bench-proxy.log)
 sed 's/minIdle: 3/minIdle: 1/' specs/01-pool.yaml | "$bin" apply -f - >/dev/null

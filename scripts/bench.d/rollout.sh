@@ -19,7 +19,6 @@ command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DA
 export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/$db" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info LOG_FORMAT=json
 export CONTROLLER_URL="http://127.0.0.1:$PORT"
 "$bin" serve --simulate --profile realistic --railway-tokens 3 >/tmp/convos-bench-rollout.log 2>&1 & server=$!
-trap 'stop_server' EXIT
 until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
 sim=$(sim_url /tmp/convos-bench-rollout.log)
 "$bin" apply -f - >/dev/null <<'YAML'

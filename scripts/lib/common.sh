@@ -81,15 +81,22 @@ free_port() {
 
 # bench_alone NAME: for a script of scripts/bench.d run by itself rather than by scripts/bench
 # (which passes $bin and $pgport): builds the release binary into $bin and starts a throwaway
-# Postgres on $pgport; on exit, stops $server (if any) and the Postgres.
+# Postgres on $pgport. Either way, on exit `bench_exit` stops $server (if any) and that Postgres
+# (if it started one): a script that sets its own EXIT trap calls `bench_exit` in it.
 bench_alone() {
+    trap bench_exit EXIT
     [ -n "${bin:-}" ] && return 0
     ensure_packages
     swift build -c release -j 2 --product convos-controller >/dev/null
     bin="$(swift build -c release --show-bin-path)/convos-controller"
     pgdir=$(mktemp -d "/tmp/convos-$1-pg.XXXXXX"); pgport=$(free_port)
-    trap 'stop_server; pg_stop "$pgdir"; rm -rf "$pgdir"' EXIT
+    bench_pgdir=$pgdir
     pg_start "$pgdir" "$pgport"
+}
+
+bench_exit() {
+    stop_server
+    if [ -n "${bench_pgdir:-}" ]; then pg_stop "$bench_pgdir"; rm -rf "$bench_pgdir"; fi
 }
 
 # stop_server: ends the controller the script started ($server), if it started one. Never
