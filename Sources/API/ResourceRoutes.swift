@@ -26,17 +26,20 @@ extension ControllerAPI {
             }
             return .json(instance)
         }
-        // `rollout pause|resume|undo`: an operator's word on a pool's rollout to its claimed agents.
-        router.add("POST", "/v1/pools/:name/rollout/:command") { request in
-            let name = request.pathParameters["name"]!, said = request.pathParameters["command"]!
-            guard let command = RolloutCommand(rawValue: said) else {
-                throw HTTPError.notFound("no rollout command \(said): pause, resume or undo")
+        // `rollout pause|resume|undo`: an operator's word on a pool's rollout to its claimed agents,
+        // here and under the Kubernetes group's pools.
+        for base in ["/v1/pools", Self.kubeBase + "/pools"] {
+            router.add("POST", base + "/:name/rollout/:command") { request in
+                let name = request.pathParameters["name"]!, said = request.pathParameters["command"]!
+                guard let command = RolloutCommand(rawValue: said) else {
+                    throw HTTPError.notFound("no rollout command \(said): pause, resume or undo")
+                }
+                _ = try await store.get(.pool, name)
+                guard try await command.apply(store.db, pool: name) else {
+                    throw HTTPError.conflict("pool/\(name) has no rollout: its claimed agents run its digest")
+                }
+                return .json(["pool": name, "rollout": command.rawValue])
             }
-            _ = try await store.get(.pool, name)
-            guard try await command.apply(store.db, pool: name) else {
-                throw HTTPError.conflict("pool/\(name) has no rollout: its claimed agents run its digest")
-            }
-            return .json(["pool": name, "rollout": command.rawValue])
         }
         router.add("GET", "/v1/:kind") { request in
             let kind = try Self.kind(request)

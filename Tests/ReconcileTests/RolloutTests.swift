@@ -172,7 +172,8 @@ import TestSupport
         let pinnedDigest = try await Self.digest(t, pinned.instance), pinnedDeployments = try await t.runtimeRecord(pinned.instance)["deployments"] as? Int
         #expect(pinnedDigest == before && pinnedDeployments == 1, "the pinned agent was not touched")
 
-        #expect(try await t.client.send("POST", "/v1/pools/default/rollout/undo").status == 200)
+        // Undo said under the Kubernetes group's pools, as a kubectl plugin would.
+        #expect(try await t.client.send("POST", "/apis/agents.convos.org/v1/pools/default/rollout/undo").status == 200)
         try await eventually("every upgraded agent back", timeout: .seconds(30)) {
             try await Array(agents.prefix(2)).asyncAllSatisfy { a in
                 let digest = try await Self.digest(t, a.instance), phase = try await t.phase(a.agent)
