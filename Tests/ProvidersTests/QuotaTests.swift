@@ -71,6 +71,42 @@ final class DateClock: Sendable {
         guard case .failure = tokens.take(.projectCreate) else { Issue.record("a third create found a free token"); return }
     }
 
+    /// Railway's words state the pace ("...every 4 seconds"): the token waits that long, not the 31 s
+    /// assumed when they give none, and each create then reserves it for that pace.
+    @Test func theStatedPaceIsTheOneKept() throws {
+        #expect(RailwayClient.statedPace("Only one project can be created per user every 4 seconds") == 4)
+        #expect(RailwayClient.statedPace("Only one project can be created per user every 2 minutes") == 120)
+        #expect(RailwayClient.statedPace("You are creating volumes too quickly") == nil)
+        let clock = DateClock()
+        let tokens = RailwayTokens(["a"], projectInterval: .seconds(31), now: { clock.now })
+        let first = try tokens.take(.projectCreate).get()
+        tokens.finished(first, .projectCreate)
+        tokens.paced(first, .projectCreate, retryAfter: .seconds(4))
+        guard case .failure(let wait) = tokens.take(.projectCreate) else { Issue.record("a paced token was given"); return }
+        #expect(wait.retryAfter.map { $0 > .seconds(4) && $0 <= .milliseconds(4500) } == true, "\(String(describing: wait.retryAfter))")
+        clock.advance(4.6)
+        let next = try tokens.take(.projectCreate).get()
+        tokens.finished(next, .projectCreate)
+        guard case .failure(let held) = tokens.take(.projectCreate) else { Issue.record("the learned pace was not reserved"); return }
+        #expect(held.retryAfter.map { $0 > .seconds(4) && $0 <= .milliseconds(4500) } == true)
+    }
+
+    /// Against the simulator with a 4 s pace: the refusal's words are read, and the wait the
+    /// caller is told is that pace, not 31 s.
+    @Test func aFourSecondPaceIsReadFromRailwaysAnswer() async throws {
+        var options = SimulatorOptions()
+        options.projectCreateInterval = .seconds(4)
+        let sim = try await Simulator(options: options)
+        let railway = RailwayClient(endpoint: URL(string: sim.railwayURL)!, tokens: RailwayTokens(["t1"]), workspaceID: "w",
+                                    http: ProviderHTTPClient(provider: "railway"))
+        _ = try await railway.createProject(name: "p1", environmentName: "production")
+        var told: ProviderError?
+        do { _ = try await railway.createProject(name: "p2", environmentName: "production") } catch { told = error }
+        #expect(told?.kind == .paced)
+        #expect(told?.retryAfter.map { $0 > .seconds(3) && $0 <= .milliseconds(4500) } == true, "\(String(describing: told?.retryAfter))")
+        await sim.shutdown()
+    }
+
     @Test func aTokenThatCreatesTwiceWithinThePaceIsNeverHeld() throws {
         let clock = DateClock()
         let tokens = RailwayTokens(["only"], projectInterval: .seconds(31), now: { clock.now })

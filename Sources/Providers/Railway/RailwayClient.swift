@@ -152,9 +152,11 @@ public final class RailwayClient: Sendable {
         let message = first["message"]?.stringValue ?? "GraphQL error"
         let lower = message.lowercased()
         let kind: ProviderError.Kind
-        // Per-token creation limits (convos-system.md section 3): about one project per 30 s.
+        // Per-token creation limits (convos-system.md section 3): about one project per 30 s, the
+        // number read from the words when they give one.
         if lower.contains("only one project can be created") || lower.contains("creating volumes too quickly") {
-            return ProviderError(.paced, provider: "railway", message: message, status: response.status)
+            return ProviderError(.paced, provider: "railway", message: message, status: response.status,
+                                 retryAfter: statedPace(lower).map { .milliseconds(Int64($0 * 1000)) })
         }
         if lower.contains("not authorized") || lower.contains("token not found") { kind = .unauthorized }
         else if lower.contains("not found") { kind = .notFound }
@@ -162,6 +164,18 @@ public final class RailwayClient: Sendable {
         else if lower.contains("problem processing request") { kind = .retryable }
         else { kind = .terminal }
         return ProviderError(kind, provider: "railway", message: message, status: response.status)
+    }
+
+    /// The pace a creation limit's words state: "...every 30 seconds" is 30, "every 2 minutes" 120;
+    /// nil when they give no number.
+    static func statedPace(_ message: String) -> Double? {
+        let words = message.lowercased().split(whereSeparator: { !$0.isLetter && !$0.isNumber && $0 != "." }).map(String.init)
+        guard let every = words.firstIndex(of: "every"), every + 2 < words.count, let n = Double(words[every + 1]), n > 0 else { return nil }
+        switch words[every + 2] {
+        case "second", "seconds", "s", "sec", "secs": return n
+        case "minute", "minutes", "min", "mins": return n * 60
+        default: return nil
+        }
     }
 
     static func project(_ node: JSONValue) -> RailwayProject {

@@ -7,8 +7,9 @@ import Sync
 /// created per user...") and `volumeCreate` too ("You are creating volumes too quickly"), and
 /// every token has an hourly quota (`X-RateLimit-*`, 429 with `Retry-After`). Each token has a
 /// `QuotaGate` and the next time it may create a project or a volume. The pace is learned from
-/// the provider's own error: once a token was told, each project create reserves it for
-/// `projectInterval` at once (two creates never race on one token, and the error is not met
+/// the provider's own error, its number read ("...every 30 seconds": a plan with another pace is
+/// created at that pace, `projectInterval` only when the words give none): once a token was told,
+/// each project create reserves it for that pace at once (two creates never race on one token, and the error is not met
 /// again). When no token is free, the caller gets `.paced` or `.rateLimited` with the wait,
 /// without a request, and defers. Other calls take the token with the most quota left. Any token
 /// can act on any project of the workspace.
@@ -44,7 +45,12 @@ public final class RailwayTokens: Sendable {
         var creating = false
         var lastProjectCreated: Date?
         var unpaced = false
+        /// The pace Railway's own words gave for this token, when they gave one.
+        var interval: TimeInterval?
     }
+
+    /// Held on top of the pace Railway states, so a create never lands a hair early.
+    static let paceMargin: TimeInterval = 0.5
 
     let values: [String]
     let gates: [QuotaGate]
@@ -93,7 +99,7 @@ public final class RailwayTokens: Sendable {
             // Reserved now, so a concurrent create picks another token.
             switch purpose {
             case .projectCreate where paces[best.index].projectLimitSeen:
-                paces[best.index].nextProject = t.addingTimeInterval(projectInterval)
+                paces[best.index].nextProject = t.addingTimeInterval(paces[best.index].interval ?? projectInterval)
                 paces[best.index].creating = true
             case .projectCreate: paces[best.index].creating = true
             case .volumeCreate: break
@@ -103,7 +109,8 @@ public final class RailwayTokens: Sendable {
         }
     }
 
-    /// The provider said this token creates too quickly: it waits before creating again.
+    /// The provider said this token creates too quickly: it waits before creating again, for the
+    /// pace its words stated (`retryAfter`) or, without one, `projectInterval`.
     func paced(_ lease: Lease, _ purpose: Purpose, retryAfter: Duration?) {
         let t = now()
         paces.withLock { paces in
@@ -111,7 +118,8 @@ public final class RailwayTokens: Sendable {
             case .projectCreate:
                 paces[lease.index].projectLimitSeen = true
                 paces[lease.index].unpaced = false
-                paces[lease.index].nextProject = t.addingTimeInterval(max(projectInterval, retryAfter.map(Self.seconds) ?? 0))
+                if let stated = retryAfter.map(Self.seconds) { paces[lease.index].interval = stated + Self.paceMargin }
+                paces[lease.index].nextProject = t.addingTimeInterval(paces[lease.index].interval ?? projectInterval)
             case .volumeCreate:
                 paces[lease.index].nextVolume = t.addingTimeInterval(max(volumeInterval, retryAfter.map(Self.seconds) ?? 0))
             case .other: break
@@ -126,7 +134,7 @@ public final class RailwayTokens: Sendable {
         let t = now()
         paces.withLock { paces in
             if !paces[lease.index].projectLimitSeen, let last = paces[lease.index].lastProjectCreated,
-               t.timeIntervalSince(last) < projectInterval {
+               t.timeIntervalSince(last) < paces[lease.index].interval ?? projectInterval {
                 paces[lease.index].unpaced = true
             }
             paces[lease.index].lastProjectCreated = t
