@@ -226,7 +226,14 @@ import TestSupport
         let tools = try await db.query("SELECT instance_id, tool, state, external_id FROM services.tool_resources ORDER BY 1, 2").rows.map {
             "\(try $0.decode("instance_id", as: String.self))/\(try $0.decode("tool", as: String.self)):\(try $0.decode("state", as: String.self))"
         }
-        return "ledger \(live); rows \(rows); tools \(tools)"
+        // Services deployed other than once, with the events that say who deployed them.
+        let body = try await TestHTTPClient(base: p.sim).get("/_sim/ledger").json()
+        let odd = (body["deployments"] as? [[String: Any]] ?? []).filter { $0["deployments"] as? Int != 1 }
+            .map { "\($0["project"] as? String ?? "?"): \($0["deployments"] as? Int ?? 0)" }
+        let events = try await db.query("SELECT kind, name, reason, message FROM pool.events WHERE reason IN ('VariablesRemoved', 'Upgrading', 'RolloutStarted', 'SelfUpgrade') ORDER BY id").rows.map {
+            "\(try $0.decode("kind", as: String.self))/\(try $0.decode("name", as: String.self)) \(try $0.decode("reason", as: String.self)): \(try $0.decode("message", as: String.self))"
+        }
+        return "ledger \(live); rows \(rows); tools \(tools); deployed other than once \(odd); redeploying events \(events)"
     }
 
     /// Per instance row one Railway project with one volume, one deployment and one key; per claimed
