@@ -47,5 +47,21 @@ extension InProcessServices {
                     """, [instance, tool.rawValue, id])
             }
         }
+        await giveBackLateNumbers()
+    }
+
+    /// A number ordered under an instance's name after its teardown (a deposed leader's order that
+    /// left just before it froze and landed late) is held by no row: found by the order's
+    /// reference for instances torn down within the hour, and given back as any other.
+    private func giveBackLateNumbers() async {
+        guard providers.telnyx.isConfigured, let rows = try? await db.query("""
+            SELECT DISTINCT t.instance_id FROM services.tool_resources t JOIN services.instances i USING (instance_id)
+            WHERE t.tool = 'sms' AND t.provisioning = 'pool' AND i.state = 'deleted' AND i.updated_at > now() - interval '1 hour'
+            """).rows else { return }
+        for row in rows {
+            if Task.isCancelled { return }
+            guard let id = try? row.decode("instance_id", as: String.self) else { continue }
+            try? await giveBackUnrecorded(id, name: externalName(instanceID: id))
+        }
     }
 }

@@ -144,7 +144,7 @@ extension InProcessServices {
     /// before its record): each is recorded as the instance's, then given back like any other. A
     /// number a row knows (another agent's, the pool's, or one released already) is not touched;
     /// an order still pending is waited for.
-    private func giveBackUnrecorded(_ id: String, name: String) async throws {
+    package func giveBackUnrecorded(_ id: String, name: String) async throws {
         guard providers.telnyx.isConfigured else { return }
         let telnyx = providers.telnyx
         let orders = try await provider { () async throws(ProviderError) in try await telnyx.orders(reference: name) }

@@ -51,6 +51,24 @@ import TestSupport
         await t.stop()
     }
 
+    /// A number ordered under an instance's name after its teardown (a frozen leader's order that
+    /// landed late) is found by the next audit and given back: nothing is left at Telnyx.
+    @Test func aNumberOrderedAfterTheTeardownIsGivenBackByTheAudit() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler) { $0.services.telnyxRelease = .delete }
+        let s = services(t)
+        _ = try await s.createInstance("latenum1", image: Self.image)
+        _ = try await number(s, "latenum1")
+        try await s.destroy("latenum1")
+        #expect(try await owned(t).isEmpty)
+        let telnyx = t.controller.providers.telnyx
+        let late = try #require(try await telnyx.search(country: "US", endsWith: nil).first)
+        _ = try await telnyx.order(late, reference: "convos-agent-latenum1")
+        try await eventually("the late order's number exists") { try await owned(t).count == 1 }
+        await s.runAudit()
+        #expect(try await owned(t).isEmpty, "the late number was released")
+        await t.stop()
+    }
+
     /// Owned numbers as Telnyx lists them.
     func owned(_ t: TestController) async throws -> [[String: Any]] {
         let body = try await TestHTTPClient(base: t.controller.simulator!.baseURL)
