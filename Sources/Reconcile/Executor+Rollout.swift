@@ -29,8 +29,7 @@ extension Executor {
             try await writes.beginRollback(instance: instance, agent: agent, error: error)
             return .requeue(after: .milliseconds(100))
         }
-        let version = try await services.statusBatch([instance]).statuses[instance]?.runtimeVersion
-        try await writes.confirmUpgrade(instance: instance, agent: agent, version: version)
+        try await writes.confirmUpgrade(instance: instance, agent: agent)
         return .converged
     }
 

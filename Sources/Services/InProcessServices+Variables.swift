@@ -21,7 +21,8 @@ extension InProcessServices {
         guard let row = try await db.query("""
             SELECT image, variables_checked_at IS NOT NULL AS checked FROM services.instances WHERE instance_id = $1 AND state = 'ready'
             """, [instanceID]).first, !(try row.decode("checked", as: Bool.self)) else { return [] }
-        let (spec, removed) = try await reconciledVariables(instanceID, image: try row.decode("image"), allowed: allowed)
+        let (spec, removed) = try await reconciledVariables(instanceID, image: try row.decode("image"), allowed: allowed,
+                                                            env: try await runtimeEnv(instanceID))
         if !removed.isEmpty { try await commit(instanceID, spec, message: "Remove variables the contract does not list") }
         _ = try await db.query("UPDATE services.instances SET variables_checked_at = now() WHERE instance_id = $1", [instanceID])
         return removed
@@ -35,10 +36,10 @@ extension InProcessServices {
         guard try await db.query("SELECT 1 FROM services.instances WHERE instance_id = $1 AND state = 'ready'", [instanceID]).first != nil else {
             throw ServicesError.notFound("instance \(instanceID) not found")
         }
-        var (spec, removed) = try await reconciledVariables(instanceID, image: image, allowed: allowed)
-        for row in try await db.query("SELECT name, value FROM services.runtime_env WHERE instance_id = $1 AND source <> 'openrouter'", [instanceID]).rows {
-            let name: String = try row.decode("name"), value: String = try row.decode("value")
-            if value.isEmpty { spec.removed.append(name) } else { spec.variables[name] = value }
+        let env = try await runtimeEnv(instanceID)
+        var (spec, removed) = try await reconciledVariables(instanceID, image: image, allowed: allowed, env: env)
+        for (name, entry) in env where entry.source != "openrouter" {
+            if entry.value.isEmpty { spec.removed.append(name) } else { spec.variables[name] = entry.value }
         }
         try await commit(instanceID, spec, message: "Upgrade to \(image)")
         _ = try await db.query("""
@@ -51,13 +52,13 @@ extension InProcessServices {
     /// The deploy spec of `image` with what the instance's variables lack or must lose: names the
     /// contract does not list and values equal to a controller secret removed; a foreign
     /// `POOL_API_KEY` replaced by the runtime's own secret.
-    private func reconciledVariables(_ instanceID: String, image: String, allowed: [String]) async throws -> (ServiceDeploySpec, [String]) {
+    private func reconciledVariables(_ instanceID: String, image: String, allowed: [String],
+                                     env: [String: (value: String, source: String)]) async throws -> (ServiceDeploySpec, [String]) {
         let project = try await project(instanceID)
         let railway = providers.railway
         let stored = try await provider { () async throws(ProviderError) in try await railway.variables(project) }
         let own: String? = try await db.query("SELECT runtime_key FROM services.instances WHERE instance_id = $1", [instanceID]).first?.decode("runtime_key")
-        let toolNames = Set(try await db.query("SELECT name FROM services.runtime_env WHERE instance_id = $1", [instanceID]).rows
-            .map { try $0.decode("name", as: String.self) })
+        let toolNames = Set(env.keys)
         var keep = Self.contractNames.union(allowed).union(settings.sharedEnv.keys).union(toolNames)
         if stored["POOL_API_KEY"] != nil, stored["POOL_API_KEY"] != own { keep.remove("POOL_API_KEY") }
         let forbidden = Set(settings.forbiddenValues.filter { !$0.isEmpty })
@@ -67,6 +68,15 @@ extension InProcessServices {
         // The pool's own key where the runtime's own secret belongs: the runtime's own, in the same commit.
         if removed.contains("POOL_API_KEY"), let own { spec.variables["POOL_API_KEY"] = own; spec.removed.removeAll { $0 == "POOL_API_KEY" } }
         return (spec, removed)
+    }
+
+    /// The variables recorded for the instance's runtime (`services.runtime_env`): value and source by name.
+    private func runtimeEnv(_ instanceID: String) async throws -> [String: (value: String, source: String)] {
+        var env: [String: (value: String, source: String)] = [:]
+        for row in try await db.query("SELECT name, value, source FROM services.runtime_env WHERE instance_id = $1", [instanceID]).rows {
+            env[try row.decode("name")] = (try row.decode("value"), try row.decode("source"))
+        }
+        return env
     }
 
     /// One patch commit of the instance's service (one deployment): its runtime is pinged afresh after.

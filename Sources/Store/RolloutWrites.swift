@@ -54,15 +54,18 @@ extension InstanceWrites {
         }
     }
 
-    /// Ready on the new digest with its own conversation: the instance runs it now.
-    package func confirmUpgrade(instance: String, agent: String, version: String?) async throws {
+    /// Ready on the new digest with its own conversation: the instance runs it now. The event names
+    /// the version its health last said (the tick records it).
+    package func confirmUpgrade(instance: String, agent: String) async throws {
         try await fence.transaction { c in
             let rows = try await c.query("""
-                UPDATE pool.instances SET image_digest = upgrade_to, upgrade_phase = NULL, upgrade_to = NULL, upgrade_started_at = NULL,
+                UPDATE pool.instances i SET image_digest = upgrade_to, upgrade_phase = NULL, upgrade_to = NULL, upgrade_started_at = NULL,
                     upgrade_error = NULL, upgraded_at = now(), updated_at = now()
-                WHERE instance_id = $1 AND upgrade_phase = 'upgrading' RETURNING image_digest
+                WHERE i.instance_id = $1 AND i.upgrade_phase = 'upgrading'
+                RETURNING i.image_digest, (SELECT h.runtime_version FROM pool.instance_health h WHERE h.instance_id = i.instance_id) AS version
                 """, [instance])
             guard let digest: String = try rows.first?.decode("image_digest") else { return }
+            let version: String? = try rows.first?.decode("version")
             try await Events.record(c, kind: "Agent", name: agent, reason: "Upgraded",
                                     message: "runtime on \(digest)" + (version.map { " (version \($0))" } ?? "") + ", its conversation kept")
         }

@@ -87,6 +87,31 @@ import YAML
             metadata: {name: p}
             spec: {minIdle: 1, image: "ghcr.io/a/b:c", env: {GATEWAY_TOKEN: x, lower: y, RAILWAY_TOKEN: z}}
             """).sorted() == ["spec.env.GATEWAY_TOKEN", "spec.env.RAILWAY_TOKEN", "spec.env.lower"])
+        // A rollout's pace and canary, and an agent's pin, each refused at its path.
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: p}
+            spec: {minIdle: 1, image: "ghcr.io/a/b:c", rollout: {maxUnavailable: 0%, canary: -1}}
+            """).sorted() == ["spec.rollout.canary", "spec.rollout.maxUnavailable"])
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: p}
+            spec: {minIdle: 1, image: "ghcr.io/a/b:c", rollout: {maxUnavailable: lots}}
+            """).contains { $0.hasPrefix("spec.rollout.maxUnavailable") })
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Pool
+            metadata: {name: p}
+            spec: {minIdle: 1, image: "ghcr.io/a/b:c", rollout: {claimed: Sometimes}}
+            """).contains { $0.hasPrefix("spec.rollout.claimed") })
+        #expect(paths("""
+            apiVersion: agents.convos.org/v1
+            kind: Agent
+            metadata: {name: a}
+            spec: {template: t, runtimeImage: "not an image"}
+            """) == ["spec.runtimeImage"])
         #expect(paths("""
             apiVersion: agents.convos.org/v1
             kind: AgentTemplate
