@@ -34,8 +34,8 @@ public struct PoolSpec: ResourceSpec {
     }
 
     public func validate() -> [FieldError] {
-        var errors = Check.range(minIdle, 0...1000, at: "spec.minIdle")
-        errors += Check.range(maxInstances, 1...10_000, at: "spec.maxInstances")
+        var errors = Check.range(minIdle, 0...100_000, at: "spec.minIdle")
+        errors += Check.range(maxInstances, 1...100_000, at: "spec.maxInstances")
         if maxInstances < minIdle {
             errors.append(FieldError("spec.maxInstances", "must be at least spec.minIdle (\(minIdle))"))
         }

@@ -146,8 +146,9 @@ extension SimCloud {
     /// Benchmarks only (`POST /_sim/railway/bulk`): projects made at once, each with a service, a
     /// domain and a deployment long since `SUCCESS`, as a fleet in steady state looks. With `image`,
     /// a claimed fleet's: each runs it with a `/data` volume, its own `GATEWAY_TOKEN` and a
-    /// conversation (both returned, for the rows that record them).
-    func bulkProjects(_ names: [String], image: String? = nil) -> [[String: String]] {
+    /// conversation (both returned, for the rows that record them); with `idle`, no conversation
+    /// yet, as a warm pool's instances.
+    func bulkProjects(_ names: [String], image: String? = nil, idle: Bool = false) -> [[String: String]] {
         names.map { name in
             var project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: "production")
             var service = Service(id: uuid(), projectID: project.id, name: name)
@@ -162,9 +163,11 @@ extension SimCloud {
                 service.variables = ["GATEWAY_TOKEN": token, "INSTANCE_ID": String(name.dropFirst("convos-agent-".count))]
                 let volume = Volume(id: uuid(), projectID: project.id, serviceID: service.id, mountPath: "/data")
                 volumes[volume.id] = volume
-                runtimes[service.id, default: RuntimeState()].conversationId = conversation
                 row["gatewayToken"] = token
-                row["conversationId"] = conversation
+                if !idle {
+                    runtimes[service.id, default: RuntimeState()].conversationId = conversation
+                    row["conversationId"] = conversation
+                }
             }
             projects[project.id] = project
             services[service.id] = service

@@ -68,7 +68,7 @@ import TestSupport
         #expect(bad.status == 0)
         let refused = try await t.cli("apply -f /tmp/convos-bad-\(t.controller.port).yaml", token: "cli-token")
         #expect(refused.status == 3)
-        #expect(refused.output == "error: pool/p: spec.minIdle: must be between 0 and 1000 (/tmp/convos-bad-\(t.controller.port).yaml:4)\n")
+        #expect(refused.output == "error: pool/p: spec.minIdle: must be between 0 and 100000 (/tmp/convos-bad-\(t.controller.port).yaml:4)\n")
         await t.stop()
         let unreachable = try await t.cli("get agents", token: "cli-token")
         #expect(unreachable.status == 4)

@@ -3,14 +3,24 @@ import Foundation
 /// Turns (desired, observed) into actions. Pure: same input, same output; no I/O, no clock of its
 /// own. The reconciler calls it once per tick; the table tests call it directly.
 public enum Planner {
-    public static func plan(_ input: PlannerInput) -> [Action] {
+    public static func plan(_ input: PlannerInput) -> [Action] { plan(input, scope: nil).actions }
+
+    /// The plan with instances and agents outside `scope` not planned one by one (nil: all of
+    /// them), and what to watch next tick. `PlanScope` says why that equals the full plan.
+    public static func plan(_ input: PlannerInput, scope: PlanScope?) -> ScopedPlan {
+        // The audit after a resync asks every configured runtime for its conversation.
+        let scope = input.auditDue ? nil : scope
         var actions: [Action] = []
+        var watch = PlanScope()
         let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         let poolsByName = Dictionary(input.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Instances: provisioning ones started and promoted, broken ones failed and removed.
-        for instance in input.instances {
-            actions += planInstance(instance, pool: poolsByName[instance.pool], input: input)
+        for instance in input.instances where scope?.instances.contains(instance.id) ?? true {
+            let planned = planInstance(instance, pool: poolsByName[instance.pool], input: input)
+            // A provisioning instance waits on time too (its stuck timeout).
+            if !planned.isEmpty || instance.state == .provisioning { watch.instances.insert(instance.id) }
+            actions += planned
         }
 
         // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
@@ -28,21 +38,12 @@ public enum Planner {
             actions.append(.bindAgent(agent: agent.name, pool: pool))
             idleLeft[pool, default: 0] -= 1
         }
-        for agent in input.agents {
-            let instance = instanceOfAgent[agent.name]
-            if agent.deleting {
-                if let instance { actions.append(.teardown(instance: instance.id, reason: "AgentDeleted")) }
-                else { actions.append(.removeAgent(agent: agent.name)) }
-                continue
-            }
-            // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
-            if let template = agent.spec.template, input.templates[template] == nil { continue }
-            guard let instance, instance.state == .claimed else { continue }
-            if instance.lost {
-                actions.append(.instanceLost(agent: agent.name, instance: instance.id, rebind: agent.spec.onInstanceLost != .fail))
-                continue
-            }
-            actions += planClaimed(agent, instance, input: input, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] })
+        for agent in input.agents where scope?.agents.contains(agent.name) ?? true {
+            let planned = planAgent(agent, instance: instanceOfAgent[agent.name], input: input, instanceOfAgent: instanceOfAgent)
+            // A clone waits on its parent's instance too, which is another object's change.
+            let waitsOnParent = agent.spec.cloneFrom != nil && !(instanceOfAgent[agent.name]?.cloneSummaryDone ?? false)
+            if !planned.isEmpty || waitsOnParent { watch.agents.insert(agent.name) }
+            actions += planned
         }
 
         // Pools: refill to minIdle within maxInstances; replace instances on an old digest.
@@ -69,7 +70,23 @@ public enum Planner {
         // Claimed agents onto their pool's digest (Planner+Rollout).
         let agentsByName = Dictionary(input.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for pool in input.pools { actions += planRollout(pool, input: input, agents: agentsByName) }
-        return actions
+        return ScopedPlan(actions: actions, watch: watch)
+    }
+
+    /// One agent's own actions: torn down and removed when deleted, rebound when its instance was
+    /// lost, else configured and equipped (`planClaimed`).
+    static func planAgent(_ agent: AgentView, instance: InstanceView?, input: PlannerInput, instanceOfAgent: [String: InstanceView]) -> [Action] {
+        if agent.deleting {
+            if let instance { return [.teardown(instance: instance.id, reason: "AgentDeleted")] }
+            return [.removeAgent(agent: agent.name)]
+        }
+        // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
+        if let template = agent.spec.template, input.templates[template] == nil { return [] }
+        guard let instance, instance.state == .claimed else { return [] }
+        if instance.lost {
+            return [.instanceLost(agent: agent.name, instance: instance.id, rebind: agent.spec.onInstanceLost != .fail)]
+        }
+        return planClaimed(agent, instance, input: input, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] })
     }
 
     /// The pool agents claim from: `default` when it exists, else the first by name.

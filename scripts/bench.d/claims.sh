@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Claim capacity and latency over HTTP, like for like with the physical limit (issue 26).
+#
+# One Postgres (durable defaults), measured in one run:
+#   - the physical limit: pgbench, prepared, 16 clients, the minimal claim (one UPDATE of the oldest
+#     idle row, FOR UPDATE SKIP LOCKED), with no controller running at all;
+#   - the same with the HTTP claim's own statement, prepared (what the claim costs in SQL alone);
+#   - HTTP: `serve --simulate` leading and reconciling as in production (its 5 s tick; every claimed
+#     agent's runtime configured through the simulator), refill off (minIdle 0) so the pool is not
+#     refilled in the window; 16 keep-alive connections posting `?wait=0` claims for 10 s, and a
+#     fixed 200 claims/s for 15 s. Every answer's status is counted; anything but 201 is printed.
+# The idle instances are real simulated runtimes (seed_fleet.py), so configuring them is real work.
+# Called by scripts/bench, or alone: bash scripts/bench.d/claims.sh
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+. scripts/lib/common.sh
+bench_alone claims
+server=0
+db=bench_claims
+command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null
+export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/$db" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info LOG_FORMAT=json
+export CONTROLLER_URL="http://127.0.0.1:$PORT"
+q() { command psql "$DATABASE_URL" -qAt "$@"; }
+log=/tmp/convos-bench-claims.log
+start_controller() {
+    "$bin" serve --simulate >"$log" 2>&1 & server=$!
+    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
+}
+start_controller
+"$bin" apply -f - >/dev/null <<'YAML'
+apiVersion: agents.convos.org/v1
+kind: Pool
+metadata: {name: default}
+spec: {minIdle: 0, maxInstances: 100000, image: "ghcr.io/xmtplabs/convos-runtime:production"}
+---
+apiVersion: agents.convos.org/v1
+kind: AgentTemplate
+metadata: {name: plain}
+spec: {agentName: Plain, instructions: "Be plain."}
+YAML
+until [ -n "$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")" ]; do sleep 0.2; done
+digest=$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")
+sim=$(sim_url "$log")
+stop_server
+
+# --- the physical limit, and the claim's own SQL, with no controller running
+# Rows pgbench takes: in the database only (no controller runs to look at them).
+add_rows() {
+    q -c "INSERT INTO pool.instances (instance_id, pool, state, image_digest, url, ready_at)
+          SELECT substr(md5(random()::text || g::text || clock_timestamp()::text), 1, 20), 'default', 'idle', '$digest', 'http://pgbench/' || g, now()
+          FROM generate_series(1, $1) g"
+}
+pgb() {  # pgb FILE: claims/s of FILE, prepared, 16 clients, 10 s
+    as_postgres pgbench -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 16 -j 2 -T 10 -f "$1" "$db" 2>/dev/null | awk '/^tps/ {print $3; exit}'
+}
+add_rows 150000
+minimal=$(pgb scripts/bench.d/claim.minimal.pgbench.sql)
+q -c "UPDATE pool.instances SET state = 'idle', last_error = NULL WHERE state = 'failed'"
+q -c "VACUUM ANALYZE pool.instances" 2>/dev/null
+sed "s/'concierge'/'plain'/g" scripts/bench.d/claim.pgbench.sql >/tmp/convos-bench-claim-plain.sql
+sqlonly=$(pgb /tmp/convos-bench-claim-plain.sql)
+if [ "$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")" = 0 ]; then echo "the claim statement claimed nothing under pgbench" >&2; exit 1; fi
+q -c "DELETE FROM pool.events WHERE message LIKE 'bound to %'" -c "DELETE FROM pool.instances" -c "DELETE FROM pool.agents" -c "VACUUM ANALYZE"
+echo "physical limit: the minimal claim (one UPDATE ... FOR UPDATE SKIP LOCKED), pgbench prepared, 16 clients: ${minimal}/s"
+echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonly}/s"
+
+# --- HTTP, the reconciler on
+start_controller
+sim=$(sim_url "$log")
+seeded=$(SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" 40000 "$digest" idle)
+q -c "VACUUM ANALYZE" 2>/dev/null
+# Until a tick has looked at them all.
+until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pools"]["default"]["idle"] if s.get("isLeader") else 0)' 2>/dev/null || echo 0)" -ge "$seeded" ]; do sleep 0.5; done
+sleep 6  # a quiet tick or two
+cpu0=$(awk '{print $14 + $15}' /proc/$server/stat)
+sed 's/concierge/plain/' scripts/bench.d/claim.lua >/tmp/convos-bench-claim-plain.lua
+out=$(wrk -t2 -c16 -d10s -s /tmp/convos-bench-claim-plain.lua "$CONTROLLER_URL/api/pool/claim?wait=0")
+cpu1=$(awk '{print $14 + $15}' /proc/$server/stat)
+http=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out"); bad=${bad:-0}
+errors=$(awk '/Socket errors/ {print}' <<<"$out")
+claimed=$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")
+configured=$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed' AND conversation_id IS NOT NULL")
+echo "HTTP claims, 16 keep-alive connections, 10 s, the reconciler on: ${http}/s; answers other than 2xx: $bad${errors:+; $errors}; rows claimed $claimed, configured by the end $configured; controller CPU $(python3 -c "import os; print(f'{($cpu1 - $cpu0) / os.sysconf(\"SC_CLK_TCK\") / 10 * 100:.0f}%')") of one core"
+python3 -c "h, m = float('$http'), float('$minimal'); print(f'HTTP claims reach {100 * h / m:.0f}% of the physical limit (bound >= 50%)')"
+echo "claims at a fixed 200/s for 15 s, the reconciler on: $(python3 scripts/bench.d/fixed_rate.py 127.0.0.1 $PORT '/api/pool/claim?wait=0' 200 15 '{"templateId":"plain","ownerId":"bench"}' 16) (bound p99 <= 15 ms)"
