@@ -25,6 +25,9 @@ public struct ReconcilerSettings: Sendable {
     public var maxBackoff: Duration = .seconds(30)
     /// A key that failed for good (a plan limit, a missing credential) is tried again this late.
     public var failedRetry: Duration = .seconds(600)
+    /// The whole of desired state and the instance rows is read again this often; between, a tick
+    /// reads only the rows written since the last one (`FleetCache`).
+    public var fullReadEvery: Duration = .seconds(600)
     /// Off: the replica serves the API only and never competes for the lease.
     public var enabled = true
     /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
@@ -74,6 +77,10 @@ public actor Reconciler {
     private var queue: WorkQueue?
     /// The current term's executor, beside `queue`.
     private var executor: Executor?
+    /// The current term's copy of the fleet, beside `queue`.
+    private var cache: FleetCache?
+    /// What the last plan said to look at again whether it changes or not.
+    private var watched = PlanScope()
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
     /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
     /// cancelled when the term ends.
@@ -199,6 +206,8 @@ public actor Reconciler {
                                 budget: budget, configured: listener,
                                 crashLoop: (settings.planner.failureLimit, settings.planner.failureWindow))
         self.executor = executor
+        cache = FleetCache(db: db, services: services)
+        watched = PlanScope()
         let log = logger
         let metrics = self.metrics
         queue = WorkQueue(limit: settings.maxActions, maxDelay: settings.maxBackoff, failedDelay: settings.failedRetry, clock: clock,
@@ -241,21 +250,23 @@ public actor Reconciler {
         await queue?.abandon()
         queue = nil
         executor = nil
+        cache = nil
         leading.withLock { $0 = false }
         snapshotValue.isLeader = false
         snapshotValue.fencingToken = nil
     }
 
     package func tick() async {
-        guard let queue, let fence = await lease.fence() else { return }
+        guard let queue, let cache, let fence = await lease.fence() else { return }
         let started = ContinuousClock.now
         do {
             let now = clock.now
             // The status batch is a read; what it saw change is recorded below and what it found to
             // do is planned. Its calls still carry this term's fence, as every action's do.
-            let reader = StateReader(db: db, services: services), known = digests.mapValues(\.digest), window = settings.planner.failureWindow
+            let known = digests.mapValues(\.digest), window = settings.planner.failureWindow, watched = self.watched
+            let fullEvery = WorkQueue.seconds(settings.fullReadEvery)
             var state = try await Fencing.$current.withValue(fence.term) {
-                try await reader.read(now: now, digests: known, failureWindow: window)
+                try await cache.read(now: now, digests: known, failureWindow: window, watched: watched, fullEvery: fullEvery)
             }
             if !state.observed.isEmpty {
                 let services = self.services, observed = state.observed
@@ -269,12 +280,16 @@ public actor Reconciler {
             state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
             state.input.settings = settings.planner
             state.input.settings.createBudget = await budget.budgets(for: state.input.pools.map(\.name))
-            let actions = Planner.plan(state.input)
+            // What changed, with what the last plan watched: the rest of the fleet has nothing to do.
+            let scope = state.changed.map { changed in var s = changed; s.formUnion(watched); return s }
+            let plan = Planner.plan(state.input, scope: scope)
+            self.watched = plan.watch
+            let actions = plan.actions
             // A full queue takes what claims wait for first.
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
                 await queue.submit(action)
             }
-            try await writeStatuses(state, fence: fence, now: now, backoffs: await queue.backingOff)
+            try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             try await pruneEvents(fence: fence, now: now)
             snapshotValue.lastActions = actions.count
             var counts: [String: [String: Int]] = [:]
@@ -304,6 +319,7 @@ public actor Reconciler {
         if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
         let compacted = try await StatusWriter.compactChanges(fence, retention: settings.changeRetention)
         if compacted > 0 { logger.info("change log compacted", ["count": String(compacted)]) }
+        if let mark = await cache?.readMark { _ = try await StoredState.pruneChanges(db, before: mark) }
     }
 
     private func refreshDigests(_ pools: [PoolView]) async {
@@ -318,12 +334,16 @@ public actor Reconciler {
         }
     }
 
-    /// Writes only the statuses that changed, in one fenced transaction.
-    private func writeStatuses(_ state: TickState, fence: Fence, now: Date, backoffs: [String: WorkQueue.KeyState]) async throws {
+    /// Writes only the statuses that changed, in one fenced transaction: those of the agents and
+    /// templates in `scope` (nil: all), of every pool, and the health the batch answered.
+    private func writeStatuses(_ state: TickState, scope: PlanScope?, cache: FleetCache, fence: Fence, now: Date,
+                               backoffs: [String: WorkQueue.KeyState]) async throws {
         let input = state.input
         let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
         var agentWrites: [(String, JSONValue)] = []
-        for agent in input.agents {
+        var templatesToWrite = state.changedTemplates
+        for agent in input.agents where scope?.agents.contains(agent.name) ?? true {
+            if let template = agent.spec.template { templatesToWrite.insert(template) }
             guard let meta = state.agentMeta[agent.name] else { continue }
             let previous = try? meta.status.decode(AgentStatus.self)
             let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
@@ -341,14 +361,14 @@ public actor Reconciler {
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []
-        for (name, template) in input.templates {
+        for (name, template) in input.templates where scope == nil || templatesToWrite.contains(name) {
             let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
             let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
             if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
         }
         // Health as the batch saw it, for `GET /v1/instances`; only what changed.
         let healthWrites = input.instances.compactMap { i -> StatusWriter.Health? in
-            guard let health = i.health else { return nil }
+            guard let health = i.health, state.asked.contains(i.id) else { return nil }
             let now = StatusWriter.Health(instance: i.id, health: health.rawValue, version: i.runtimeVersion, runtime: i.runtimeType)
             return now == state.storedHealth[i.id] ? nil : now
         }
@@ -369,6 +389,7 @@ public actor Reconciler {
                 removed: backoffsGone, keep: backoffs.keys.sorted())
         }
         try await StatusWriter.write(fence, writes)
+        await cache.wrote(agents: agentWrites, health: healthWrites)
         persistedBackoffs = backoffs
     }
 }

@@ -4,7 +4,8 @@ import Resources
 import Services
 import Store
 
-/// One tick's view: desired state in five queries (one snapshot), observed state in one batch status call.
+/// One tick's view: the planner's input (the whole fleet, from `FleetCache`), what changed since
+/// the last tick, and what the tick needs to write statuses only when they change.
 package struct TickState: Sendable {
     package var input: PlannerInput
     /// Per agent: generation and stored status, to write status only when it changed.
@@ -16,63 +17,199 @@ package struct TickState: Sendable {
     package var storedHealth: [String: StatusWriter.Health]
     /// What the status batch saw change, for the tick to record (the batch writes nothing).
     package var observed: [String: DeployStatus] = [:]
+    /// Rows written since the last tick and instances the batch saw change, with what depends on
+    /// them (`PlanScope.expanding`); nil: a whole read, everything counts as changed.
+    package var changed: PlanScope?
+    /// Templates written since the last tick (their statuses are computed again).
+    package var changedTemplates: Set<String> = []
+    /// The instances the status batch answered for this tick.
+    package var asked: Set<String> = []
 }
 
-package struct StateReader: Sendable {
+/// The leader's copy of desired state and of each instance's row and last observed status: what a
+/// tick plans from. Owned by the reconciler for one term. Each tick reads only the rows written
+/// since the previous one (the dirty log, `StoredState.changes`) and asks the status batch only
+/// about instances that changed, that the last plan watches, or that are not steady (deploying,
+/// not healthy, tools in the making); the steady rest keeps what the batch last said. The whole
+/// is read at a term's first tick and every `fullEvery`, and compared row by row: anything the
+/// log missed is seen then.
+package actor FleetCache {
     package let db: PostgresPool
     package let services: any ServicesClient
+    private var mark: String?
+    private var fullAt: Date?
+    private var input = PlannerInput(now: .distantPast, pools: [], templates: [:], agents: [], instances: [])
+    private var instanceIndex: [String: Int] = [:]
+    private var agentIndex: [String: Int] = [:]
+    /// Each instance as its rows say, before the batch's word.
+    private var stored: [String: InstanceView] = [:]
+    /// What the batch last said of each instance.
+    private var observedStatus: [String: InstanceStatus] = [:]
+    private var agentMeta: [String: (generation: Int, status: JSONValue)] = [:]
+    private var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
+    private var templateMeta: [String: JSONValue] = [:]
+    private var storedHealth: [String: StatusWriter.Health] = [:]
 
-    /// `failureWindow`: how far back the pools' failed instances are read (the crash-loop rule's window).
-    package func read(now: Date, digests: [String: String], failureWindow: TimeInterval = 600) async throws -> TickState {
-        let stored = try await StoredState.snapshot(db, digests: digests, failureWindow: failureWindow)
-        let (pools, poolMeta, templates, templateMeta, agents, agentMeta, instanceRows) =
-            (stored.pools, stored.poolMeta, stored.templates, stored.templateMeta, stored.agents, stored.agentMeta, stored.instanceRows)
-        let ids = try instanceRows.rows.map { try $0.decode("instance_id", as: String.self) }
-        let batch = try await services.statusBatch(ids)
-        var instances: [InstanceView] = []
-        var storedHealth: [String: StatusWriter.Health] = [:]
-        for row in instanceRows.rows {
-            let id: String = try row.decode("instance_id")
-            guard let state = InstanceState(rawValue: try row.decode("state")) else { continue }
-            let observed = batch.statuses[id]
-            if let health: String = try row.decode("health") {
-                storedHealth[id] = StatusWriter.Health(instance: id, health: health, version: try row.decode("runtime_version"),
-                                                       runtime: try row.decode("runtime_type"))
-            }
-            instances.append(InstanceView(
-                id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
-                url: try row.decode("url", as: String?.self) ?? observed?.url, agent: try row.decode("agent"),
-                createdAt: try row.decode("created_at"), setup: observed?.setup ?? .missing, health: observed?.state,
-                deployStatus: observed?.deployStatus, tools: Self.tools(observed?.tools ?? [:]), envPending: observed?.envPending ?? false,
-                conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
-                runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
-                templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
-                parentInstance: try row.decode("parent_instance")))
-            instances[instances.count - 1].deployedAt = observed?.deployedAt
-            instances[instances.count - 1].quotaWaitUntil = observed?.quotaWaitUntil
-            instances[instances.count - 1].lastError = observed?.lastError
-            instances[instances.count - 1].variablesUnchecked = observed?.variablesUnchecked ?? false
-            instances[instances.count - 1].acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
-            instances[instances.count - 1].acceptanceMessage = try row.decode("acceptance_message")
-            instances[instances.count - 1].runtimeVersion = observed?.runtimeVersion ?? storedHealth[id]?.version
-            instances[instances.count - 1].runtimeType = observed?.runtimeType ?? storedHealth[id]?.runtime
-            instances[instances.count - 1].upgradePhase = try row.decode("upgrade_phase", as: String?.self).flatMap(UpgradePhase.init(rawValue:))
-            instances[instances.count - 1].upgradeTo = try row.decode("upgrade_to")
-            instances[instances.count - 1].upgradeStartedAt = try row.decode("upgrade_started_at")
-            instances[instances.count - 1].upgradeError = try row.decode("upgrade_error")
-            instances[instances.count - 1].previousDigest = try row.decode("previous_digest")
-            instances[instances.count - 1].upgradedAt = try row.decode("upgraded_at")
-            instances[instances.count - 1].upgradeRequested = try row.decode("upgrade_requested_at", as: Date?.self) != nil
+    package init(db: PostgresPool, services: any ServicesClient) {
+        self.db = db
+        self.services = services
+    }
+
+    /// The mark every read has passed, for pruning the dirty log.
+    package var readMark: String? { mark }
+
+    /// Reads what changed, asks the batch, and returns the tick's state. `watched`: the last plan's
+    /// watch list; `fullEvery`: how often the whole is read again.
+    package func read(now: Date, digests: [String: String], failureWindow: TimeInterval, watched: PlanScope,
+                               fullEvery: TimeInterval) async throws -> TickState {
+        let whole = mark == nil || fullAt.map { now.timeIntervalSince($0) >= fullEvery } ?? true
+        let read = try await StoredState.changes(db, since: whole ? nil : mark, digests: digests, failureWindow: failureWindow)
+        mark = read.mark
+        if whole { fullAt = now }
+        var changed = StoredState.Changed()
+        if let delta = read.changed {
+            changed = delta
+        } else {
+            changed.templates = Set(input.templates.keys).union(read.rows.templates.keys)
+            changed.agents = Set(agentIndex.keys).union(read.rows.agentMeta.keys)
         }
-        let input = PlannerInput(now: now, pools: pools, templates: templates, agents: agents, instances: instances)
-        let orphans = (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }
-        var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta, orphanNames: orphans,
-                              storedHealth: storedHealth)
+        // Desired state: pools whole; templates and agents as read (missing: deleted).
+        input.pools = read.rows.pools
+        poolMeta = read.rows.poolMeta
+        for name in changed.templates {
+            input.templates[name] = read.rows.templates[name]
+            templateMeta[name] = read.rows.templateMeta[name]
+        }
+        let agentsRead = Dictionary(read.rows.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        for name in changed.agents {
+            if let agent = agentsRead[name] {
+                if let k = agentIndex[name] { input.agents[k] = agent } else { agentIndex[name] = input.agents.count; input.agents.append(agent) }
+                agentMeta[name] = read.rows.agentMeta[name]
+            } else if let k = agentIndex.removeValue(forKey: name) {
+                remove(at: k, from: &input.agents, index: &agentIndex, key: \.name)
+                agentMeta[name] = nil
+            }
+        }
+        // Instance rows: as read; on a whole read, only those that differ count as changed.
+        var rowsRead: [String: (InstanceView, StatusWriter.Health?)] = [:]
+        for row in read.rows.instanceRows.rows {
+            guard let decoded = try Self.storedInstance(row) else { continue }
+            rowsRead[decoded.0.id] = decoded
+        }
+        let instanceKeys = read.changed == nil ? Set(stored.keys).union(rowsRead.keys) : changed.instances
+        changed.instances = []
+        for id in instanceKeys {
+            let row = rowsRead[id]
+            if row?.0 != stored[id] || row?.1 != storedHealth[id] { changed.instances.insert(id) }
+            stored[id] = row?.0
+            storedHealth[id] = row?.1
+            if row == nil { observedStatus[id] = nil }
+        }
+        // The batch: what changed (a key in the log may be a services row, a tool, a variable:
+        // asked even when its pool row is the same), what the plan watches, whatever is not steady.
+        var ask = changed.instances.union(watched.instances)
+        if read.changed != nil { ask.formUnion(instanceKeys) }
+        for instance in input.instances where !Self.steady(instance) { ask.insert(instance.id) }
+        ask = ask.filter { stored[$0] != nil }
+        let batch = try await services.statusBatch(ask.sorted())
+        for (id, status) in batch.statuses where stored[id] != nil { observedStatus[id] = status }
+        // Every instance the rows or the batch touched is seen again.
+        for id in changed.instances.union(batch.statuses.keys) {
+            guard let row = stored[id] else {
+                if let k = instanceIndex.removeValue(forKey: id) { remove(at: k, from: &input.instances, index: &instanceIndex, key: \.id) }
+                continue
+            }
+            let view = Self.observe(row, observedStatus[id], storedHealth: storedHealth[id])
+            if let k = instanceIndex[id] {
+                if input.instances[k] != view { changed.instances.insert(id) }
+                input.instances[k] = view
+            } else {
+                instanceIndex[id] = input.instances.count
+                input.instances.append(view)
+                changed.instances.insert(id)
+            }
+        }
+        input.now = now
+        input.orphans = []
+        input.auditDue = batch.resynced ?? false
+        input.strays = batch.strays ?? []
+        input.numberStockDue = batch.numberStock != nil
+        // A whole read plans the whole fleet, as every tick once did.
+        let scope = read.changed == nil ? nil
+            : PlanScope.expanding(instances: changed.instances, agents: changed.agents, templates: changed.templates, in: input)
+        var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta,
+                              orphanNames: (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }, storedHealth: storedHealth,
+                              changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))
         state.observed = batch.observed ?? [:]
-        state.input.auditDue = batch.resynced ?? false
-        state.input.strays = batch.strays ?? []
-        state.input.numberStockDue = batch.numberStock != nil
         return state
+    }
+
+    /// The tick wrote these statuses: the copy keeps them, so the next tick compares with them.
+    package func wrote(agents: [(String, JSONValue)], health: [StatusWriter.Health]) {
+        for (name, status) in agents { agentMeta[name]?.status = status }
+        for h in health { storedHealth[h.instance] = h }
+    }
+
+    /// Not deploying, healthy, nothing being made or handed over: the batch would say the same
+    /// again, so it is asked only when a row changes (or a sweep's ping says otherwise).
+    package static func steady(_ i: InstanceView) -> Bool {
+        i.setup == .created && i.healthy && (i.deployStatus?.isRunning ?? false) && !i.envPending && i.quotaWaitUntil == nil
+            && i.tools.values.allSatisfy { $0.state == .ready || $0.state == .deleted }
+    }
+
+    private nonisolated func remove<T>(at k: Int, from array: inout [T], index: inout [String: Int], key: KeyPath<T, String>) {
+        let last = array.count - 1
+        if k != last {
+            array.swapAt(k, last)
+            index[array[k][keyPath: key]] = k
+        }
+        array.removeLast()
+    }
+
+    /// An instance as its rows say (the batch's fields empty), and the health its row recorded.
+    static func storedInstance(_ row: PostgresRows.Row) throws -> (InstanceView, StatusWriter.Health?)? {
+        let id: String = try row.decode("instance_id")
+        guard let state = InstanceState(rawValue: try row.decode("state")) else { return nil }
+        var health: StatusWriter.Health?
+        if let h: String = try row.decode("health") {
+            health = StatusWriter.Health(instance: id, health: h, version: try row.decode("runtime_version"), runtime: try row.decode("runtime_type"))
+        }
+        var i = InstanceView(
+            id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
+            url: try row.decode("url", as: String?.self), agent: try row.decode("agent"),
+            createdAt: try row.decode("created_at"), setup: .missing, health: nil, deployStatus: nil, tools: [:], envPending: false,
+            conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
+            runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
+            templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
+            parentInstance: try row.decode("parent_instance"))
+        i.acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
+        i.acceptanceMessage = try row.decode("acceptance_message")
+        i.upgradePhase = try row.decode("upgrade_phase", as: String?.self).flatMap(UpgradePhase.init(rawValue:))
+        i.upgradeTo = try row.decode("upgrade_to")
+        i.upgradeStartedAt = try row.decode("upgrade_started_at")
+        i.upgradeError = try row.decode("upgrade_error")
+        i.previousDigest = try row.decode("previous_digest")
+        i.upgradedAt = try row.decode("upgraded_at")
+        i.upgradeRequested = try row.decode("upgrade_requested_at", as: Date?.self) != nil
+        return (i, health)
+    }
+
+    /// The instance with the batch's word on it (nil: the batch never answered for it).
+    static func observe(_ row: InstanceView, _ observed: InstanceStatus?, storedHealth: StatusWriter.Health?) -> InstanceView {
+        var i = row
+        i.url = row.url ?? observed?.url
+        i.setup = observed?.setup ?? .missing
+        i.health = observed?.state
+        i.deployStatus = observed?.deployStatus
+        i.tools = tools(observed?.tools ?? [:])
+        i.envPending = observed?.envPending ?? false
+        i.deployedAt = observed?.deployedAt
+        i.quotaWaitUntil = observed?.quotaWaitUntil
+        i.lastError = observed?.lastError
+        i.variablesUnchecked = observed?.variablesUnchecked ?? false
+        i.runtimeVersion = observed?.runtimeVersion ?? storedHealth?.version
+        i.runtimeType = observed?.runtimeType ?? storedHealth?.runtime
+        return i
     }
 
     /// The services layer's tool statuses, keyed by tool; unknown tool ids are skipped.

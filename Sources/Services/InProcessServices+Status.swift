@@ -37,9 +37,19 @@ extension InProcessServices {
         // What the last look at Railway saw; the next starts now, beside this batch, never in its way.
         let services = self, stored = deployStatus, projects = projectOf
         let look = await observer.take { await services.observeRailway(stored, projects: projects) } ?? .none
-        let observed = look.changes(against: deployStatus)
+        // The batch may name part of the fleet (the reconciler asks about what changed): what the
+        // look saw of the rest is compared with the rows as they stand now.
+        var current = deployStatus
+        let outside = look.seen.keys.filter { current[$0] == nil && look.basis[$0] != look.seen[$0] }.sorted()
+        if !outside.isEmpty {
+            for row in try await db.query("SELECT instance_id, deploy_status FROM services.instances WHERE instance_id = ANY($1::text[]) AND state = 'ready'",
+                                          [textArray(outside)]).rows {
+                current[try row.decode("instance_id")] = try row.decode("deploy_status")
+            }
+        }
+        let observed = look.changes(against: current)
         let (resynced, strays) = (look.resynced, look.strays)
-        deployStatus.merge(observed) { _, new in new }
+        deployStatus.merge(observed.filter { deployStatus[$0.key] != nil }) { _, new in new }
         var changed = observed
 
         var statuses: [String: InstanceStatus] = [:]
@@ -76,8 +86,6 @@ extension InProcessServices {
         let fresh = await health.fresh(probes.map(\.id), now: clock.now)
         let answers = await ping(probes.filter { !fresh.contains($0.id) })
         await health.record(answers, now: clock.now)
-        await health.retain(Set(ids))
-        await observer.retain(Set(ids))
         for id in fresh { statuses[id]?.state = .healthy }
         for (id, answer) in answers where answer?.ready == true { statuses[id]?.state = .healthy }
         // One hop to the cache for the whole fleet, not one per instance: this runs every tick.
@@ -91,9 +99,15 @@ extension InProcessServices {
             statuses[id]?.deployStatus = .success
             changed[id] = .success
         }
-        let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted'").rows
-            .map { try $0.decode("instance_id", as: String.self) })
-        let orphans = await observer.orphans.filter { !known.contains(String($0.dropFirst(13))) }
+        // Projects of our naming the last resync listed, less those with a row: only they are looked up.
+        let named = await observer.orphans
+        var orphans: [String] = []
+        if !named.isEmpty {
+            let known = Set(try await db.query("SELECT instance_id FROM services.instances WHERE state <> 'deleted' AND instance_id = ANY($1::text[])",
+                                               [textArray(named.map { String($0.dropFirst(13)) })]).rows
+                .map { try $0.decode("instance_id", as: String.self) })
+            orphans = named.filter { !known.contains(String($0.dropFirst(13))) }
+        }
         return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays,
                            numberStock: try await numberStock())
     }
@@ -111,8 +125,19 @@ extension InProcessServices {
                                        quota: railway.tokens.snapshot.map(\.quota), now: now)
         var seen: [String: DeployStatus] = [:]
         var strays: [String] = []
+        var stored = stored, projects = projects
         if plan.resync {
-            guard let all = try? await railway.projects() else { return .none }
+            guard let all = try? await railway.projects(),
+                  let fleet = try? await db.query("SELECT instance_id, deploy_status, railway_project_id FROM services.instances WHERE state = 'ready'")
+            else { return .none }
+            for row in fleet.rows {
+                guard let id = try? row.decode("instance_id", as: String.self) else { continue }
+                stored[id] = try? row.decode("deploy_status", as: DeployStatus.self)
+                projects[id] = try? row.decode("railway_project_id", as: String?.self)
+            }
+            // The caches keep only the fleet that stands.
+            await health.retain(Set(stored.keys))
+            await observer.retain(Set(stored.keys))
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             // A name with two projects: the recorded one is the instance's, the other a stray.

@@ -20,6 +20,7 @@ package enum Migrations {
         Migration(version: 14, name: "inbound", sql: text(PackageResources.v0014_inbound_sql)),
         Migration(version: 15, name: "number_stock", sql: text(PackageResources.v0015_number_stock_sql)),
         Migration(version: 16, name: "rollouts", sql: text(PackageResources.v0016_rollouts_sql)),
+        Migration(version: 17, name: "dirty_log", sql: text(PackageResources.v0017_dirty_log_sql)),
     ]
 
     package static let migrator = Migrator(all)

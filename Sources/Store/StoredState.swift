@@ -15,6 +15,45 @@ package enum StoredState {
         }
     }
 
+    /// The rows written since `mark` (nil: all of them), in one snapshot, with the mark to read from
+    /// next time: the oldest transaction this snapshot saw running. A transaction older than that
+    /// had finished, so everything it wrote is read now or was read before. Pools are read whole
+    /// every time (a handful of rows, and their failures age out by time).
+    package static func changes(_ db: PostgresPool, since mark: String?, digests: [String: String],
+                                failureWindow: TimeInterval) async throws -> (rows: Rows, changed: Changed?, mark: String) {
+        try await db.transaction { c in
+            _ = try await c.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            let next: String = try await c.query("SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS mark").first!.decode("mark")
+            guard let mark else {
+                return (try await stored({ try await c.query($0, $1) }, digests: digests, failureWindow: failureWindow), nil, next)
+            }
+            var changed = Changed()
+            for row in try await c.query("SELECT kind, key FROM pool.dirty WHERE xid >= $1::xid8 GROUP BY kind, key", [mark]).rows {
+                let key: String = try row.decode("key")
+                switch try row.decode("kind", as: String.self) {
+                case "instance": changed.instances.insert(key)
+                case "agent": changed.agents.insert(key)
+                default: changed.templates.insert(key)
+                }
+            }
+            let rows = try await stored({ try await c.query($0, $1) }, digests: digests, failureWindow: failureWindow, only: changed)
+            return (rows, changed, next)
+        }
+    }
+
+    /// Keys of the rows written since a mark, by kind.
+    package struct Changed: Sendable, Equatable {
+        package var instances = Set<String>()
+        package var agents = Set<String>()
+        package var templates = Set<String>()
+        package init() {}
+    }
+
+    /// Drops what every read has passed: called by the leader now and then with its last mark.
+    package static func pruneChanges(_ db: PostgresPool, before mark: String) async throws -> Int {
+        try await db.query("DELETE FROM pool.dirty WHERE xid < $1::xid8", [mark]).affectedRows
+    }
+
     /// Desired state and the instance rows, as stored: what a tick reads before it asks the
     /// services, and what a dry run reads inside its transaction.
     package struct Rows {
@@ -28,8 +67,9 @@ package enum StoredState {
     }
 
     /// `query` runs one statement: on the pool for a tick, on the transaction's connection for a dry run.
+    /// `only`: just the templates, agents and instances named there (the pools always).
     package static func stored(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, digests: [String: String],
-                       failureWindow: TimeInterval) async throws -> Rows {
+                       failureWindow: TimeInterval, only: Changed? = nil) async throws -> Rows {
         let poolRows = try await query("""
             SELECT p.name, p.spec, p.generation, p.status, r.target_digest, r.previous_digest, r.started_at, r.paused, r.halted_agent,
                    r.halted_error, r.undo
@@ -43,15 +83,20 @@ package enum StoredState {
             failures[try row.decode("pool"), default: []].append(PoolFailure(
                 digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
         }
-        let templateRows = try await query("SELECT name, spec, generation, status FROM pool.agent_templates", [])
-        let agentRows = try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents", [])
+        let filter = { (column: String, keys: Set<String>?) -> (String, [any PostgresEncodable]) in
+            guard let keys else { return ("", []) }
+            return (" WHERE \(column) = ANY($1::text[])", [textArray(keys.sorted())])
+        }
+        let (tw, tp) = filter("name", only?.templates), (aw, ap) = filter("name", only?.agents), (iw, ip) = filter("i.instance_id", only?.instances)
+        let templateRows = try await query("SELECT name, spec, generation, status FROM pool.agent_templates" + tw, tp)
+        let agentRows = try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents" + aw, ap)
         var stored = Rows(instanceRows: try await query("""
             SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
                    clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
                    runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type,
                    upgrade_phase, upgrade_to, upgrade_started_at, upgrade_error, previous_digest, upgraded_at, upgrade_requested_at
             FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
-            """, []))
+            """ + iw, ip))
         for row in poolRows.rows {
             let name: String = try row.decode("name")
             stored.pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],

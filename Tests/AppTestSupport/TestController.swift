@@ -68,7 +68,7 @@ package struct TestController {
         configuration.resyncInterval = .seconds(1)
         configure(&configuration)
         let options = cloud
-        let controller = try await Controller.start(configuration, logger: Logger(level: .error, json: true),
+        let controller = try await Controller.start(configuration, logger: Logger(level: ProcessInfo.processInfo.environment["TEST_LOG"] == "1" ? .info : .error, json: true),
                                                     simulate: simulate, simulatorOptions: options, reconcilerSettings: reconciler)
         return TestController(controller: controller, client: TestHTTPClient(port: controller.port), databaseURL: url)
     }
