@@ -14,7 +14,10 @@ import Store
 /// variables to a runtime that lacks them, the tools' audit after a resync) the planner plans.
 extension InProcessServices {
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
-        let ids = instanceIDs.filter(validInstanceID)
+        // And the steady runtimes whose sweep ping disagreed with ready: answered for as well.
+        let services = self
+        let swept = await sweep.take(now: clock.now) { after, limit in await services.sweepStep(after: after, limit: limit) }
+        let ids = Array(Set(instanceIDs).union(swept)).sorted().filter(validInstanceID)
         let rows = try await db.query("""
             SELECT i.instance_id, i.state, i.url, i.runtime_key, i.deploy_status, i.railway_project_id, i.deployed_at, i.quota_wait_until,
                    i.last_error, i.variables_checked_at IS NULL AS unchecked,
@@ -35,7 +38,7 @@ extension InProcessServices {
             projectOf[id] = try row.decode("railway_project_id")
         }
         // What the last look at Railway saw; the next starts now, beside this batch, never in its way.
-        let services = self, stored = deployStatus, projects = projectOf
+        let stored = deployStatus, projects = projectOf
         let look = await observer.take { await services.observeRailway(stored, projects: projects) } ?? .none
         // The batch may name part of the fleet (the reconciler asks about what changed): what the
         // look saw of the rest is compared with the rows as they stand now.
@@ -238,6 +241,34 @@ extension InProcessServices {
             for (id, status) in found { if let status { polled[id] = status } }
         }
         return polled
+    }
+
+    /// One step of the steady fleet's sweep (`HealthSweep`): the next ready runtimes in id order not
+    /// pinged lately, pinged; those not ready, or naming another version, need the batch's look.
+    package func sweepStep(after: String, limit: Int) async -> (last: String?, count: Int, attention: [String]) {
+        guard let rows = try? await db.query("""
+            SELECT instance_id, url, runtime_key FROM services.instances
+            WHERE state = 'ready' AND instance_id > $1 ORDER BY instance_id LIMIT $2
+            """, [after, limit]).rows else { return (after, 0, []) }
+        var probes: [(id: String, url: URL, key: String?)] = []
+        var last: String?
+        for row in rows {
+            guard let id = try? row.decode("instance_id", as: String.self) else { continue }
+            last = id
+            if let url = try? row.decode("url", as: String?.self), let target = URL(string: url) {
+                probes.append((id, target, try? row.decode("runtime_key", as: String?.self)))
+            }
+        }
+        let fresh = await health.fresh(probes.map(\.id), now: clock.now)
+        let due = probes.filter { !fresh.contains($0.id) }
+        let before = await health.identities(due.map(\.id))
+        let answers = await ping(due)
+        await health.record(answers, now: clock.now)
+        let attention = answers.compactMap { id, answer -> String? in
+            guard let answer, answer.ready else { return id }
+            return answer.version != nil && answer.version != before[id]?.version ? id : nil
+        }
+        return (rows.count < limit ? nil : last, rows.count, attention)
     }
 
     /// `/pool/health` of each runtime, at most 40 at once; nil where it did not answer.

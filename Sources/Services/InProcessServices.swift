@@ -25,6 +25,8 @@ public struct InProcessServices: ServicesClient {
     package let health: HealthCache
     /// What of Railway to look at in each status batch (events, transitions, resync).
     package let observer: RailwayObserver
+    /// Pings the steady fleet beside the ticks (the reconciler asks the batch only about the rest).
+    package let sweep: HealthSweep
     /// Telnyx numbers searched lately, one to each order.
     package let numbers = NumberCandidates()
     /// The audit of tools at their providers, run after each resync.
@@ -46,6 +48,7 @@ public struct InProcessServices: ServicesClient {
         self.handoff = RuntimeHandoff()
         self.deliveries = deliveries
         self.health = HealthCache(ttl: settings.healthTTL)
+        self.sweep = HealthSweep(ttl: settings.healthTTL, rate: settings.healthSweepRate)
         self.observer = RailwayObserver(settings: settings.observe)
         self.poolURL = Locked(settings.poolURL)
     }
@@ -66,6 +69,7 @@ public struct InProcessServices: ServicesClient {
     /// Stops the tool audit, and waits for variable hand-overs in flight, so none is cut off.
     public func shutdown() async {
         await observer.shutdown()
+        await sweep.shutdown()
         await audit.shutdown()
         await handoff.shutdown()
     }

@@ -42,6 +42,9 @@ public struct ServicesSettings: Sendable {
     public var registryCredentials: RegistryCredentials?
     /// A runtime that said ready is pinged again after this long; one that did not, every batch.
     public var healthTTL: TimeInterval = 15
+    /// The steady fleet (not asked about by the reconciler) is pinged by `HealthSweep` at most this
+    /// many times a second, each runtime about once a `healthTTL` while the fleet is small enough.
+    public var healthSweepRate: Double = 100
     /// `TELNYX_RELEASE`: a torn-down agent's number goes back to the reuse pool, or is released.
     public var telnyxRelease = TelnyxRelease.pool
     /// `TELNYX_SPARE_NUMBERS`: numbers kept ordered ahead in the reuse pool, so a claim's SMS is a

@@ -1,0 +1,70 @@
+import Foundation
+
+/// The steady fleet's health, looked at beside the ticks. The reconciler asks the status batch
+/// only about instances that changed or are in transition; a ready runtime that dies without
+/// Railway saying so (its deploy still `SUCCESS`) is found by this sweep instead: each status batch
+/// takes the instances whose last ping disagreed and starts the next step, which pings the next
+/// few ready runtimes in id order. Every ready runtime is pinged about once a `period`:
+/// `HealthCache.ttl` for a small fleet, longer for a large one so that at most `rate` pings a
+/// second go out (50,000 instances at 100 a second: every 500 s).
+/// Called by the status batch only; owns its one step in flight, awaited by `shutdown`.
+package actor HealthSweep {
+    package let ttl: TimeInterval
+    package let rate: Double
+    private var cursor = ""
+    private var lastStep: Date?
+    /// Ready instances in the last full pass (the period's basis), and in the current one.
+    private var fleet = 0
+    private var passCount = 0
+    private var attention: Set<String> = []
+    private var running: Task<Void, Never>?
+    private var stopped = false
+
+    package init(ttl: TimeInterval, rate: Double) {
+        self.ttl = ttl
+        self.rate = rate
+    }
+
+    /// One step: the ready instances after `after` in id order, at most `limit`; returns the last id
+    /// it read (nil: the end was reached), how many it read, and those whose ping disagreed.
+    package typealias Step = @Sendable (_ after: String, _ limit: Int) async -> (last: String?, count: Int, attention: [String])
+
+    /// The instances a step found changed since the last take, and the next step started unless
+    /// one runs.
+    package func take(now: Date, step: @escaping Step) -> Set<String> {
+        let found = attention
+        attention = []
+        guard running == nil, !stopped else { return found }
+        let period = max(ttl, Double(fleet) / rate)
+        let elapsed = min(period, lastStep.map { now.timeIntervalSince($0) } ?? period)
+        let limit = max(8, Int((Double(fleet) * elapsed / period).rounded(.up)))
+        lastStep = now
+        let after = cursor
+        running = Task { [weak self] in
+            let result = await step(after, limit)
+            await self?.finish(result)
+        }
+        return found
+    }
+
+    private func finish(_ result: (last: String?, count: Int, attention: [String])) {
+        running = nil
+        attention.formUnion(result.attention)
+        passCount += result.count
+        if let last = result.last {
+            cursor = last
+        } else {
+            cursor = ""
+            fleet = passCount
+            passCount = 0
+        }
+    }
+
+    /// Waits for the step in flight (tests: what the sweep found, now).
+    package func stepFinished() async { await running?.value }
+
+    package func shutdown() async {
+        stopped = true
+        await running?.value
+    }
+}
