@@ -28,6 +28,9 @@ public struct ReconcilerSettings: Sendable {
     /// The whole of desired state and the instance rows is read again this often; between, a tick
     /// reads only the rows written since the last one (`FleetCache`).
     public var fullReadEvery: Duration = .seconds(600)
+    /// A template's status counts its agents (how many are in sync): counted again when the template
+    /// changes, and at most this often when only its agents do.
+    public var templateStatusEvery: Duration = .seconds(5)
     /// Off: the replica serves the API only and never competes for the lease.
     public var enabled = true
     /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
@@ -81,6 +84,9 @@ public actor Reconciler {
     private var cache: FleetCache?
     /// What the last plan said to look at again whether it changes or not.
     private var watched = PlanScope()
+    /// Templates whose agents changed since their statuses were last counted, and when that was.
+    private var templatesDue = Set<String>()
+    private var templatesCountedAt: Date?
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
     /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
     /// cancelled when the term ends.
@@ -339,14 +345,19 @@ public actor Reconciler {
     private func writeStatuses(_ state: TickState, scope: PlanScope?, cache: FleetCache, fence: Fence, now: Date,
                                backoffs: [String: WorkQueue.KeyState]) async throws {
         let input = state.input
-        let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        // Positions, not copies of the views (tens of thousands of them).
+        var instanceAt: [String: Int] = [:]
+        instanceAt.reserveCapacity(input.instances.count)
+        for (k, i) in input.instances.enumerated() { if let agent = i.agent, instanceAt[agent] == nil { instanceAt[agent] = k } }
+        let instanceOfAgent = { (agent: String) in instanceAt[agent].map { input.instances[$0] } }
         var agentWrites: [(String, JSONValue)] = []
-        var templatesToWrite = state.changedTemplates
         for agent in input.agents where scope?.agents.contains(agent.name) ?? true {
-            if let template = agent.spec.template { templatesToWrite.insert(template) }
+            // A template's counts read every agent of it: recomputed when the template changes, and at
+            // most every `templateStatusEvery` when only its agents do.
+            if let template = agent.spec.template { templatesDue.insert(template) }
             guard let meta = state.agentMeta[agent.name] else { continue }
             let previous = try? meta.status.decode(AgentStatus.self)
-            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent[agent.name],
+            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent(agent.name),
                                              templates: input.templates, now: now, backoffs: backoffs)
             if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
         }
@@ -361,6 +372,9 @@ public actor Reconciler {
             if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
         }
         var templateWrites: [(String, JSONValue)] = []
+        let countsDue = templatesCountedAt.map { now.timeIntervalSince($0) >= WorkQueue.seconds(settings.templateStatusEvery) } ?? true
+        let templatesToWrite = state.changedTemplates.union(countsDue ? templatesDue : [])
+        if countsDue { templatesDue = []; templatesCountedAt = now }
         for (name, template) in input.templates where scope == nil || templatesToWrite.contains(name) {
             let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
             let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)

@@ -136,7 +136,8 @@ package actor FleetCache {
         input.numberStockDue = batch.numberStock != nil
         // A whole read plans the whole fleet, as every tick once did.
         let scope = read.changed == nil ? nil
-            : PlanScope.expanding(instances: changed.instances, agents: changed.agents, templates: changed.templates, in: input)
+            : PlanScope.expanding(instances: changed.instances, agents: changed.agents, templates: changed.templates, in: input,
+                                  instanceAt: instanceIndex)
         var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta,
                               orphanNames: (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }, storedHealth: storedHealth,
                               changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))

@@ -234,14 +234,14 @@ package enum StatusBuilder {
 
     /// A template's agents, and how many run its current configuration: its runtime settings,
     /// every declared tool in hand (the key at its limit), none it no longer declares.
-    package static func template(_ name: String, _ template: TemplateView, agents: [AgentView], instances: [String: InstanceView],
+    package static func template(_ name: String, _ template: TemplateView, agents: [AgentView], instances: (String) -> InstanceView?,
                          templates: [String: TemplateView]) -> AgentTemplateStatus {
         let users = agents.filter { $0.spec.template == name && !$0.deleting }
         var status = AgentTemplateStatus()
         status.observedGeneration = template.generation
         status.agents = users.count
         status.agentsSynced = users.filter { agent in
-            guard let instance = instances[agent.name] else { return false }
+            guard let instance = instances(agent.name) else { return false }
             let config = agent.config(templates)
             // What the current generation asks for, compared field by field: a change of tools
             // alone pushes nothing to the runtime, so the generation it was configured at may be older.

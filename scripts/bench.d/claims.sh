@@ -61,7 +61,7 @@ q -c "VACUUM ANALYZE pool.instances" 2>/dev/null
 sed "s/'concierge'/'plain'/g" scripts/bench.d/claim.pgbench.sql >/tmp/convos-bench-claim-plain.sql
 sqlonly=$(pgb /tmp/convos-bench-claim-plain.sql)
 if [ "$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")" = 0 ]; then echo "the claim statement claimed nothing under pgbench" >&2; exit 1; fi
-q -c "DELETE FROM pool.events WHERE message LIKE 'bound to %'" -c "DELETE FROM pool.instances" -c "DELETE FROM pool.agents" -c "VACUUM ANALYZE"
+q -c "TRUNCATE pool.instances, pool.agents, pool.events, pool.dirty CASCADE" -c "VACUUM ANALYZE"
 echo "physical limit: the minimal claim (one UPDATE ... FOR UPDATE SKIP LOCKED), pgbench prepared, 16 clients: ${minimal}/s"
 echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonly}/s"
 

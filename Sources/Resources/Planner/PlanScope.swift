@@ -25,9 +25,14 @@ public struct PlanScope: Sendable, Equatable {
     /// and each agent of a changed template (its configuration is the template's). Pools need no
     /// expansion: what of an instance's plan reads its pool (the image of a start) is only planned
     /// for provisioning instances, which are always watched.
-    public static func expanding(instances: Set<String>, agents: Set<String>, templates: Set<String>, in input: PlannerInput) -> PlanScope {
+    /// `instanceAt`: each instance's position in `input.instances`, when the caller keeps one (a
+    /// tick: no pass over the fleet for a few changes).
+    public static func expanding(instances: Set<String>, agents: Set<String>, templates: Set<String>, in input: PlannerInput,
+                                 instanceAt: [String: Int]? = nil) -> PlanScope {
         var scope = PlanScope(instances: instances, agents: agents)
-        if !instances.isEmpty {
+        if let instanceAt {
+            for id in instances { if let k = instanceAt[id], let agent = input.instances[k].agent { scope.agents.insert(agent) } }
+        } else if !instances.isEmpty {
             for instance in input.instances where instances.contains(instance.id) {
                 if let agent = instance.agent { scope.agents.insert(agent) }
             }

@@ -8,19 +8,28 @@ extension Planner {
     /// How long an upgraded runtime has to come back ready before it is rolled back.
     public static let upgradeTimeout: TimeInterval = 300
 
-    static func planRollout(_ pool: PoolView, input: PlannerInput, agents: [String: AgentView]) -> [Action] {
+    static func planRollout(_ pool: PoolView, input: PlannerInput, agentAt: [String: Int]) -> [Action] {
         guard let digest = pool.digest, let image = ImageReference(pool.spec.image) else { return [] }
         let imageOf = { (d: String) in "\(image.registry)/\(image.repository)@\(d)" }
         let policy = pool.spec.rollout ?? RolloutPolicy()
-        // Agents a rollout may move: claimed, configured, not tainted or waiting, not being deleted, not pinned.
-        let claimed = input.instances.filter { i in
-            guard i.pool == pool.name, i.state == .claimed, i.configured, i.acceptance == nil, let name = i.agent, let agent = agents[name] else { return false }
-            return !agent.deleting && agent.spec.runtimeImage == nil
-        }.sorted { ($0.agent ?? "", $0.id) < ($1.agent ?? "", $1.id) }
+        // Agents a rollout may move: claimed, configured, not tainted or waiting, not being deleted,
+        // not pinned. Positions first, in the agents' order: views are copied only for what is planned.
+        let positions = input.instances.indices.filter { k in
+            let i = input.instances[k]
+            guard i.pool == pool.name, i.state == .claimed, i.configured, i.acceptance == nil, let name = i.agent, let a = agentAt[name] else { return false }
+            return !input.agents[a].deleting && input.agents[a].spec.runtimeImage == nil
+        }
+        let inFlightAt = positions.filter { input.instances[$0].upgradePhase != nil }
         var actions: [Action] = []
-        let version = targetVersion(pool, digest: pool.rollout?.goal ?? digest, input: input.instances)
-        for i in claimed where i.upgradePhase != nil { actions += follow(i, input: input, image: imageOf, targetVersion: version) }
-        let idle = claimed.filter { $0.upgradePhase == nil }
+        let version = inFlightAt.isEmpty ? nil : targetVersion(pool, digest: pool.rollout?.goal ?? digest, input: input.instances)
+        for k in Self.ordered(inFlightAt, input.instances) { actions += follow(input.instances[k], input: input, image: imageOf, targetVersion: version) }
+        let idleAt = positions.filter { input.instances[$0].upgradePhase == nil }
+        let claimedCount = positions.count
+        // Only the agents that may move are copied and sorted; a steady fleet has none.
+        let idle = Self.ordered(idleAt.filter { k in
+            let i = input.instances[k]
+            return i.upgradeRequested || i.digest != digest || (pool.rollout?.undo ?? false)
+        }, input.instances).map { input.instances[$0] }
         // `self-upgrade`: the runtime asked for its pool's digest now, through the same gates.
         for i in idle where i.upgradeRequested && i.digest != digest {
             actions.append(.upgradeInstance(instance: i.id, agent: i.agent!, digest: digest, image: imageOf(digest)))
@@ -44,19 +53,25 @@ extension Planner {
             }
             return i.digest == digest || i.upgradeRequested ? nil : (i, digest)
         }
-        let inFlight = claimed.count - idle.count
-        var room = policy.unavailable(of: claimed.count) - inFlight
+        let inFlight = inFlightAt.count
+        var room = policy.unavailable(of: claimedCount) - inFlight
         if policy.canaries > 0, !rollout.undo {
             // The first `canary` agents on the target must have been healthy there a minute before the rest go.
-            let onTarget = idle.filter { $0.digest == digest }
+            let onTarget = idleAt.lazy.map { input.instances[$0] }.filter { $0.digest == digest }
             let proven = onTarget.filter { $0.healthy && input.now.timeIntervalSince($0.upgradedAt ?? $0.createdAt) >= input.settings.canaryProof }.count
-            let wanted = min(policy.canaries, claimed.count)
-            if proven < wanted { room = min(room, wanted - onTarget.count - inFlight) }
+            let onTargetCount = onTarget.count
+            let wanted = min(policy.canaries, claimedCount)
+            if proven < wanted { room = min(room, wanted - onTargetCount - inFlight) }
         }
         for (i, goal) in moves.prefix(max(0, room)) {
             actions.append(.upgradeInstance(instance: i.id, agent: i.agent!, digest: goal, image: imageOf(goal)))
         }
         return actions
+    }
+
+    /// Positions of `instances` in the agents' order (then the instances'), as rollouts move them.
+    static func ordered(_ positions: [Int], _ instances: [InstanceView]) -> [Int] {
+        positions.sorted { (instances[$0].agent ?? "", instances[$0].id) < (instances[$1].agent ?? "", instances[$1].id) }
     }
 
     /// An upgrade in flight: its commit made (`upgradeStartedAt`), then its runtime ready on the new

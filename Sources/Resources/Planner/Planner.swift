@@ -12,7 +12,11 @@ public enum Planner {
         let scope = input.auditDue ? nil : scope
         var actions: [Action] = []
         var watch = PlanScope()
-        let instanceOfAgent = Dictionary(input.instances.compactMap { i in i.agent.map { ($0, i) } }, uniquingKeysWith: { a, _ in a })
+        // Positions, not copies: a tick sees tens of thousands of instances, and a view is large.
+        var instanceAt: [String: Int] = [:]
+        instanceAt.reserveCapacity(input.instances.count)
+        for (k, i) in input.instances.enumerated() { if let agent = i.agent, instanceAt[agent] == nil { instanceAt[agent] = k } }
+        let instanceOfAgent = InstanceLookup(instances: input.instances, at: instanceAt)
         let poolsByName = Dictionary(input.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
         // Instances: provisioning ones started and promoted, broken ones failed and removed.
@@ -24,7 +28,7 @@ public enum Planner {
         }
 
         // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
-        let waiting = input.agents.filter { !$0.deleting && instanceOfAgent[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
+        let waiting = input.agents.filter { !$0.deleting && instanceAt[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
         let fallback = defaultPool(input.pools)?.name
         var idleLeft: [String: Int] = [:]
         for instance in input.instances where instance.state == .idle && !instance.deployFailed { idleLeft[instance.pool, default: 0] += 1 }
@@ -68,14 +72,16 @@ public enum Planner {
         }
         for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
         // Claimed agents onto their pool's digest (Planner+Rollout).
-        let agentsByName = Dictionary(input.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        for pool in input.pools { actions += planRollout(pool, input: input, agents: agentsByName) }
+        var agentAt: [String: Int] = [:]
+        agentAt.reserveCapacity(input.agents.count)
+        for (k, agent) in input.agents.enumerated() where agentAt[agent.name] == nil { agentAt[agent.name] = k }
+        for pool in input.pools { actions += planRollout(pool, input: input, agentAt: agentAt) }
         return ScopedPlan(actions: actions, watch: watch)
     }
 
     /// One agent's own actions: torn down and removed when deleted, rebound when its instance was
     /// lost, else configured and equipped (`planClaimed`).
-    static func planAgent(_ agent: AgentView, instance: InstanceView?, input: PlannerInput, instanceOfAgent: [String: InstanceView]) -> [Action] {
+    static func planAgent(_ agent: AgentView, instance: InstanceView?, input: PlannerInput, instanceOfAgent: InstanceLookup) -> [Action] {
         if agent.deleting {
             if let instance { return [.teardown(instance: instance.id, reason: "AgentDeleted")] }
             return [.removeAgent(agent: agent.name)]
@@ -87,6 +93,13 @@ public enum Planner {
             return [.instanceLost(agent: agent.name, instance: instance.id, rebind: agent.spec.onInstanceLost != .fail)]
         }
         return planClaimed(agent, instance, input: input, parent: agent.spec.cloneFrom.flatMap { instanceOfAgent[$0] })
+    }
+
+    /// Each agent's instance, by its position in the input.
+    struct InstanceLookup {
+        let instances: [InstanceView]
+        let at: [String: Int]
+        subscript(agent: String) -> InstanceView? { at[agent].map { instances[$0] } }
     }
 
     /// The pool agents claim from: `default` when it exists, else the first by name.

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Fleet scale (issue 26): for each size, a fleet seeded straight into the simulator and the database
+# (seed_fleet.py: 80% claimed agents with a conversation, 20% idle; building it through Railway's
+# pace would take days), then `serve --simulate --profile realistic` leading as in production
+# (5 s tick, webhooks off, so Railway is polled and listed). After the first tick (a whole read),
+# 60 s of quiet ticks are sampled from /status, with a resync of the whole fleet inside the window
+# (RESYNC_INTERVAL=60s), and Railway's requests counted by the simulator. Prints each figure beside
+# its bound.
+# Called by scripts/bench, or alone: bash scripts/bench.d/scale.sh [SIZE...]   (default 1000 10000 50000)
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$repo"
+. scripts/lib/common.sh
+bench_alone scale
+server=0
+sizes=${*:-1000 10000 50000}
+for size in $sizes; do
+    db=bench_scale_$size
+    command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null
+    export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/$db" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info LOG_FORMAT=json
+    export CONTROLLER_URL="http://127.0.0.1:$PORT"
+    q() { command psql "$DATABASE_URL" -qAt "$@"; }
+    log=/tmp/convos-bench-scale-$size.log
+    RESYNC_INTERVAL=60s "$bin" serve --simulate --profile realistic --railway-tokens 3 >"$log" 2>&1 & server=$!
+    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
+    "$bin" apply -f - >/dev/null <<'YAML'
+apiVersion: agents.convos.org/v1
+kind: Pool
+metadata: {name: default}
+spec: {minIdle: 0, maxInstances: 100000, image: "ghcr.io/xmtplabs/convos-runtime:production"}
+---
+apiVersion: agents.convos.org/v1
+kind: AgentTemplate
+metadata: {name: plain}
+spec: {agentName: Plain, instructions: "Be plain."}
+YAML
+    until [ -n "$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")" ]; do sleep 0.2; done
+    digest=$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")
+    sim=$(sim_url "$log")
+    python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
+    SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null
+    # Each agent's OpenRouter key, as a fleet that has run a while holds them (none is made in the window).
+    q -c "INSERT INTO services.tool_resources (instance_id, tool, external_id, idempotency_name, state)
+          SELECT instance_id, 'openrouter', 'key-' || instance_id, 'convos-' || instance_id || '-openrouter', 'ready' FROM pool.instances WHERE state = 'claimed'"
+    q -c "VACUUM ANALYZE" 2>/dev/null
+    # The first tick after the seed reads and plans the whole fleet; then the steady state.
+    until [ "$(q -c "SELECT count(*) FROM pool.agents WHERE status->>'phase' = 'Ready'")" -ge $((size * 4 / 5)) ]; do
+        kill -0 $server 2>/dev/null || { echo "the controller stopped; its log: $log" >&2; exit 1; }
+        sleep 1
+    done
+    sleep 10
+    before=$(curl -fs "$sim/_sim/stats")
+    # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).
+    if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep 50 >/dev/null 2>&1 & fi
+    samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"])'; sleep 0.5; done)
+    after=$(curl -fs "$sim/_sim/stats")
+    rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
+    resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
+    python3 - "$size" "$before" "$after" "$rss" <<PY "$samples"
+import json, sys
+size, before, after, rss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024
+seen = {}
+for line in """$samples""".splitlines():
+    c, d = line.split(); seen[int(c)] = float(d)
+d = sorted(seen.values())
+p = lambda q: d[min(len(d) - 1, int(q * len(d)))]
+railway = after["railwayTotal"] - before["railwayTotal"]
+print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): quiet ticks sampled {len(d)} over 60 s (a resync of the fleet within): "
+      f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory {rss:.0f} MiB (bound 256 MiB); "
+      f"Railway requests in the minute {railway} (with its resync's pages; {railway * 60:,} an hour at this pace with a resync every minute; production lists every 10 minutes)")
+PY
+    stop_server
+done
