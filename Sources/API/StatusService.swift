@@ -33,7 +33,7 @@ public actor StatusService {
     }
 
     public struct Report: Encodable, Sendable {
-        package struct Tick: Encodable { let at: String?; let durationMs: Double?; let actions: Int; let count: Int }
+        package struct Tick: Encodable { let at: String?; let durationMs: Double?; let actions: Int; let count: Int; let phasesMs: [String: Double] }
         package struct Backoff: Encodable { let key: String; let action: String?; let failures: Int; let lastError: String?; let nextAttempt: String? }
         /// `quota`: what the provider's headers and 429s said, one entry per credential (Railway: per
         /// token of the pool, by index; never a token's value).
@@ -86,7 +86,8 @@ public actor StatusService {
             leader: observed.leader, thisReplica: reconciler.lease.holder, isLeader: snapshot.isLeader,
             pools: observed.instances, agents: observed.agents,
             lastTick: .init(at: snapshot.lastTick.map(ISO8601.format), durationMs: snapshot.lastTickDuration.map { Metrics.seconds($0) * 1000 },
-                            actions: snapshot.lastActions, count: snapshot.ticks),
+                            actions: snapshot.lastActions, count: snapshot.ticks,
+                            phasesMs: snapshot.lastTickPhases.mapValues { Metrics.seconds($0) * 1000 }),
             queueDepth: snapshot.queueDepth,
             backoffs: observed.backoffs.sorted { $0.key < $1.key }.map { key, state in
                 .init(key: key, action: state.action, failures: state.failures, lastError: state.lastError, nextAttempt: state.nextAttempt.map(ISO8601.format))

@@ -49,6 +49,9 @@ public struct ReconcilerSnapshot: Sendable {
     public var ticks: Int
     public var lastTick: Date?
     public var lastTickDuration: Duration?
+    /// Where the last tick's time went: `read` (rows and the status batch), `plan`, `submit`,
+    /// `statuses` (computed and written), `prune` (events and logs, once a minute).
+    public var lastTickPhases: [String: Duration] = [:]
     public var lastActions: Int
     public var queueDepth: Int
     /// Instances by pool and state, and agents by phase, as of the last tick.
@@ -265,6 +268,13 @@ public actor Reconciler {
     package func tick() async {
         guard let queue, let cache, let fence = await lease.fence() else { return }
         let started = ContinuousClock.now
+        var phases: [String: Duration] = [:]
+        var mark = started
+        func lap(_ phase: String) {
+            let now = ContinuousClock.now
+            phases[phase] = now - mark
+            mark = now
+        }
         do {
             let now = clock.now
             // The status batch is a read; what it saw change is recorded below and what it found to
@@ -278,6 +288,7 @@ public actor Reconciler {
                 let services = self.services, observed = state.observed
                 try await Fencing.$current.withValue(fence.term) { try await services.recordObserved(observed) }
             }
+            lap("read")
             // Digests from the pools this tick already read; a lookup only when the cache is stale.
             await refreshDigests(state.input.pools)
             for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
@@ -291,12 +302,16 @@ public actor Reconciler {
             let plan = Planner.plan(state.input, scope: scope)
             self.watched = plan.watch
             let actions = plan.actions
+            lap("plan")
             // A full queue takes what claims wait for first.
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
                 await queue.submit(action)
             }
+            lap("submit")
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
+            lap("statuses")
             try await pruneEvents(fence: fence, now: now)
+            lap("prune")
             snapshotValue.lastActions = actions.count
             var counts: [String: [String: Int]] = [:]
             for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
@@ -311,6 +326,7 @@ public actor Reconciler {
         snapshotValue.ticks += 1
         snapshotValue.lastTick = clock.now
         snapshotValue.lastTickDuration = ContinuousClock.now - started
+        snapshotValue.lastTickPhases = phases
         snapshotValue.queueDepth = await queue.depth
         snapshotValue.backoffs = await queue.backingOff
         metrics.increment("convos_reconcile_ticks_total")

@@ -130,9 +130,13 @@ extension InProcessServices {
         var strays: [String] = []
         var stored = stored, projects = projects
         if plan.resync {
+            await observer.setResyncing(true)
             guard let all = try? await railway.projects(),
                   let fleet = try? await db.query("SELECT instance_id, deploy_status, railway_project_id FROM services.instances WHERE state = 'ready'")
-            else { return .none }
+            else {
+                await observer.setResyncing(false)
+                return .none
+            }
             for row in fleet.rows {
                 guard let id = try? row.decode("instance_id", as: String.self) else { continue }
                 stored[id] = try? row.decode("deploy_status", as: DeployStatus.self)

@@ -79,6 +79,9 @@ public struct InProcessServices: ServicesClient {
     /// Waits for the look at Railway a status batch started (tests want what Railway says now).
     package func lookFinished() async { await observer.lookFinished() }
 
+    /// Whether a look lists the whole fleet at Railway now (tests claim during one).
+    package var isResyncing: Bool { get async { await observer.resyncing } }
+
     /// The instance a runtime's `INSTANCE_SERVICES_TOKEN` belongs to, if any. Tokens are 256 random
     /// bits, so looking one up by equality reveals nothing useful through timing.
     public func instance(forServicesToken token: String) async throws -> String? {

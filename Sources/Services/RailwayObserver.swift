@@ -95,7 +95,12 @@ package actor RailwayObserver {
         for id in ids { lastPolled[id] = now; hinted.remove(id) }
     }
 
+    /// A resync's listing is under way (tests wait for one).
+    package private(set) var resyncing = false
+    package func setResyncing(_ on: Bool) { resyncing = on }
+
     package func resynced(orphans: [String], now: Date) {
+        resyncing = false
         lastResync = now
         self.orphans = orphans
         hinted = []

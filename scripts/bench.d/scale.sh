@@ -2,10 +2,11 @@
 # Fleet scale (issue 26): for each size, a fleet seeded straight into the simulator and the database
 # (seed_fleet.py: 80% claimed agents with a conversation, 20% idle; building it through Railway's
 # pace would take days), then `serve --simulate --profile realistic` leading as in production
-# (5 s tick, webhooks off, so Railway is polled and listed). After the first tick (a whole read),
-# 60 s of quiet ticks are sampled from /status, with a resync of the whole fleet inside the window
-# (RESYNC_INTERVAL=60s), and Railway's requests counted by the simulator. Prints each figure beside
-# its bound.
+# (5 s tick, webhooks off, so Railway is polled; RESYNC_INTERVAL 10 minutes, its default). After
+# the first ticks (a whole read, and the resync every leader starts with), 60 s of quiet ticks are
+# sampled from /status, and Railway's requests in them counted by the simulator; an hour's are
+# those at that pace plus six listings of the fleet (100 projects a page). Prints each figure
+# beside its bound.
 # Called by scripts/bench, or alone: bash scripts/bench.d/scale.sh [SIZE...]   (default 1000 10000 50000)
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
@@ -21,7 +22,7 @@ for size in $sizes; do
     export CONTROLLER_URL="http://127.0.0.1:$PORT"
     q() { command psql "$DATABASE_URL" -qAt "$@"; }
     log=/tmp/convos-bench-scale-$size.log
-    RESYNC_INTERVAL=60s "$bin" serve --simulate --profile realistic --railway-tokens 3 >"$log" 2>&1 & server=$!
+    "$bin" serve --simulate --profile realistic --railway-tokens 3 >"$log" 2>&1 & server=$!
     until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
     "$bin" apply -f - >/dev/null <<'YAML'
 apiVersion: agents.convos.org/v1
@@ -48,26 +49,33 @@ YAML
         kill -0 $server 2>/dev/null || { echo "the controller stopped; its log: $log" >&2; exit 1; }
         sleep 1
     done
+    # The first resync's checks (each runtime asked for its conversation) done: the steady state.
+    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["queueDepth"])')" -lt 5 ]; do sleep 1; done
     sleep 10
     before=$(curl -fs "$sim/_sim/stats")
     # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).
     if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep 50 >/dev/null 2>&1 & fi
-    samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"])'; sleep 0.5; done)
+    samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
     after=$(curl -fs "$sim/_sim/stats")
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
     python3 - "$size" "$before" "$after" "$rss" <<PY "$samples"
 import json, sys
 size, before, after, rss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024
-seen = {}
+seen, phases = {}, {}
 for line in """$samples""".splitlines():
-    c, d = line.split(); seen[int(c)] = float(d)
+    c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
 d = sorted(seen.values())
 p = lambda q: d[min(len(d) - 1, int(q * len(d)))]
 railway = after["railwayTotal"] - before["railwayTotal"]
-print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): quiet ticks sampled {len(d)} over 60 s (a resync of the fleet within): "
-      f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory {rss:.0f} MiB (bound 256 MiB); "
-      f"Railway requests in the minute {railway} (with its resync's pages; {railway * 60:,} an hour at this pace with a resync every minute; production lists every 10 minutes)")
+slowest = max(seen, key=seen.get)
+median = sorted(seen, key=seen.get)[len(seen) // 2]
+print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[median].items()))
+      + "; of the slowest: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[slowest].items())))
+hourly = railway * 60 + 6 * ((size + 99) // 100)
+print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): quiet ticks sampled {len(d)} over 60 s: "
+      f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory, the simulated cloud in the same process, "
+      f"{rss:.0f} MiB (bound 256 MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
 PY
     stop_server
 done

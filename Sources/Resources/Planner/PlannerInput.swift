@@ -162,8 +162,54 @@ public enum ServicesErrorCode: String, WireEnum {
     }
 }
 
-/// One instance, joined with what the services layer and Railway say of it.
+/// One instance, joined with what the services layer and Railway say of it. A value, copied as
+/// one reference (copy on write): a tick passes tens of thousands of them around, and copying
+/// thirty fields each time was most of a quiet tick's cost at 10,000 instances.
+@dynamicMemberLookup
 public struct InstanceView: Sendable, Equatable {
+    private final class Box: @unchecked Sendable {
+        // Written only while uniquely referenced (`fields`' setter copies first).
+        var fields: InstanceFields
+        init(_ fields: InstanceFields) { self.fields = fields }
+    }
+    private var box: Box
+
+    public var fields: InstanceFields {
+        get { box.fields }
+        set {
+            if isKnownUniquelyReferenced(&box) { box.fields = newValue } else { box = Box(newValue) }
+        }
+    }
+
+    public subscript<T>(dynamicMember key: WritableKeyPath<InstanceFields, T>) -> T {
+        get { box.fields[keyPath: key] }
+        set {
+            if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
+            box.fields[keyPath: key] = newValue
+        }
+    }
+
+    public init(_ fields: InstanceFields) { box = Box(fields) }
+
+    public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
+                createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: DeployStatus? = .success,
+                tools: [ToolName: ToolView] = [:], envPending: Bool = false, conversationId: String? = nil, inviteUrl: String? = nil,
+                joined: Bool? = nil, runtimeConfig: RuntimeConfig? = nil, refusedConfig: RuntimeConfig? = nil, templateGeneration: Int? = nil,
+                cloneSummaryDone: Bool = false, parentInstance: String? = nil) {
+        box = Box(InstanceFields(id: id, pool: pool, state: state, digest: digest, url: url, agent: agent, createdAt: createdAt, setup: setup, health: health, deployStatus: deployStatus, tools: tools, envPending: envPending, conversationId: conversationId, inviteUrl: inviteUrl, joined: joined, runtimeConfig: runtimeConfig, refusedConfig: refusedConfig, templateGeneration: templateGeneration, cloneSummaryDone: cloneSummaryDone, parentInstance: parentInstance))
+    }
+
+    public static func == (a: InstanceView, b: InstanceView) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
+
+    public var deployFailed: Bool { box.fields.health == .deployFailed }
+    public var healthy: Bool { box.fields.health == .healthy }
+    public var configured: Bool { box.fields.conversationId != nil }
+    /// Its Railway project is gone: listed missing at a resync, then confirmed by id.
+    public var lost: Bool { box.fields.setup == .created && box.fields.deployStatus == .missing }
+}
+
+/// An instance's fields, held by `InstanceView` behind one reference.
+public struct InstanceFields: Sendable, Equatable {
     public var id: String
     public var pool: String
     public var state: InstanceState
@@ -241,11 +287,6 @@ public struct InstanceView: Sendable, Equatable {
         self.parentInstance = parentInstance
     }
 
-    public var deployFailed: Bool { health == .deployFailed }
-    public var healthy: Bool { health == .healthy }
-    public var configured: Bool { conversationId != nil }
-    /// Its Railway project is gone: listed missing at a resync, then confirmed by id.
-    public var lost: Bool { setup == .created && deployStatus == .missing }
 }
 
 /// The part of an agent's configuration its running runtime holds: what `/pool/provision` and
