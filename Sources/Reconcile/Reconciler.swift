@@ -99,6 +99,8 @@ public actor Reconciler {
     private var leaseLost = false
     private var stopping = false
     private var digests: [String: (digest: String, at: Date)] = [:]
+    /// Pools whose digest is being looked up (`refreshDigests`).
+    private var resolving = Set<String>()
     private var orphansSeen: [String: Date] = [:]
     /// The failing keys as last written to `pool.action_backoffs`; nil at the start of a term,
     /// when the table is written whole.
@@ -289,8 +291,10 @@ public actor Reconciler {
                 try await Fencing.$current.withValue(fence.term) { try await services.recordObserved(observed) }
             }
             lap("read")
-            // Digests from the pools this tick already read; a lookup only when the cache is stale.
-            await refreshDigests(state.input.pools)
+            phases.merge(state.readPhases) { a, _ in a }
+            // Digests from the pools this tick already read; a stale one is looked up beside the
+            // ticks (GHCR answers in 200 ms: no tick waits on it).
+            refreshDigests(state.input.pools)
             for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
             for name in state.orphanNames where orphansSeen[name] == nil { orphansSeen[name] = now }
             orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
@@ -344,15 +348,37 @@ public actor Reconciler {
         if let mark = await cache?.readMark { _ = try await StoredState.pruneChanges(db, before: mark) }
     }
 
-    private func refreshDigests(_ pools: [PoolView]) async {
+    /// Starts a lookup of each pool's digest whose cached one is stale, unless one runs; the first
+    /// one of a pool is awaited by the tick's next turn (nothing is created before it).
+    private func refreshDigests(_ pools: [PoolView]) {
         for pool in pools {
-            guard let image = ImageReference(pool.spec.image) else { continue }
+            guard let image = ImageReference(pool.spec.image), !resolving.contains(pool.name) else { continue }
             if let cached = digests[pool.name], clock.now.timeIntervalSince(cached.at) < WorkQueue.seconds(settings.digestTTL) { continue }
-            do {
-                digests[pool.name] = (try await ghcr.resolve(image), clock.now)
-            } catch {
-                logger.warning("image digest not resolved", ["pool": pool.name, "image": pool.spec.image, "error": error.description])
+            resolving.insert(pool.name)
+            let ghcr = self.ghcr, name = pool.name
+            _ = supervisor.spawn("digest \(name)") { [weak self] in
+                let result = await Self.lookUp(ghcr, image)
+                await self?.resolved(name, image: image, result)
             }
+        }
+    }
+
+    /// A plain function for the task's body: a typed-throws do/catch inside a task's closure is
+    /// what corrupted memory in release builds (Swift 6.3.1, see `InProcessServices.poll`).
+    private static func lookUp(_ ghcr: GHCRClient, _ image: ImageReference) async -> Result<String, ProviderError> {
+        do { return .success(try await ghcr.resolve(image)) } catch { return .failure(error) }
+    }
+
+    private func resolved(_ pool: String, image: ImageReference, _ result: Result<String, ProviderError>) {
+        resolving.remove(pool)
+        switch result {
+        case .success(let digest):
+            let changed = digests[pool]?.digest != digest
+            digests[pool] = (digest, clock.now)
+            // A new digest is planned for at once, as when the tick looked it up itself.
+            if changed { wake() }
+        case .failure(let error):
+            logger.warning("image digest not resolved", ["pool": pool, "image": image.description, "error": error.description])
         }
     }
 

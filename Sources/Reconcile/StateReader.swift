@@ -24,6 +24,8 @@ package struct TickState: Sendable {
     package var changedTemplates: Set<String> = []
     /// The instances the status batch answered for this tick.
     package var asked: Set<String> = []
+    /// How long the rows and the batch took, and how many instances the batch was asked about.
+    package var readPhases: [String: Duration] = [:]
 }
 
 /// The leader's copy of desired state and of each instance's row and last observed status: what a
@@ -62,6 +64,7 @@ package actor FleetCache {
     /// watch list; `fullEvery`: how often the whole is read again.
     package func read(now: Date, digests: [String: String], failureWindow: TimeInterval, watched: PlanScope,
                                fullEvery: TimeInterval) async throws -> TickState {
+        let started = ContinuousClock.now
         let whole = mark == nil || fullAt.map { now.timeIntervalSince($0) >= fullEvery } ?? true
         let read = try await StoredState.changes(db, since: whole ? nil : mark, digests: digests, failureWindow: failureWindow)
         mark = read.mark
@@ -111,7 +114,9 @@ package actor FleetCache {
         if read.changed != nil { ask.formUnion(instanceKeys) }
         for instance in input.instances where !Self.steady(instance) { ask.insert(instance.id) }
         ask = ask.filter { stored[$0] != nil }
+        let rowsDone = ContinuousClock.now
         let batch = try await services.statusBatch(ask.sorted())
+        let batchDone = ContinuousClock.now
         for (id, status) in batch.statuses where stored[id] != nil { observedStatus[id] = status }
         // Every instance the rows or the batch touched is seen again.
         for id in changed.instances.union(batch.statuses.keys) {
@@ -142,6 +147,8 @@ package actor FleetCache {
                               orphanNames: (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }, storedHealth: storedHealth,
                               changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))
         state.observed = batch.observed ?? [:]
+        state.readPhases = ["read.rows": rowsDone - started, "read.batch": batchDone - rowsDone,
+                            "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone]
         return state
     }
 

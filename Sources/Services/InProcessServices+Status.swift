@@ -163,7 +163,9 @@ extension InProcessServices {
                 let confirmed = await poll(vanished, projects: projects)
                 for id in vanished { seen[id] = confirmed[id] ?? stored[id] }
             }
-            let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") }.sorted()
+            // Projects of our naming with no instance standing: kept for the batches to check again
+            // (a row made since), not the whole listing (each batch would look all of it up).
+            let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") && stored[String($0.dropFirst(13))] == nil }.sorted()
             await observer.resynced(orphans: orphans, now: now)
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
