@@ -28,19 +28,7 @@ start_controller() {
     until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
 }
 start_controller
-"$bin" apply -f - >/dev/null <<'YAML'
-apiVersion: agents.convos.org/v1
-kind: Pool
-metadata: {name: default}
-spec: {minIdle: 0, maxInstances: 100000, image: "ghcr.io/xmtplabs/convos-runtime:production"}
----
-apiVersion: agents.convos.org/v1
-kind: AgentTemplate
-metadata: {name: plain}
-spec: {agentName: Plain, instructions: "Be plain."}
-YAML
-until [ -n "$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")" ]; do sleep 0.2; done
-digest=$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")
+seed_specs
 sim=$(sim_url "$log")
 stop_server
 

@@ -24,19 +24,7 @@ for size in $sizes; do
     log=/tmp/convos-bench-scale-$size.log
     "$bin" serve --simulate --profile realistic --railway-tokens 3 >"$log" 2>&1 & server=$!
     until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
-    "$bin" apply -f - >/dev/null <<'YAML'
-apiVersion: agents.convos.org/v1
-kind: Pool
-metadata: {name: default}
-spec: {minIdle: 0, maxInstances: 100000, image: "ghcr.io/xmtplabs/convos-runtime:production"}
----
-apiVersion: agents.convos.org/v1
-kind: AgentTemplate
-metadata: {name: plain}
-spec: {agentName: Plain, instructions: "Be plain."}
-YAML
-    until [ -n "$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")" ]; do sleep 0.2; done
-    digest=$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")
+    seed_specs
     sim=$(sim_url "$log")
     python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
     SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null

@@ -66,6 +66,28 @@ pg_stop() {
 }
 
 # free_port: a TCP port on loopback that nothing listens on now.
+# seed_specs: applies, through the controller at $CONTROLLER_URL with $bin, the pool `default`
+# (minIdle 0, maxInstances 100,000) and the template `plain` that seed_fleet.py's agents use, and
+# sets $digest once the pool's image is resolved (the seeded instances run it).
+seed_specs() {
+    "$bin" apply -f - >/dev/null <<'YAML'
+apiVersion: agents.convos.org/v1
+kind: Pool
+metadata: {name: default}
+spec: {minIdle: 0, maxInstances: 100000, image: "ghcr.io/xmtplabs/convos-runtime:production"}
+---
+apiVersion: agents.convos.org/v1
+kind: AgentTemplate
+metadata: {name: plain}
+spec: {agentName: Plain, instructions: "Be plain."}
+YAML
+    digest=""
+    until [ -n "$digest" ]; do
+        sleep 0.2
+        digest=$(command psql "$DATABASE_URL" -qAt -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'")
+    done
+}
+
 # sim_url LOG: the simulated cloud's URL, from the JSON log of `serve --simulate` (LOG_FORMAT=json).
 sim_url() {
     python3 -c 'import json,sys
