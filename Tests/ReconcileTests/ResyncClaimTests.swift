@@ -58,11 +58,11 @@ import TestSupport
                                   [count])
         }
         // The leader has taken them in, and the resyncs (every second in tests) list them all.
-        try await eventually("the fleet seen", timeout: .seconds(120)) {
+        try await eventually("the fleet seen", timeout: .seconds(400)) {
             (await t.controller.reconciler.snapshot.instances["bulk"]?["idle"] ?? 0) == count
         }
         let local = try #require(t.controller.services as? InProcessServices)
-        try await eventually("a resync under way", timeout: .seconds(60)) { await local.isResyncing }
+        try await eventually("a resync under way", timeout: .seconds(120)) { await local.isResyncing }
 
         let started = ContinuousClock.now
         let response = try await t.claim("plain", owner: "u1", wait: 10)
