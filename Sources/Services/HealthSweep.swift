@@ -13,9 +13,8 @@ package actor HealthSweep {
     package let rate: Double
     private var cursor = ""
     private var lastStep: Date?
-    /// Ready instances in the last full pass (the period's basis), and in the current one.
+    /// Ready instances as counted at the pass's start: the period's basis.
     private var fleet = 0
-    private var passCount = 0
     private var attention: Set<String> = []
     private var running: Task<Void, Never>?
     private var stopped = false
@@ -26,8 +25,9 @@ package actor HealthSweep {
     }
 
     /// One step: the ready instances after `after` in id order, at most `limit`; returns the last id
-    /// it read (nil: the end was reached), how many it read, and those whose ping disagreed.
-    package typealias Step = @Sendable (_ after: String, _ limit: Int) async -> (last: String?, count: Int, attention: [String])
+    /// it read (nil: the end was reached), how many it read, those whose ping disagreed, and, at a
+    /// pass's start (`after` empty), how many ready instances there are (the pace's basis).
+    package typealias Step = @Sendable (_ after: String, _ limit: Int) async -> (last: String?, count: Int, attention: [String], total: Int?)
 
     /// The instances a step found changed since the last take, and the next step started unless
     /// one runs.
@@ -47,16 +47,15 @@ package actor HealthSweep {
         return found
     }
 
-    private func finish(_ result: (last: String?, count: Int, attention: [String])) {
+    private func finish(_ result: (last: String?, count: Int, attention: [String], total: Int?)) {
         running = nil
+        // Counted at a pass's start: a large fleet is paced as large from its first pass, not after it.
+        if let total = result.total { fleet = total }
         attention.formUnion(result.attention)
-        passCount += result.count
         if let last = result.last {
             cursor = last
         } else {
             cursor = ""
-            fleet = passCount
-            passCount = 0
         }
     }
 

@@ -251,11 +251,15 @@ extension InProcessServices {
 
     /// One step of the steady fleet's sweep (`HealthSweep`): the next ready runtimes in id order not
     /// pinged lately, pinged; those not ready, or naming another version, need the batch's look.
-    package func sweepStep(after: String, limit: Int) async -> (last: String?, count: Int, attention: [String]) {
+    package func sweepStep(after: String, limit: Int) async -> (last: String?, count: Int, attention: [String], total: Int?) {
+        var total: Int?
+        if after.isEmpty {
+            total = try? await db.query("SELECT count(*)::int AS n FROM services.instances WHERE state = 'ready'").first?.decode("n", as: Int.self)
+        }
         guard let rows = try? await db.query("""
             SELECT instance_id, url, runtime_key FROM services.instances
             WHERE state = 'ready' AND instance_id > $1 ORDER BY instance_id LIMIT $2
-            """, [after, limit]).rows else { return (after, 0, []) }
+            """, [after, limit]).rows else { return (after, 0, [], total) }
         var probes: [(id: String, url: URL, key: String?)] = []
         var last: String?
         for row in rows {
@@ -274,7 +278,7 @@ extension InProcessServices {
             guard let answer, answer.ready else { return id }
             return answer.version != nil && answer.version != before[id]?.version ? id : nil
         }
-        return (rows.count < limit ? nil : last, rows.count, attention)
+        return (rows.count < limit ? nil : last, rows.count, attention, total)
     }
 
     /// `/pool/health` of each runtime, at most 40 at once; nil where it did not answer.
