@@ -99,21 +99,22 @@ public final class Controller: Sendable {
         let holder = "\(ProcessInfo.processInfo.hostName)/\(getpid())/\(UUID().uuidString.prefix(8))"
         let metrics = Metrics()
         let claimWaiters = ClaimWaiters(clock: clock)
+        let configuredBroadcast = ConfiguredBroadcast(db: db, local: claimWaiters)
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
-                                    metrics: metrics, clock: clock, supervisor: supervisor, wakeup: wakeup, listener: claimWaiters)
+                                    metrics: metrics, clock: clock, supervisor: supervisor, wakeup: wakeup, listener: configuredBroadcast)
         let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local, clock: clock)
         // The Kubernetes API's watches: one reader of the change log for all of them, woken by NOTIFY.
         let watches = KubeWatches(db: db, clock: clock)
         await watches.start(in: supervisor)
         // Apply, claim and delete wake this replica's reconciler directly and, through NOTIFY, the
         // leader's wherever it runs. A hint: polling every interval stays correct without it.
-        // NOTIFY convos_configured carries an agent name: claims waiting on another replica answer at once.
+        // NOTIFY convos_configured carries agent names: claims waiting on another replica answer at once.
         // NOTIFY convos_railway_event carries an instance id a Railway event named: its status is looked at next.
         let localForEvents = local
         let listener = PostgresListener(url: configuration.databaseURL,
                                         channels: ["convos_reconcile", "convos_configured", "convos_railway_event"]) { channel, payload in
             switch channel {
-            case "convos_configured": claimWaiters.signal(payload)
+            case "convos_configured": for agent in ConfiguredBroadcast.agents(in: payload) { claimWaiters.signal(agent) }
             case "convos_railway_event":
                 Task {
                     await localForEvents?.observer.hint(payload)

@@ -30,6 +30,8 @@ public actor PostgresConnection {
     var inTransaction = false
     /// Statements prepared on this session; a reconnect starts a new session with none.
     private var prepared: Set<String> = []
+    /// Plain-text statements prepared on this session (`query(_:_:)`), by their text.
+    private var cache = StatementCache()
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
@@ -70,6 +72,7 @@ public actor PostgresConnection {
         isBroken = false
         inTransaction = false
         prepared.removeAll()
+        cache = StatementCache()
         try runScript("""
             SET statement_timeout = \(settings.statementTimeoutMs);
             SET idle_in_transaction_session_timeout = \(settings.idleInTransactionTimeoutMs);
@@ -77,9 +80,35 @@ public actor PostgresConnection {
             """)
     }
 
-    /// Runs one statement with bound parameters and returns its rows.
+    /// Runs one statement with bound parameters and returns its rows. A query (SELECT, INSERT,
+    /// UPDATE, DELETE, WITH) is prepared on this session the first time its text is seen and only
+    /// executed after that, as drivers' statement caches do: planning the tick's and the
+    /// configure's statements cost more than running them (pg_stat_statements under a claim load).
+    /// The cache is bounded (`StatementCache.capacity`): when full, the least recently used
+    /// statement is deallocated between transactions, and inside one a new text runs unprepared.
     public func query(_ sql: String, _ parameters: [any PostgresEncodable] = []) throws -> PostgresRows {
-        try execute(sql, parameters)
+        guard StatementCache.cacheable(sql), let handle, !isBroken else { return try execute(sql, parameters) }
+        let name: String
+        if let known = cache.name(for: sql) {
+            name = known
+        } else {
+            if cache.isFull {
+                // DEALLOCATE fails in an aborted transaction: evict only outside one.
+                guard !inTransaction, let evicted = cache.evict() else { return try execute(sql, parameters) }
+                try runScript("DEALLOCATE \(evicted.name)")
+            }
+            let fresh = cache.insert(sql)
+            let result = PQprepare(handle, fresh, sql, Int32(parameters.count), nil)
+            defer { if let result { PQclear(result) } }
+            guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else {
+                cache.remove(sql)
+                try fail(handle, result)
+            }
+            name = fresh
+        }
+        return try execute(parameters) { handle, count, values in
+            PQexecPrepared(handle, name, count, values, nil, nil, 0)
+        }
     }
 
     /// Runs a prepared statement with bound parameters, preparing it on this session first if needed.

@@ -40,8 +40,8 @@ extension InstanceWrites {
                      tainted: try row.decode("acceptance", as: String?.self) == "tainted", conversationId: try row.decode("conversation_id"))
     }
 
-    /// The conversation `/pool/provision` answered, on the instance, and `NOTIFY convos_configured`
-    /// for claims waiting on another replica.
+    /// The conversation `/pool/provision` answered, on the instance. The caller tells the claims
+    /// waiting for it, after the commit (`ConversationListener`).
     package func recordConfigured(agent: String, instance: String, conversationId: String, inviteUrl: String?, joined: Bool,
                                   config: AgentConfig, templateGeneration: Int?) async throws {
         let runtimeConfig = try JSONValue.from(RuntimeConfig(config)).jsonText
@@ -54,7 +54,6 @@ extension InstanceWrites {
                 """, [instance, agent, conversationId, inviteUrl, joined, config.agentName, runtimeConfig, templateGeneration])
             try await Events.record(c, kind: "Agent", name: agent, reason: "Configured",
                                     message: "\(joined ? "joined" : "created") conversation \(conversationId), invite \(inviteUrl ?? "none")")
-            _ = try await c.query("SELECT pg_notify('convos_configured', $1)", [agent])
         }
     }
 

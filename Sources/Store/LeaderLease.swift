@@ -6,7 +6,13 @@ import Sync
 ///
 /// One replica holds it and reconciles; the others keep serving the API. The holder renews well
 /// inside the expiry; a holder that fails to renew stops at once. Every reconciler write runs in
-/// `fenced`, which checks the token under a share lock first, so a deposed leader's late writes fail.
+/// `fenced`, which checks the token under a key-share lock first, so a deposed leader's late writes fail.
+///
+/// The row's locks are chosen so that only a change of holder waits for writes in flight: each
+/// write holds `FOR KEY SHARE`; a renewal (an UPDATE of non-key columns, `FOR NO KEY UPDATE`) does
+/// not conflict with it and never waits; an acquire locks the row `FOR UPDATE` first, which waits
+/// for every write of the term before it. (With `FOR SHARE`, a renewal under a claim load waited
+/// behind the stream of writes: 461 ms on average, and a lease is 6 s.)
 /// The services schema's writes are fenced by the term's local deadline (`LeaseDeadline`) instead.
 public actor LeaderLease {
     public static let name = "reconciler"
@@ -32,15 +38,20 @@ public actor LeaderLease {
         deadline?.revoke()
         deadline = nil
         let sent = clock.monotonic
+        let holder = self.holder, seconds = self.seconds
         do {
-            let rows = try await db.query("""
-                INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
-                ON CONFLICT (name) DO UPDATE SET holder = $2, fencing_token = pool.leases.fencing_token + 1,
-                    acquired_at = now(), renewed_at = now(), expires_at = now() + make_interval(secs => $3)
-                WHERE pool.leases.expires_at < now()
-                RETURNING fencing_token
-                """, [Self.name, holder, seconds])
-            token = try rows.first?.decode("fencing_token", as: Int.self)
+            token = try await db.transaction { c -> Int? in
+                // Waits for the writes of the term being replaced (their FOR KEY SHARE), so none lands after.
+                _ = try await c.query("SELECT 1 FROM pool.leases WHERE name = $1 AND expires_at < now() FOR UPDATE", [Self.name])
+                let rows = try await c.query("""
+                    INSERT INTO pool.leases (name, holder, fencing_token, expires_at) VALUES ($1, $2, 1, now() + make_interval(secs => $3))
+                    ON CONFLICT (name) DO UPDATE SET holder = $2, fencing_token = pool.leases.fencing_token + 1,
+                        acquired_at = now(), renewed_at = now(), expires_at = now() + make_interval(secs => $3)
+                    WHERE pool.leases.expires_at < now()
+                    RETURNING fencing_token
+                    """, [Self.name, holder, seconds])
+                return try rows.first?.decode("fencing_token", as: Int.self)
+            }
         } catch {
             token = nil
         }
@@ -119,14 +130,15 @@ public struct Fence: Sendable {
     /// The term as the services' writes check it (`Fencing`), without the lease row.
     public var term: LeaseTerm { LeaseTerm(token: token, deadline: deadline) }
 
-    /// A transaction that first proves, under a share lock on the lease row, that this fence is
-    /// current. A new leader's acquire waits for the lock, so no write of ours lands after it.
+    /// A transaction that first proves, under a key-share lock on the lease row, that this fence is
+    /// current. A new leader's acquire (`FOR UPDATE`) waits for the lock, so no write of ours lands
+    /// after it; the holder's own renewals do not.
     public func transaction<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await db.transaction { c in
             // One round trip: the check, and the idle limit for the rest of this transaction.
             let rows = try await c.query("""
                 SELECT set_config('idle_in_transaction_session_timeout', $4, true) FROM pool.leases
-                WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now() FOR SHARE
+                WHERE name = $1 AND holder = $2 AND fencing_token = $3 AND expires_at > now() FOR KEY SHARE
                 """, [LeaderLease.name, holder, token, String(max(300, Int(idleLimit.timeInterval * 1000)))])
             guard !rows.isEmpty else { throw Lost(token: token) }
             return try await body(c)

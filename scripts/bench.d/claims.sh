@@ -56,12 +56,14 @@ echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonl
 # --- HTTP, the reconciler on
 start_controller
 sim=$(sim_url "$log")
-seeded=$(SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" 40000 "$digest" idle)
+seeded=$(SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" "${CLAIMS_FLEET:-40000}" "$digest" idle)
 q -c "VACUUM ANALYZE" 2>/dev/null
 # Until a tick has looked at them all.
 until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pools"]["default"]["idle"] if s.get("isLeader") else 0)' 2>/dev/null || echo 0)" -ge "$seeded" ]; do sleep 0.5; done
 sleep 6  # a quiet tick or two
 cpu0=$(awk '{print $14 + $15}' /proc/$server/stat)
+# CLAIMS_PERF=1: a CPU profile of the controller over the claims (perf report -i /tmp/convos-claims.perf).
+if [ "${CLAIMS_PERF:-0}" = 1 ]; then perf record -F 499 -g -p $server -o /tmp/convos-claims.perf -- sleep 10 >/dev/null 2>&1 & fi
 sed 's/concierge/plain/' scripts/bench.d/claim.lua >/tmp/convos-bench-claim-plain.lua
 out=$(wrk -t2 -c16 -d10s -s /tmp/convos-bench-claim-plain.lua "$CONTROLLER_URL/api/pool/claim?wait=0")
 cpu1=$(awk '{print $14 + $15}' /proc/$server/stat)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fleet scale (issue 26): for each size, a fleet seeded straight into the simulator and the database
 # (seed_fleet.py: 80% claimed agents with a conversation, 20% idle; building it through Railway's
-# pace would take days), then `serve --simulate --profile realistic` leading as in production
+# pace would take days), then `serve` leading as in production against `simulate --profile
+# realistic` running as its own process, so the controller's memory is its own
 # (5 s tick, webhooks off, so Railway is polled; RESYNC_INTERVAL 10 minutes, its default). After
 # the first ticks (a whole read, and the resync every leader starts with), 60 s of quiet ticks are
 # sampled from /status, and Railway's requests in them counted by the simulator; an hour's are
@@ -13,7 +14,8 @@ repo=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$repo"
 . scripts/lib/common.sh
 bench_alone scale
-server=0
+server=0 simulator=0
+trap 'stop_server; [ "$simulator" -gt 0 ] && kill "$simulator" 2>/dev/null; bench_exit' EXIT
 sizes=${*:-1000 10000 50000}
 for size in $sizes; do
     db=bench_scale_$size
@@ -22,10 +24,18 @@ for size in $sizes; do
     export CONTROLLER_URL="http://127.0.0.1:$PORT"
     q() { command psql "$DATABASE_URL" -qAt "$@"; }
     log=/tmp/convos-bench-scale-$size.log
-    "$bin" serve --simulate --profile realistic --railway-tokens 3 >"$log" 2>&1 & server=$!
-    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do sleep 0.1; done
+    simport=$(free_port)
+    "$bin" simulate --profile realistic --port "$simport" >/tmp/convos-bench-scale-sim-$size.log 2>&1 & simulator=$!
+    sim="http://127.0.0.1:$simport"
+    until curl -fs "$sim/_sim/stats" >/dev/null 2>&1; do sleep 0.1; done
+    RAILWAY_API_URL="$sim/railway/graphql/v2" GHCR_URL="$sim/ghcr" OPENROUTER_API_URL="$sim/openrouter/api/v1" \
+        TELNYX_API_URL="$sim/telnyx/v2" AGENTMAIL_API_URL="$sim/agentmail" BANKR_API_URL="$sim/bankr" INSTANCE_URL_SCHEME=http \
+        RAILWAY_API_TOKENS=sim-railway-token-1,sim-railway-token-2,sim-railway-token-3 RAILWAY_WORKSPACE_ID=sim-workspace \
+        OPENROUTER_PROVISIONING_KEY=sim-openrouter-key TELNYX_API_KEY=sim-telnyx-key AGENTMAIL_API_KEY=sim-agentmail-key \
+        BANKR_KEYS=$(python3 -c 'print(",".join(f"bk_sim_{i}" for i in range(1, 201)))') \
+        "$bin" serve >"$log" 2>&1 & server=$!
+    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do kill -0 $server 2>/dev/null || { cat "$log" >&2; exit 1; }; sleep 0.1; done
     seed_specs
-    sim=$(sim_url "$log")
     python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
     SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null
     # Each agent's OpenRouter key, as a fleet that has run a while holds them (none is made in the window).
@@ -46,10 +56,11 @@ for size in $sizes; do
     samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
     after=$(curl -fs "$sim/_sim/stats")
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
+    simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" <<PY "$samples"
 import json, sys
-size, before, after, rss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024
+size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
 seen, phases = {}, {}
 for line in """$samples""".splitlines():
     c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
@@ -62,8 +73,9 @@ print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v 
       + "; of the slowest: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[slowest].items())))
 hourly = railway * 60 + 6 * ((size + 99) // 100)
 print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): quiet ticks sampled {len(d)} over 60 s: "
-      f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory, the simulated cloud in the same process, "
-      f"{rss:.0f} MiB (bound 256 MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
+      f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory (its own process) "
+      f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
 PY
     stop_server
+    kill "$simulator" 2>/dev/null; wait "$simulator" 2>/dev/null || true; simulator=0
 done
