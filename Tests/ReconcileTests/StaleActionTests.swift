@@ -95,4 +95,44 @@ import TestSupport
         #expect(!first.deadline.holds, "the old term's fence stays stale")
         await t.stop()
     }
+
+    /// The lease row's locks: the holder renews while its writes are open (a renewal waiting behind
+    /// a stream of writes lost the lease under load), and a new holder's acquire waits for the old
+    /// term's open write, so that write lands before the new term and none after.
+    @Test func renewalsPassOpenWritesAndAnAcquireWaitsForThem() async throws {
+        let t = try await TestController.start(reconciler: TestController.noReconciler)
+        let db = t.controller.db
+        let old = LeaderLease(db: db, holder: "old", duration: .seconds(30))
+        #expect(await old.tryAcquire())
+        let fence = try #require(await old.fence())
+        let (release, releaseIt) = AsyncStream<Void>.makeStream()
+        let (opened, openedIt) = AsyncStream<Void>.makeStream()
+        let write = Task {
+            try await fence.transaction { c in
+                _ = try await c.query("INSERT INTO pool.events (kind, name, reason, message) VALUES ('Pool', 'default', 'LateWrite', 'old term')")
+                openedIt.yield()
+                for await _ in release { break }
+            }
+        }
+        for await _ in opened { break }
+        #expect(await old.renew(), "the renewal does not wait for the open write (it would time out after 15 s)")
+        // The term runs out; another replica's acquire must wait for the write still open.
+        _ = try await db.query("UPDATE pool.leases SET expires_at = now() - interval '1 second'")
+        let new = LeaderLease(db: db, holder: "new", duration: .seconds(30))
+        let acquire = Task { await new.tryAcquire() }
+        var waiting = 0
+        for _ in 0..<500 where waiting == 0 {
+            waiting = try await t.count("""
+                SELECT count(*)::int AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%FROM pool.leases%FOR UPDATE%'
+                """)
+            if waiting == 0 { try await Task.sleep(for: .milliseconds(20)) }
+        }
+        #expect(waiting == 1, "the acquire waits on the lease row")
+        releaseIt.yield()
+        try await write.value
+        #expect(await acquire.value)
+        #expect(await new.token == 2)
+        #expect(try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE reason = 'LateWrite'") == 1, "the open write landed, before the new term")
+        await t.stop()
+    }
 }
