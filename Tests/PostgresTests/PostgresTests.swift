@@ -163,6 +163,39 @@ import TestSupport
         await admin.close()
     }
 
+    /// Plain-text queries are prepared once per session and reused; past the cache's capacity the
+    /// least recently used is deallocated between transactions, and inside one a new text runs
+    /// unprepared, so the session never holds more than the capacity, and every answer is right.
+    @Test func plainQueriesArePreparedOncePerSessionWithinABoundedCache() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        let cached = "SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name LIKE 'convos_s%'"
+        for i in 1...3 { #expect(try await pool.query("SELECT $1::int + 1 AS v", [i]).first!.decode("v", as: Int.self) == i + 1) }
+        let same = try await pool.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE statement = 'SELECT $1::int + 1 AS v'")
+        #expect(try same.first!.decode("n", as: Int.self) == 1, "one statement for three calls")
+        // More distinct texts than the cache holds, between transactions: the oldest go.
+        for i in 0..<(StatementCache.capacity + 40) {
+            #expect(try await pool.query("SELECT $1::int + \(i) AS v", [1]).first!.decode("v", as: Int.self) == i + 1)
+        }
+        #expect(try await pool.query(cached).first!.decode("n", as: Int.self) == StatementCache.capacity)
+        // Inside a transaction the full cache evicts nothing; new texts still answer, and an error
+        // there (the transaction aborted) is the caller's as always.
+        try await pool.transaction { c in
+            for i in 0..<10 {
+                let v = try await c.query("SELECT $1::int * \(i + 2) AS v", [3]).first!.decode("v", as: Int.self)
+                #expect(v == 3 * (i + 2))
+            }
+        }
+        await #expect(throws: PostgresError.self) {
+            try await pool.transaction { c in _ = try await c.query("SELECT $1::int / 0 AS v", [1]) }
+        }
+        #expect(try await pool.query("SELECT $1::int - 1 AS v", [5]).first!.decode("v", as: Int.self) == 4)
+        #expect(try await pool.query(cached).first!.decode("n", as: Int.self) == StatementCache.capacity)
+        // Session commands are left as they are.
+        #expect(!StatementCache.cacheable("BEGIN") && !StatementCache.cacheable("SET TimeZone = 'UTC'"))
+        #expect(StatementCache.cacheable("\n  WITH x AS (SELECT 1) SELECT * FROM x") && StatementCache.cacheable("(SELECT 1)"))
+        await pool.close()
+    }
+
     @Test func listenerLeaksNoConnectionWhileTheDatabaseIsDown() async throws {
         let url = "postgresql://postgres@127.0.0.1:\(try freePort())/postgres?connect_timeout=1"
         let listener = try #require(PostgresListener(url: url, channels: ["convos_test"], retryDelay: 0.01) { _, _ in })
