@@ -15,7 +15,7 @@ cd "$repo"
 . scripts/lib/common.sh
 bench_alone scale
 server=0 simulator=0
-trap 'stop_server; [ "$simulator" -gt 0 ] && kill "$simulator" 2>/dev/null; bench_exit' EXIT
+trap 'stop_server; stop_simulator; bench_exit' EXIT
 sizes=${*:-1000 10000 50000}
 for size in $sizes; do
     db=bench_scale_$size
@@ -24,17 +24,7 @@ for size in $sizes; do
     export CONTROLLER_URL="http://127.0.0.1:$PORT"
     q() { command psql "$DATABASE_URL" -qAt "$@"; }
     log=/tmp/convos-bench-scale-$size.log
-    simport=$(free_port)
-    "$bin" simulate --profile realistic --port "$simport" >/tmp/convos-bench-scale-sim-$size.log 2>&1 & simulator=$!
-    sim="http://127.0.0.1:$simport"
-    until curl -fs "$sim/_sim/stats" >/dev/null 2>&1; do sleep 0.1; done
-    RAILWAY_API_URL="$sim/railway/graphql/v2" GHCR_URL="$sim/ghcr" OPENROUTER_API_URL="$sim/openrouter/api/v1" \
-        TELNYX_API_URL="$sim/telnyx/v2" AGENTMAIL_API_URL="$sim/agentmail" BANKR_API_URL="$sim/bankr" INSTANCE_URL_SCHEME=http \
-        RAILWAY_API_TOKENS=sim-railway-token-1,sim-railway-token-2,sim-railway-token-3 RAILWAY_WORKSPACE_ID=sim-workspace \
-        OPENROUTER_PROVISIONING_KEY=sim-openrouter-key TELNYX_API_KEY=sim-telnyx-key AGENTMAIL_API_KEY=sim-agentmail-key \
-        BANKR_KEYS=$(python3 -c 'print(",".join(f"bk_sim_{i}" for i in range(1, 201)))') \
-        "$bin" serve >"$log" 2>&1 & server=$!
-    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do kill -0 $server 2>/dev/null || { cat "$log" >&2; exit 1; }; sleep 0.1; done
+    serve_beside_simulator realistic "$log"
     seed_specs
     python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
     SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null
@@ -77,5 +67,5 @@ print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle)
       f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
 PY
     stop_server
-    kill "$simulator" 2>/dev/null; wait "$simulator" 2>/dev/null || true; simulator=0
+    stop_simulator
 done

@@ -88,6 +88,31 @@ YAML
     done
 }
 
+# serve_beside_simulator PROFILE LOG: the simulated cloud as a process of its own (`simulate
+# --profile PROFILE`, its URL in $sim, its pid in $simulator), then `serve` (pid in $server, log in
+# LOG) pointed at it with the credentials it accepts, as a deployment points at the real providers:
+# the fake runtimes' work then runs on neither the controller's cooperative threads nor its memory.
+# Waits until both answer. `stop_simulator` ends it.
+serve_beside_simulator() {
+    local profile=$1 log=$2 simport
+    simport=$(free_port)
+    "$bin" simulate --profile "$profile" --port "$simport" >"$log.sim" 2>&1 & simulator=$!
+    sim="http://127.0.0.1:$simport"
+    until curl -fs "$sim/_sim/stats" >/dev/null 2>&1; do sleep 0.1; done
+    RAILWAY_API_URL="$sim/railway/graphql/v2" GHCR_URL="$sim/ghcr" OPENROUTER_API_URL="$sim/openrouter/api/v1" \
+        TELNYX_API_URL="$sim/telnyx/v2" AGENTMAIL_API_URL="$sim/agentmail" BANKR_API_URL="$sim/bankr" INSTANCE_URL_SCHEME=http \
+        RAILWAY_API_TOKENS=sim-railway-token-1,sim-railway-token-2,sim-railway-token-3 RAILWAY_WORKSPACE_ID=sim-workspace \
+        OPENROUTER_PROVISIONING_KEY=sim-openrouter-key TELNYX_API_KEY=sim-telnyx-key AGENTMAIL_API_KEY=sim-agentmail-key \
+        BANKR_KEYS=$(python3 -c 'print(",".join(f"bk_sim_{i}" for i in range(1, 201)))') \
+        "$bin" serve >"$log" 2>&1 & server=$!
+    until curl -fs "$CONTROLLER_URL/readyz" >/dev/null 2>&1; do kill -0 $server 2>/dev/null || { cat "$log" >&2; return 1; }; sleep 0.1; done
+}
+
+stop_simulator() {
+    if [ "${simulator:-0}" -gt 0 ]; then kill -TERM "$simulator" 2>/dev/null || true; wait "$simulator" 2>/dev/null || true; fi
+    simulator=0
+}
+
 # sim_url LOG: the simulated cloud's URL, from the JSON log of `serve --simulate` (LOG_FORMAT=json).
 sim_url() {
     python3 -c 'import json,sys
