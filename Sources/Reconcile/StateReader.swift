@@ -112,7 +112,8 @@ package actor FleetCache {
         // asked even when its pool row is the same), what the plan watches, whatever is not steady.
         var ask = changed.instances.union(watched.instances)
         if read.changed != nil { ask.formUnion(instanceKeys) }
-        for instance in input.instances where !Self.steady(instance) { ask.insert(instance.id) }
+        var unsteady = 0
+        for instance in input.instances where !Self.steady(instance) { ask.insert(instance.id); unsteady += 1 }
         ask = ask.filter { stored[$0] != nil }
         let rowsDone = ContinuousClock.now
         let batch = try await services.statusBatch(ask.sorted())
@@ -148,7 +149,10 @@ package actor FleetCache {
                               changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))
         state.observed = batch.observed ?? [:]
         state.readPhases = ["read.rows": rowsDone - started, "read.batch": batchDone - rowsDone,
-                            "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone]
+                            "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone,
+                            // Why they were asked (counts, as `read.asked`): the phases say where a slow batch came from.
+                            "read.asked.changed": .milliseconds(changed.instances.count), "read.asked.watched": .milliseconds(watched.instances.count),
+                            "read.asked.unsteady": .milliseconds(unsteady)]
         return state
     }
 

@@ -176,13 +176,16 @@ extension InProcessServices {
     }
 
     /// `POST /status/observed`: keeps what a batch saw, so the next one polls only what is in
-    /// transition. Called by the reconciler under its fence.
+    /// transition. Called by the reconciler under its fence. Only rows whose status differs are
+    /// written: a resync of a new term observes the whole fleet, and rewriting 40,000 unchanged
+    /// rows put every one in the dirty log, so the next tick asked about, and pinged, all of them
+    /// (a 120 s tick at 50,000).
     public func recordObserved(_ deployStatuses: [String: DeployStatus]) async throws {
         let ids = deployStatuses.keys.filter(validInstanceID).sorted()
         guard !ids.isEmpty else { return }
         _ = try await db.query("""
             UPDATE services.instances i SET deploy_status = u.s, updated_at = now() FROM unnest($1::text[], $2::text[]) AS u(id, s)
-            WHERE i.instance_id = u.id AND i.state = 'ready'
+            WHERE i.instance_id = u.id AND i.state = 'ready' AND i.deploy_status IS DISTINCT FROM u.s
             """, [textArray(ids), textArray(ids.map { deployStatuses[$0]!.rawValue })])
     }
 

@@ -39,6 +39,13 @@ for size in $sizes; do
     done
     # The first resync's checks (each runtime asked for its conversation) done: the steady state.
     until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["queueDepth"])')" -lt 5 ]; do sleep 1; done
+    # Then the first tick that asked about fewer than 1% of the fleet: the wave of whole-fleet ticks
+    # after a new term (its resync, the rows it rewrites) has passed. Up to 15 minutes; how long it
+    # took is printed.
+    settle0=$(date +%s)
+    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["lastTick"]["phasesMs"].get("read.asked", 1e9)))')" -lt $((size / 100)) ] \
+          || [ $(( $(date +%s) - settle0 )) -gt 900 ]; do sleep 1; done
+    settled=$(( $(date +%s) - settle0 ))
     sleep 10
     before=$(curl -fs "$sim/_sim/stats")
     # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).
@@ -48,9 +55,10 @@ for size in $sizes; do
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" "$simrss" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" <<PY "$samples"
 import json, sys
 size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
+settled = int(sys.argv[6])
 seen, phases = {}, {}
 for line in """$samples""".splitlines():
     c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
@@ -62,7 +70,8 @@ median = sorted(seen, key=seen.get)[len(seen) // 2]
 print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[median].items()))
       + "; of the slowest: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[slowest].items())))
 hourly = railway * 60 + 6 * ((size + 99) // 100)
-print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): quiet ticks sampled {len(d)} over 60 s: "
+print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): settled (a tick asking < 1% of the fleet) {settled} s "
+      f"after the queue emptied{' (not settled: gave up at 900 s)' if settled > 900 else ''}; quiet ticks sampled {len(d)} over 60 s: "
       f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory (its own process) "
       f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
 PY
