@@ -147,8 +147,10 @@ extension SimCloud {
     /// domain and a deployment long since `SUCCESS`, as a fleet in steady state looks. With `image`,
     /// a claimed fleet's: each runs it with a `/data` volume, its own `GATEWAY_TOKEN` and a
     /// conversation (both returned, for the rows that record them); with `idle`, no conversation
-    /// yet, as a warm pool's instances.
-    func bulkProjects(_ names: [String], image: String? = nil, idle: Bool = false) -> [[String: String]] {
+    /// yet, as a warm pool's instances. With `keys`, each has its OpenRouter key too (its hash
+    /// returned), as every instance does from its creation: a key recorded but missing here is made
+    /// again by the first audit (40,000 of them at once, in a benchmark that recorded keys it never made).
+    func bulkProjects(_ names: [String], image: String? = nil, idle: Bool = false, keys withKeys: Bool = false) -> [[String: String]] {
         names.map { name in
             var project = Project(id: uuid(), name: name, environmentID: uuid(), environmentName: "production")
             var service = Service(id: uuid(), projectID: project.id, name: name)
@@ -168,6 +170,13 @@ extension SimCloud {
                     runtimes[service.id, default: RuntimeState()].conversationId = conversation
                     row["conversationId"] = conversation
                 }
+            }
+            if withKeys {
+                let instanceID = String(name.dropFirst("convos-agent-".count))
+                let key = Key(hash: nextID() + nextID(), name: "convos-\(instanceID)-openrouter", limit: nil, disabled: false,
+                              createdAt: clock.now, updatedAt: nil)
+                keys[key.hash] = key
+                row["openrouterKey"] = key.hash
             }
             projects[project.id] = project
             services[service.id] = service

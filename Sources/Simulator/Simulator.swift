@@ -139,9 +139,10 @@ public final class Simulator: Sendable {
         }
         r.add("POST", "/_sim/railway/bulk") { q in
             guard let body = jsonObject(q.body), let names = body["names"] as? [String] else {
-                throw HTTPError.badRequest("body must be {\"names\": [...], \"image\"?: \"...\", \"idle\"?: true}")
+                throw HTTPError.badRequest("body must be {\"names\": [...], \"image\"?: \"...\", \"idle\"?: true, \"keys\"?: true}")
             }
-            return .json(await cloud.bulkProjects(names, image: body["image"] as? String, idle: body["idle"] as? Bool ?? false))
+            return .json(await cloud.bulkProjects(names, image: body["image"] as? String, idle: body["idle"] as? Bool ?? false,
+                                                     keys: body["keys"] as? Bool ?? false))
         }
         r.add("GET", "/_sim/faults") { _ in .json(faults.current) }
         r.add("POST", "/_sim/faults") { q in

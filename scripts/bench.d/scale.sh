@@ -28,9 +28,6 @@ for size in $sizes; do
     seed_specs
     python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
     SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null
-    # Each agent's OpenRouter key, as a fleet that has run a while holds them (none is made in the window).
-    q -c "INSERT INTO services.tool_resources (instance_id, tool, external_id, idempotency_name, state)
-          SELECT instance_id, 'openrouter', 'key-' || instance_id, 'convos-' || instance_id || '-openrouter', 'ready' FROM pool.instances WHERE state = 'claimed'"
     q -c "VACUUM ANALYZE" 2>/dev/null
     # The first tick after the seed reads and plans the whole fleet; then the steady state.
     until [ "$(q -c "SELECT count(*) FROM pool.agents WHERE status->>'phase' = 'Ready'")" -ge $((size * 4 / 5)) ]; do

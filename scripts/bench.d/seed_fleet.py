@@ -17,16 +17,17 @@ image = "ghcr.io/xmtplabs/convos-runtime@" + digest
 ids = [uuid.uuid4().hex[:20] for _ in range(n)]
 rows = []
 for i in range(0, n, 2000):
-    body = json.dumps({"names": ["convos-agent-" + x for x in ids[i:i + 2000]], "image": image, "idle": state == "idle"}).encode()
+    body = json.dumps({"names": ["convos-agent-" + x for x in ids[i:i + 2000]], "image": image, "idle": state == "idle", "keys": True}).encode()
     req = urllib.request.Request(sim + "/_sim/railway/bulk", data=body, method="POST", headers={"Content-Type": "application/json"})
     rows += json.load(urllib.request.urlopen(req, timeout=300))
 
-services, agents, instances = io.StringIO(), io.StringIO(), io.StringIO()
+services, agents, instances, keys = io.StringIO(), io.StringIO(), io.StringIO(), io.StringIO()
 config = json.dumps({"agentName": "Plain", "instructions": "Be plain.", "model": None})
 for k, r in enumerate(rows):
     i = r["name"][len("convos-agent-"):]
     url = sim + "/runtime/" + r["serviceId"]
     services.write("\t".join([i, r["projectId"], r["environmentId"], r["serviceId"], url, image, r["gatewayToken"]]) + "\n")
+    keys.write("\t".join([i, r["openrouterKey"]]) + "\n")
     if state == "claimed":
         agent = f"a-{prefix}-{k:06d}"
         agents.write("\t".join([agent, json.dumps({"template": "plain", "owner": f"o{k}"}), f"o{k}"]) + "\n")
@@ -40,7 +41,11 @@ script = ["\\set ON_ERROR_STOP on", "BEGIN;",
           "COPY ss FROM STDIN;", services.getvalue() + "\\.",
           "INSERT INTO services.instances (instance_id, railway_project_id, railway_environment_id, railway_service_id, url, image, state, "
           "deploy_status, deployed_at, configured_at, variables_checked_at, runtime_key) "
-          "SELECT instance_id, project, environment, service, url, image, 'ready', 'SUCCESS', now(), now(), now(), token FROM ss;"]
+          "SELECT instance_id, project, environment, service, url, image, 'ready', 'SUCCESS', now(), now(), now(), token FROM ss;",
+          # Every instance's OpenRouter key, made with it (the simulator holds the same keys).
+          "CREATE TEMP TABLE sk (instance_id text, hash text);", "COPY sk FROM STDIN;", keys.getvalue() + "\\.",
+          "INSERT INTO services.tool_resources (instance_id, tool, external_id, idempotency_name, state) "
+          "SELECT instance_id, 'openrouter', hash, 'convos-' || instance_id || '-openrouter', 'ready' FROM sk;"]
 if state == "claimed":
     script += ["CREATE TEMP TABLE sa (name text, spec jsonb, owner_id text);", "COPY sa FROM STDIN;", agents.getvalue() + "\\.",
                "INSERT INTO pool.agents (name, spec, template, owner_id) SELECT name, spec, 'plain', owner_id FROM sa;",
