@@ -16,7 +16,7 @@ let requestCompletedCallback: MHD_RequestCompletedCallback = { cls, connection, 
     let context = Unmanaged<RequestContext>.fromOpaque(pointer).takeRetainedValue()
     conCls.pointee = nil
     if let connection, let tracked = tracked(connection) { state.deadlines.completed(tracked) }
-    if context.started { state.finishedOne() }
+    if context.admitted { state.finishedOne() }
 }
 
 let connectionNotifyCallback: MHD_NotifyConnectionCallback = { cls, connection, socketContext, code in
@@ -84,7 +84,12 @@ private func handle(
     // The request is complete: hand it to the responder and suspend until it answers.
     context.started = true
     if let tracked = tracked(connection) { state.deadlines.received(tracked) }
-    state.inFlight.withLock { $0 += 1 }
+    guard state.admit() else {
+        var response = HTTPError.unavailable("the server is shutting down").response
+        response.headers.append(("Connection", "close"))
+        return queue(connection, response)
+    }
+    context.admitted = true
     let request = HTTPRequest(
         method: context.method, path: context.path, query: context.query, headers: context.headers,
         body: context.body, requestID: context.headers["x-request-id"].map { String($0.prefix(64)) } ?? HTTPRequest.newID())

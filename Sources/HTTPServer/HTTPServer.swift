@@ -143,6 +143,8 @@ public final class HTTPServer: Sendable {
         guard let daemon = daemon.withLock({ d -> OpaquePointer? in defer { d = nil }; return d }) else { return }
         let daemonAddress = UInt(bitPattern: daemon)
         _ = MHD_quiesce_daemon(daemon)
+        // Requests completing from now on are answered 503 at once, not suspended.
+        state.stop()
         // Watches end now (each sends what it holds); then only bounded requests are left.
         state.finishStreams()
         await state.drained()

@@ -9,6 +9,10 @@ final class ServerState: @unchecked Sendable {
     let responder: any HTTPResponder
     let deadlines: ConnectionDeadlines
     let inFlight = Locked(0)
+    /// Set by `shutdown` under `inFlight`'s lock: a request completed after it is answered at once,
+    /// never suspended. (A keep-alive connection can still send one after the quiesce; suspended
+    /// after the drain, it made libmicrohttpd abort the process in `MHD_stop_daemon`.)
+    private let stopping = Locked(false)
     /// Streams being sent: finished at shutdown, so none holds the drain.
     private let streams = Locked<[ObjectIdentifier: HTTPStream]>([:])
     private let drainWaiters = Locked<[CheckedContinuation<Void, Never>]>([])
@@ -17,6 +21,20 @@ final class ServerState: @unchecked Sendable {
         self.configuration = configuration
         self.responder = responder
         self.deadlines = ConnectionDeadlines(timeout: configuration.requestTimeout)
+    }
+
+    /// Counts a request in unless the server is stopping; atomic with `stop()`.
+    func admit() -> Bool {
+        inFlight.withLock { count in
+            guard !stopping.withLock({ $0 }) else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    /// From now on no request is suspended (`admit` refuses): the drain that follows is final.
+    func stop() {
+        inFlight.withLock { _ in stopping.withLock { $0 = true } }
     }
 
     /// Returns once no request is in flight.
@@ -60,6 +78,8 @@ final class RequestContext: @unchecked Sendable {
     var body = Data()
     var tooLarge = false
     var started = false
+    /// Counted in flight (`ServerState.admit`): only then does its completion count it out.
+    var admitted = false
     /// Written by the handler's Task before it resumes the connection; read after the resume.
     var response: HTTPResponse?
 

@@ -209,6 +209,33 @@ func makeServer(timeout: Duration = .seconds(10), gate: Gate = Gate()) throws ->
         await #expect(throws: (any Error).self) { _ = try await client.get("/hello/x") }
     }
 
+    /// A keep-alive connection that sends a request while the server drains gets a 503 at once:
+    /// suspended after the drain, libmicrohttpd aborted the whole process in `MHD_stop_daemon`.
+    @Test func aRequestArrivingDuringShutdownIsRefusedNotSuspended() async throws {
+        let gate = Gate()
+        let server = try makeServer(gate: gate)
+        let client = TestHTTPClient(port: server.port)
+        let open = try await RawConnection(port: server.port)
+        await open.send("GET /hello/a HTTP/1.1\r\nHost: x\r\n\r\n")
+        #expect(await open.readResponse().hasPrefix("HTTP/1.1 200"))
+        let pending = Task { try await client.get("/slow") }
+        while await gate.arrived == 0 { await Task.yield() }
+        let stopping = Task { await server.shutdown() }
+        // Until the shutdown has begun, requests on the open connection are served as ever.
+        var answer = ""
+        for _ in 0..<2_000 {
+            await open.send("GET /hello/b HTTP/1.1\r\nHost: x\r\n\r\n")
+            answer = await open.readResponse()
+            if !answer.hasPrefix("HTTP/1.1 200") { break }
+            await Task.yield()
+        }
+        #expect(answer.hasPrefix("HTTP/1.1 503"), "\(answer.prefix(80))")
+        #expect(server.inFlight == 1, "only the slow request holds the drain")
+        await gate.release()
+        #expect(try await pending.value.status == 200)
+        await stopping.value
+    }
+
     @Test func contentTypeIsTheMediaTypeAlone() {
         func type(_ header: String?) -> String? {
             HTTPRequest(method: "POST", path: "/", headers: header.map { ["content-type": $0] } ?? [:]).contentType
