@@ -117,7 +117,11 @@ import TestSupport
         }
         let events = try await t.controller.db.query("SELECT reason, message FROM pool.events WHERE name = $1 ORDER BY id", [agent]).rows
             .map { try $0.decode("reason", as: String.self) + ": " + $0.decode("message", as: String.self) }
-        #expect(events.contains { $0.hasPrefix("PendingAcceptance") } && events.contains { $0.hasPrefix("Configured: joined conversation conv_") && $0.contains("callback") },
+        // Settled by the runtime's callback, or by a resync's look at the runtime when that look
+        // lands between the runtime accepting and its callback arriving (CI saw it once): both
+        // are the join's documented ends, each recorded once.
+        #expect(events.contains { $0.hasPrefix("PendingAcceptance") }, "\(events)")
+        #expect(events.filter { $0.hasPrefix("Configured: joined conversation conv_") && ($0.contains("callback") || $0.contains("seen at a resync")) }.count == 1,
                 "\(events)")
         let instanceView = try await t.client.get("/v1/instances/\(instance)").json()
         #expect(instanceView["runtimeType"] as? String == "hermes")
