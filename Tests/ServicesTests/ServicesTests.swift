@@ -61,6 +61,22 @@ import TestSupport
         let stored: DeployStatus? = try await t.controller.db.query("SELECT deploy_status FROM services.instances WHERE instance_id = 'pure000001'")
             .first?.decode("deploy_status")
         #expect(stored == .success)
+        // The same word again (a resync observing a steady fleet) writes no row, so no tick is told
+        // the instance changed; nor does the tick's own health record (migration v0018).
+        func dirty() async throws -> Int { try await t.count("SELECT count(*)::int AS n FROM pool.dirty WHERE key = 'pure000001'") }
+        _ = try await t.apply(Specs.pool)
+        _ = try await t.controller.db.query("""
+            INSERT INTO pool.instances (instance_id, pool, state, image_digest, url, ready_at) VALUES ('pure000001', 'default', 'idle', 'sha256:0', 'http://x', now())
+            """)
+        let marked = try await dirty()
+        try await s.recordObserved(seen)
+        _ = try await t.controller.db.query("""
+            INSERT INTO pool.instance_health (instance_id, health, runtime_version, runtime_type) VALUES ('pure000001', 'healthy', NULL, NULL)
+            ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health
+            """)
+        #expect(try await dirty() == marked, "an unchanged status and a health record mark nothing")
+        try await s.recordObserved(["pure000001": .crashed])
+        #expect(try await dirty() == marked + 1, "a status that differs is written, and marked")
         await t.stop()
     }
 
