@@ -328,12 +328,15 @@ public actor Reconciler {
             try await pruneEvents(fence: fence, now: now)
             lap("prune")
             snapshotValue.lastActions = actions.count
+            // Counts the cache keeps as rows change: every pool and phase named, with zeros.
             var counts: [String: [String: Int]] = [:]
-            for pool in state.input.pools { counts[pool.name] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, 0) }) }
-            for i in state.input.instances { counts[i.pool, default: [:]][i.state.rawValue, default: 0] += 1 }
+            for pool in Set(state.input.pools.map(\.name)).union(state.instanceCounts.filter { $0.value.values.contains { $0 != 0 } }.keys) {
+                let held = state.instanceCounts[pool] ?? [:]
+                counts[pool] = Dictionary(uniqueKeysWithValues: InstanceState.allCases.map { ($0.rawValue, held[$0] ?? 0) })
+            }
             snapshotValue.instances = counts
             var phases = Dictionary(uniqueKeysWithValues: AgentPhase.allCases.map { ($0.rawValue, 0) })
-            for (_, meta) in state.agentMeta { phases[meta.status["phase"]?.stringValue ?? "Pending", default: 0] += 1 }
+            phases.merge(state.agentPhases.filter { $0.value != 0 }) { _, b in b }
             snapshotValue.agents = phases
         } catch {
             logger.warning("tick failed", ["error": Redacted.message(error)])
@@ -398,13 +401,13 @@ public actor Reconciler {
     private func writeStatuses(_ state: TickState, scope: PlanScope?, cache: FleetCache, fence: Fence, now: Date,
                                backoffs: [String: WorkQueue.KeyState]) async throws {
         let input = state.input
-        // Positions, not copies of the views (tens of thousands of them).
-        var instanceAt: [String: Int] = [:]
-        instanceAt.reserveCapacity(input.instances.count)
-        for (k, i) in input.instances.enumerated() { if let agent = i.agent, instanceAt[agent] == nil { instanceAt[agent] = k } }
-        let instanceOfAgent = { (agent: String) in instanceAt[agent].map { input.instances[$0] } }
+        // Positions, not copies of the views (tens of thousands of them), and no pass over the
+        // fleet for what a scope names.
+        let index = input.index ?? FleetIndex(input)
+        let instanceOfAgent = { (agent: String) in index.instanceOfAgent[agent].map { input.instances[$0] } }
         var agentWrites: [(String, JSONValue)] = []
-        for agent in input.agents where scope?.agents.contains(agent.name) ?? true {
+        for k in scope.map({ FleetIndex.positions(of: $0.agents, in: index.agentAt) }) ?? Array(input.agents.indices) {
+            let agent = input.agents[k]
             // A template's counts read every agent of it: recomputed when the template changes, and at
             // most every `templateStatusEvery` when only its agents do.
             if let template = agent.spec.template { templatesDue.insert(template) }
@@ -415,7 +418,9 @@ public actor Reconciler {
             if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
         }
         var poolWrites: [(String, JSONValue)] = []
-        let pinned = Set(input.agents.filter { $0.spec.runtimeImage != nil || $0.deleting }.map(\.name))
+        // Agents a rollout skips; only a pool with a rollout asks.
+        let pinned = input.pools.contains { $0.rollout != nil }
+            ? Set(input.agents.lazy.filter { $0.spec.runtimeImage != nil || $0.deleting }.map(\.name)) : []
         for pool in input.pools {
             guard let meta = state.poolMeta[pool.name] else { continue }
             let previous = try? meta.status.decode(PoolStatus.self)
@@ -434,8 +439,10 @@ public actor Reconciler {
             if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
         }
         // Health as the batch saw it, for `GET /v1/instances`; only what changed.
-        let healthWrites = input.instances.compactMap { i -> StatusWriter.Health? in
-            guard let health = i.health, state.asked.contains(i.id) else { return nil }
+        let healthWrites = state.asked.sorted().compactMap { id -> StatusWriter.Health? in
+            guard let k = index.instanceAt[id] else { return nil }
+            let i = input.instances[k]
+            guard let health = i.health else { return nil }
             let now = StatusWriter.Health(instance: i.id, health: health.rawValue, version: i.runtimeVersion, runtime: i.runtimeType)
             return now == state.storedHealth[i.id] ? nil : now
         }

@@ -26,6 +26,9 @@ package struct TickState: Sendable {
     package var asked: Set<String> = []
     /// How long the rows and the batch took, and how many instances the batch was asked about.
     package var readPhases: [String: Duration] = [:]
+    /// Instances by pool and state, and agents by the phase their stored status says (`/status`).
+    package var instanceCounts: [String: [InstanceState: Int]] = [:]
+    package var agentPhases: [String: Int] = [:]
 }
 
 /// The leader's copy of desired state and of each instance's row and last observed status: what a
@@ -41,8 +44,8 @@ package actor FleetCache {
     private var mark: String?
     private var fullAt: Date?
     private var input = PlannerInput(now: .distantPast, pools: [], templates: [:], agents: [], instances: [])
-    private var instanceIndex: [String: Int] = [:]
-    private var agentIndex: [String: Int] = [:]
+    /// Positions in `input`, kept as rows come and go (handed to the planner as `input.index`).
+    private var index = FleetIndex()
     /// Each instance as its rows say, before the batch's word.
     private var stored: [String: InstanceView] = [:]
     /// What the batch last said of each instance.
@@ -51,6 +54,9 @@ package actor FleetCache {
     private var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
     private var templateMeta: [String: JSONValue] = [:]
     private var storedHealth: [String: StatusWriter.Health] = [:]
+    /// Kept as instances and agent statuses change, not counted over the fleet each tick.
+    private var instanceCounts: [String: [InstanceState: Int]] = [:]
+    private var agentPhases: [String: Int] = [:]
 
     package init(db: PostgresPool, services: any ServicesClient) {
         self.db = db
@@ -65,6 +71,8 @@ package actor FleetCache {
     package func read(now: Date, digests: [String: String], failureWindow: TimeInterval, watched: PlanScope,
                                fullEvery: TimeInterval) async throws -> TickState {
         let started = ContinuousClock.now
+        // The last tick's copy is gone: the index is this actor's alone again, changed in place.
+        input.index = nil
         let whole = mark == nil || fullAt.map { now.timeIntervalSince($0) >= fullEvery } ?? true
         let read = try await StoredState.changes(db, since: whole ? nil : mark, digests: digests, failureWindow: failureWindow)
         mark = read.mark
@@ -74,7 +82,7 @@ package actor FleetCache {
             changed = delta
         } else {
             changed.templates = Set(input.templates.keys).union(read.rows.templates.keys)
-            changed.agents = Set(agentIndex.keys).union(read.rows.agentMeta.keys)
+            changed.agents = Set(index.agentAt.keys).union(read.rows.agentMeta.keys)
         }
         // Desired state: pools whole; templates and agents as read (missing: deleted).
         input.pools = read.rows.pools
@@ -86,11 +94,11 @@ package actor FleetCache {
         let agentsRead = Dictionary(read.rows.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in changed.agents {
             if let agent = agentsRead[name] {
-                if let k = agentIndex[name] { input.agents[k] = agent } else { agentIndex[name] = input.agents.count; input.agents.append(agent) }
-                agentMeta[name] = read.rows.agentMeta[name]
-            } else if let k = agentIndex.removeValue(forKey: name) {
-                remove(at: k, from: &input.agents, index: &agentIndex, key: \.name)
-                agentMeta[name] = nil
+                if let k = index.agentAt[name] { input.agents[k] = agent } else { index.agentAt[name] = input.agents.count; input.agents.append(agent) }
+                setMeta(name, read.rows.agentMeta[name])
+            } else if let k = index.agentAt.removeValue(forKey: name) {
+                remove(at: k, from: &input.agents, index: &index.agentAt, key: \.name)
+                setMeta(name, nil)
             }
         }
         // Instance rows: as read; on a whole read, only those that differ count as changed.
@@ -122,16 +130,21 @@ package actor FleetCache {
         // Every instance the rows or the batch touched is seen again.
         for id in changed.instances.union(batch.statuses.keys) {
             guard let row = stored[id] else {
-                if let k = instanceIndex.removeValue(forKey: id) { remove(at: k, from: &input.instances, index: &instanceIndex, key: \.id) }
+                if let k = index.instanceAt[id] {
+                    count(input.instances[k], -1)
+                    index.remove(k, from: &input.instances)
+                }
                 continue
             }
             let view = Self.observe(row, observedStatus[id], storedHealth: storedHealth[id])
-            if let k = instanceIndex[id] {
+            if let k = index.instanceAt[id] {
                 if input.instances[k] != view { changed.instances.insert(id) }
-                input.instances[k] = view
+                count(input.instances[k], -1)
+                count(view, 1)
+                index.replace(k, with: view, in: &input.instances)
             } else {
-                instanceIndex[id] = input.instances.count
-                input.instances.append(view)
+                count(view, 1)
+                index.append(view, to: &input.instances)
                 changed.instances.insert(id)
             }
         }
@@ -143,11 +156,16 @@ package actor FleetCache {
         // A whole read plans the whole fleet, as every tick once did.
         let scope = read.changed == nil ? nil
             : PlanScope.expanding(instances: changed.instances, agents: changed.agents, templates: changed.templates, in: input,
-                                  instanceAt: instanceIndex)
+                                  instanceAt: index.instanceAt)
+        // The index kept by hand equals the one built from the arrays (checked in debug builds: tests).
+        assert(index == FleetIndex(input), "FleetCache's index differs from its input's")
+        input.index = index
         var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta,
                               orphanNames: (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }, storedHealth: storedHealth,
                               changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))
         state.observed = batch.observed ?? [:]
+        state.instanceCounts = instanceCounts
+        state.agentPhases = agentPhases
         state.readPhases = ["read.rows": rowsDone - started, "read.batch": batchDone - rowsDone,
                             "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone,
                             // Why they were asked (counts, as `read.asked`): the phases say where a slow batch came from.
@@ -158,7 +176,11 @@ package actor FleetCache {
 
     /// The tick wrote these statuses: the copy keeps them, so the next tick compares with them.
     package func wrote(agents: [(String, JSONValue)], health: [StatusWriter.Health]) {
-        for (name, status) in agents { agentMeta[name]?.status = status }
+        for (name, status) in agents {
+            guard var meta = agentMeta[name] else { continue }
+            meta.status = status
+            setMeta(name, meta)
+        }
         for h in health { storedHealth[h.instance] = h }
     }
 
@@ -167,6 +189,20 @@ package actor FleetCache {
     package static func steady(_ i: InstanceView) -> Bool {
         i.setup == .created && i.healthy && (i.deployStatus?.isRunning ?? false) && !i.envPending && i.quotaWaitUntil == nil
             && i.tools.values.allSatisfy { $0.state == .ready || $0.state == .deleted }
+    }
+
+    /// An agent's generation and stored status, with the phase counts kept.
+    private func setMeta(_ name: String, _ meta: (generation: Int, status: JSONValue)?) {
+        if let old = agentMeta[name] { agentPhases[Self.phase(old.status), default: 0] -= 1 }
+        if let meta { agentPhases[Self.phase(meta.status), default: 0] += 1 }
+        agentMeta[name] = meta
+    }
+
+    private static func phase(_ status: JSONValue) -> String { status["phase"]?.stringValue ?? AgentPhase.pending.rawValue }
+
+    /// Counts an instance in (1) or out (-1) of its pool's state.
+    private func count(_ i: InstanceView, _ by: Int) {
+        instanceCounts[i.pool, default: [:]][i.state, default: 0] += by
     }
 
     private nonisolated func remove<T>(at k: Int, from array: inout [T], index: inout [String: Int], key: KeyPath<T, String>) {

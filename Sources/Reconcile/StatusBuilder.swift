@@ -96,7 +96,12 @@ package enum StatusBuilder {
 
     /// The pool's failing keys (`pool/NAME`, `instance/ID` of its instances), the first in full.
     package static func failing(pool: String, instances: [InstanceView], _ backoffs: [String: WorkQueue.KeyState]) -> String? {
-        let keys = Set(["pool/\(pool)"] + instances.filter { $0.pool == pool }.map { "instance/\($0.id)" })
+        // From the failing keys (few), not from the instances (tens of thousands, every tick).
+        let failingInstances = Set(backoffs.keys.filter { $0.hasPrefix("instance/") }.map { String($0.dropFirst("instance/".count)) })
+        var keys: Set<String> = ["pool/\(pool)"]
+        if !failingInstances.isEmpty {
+            for i in instances where i.pool == pool && failingInstances.contains(i.id) { keys.insert("instance/\(i.id)") }
+        }
         let mine = backoffs.filter { keys.contains($0.key) }.sorted { $0.key < $1.key }
         guard let (key, state) = mine.first else { return nil }
         var text = "\(mine.count) action(s) failing; \(state.action ?? "action") \(key) attempt \(state.failures) failed"

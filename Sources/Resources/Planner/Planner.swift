@@ -13,14 +13,14 @@ public enum Planner {
         var actions: [Action] = []
         var watch = PlanScope()
         // Positions, not copies: a tick sees tens of thousands of instances, and a view is large.
-        var instanceAt: [String: Int] = [:]
-        instanceAt.reserveCapacity(input.instances.count)
-        for (k, i) in input.instances.enumerated() { if let agent = i.agent, instanceAt[agent] == nil { instanceAt[agent] = k } }
-        let instanceOfAgent = InstanceLookup(instances: input.instances, at: instanceAt)
+        let index = input.index ?? FleetIndex(input)
+        let instanceOfAgent = InstanceLookup(instances: input.instances, at: index.instanceOfAgent)
         let poolsByName = Dictionary(input.pools.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
 
-        // Instances: provisioning ones started and promoted, broken ones failed and removed.
-        for instance in input.instances where scope?.instances.contains(instance.id) ?? true {
+        // Instances: provisioning ones started and promoted, broken ones failed and removed. A
+        // scope's few are found by position, in the array's order, as a whole pass meets them.
+        for k in scope.map({ FleetIndex.positions(of: $0.instances, in: index.instanceAt) }) ?? Array(input.instances.indices) {
+            let instance = input.instances[k]
             let planned = planInstance(instance, pool: poolsByName[instance.pool], input: input)
             // A provisioning instance waits on time too (its stuck timeout).
             if !planned.isEmpty || instance.state == .provisioning { watch.instances.insert(instance.id) }
@@ -28,7 +28,7 @@ public enum Planner {
         }
 
         // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
-        let waiting = input.agents.filter { !$0.deleting && instanceAt[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
+        let waiting = input.agents.filter { !$0.deleting && index.instanceOfAgent[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
         let fallback = defaultPool(input.pools)?.name
         var idleLeft: [String: Int] = [:]
         for instance in input.instances where instance.state == .idle && !instance.deployFailed { idleLeft[instance.pool, default: 0] += 1 }
@@ -42,7 +42,8 @@ public enum Planner {
             actions.append(.bindAgent(agent: agent.name, pool: pool))
             idleLeft[pool, default: 0] -= 1
         }
-        for agent in input.agents where scope?.agents.contains(agent.name) ?? true {
+        for k in scope.map({ FleetIndex.positions(of: $0.agents, in: index.agentAt) }) ?? Array(input.agents.indices) {
+            let agent = input.agents[k]
             let planned = planAgent(agent, instance: instanceOfAgent[agent.name], input: input, instanceOfAgent: instanceOfAgent)
             // A clone waits on its parent's instance too, which is another object's change.
             let waitsOnParent = agent.spec.cloneFrom != nil && !(instanceOfAgent[agent.name]?.cloneSummaryDone ?? false)
@@ -72,10 +73,7 @@ public enum Planner {
         }
         for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
         // Claimed agents onto their pool's digest (Planner+Rollout).
-        var agentAt: [String: Int] = [:]
-        agentAt.reserveCapacity(input.agents.count)
-        for (k, agent) in input.agents.enumerated() where agentAt[agent.name] == nil { agentAt[agent.name] = k }
-        for pool in input.pools { actions += planRollout(pool, input: input, agentAt: agentAt) }
+        for pool in input.pools { actions += planRollout(pool, input: input, agentAt: index.agentAt) }
         return ScopedPlan(actions: actions, watch: watch)
     }
 

@@ -16,6 +16,9 @@ public struct PlannerInput: Sendable {
     public var numberStockDue = false
     /// Instances with a second Railway project of their name, as the resync found them.
     public var strays: [String] = []
+    /// Positions of the instances and agents, kept by the caller as they change; nil: the planner
+    /// builds it (one pass). Must describe these arrays: set it only beside them.
+    public var index: FleetIndex?
 
     public init(now: Date, pools: [PoolView], templates: [String: TemplateView], agents: [AgentView],
                 instances: [InstanceView], orphans: [OrphanView] = [], settings: PlannerSettings = PlannerSettings()) {
@@ -167,21 +170,24 @@ public enum ServicesErrorCode: String, WireEnum {
 /// thirty fields each time was most of a quiet tick's cost at 10,000 instances.
 @dynamicMemberLookup
 public struct InstanceView: Sendable, Equatable {
-    private final class Box: @unchecked Sendable {
+    // Inlinable, so a field read from another module is a load, not a key path applied at run
+    // time: through the generic subscript, a quarter of a quiet 50,000-instance tick went to
+    // `swift_getAtKeyPath` and the metadata it instantiates.
+    @usableFromInline final class Box: @unchecked Sendable {
         // Written only while uniquely referenced (`fields`' setter copies first).
-        var fields: InstanceFields
-        init(_ fields: InstanceFields) { self.fields = fields }
+        @usableFromInline var fields: InstanceFields
+        @usableFromInline init(_ fields: InstanceFields) { self.fields = fields }
     }
-    private var box: Box
+    @usableFromInline var box: Box
 
-    public var fields: InstanceFields {
+    @inlinable public var fields: InstanceFields {
         get { box.fields }
         set {
             if isKnownUniquelyReferenced(&box) { box.fields = newValue } else { box = Box(newValue) }
         }
     }
 
-    public subscript<T>(dynamicMember key: WritableKeyPath<InstanceFields, T>) -> T {
+    @inlinable public subscript<T>(dynamicMember key: WritableKeyPath<InstanceFields, T>) -> T {
         get { box.fields[keyPath: key] }
         set {
             if !isKnownUniquelyReferenced(&box) { box = Box(box.fields) }
@@ -199,13 +205,13 @@ public struct InstanceView: Sendable, Equatable {
         box = Box(InstanceFields(id: id, pool: pool, state: state, digest: digest, url: url, agent: agent, createdAt: createdAt, setup: setup, health: health, deployStatus: deployStatus, tools: tools, envPending: envPending, conversationId: conversationId, inviteUrl: inviteUrl, joined: joined, runtimeConfig: runtimeConfig, refusedConfig: refusedConfig, templateGeneration: templateGeneration, cloneSummaryDone: cloneSummaryDone, parentInstance: parentInstance))
     }
 
-    public static func == (a: InstanceView, b: InstanceView) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
+    @inlinable public static func == (a: InstanceView, b: InstanceView) -> Bool { a.box === b.box || a.box.fields == b.box.fields }
 
-    public var deployFailed: Bool { box.fields.health == .deployFailed }
-    public var healthy: Bool { box.fields.health == .healthy }
-    public var configured: Bool { box.fields.conversationId != nil }
+    @inlinable public var deployFailed: Bool { box.fields.health == .deployFailed }
+    @inlinable public var healthy: Bool { box.fields.health == .healthy }
+    @inlinable public var configured: Bool { box.fields.conversationId != nil }
     /// Its Railway project is gone: listed missing at a resync, then confirmed by id.
-    public var lost: Bool { box.fields.setup == .created && box.fields.deployStatus == .missing }
+    @inlinable public var lost: Bool { box.fields.setup == .created && box.fields.deployStatus == .missing }
 }
 
 /// An instance's fields, held by `InstanceView` behind one reference.

@@ -1,0 +1,78 @@
+import Foundation
+
+/// Positions in a `PlannerInput`'s arrays, by key: what the planner and the tick's status writer
+/// look up instead of passing over the fleet (at 50,000 instances each pass that hashed every
+/// name cost milliseconds, and a tick made several). Built from an input (`init(_:)`), or kept by
+/// the reconciler's cache as rows change, which must give the same index (its debug builds check).
+public struct FleetIndex: Sendable, Equatable {
+    /// Each instance's position, by id.
+    public var instanceAt: [String: Int] = [:]
+    /// Each agent's position, by name (the first of a name).
+    public var agentAt: [String: Int] = [:]
+    /// The position of each agent's instance, by agent name: of the instances bound to it (one,
+    /// unless a race left two), the one with the smallest id, so any order of the array gives the same.
+    public var instanceOfAgent: [String: Int] = [:]
+
+    public init() {}
+
+    public init(_ input: PlannerInput) {
+        instanceAt.reserveCapacity(input.instances.count)
+        instanceOfAgent.reserveCapacity(input.instances.count)
+        agentAt.reserveCapacity(input.agents.count)
+        for (k, i) in input.instances.enumerated() {
+            instanceAt[i.id] = k
+            if let agent = i.agent { bind(agent, at: k, in: input.instances) }
+        }
+        for (k, agent) in input.agents.enumerated() where agentAt[agent.name] == nil { agentAt[agent.name] = k }
+    }
+
+    /// `instances[k]` is bound to `agent`: it becomes the agent's instance unless one with a smaller id is.
+    mutating func bind(_ agent: String, at k: Int, in instances: [InstanceView]) {
+        if let held = instanceOfAgent[agent], held != k, instances[held].id < instances[k].id { return }
+        instanceOfAgent[agent] = k
+    }
+
+    /// `instances[k]` is no longer bound to `agent` (unbound, or about to be removed): another of its
+    /// instances takes its place, found by a pass (rare: two instances of one agent are a race's).
+    mutating func unbind(_ agent: String, at k: Int, in instances: [InstanceView]) {
+        guard instanceOfAgent[agent] == k else { return }
+        instanceOfAgent[agent] = nil
+        for (j, i) in instances.enumerated() where j != k && i.agent == agent { bind(agent, at: j, in: instances) }
+    }
+
+    /// Sets `instances[k]` to `view` (the same instance, seen again), keeping the index.
+    public mutating func replace(_ k: Int, with view: InstanceView, in instances: inout [InstanceView]) {
+        let was = instances[k].agent
+        instances[k] = view
+        guard was != view.agent else { return }
+        if let was { unbind(was, at: k, in: instances) }
+        if let agent = view.agent { bind(agent, at: k, in: instances) }
+    }
+
+    /// Appends a new instance, keeping the index.
+    public mutating func append(_ view: InstanceView, to instances: inout [InstanceView]) {
+        instanceAt[view.id] = instances.count
+        instances.append(view)
+        if let agent = view.agent { bind(agent, at: instances.count - 1, in: instances) }
+    }
+
+    /// Removes `instances[k]`, the last one taking its place, keeping the index.
+    public mutating func remove(_ k: Int, from instances: inout [InstanceView]) {
+        let gone = instances[k], last = instances.count - 1
+        instanceAt[gone.id] = nil
+        if let agent = gone.agent { unbind(agent, at: k, in: instances) }
+        if k != last {
+            let moved = instances[last]
+            if let agent = moved.agent, instanceOfAgent[agent] == last { instanceOfAgent[agent] = k }
+            instances.swapAt(k, last)
+            instanceAt[moved.id] = k
+        }
+        instances.removeLast()
+    }
+
+    /// The positions of `keys` in the order of the array (`keys` not in it are skipped): a scoped
+    /// pass visits the changed few in the order a whole pass would.
+    public static func positions(of keys: Set<String>, in at: [String: Int]) -> [Int] {
+        keys.compactMap { at[$0] }.sorted()
+    }
+}

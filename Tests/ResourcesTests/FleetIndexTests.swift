@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import Resources
+
+/// The index the reconciler's cache keeps by hand, change by change, equals the one built from the
+/// arrays: over random appends, rebinds and removals (the last instance moving into the gap), with
+/// agents that two instances claim at once. Seeded, so a failing case prints its seed to replay.
+@Suite struct FleetIndexTests {
+    @Test func anIndexKeptChangeByChangeEqualsOneBuiltFromTheArrays() {
+        var failures: [String] = []
+        for seed in 1...1000 {
+            var rng = SplitMix(seed: UInt64(seed))
+            var input = PlannerInput(now: Date(timeIntervalSince1970: 0), pools: [], templates: [:], agents: [], instances: [])
+            var index = FleetIndex()
+            var nextID = 0
+            for step in 0..<40 {
+                let agent = rng.int(3) == 0 ? nil : "a\(rng.int(6))"
+                switch input.instances.isEmpty ? 0 : rng.int(3) {
+                case 0:
+                    // Ids out of order, so the smallest-id rule is not the array's order.
+                    let view = InstanceView(id: "i\(String(format: "%03d", (nextID * 37) % 1000))", pool: "p", state: agent == nil ? .idle : .claimed,
+                                            agent: agent, createdAt: Date(timeIntervalSince1970: 0))
+                    nextID += 1
+                    index.append(view, to: &input.instances)
+                case 1:
+                    let k = rng.int(input.instances.count)
+                    var view = input.instances[k]
+                    view.agent = agent
+                    index.replace(k, with: view, in: &input.instances)
+                default:
+                    index.remove(rng.int(input.instances.count), from: &input.instances)
+                }
+                if index != FleetIndex(input) {
+                    failures.append("seed \(seed), step \(step): kept \(index.instanceOfAgent), built \(FleetIndex(input).instanceOfAgent)")
+                    break
+                }
+            }
+        }
+        #expect(failures.isEmpty, "\(failures.count) of 1000 cases differ; first: \(failures.first ?? "")")
+    }
+
+    /// Of two instances bound to one agent, the one with the smaller id is its instance, wherever
+    /// each sits in the array.
+    @Test func theSmallestIdIsTheAgentsInstance() {
+        let t = Date(timeIntervalSince1970: 0)
+        let a = InstanceView(id: "i2", pool: "p", state: .claimed, agent: "x", createdAt: t)
+        let b = InstanceView(id: "i1", pool: "p", state: .claimed, agent: "x", createdAt: t)
+        for instances in [[a, b], [b, a]] {
+            let index = FleetIndex(PlannerInput(now: t, pools: [], templates: [:], agents: [], instances: instances))
+            #expect(index.instanceOfAgent["x"].map { instances[$0].id } == "i1")
+        }
+    }
+}
+
+/// A small seeded generator (SplitMix64).
+private struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
