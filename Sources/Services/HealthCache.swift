@@ -34,6 +34,10 @@ package actor HealthCache {
         return found
     }
 
+    /// A runtime just answered a call of ours (its `/pool/provision`): it is ready, as a ping would
+    /// have said, so the batch after a burst of claims does not ping each one again.
+    package func answered(_ id: String, now: Date) { ready[id] = now }
+
     /// Forgets a runtime that is about to restart or go.
     package func forget(_ id: String) { ready[id] = nil }
 

@@ -27,7 +27,9 @@ extension InProcessServices {
 
         let conversation: RuntimeConversation
         switch outcome {
-        case .success(let answer): conversation = answer
+        case .success(let answer):
+            conversation = answer
+            await health.answered(instanceID, now: clock.now)
         case .failure(let error):
             guard Self.mayHaveActed(error), let recovery = try await resetAfterFailedProvision(instanceID, target, error) else {
                 throw ServicesError.runtime(error)

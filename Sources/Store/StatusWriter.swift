@@ -51,6 +51,9 @@ package enum StatusWriter {
 
     package static func write(_ fence: Fence, _ w: Writes) async throws {
         guard !w.isEmpty else { return }
+        // Parameters made before the transaction opens: thousands of statuses take a while to
+        // encode, and the server ends a transaction left idle that long.
+        let pools = StatusRows(w.pools), templates = StatusRows(w.templates), agents = StatusRows(w.agents)
         try await fence.transaction { c in
             if let b = w.backoffs {
                 if let gone = b.removed {
@@ -68,9 +71,9 @@ package enum StatusWriter {
             }
             // Rows locked in apply's order (pools, templates, agents; each by name), as every writer
             // of these tables does: in another order, a re-apply during a status write deadlocked.
-            try await setStatuses(c, "pool.pools", w.pools)
-            try await setStatuses(c, "pool.agent_templates", w.templates)
-            try await setStatuses(c, "pool.agents", w.agents)
+            try await setStatuses(c, "pool.pools", pools)
+            try await setStatuses(c, "pool.agent_templates", templates)
+            try await setStatuses(c, "pool.agents", agents)
             if !w.health.isEmpty {
                 // A table of its own: no instance row is locked, so claims never skip one for this.
                 _ = try await c.query("""
@@ -88,14 +91,21 @@ package enum StatusWriter {
     /// Sets the statuses of `table`'s rows named in `writes`: the rows locked in name order first,
     /// then one UPDATE for all of them (the tick after a burst of claims writes thousands: one
     /// statement each took seconds).
-    private static func setStatuses(_ c: PostgresConnection, _ table: String, _ writes: [(name: String, status: JSONValue)]) async throws {
-        guard !writes.isEmpty else { return }
-        let names = textArray(writes.map(\.name))
-        _ = try await c.query("SELECT 1 FROM \(table) WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names])
+    private static func setStatuses(_ c: PostgresConnection, _ table: String, _ rows: StatusRows) async throws {
+        guard let rows = rows.arrays else { return }
+        _ = try await c.query("SELECT 1 FROM \(table) WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [rows.names])
         _ = try await c.query("""
             UPDATE \(table) t SET status = u.status::jsonb, observed_generation = t.generation
             FROM unnest($1::text[], $2::text[]) AS u(name, status) WHERE t.name = u.name
-            """, [names, textArray(writes.map(\.status.jsonText.text))])
+            """, [rows.names, rows.statuses])
+    }
+
+    /// Names and statuses as two text arrays, the parameters of `setStatuses`; nil when there are none.
+    private struct StatusRows {
+        let arrays: (names: String, statuses: String)?
+        init(_ writes: [(name: String, status: JSONValue)]) {
+            arrays = writes.isEmpty ? nil : (textArray(writes.map(\.name)), textArray(writes.map(\.status.jsonText.text)))
+        }
     }
 
     /// Events older than `age` seconds, or beyond the newest `limit`; returns how many went.

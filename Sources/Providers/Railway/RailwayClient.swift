@@ -148,6 +148,8 @@ public final class RailwayClient: Sendable {
 
     /// Railway answers resolver failures with HTTP 200 and `{"errors":[{"message"}],"data":null}`.
     static let graphQLError: ProviderHTTPClient.Classifier = { response in
+        // Most answers carry no errors: no second parse of a page of a hundred projects for them.
+        guard response.body.range(of: Data("\"errors\"".utf8)) != nil else { return nil }
         guard let errors = JSONValue(jsonBody: response.body)?["errors"]?.arrayValue, let first = errors.first else { return nil }
         let message = first["message"]?.stringValue ?? "GraphQL error"
         let lower = message.lowercased()
