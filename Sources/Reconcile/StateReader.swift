@@ -94,10 +94,10 @@ package actor FleetCache {
         let agentsRead = Dictionary(read.rows.agents.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         for name in changed.agents {
             if let agent = agentsRead[name] {
-                if let k = index.agentAt[name] { input.agents[k] = agent } else { index.agentAt[name] = input.agents.count; input.agents.append(agent) }
+                index.set(agent, in: &input.agents)
                 setMeta(name, read.rows.agentMeta[name])
-            } else if let k = index.agentAt.removeValue(forKey: name) {
-                remove(at: k, from: &input.agents, index: &index.agentAt, key: \.name)
+            } else if index.agentAt[name] != nil {
+                index.removeAgent(name, from: &input.agents)
                 setMeta(name, nil)
             }
         }
@@ -203,15 +203,6 @@ package actor FleetCache {
     /// Counts an instance in (1) or out (-1) of its pool's state.
     private func count(_ i: InstanceView, _ by: Int) {
         instanceCounts[i.pool, default: [:]][i.state, default: 0] += by
-    }
-
-    private nonisolated func remove<T>(at k: Int, from array: inout [T], index: inout [String: Int], key: KeyPath<T, String>) {
-        let last = array.count - 1
-        if k != last {
-            array.swapAt(k, last)
-            index[array[k][keyPath: key]] = k
-        }
-        array.removeLast()
     }
 
     /// An instance as its rows say (the batch's fields empty), and the health its row recorded.

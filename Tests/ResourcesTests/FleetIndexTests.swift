@@ -3,8 +3,8 @@ import Testing
 @testable import Resources
 
 /// The index the reconciler's cache keeps by hand, change by change, equals the one built from the
-/// arrays: over random appends, rebinds and removals (the last instance moving into the gap), with
-/// agents that two instances claim at once. Seeded, so a failing case prints its seed to replay.
+/// arrays: over random appends, rebinds and removals of instances and of agents (the last one
+/// moving into the gap), with agents that two instances claim at once and instances whose agent is gone. Seeded, so a failing case prints its seed to replay.
 @Suite struct FleetIndexTests {
     @Test func anIndexKeptChangeByChangeEqualsOneBuiltFromTheArrays() {
         var failures: [String] = []
@@ -15,13 +15,18 @@ import Testing
             var nextID = 0
             for step in 0..<40 {
                 let agent = rng.int(3) == 0 ? nil : "a\(rng.int(6))"
-                switch input.instances.isEmpty ? 0 : rng.int(3) {
+                switch input.instances.isEmpty ? 0 : rng.int(5) {
                 case 0:
                     // Ids out of order, so the smallest-id rule is not the array's order.
                     let view = InstanceView(id: "i\(String(format: "%03d", (nextID * 37) % 1000))", pool: "p", state: agent == nil ? .idle : .claimed,
                                             agent: agent, createdAt: Date(timeIntervalSince1970: 0))
                     nextID += 1
                     index.append(view, to: &input.instances)
+                case 3:
+                    let name = "a\(rng.int(6))"
+                    index.set(AgentView(name: name, spec: AgentSpec(), createdAt: Date(timeIntervalSince1970: Double(step))), in: &input.agents)
+                case 4:
+                    index.removeAgent("a\(rng.int(6))", from: &input.agents)
                 case 1:
                     let k = rng.int(input.instances.count)
                     var view = input.instances[k]
@@ -31,7 +36,7 @@ import Testing
                     index.remove(rng.int(input.instances.count), from: &input.instances)
                 }
                 if index != FleetIndex(input) {
-                    failures.append("seed \(seed), step \(step): kept \(index.instanceOfAgent), built \(FleetIndex(input).instanceOfAgent)")
+                    failures.append("seed \(seed), step \(step): kept \(index), built \(FleetIndex(input))")
                     break
                 }
             }

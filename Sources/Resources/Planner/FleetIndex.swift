@@ -12,6 +12,9 @@ public struct FleetIndex: Sendable, Equatable {
     /// The position of each agent's instance, by agent name: of the instances bound to it (one,
     /// unless a race left two), the one with the smallest id, so any order of the array gives the same.
     public var instanceOfAgent: [String: Int] = [:]
+    /// The agents with no instance (waiting for one, or being removed): the planner binds the
+    /// waiting ones without looking at every agent.
+    public var unbound: Set<String> = []
 
     public init() {}
 
@@ -24,12 +27,14 @@ public struct FleetIndex: Sendable, Equatable {
             if let agent = i.agent { bind(agent, at: k, in: input.instances) }
         }
         for (k, agent) in input.agents.enumerated() where agentAt[agent.name] == nil { agentAt[agent.name] = k }
+        unbound = Set(agentAt.keys.filter { instanceOfAgent[$0] == nil })
     }
 
     /// `instances[k]` is bound to `agent`: it becomes the agent's instance unless one with a smaller id is.
     mutating func bind(_ agent: String, at k: Int, in instances: [InstanceView]) {
         if let held = instanceOfAgent[agent], held != k, instances[held].id < instances[k].id { return }
         instanceOfAgent[agent] = k
+        unbound.remove(agent)
     }
 
     /// `instances[k]` is no longer bound to `agent` (unbound, or about to be removed): another of its
@@ -38,6 +43,7 @@ public struct FleetIndex: Sendable, Equatable {
         guard instanceOfAgent[agent] == k else { return }
         instanceOfAgent[agent] = nil
         for (j, i) in instances.enumerated() where j != k && i.agent == agent { bind(agent, at: j, in: instances) }
+        if instanceOfAgent[agent] == nil && agentAt[agent] != nil { unbound.insert(agent) }
     }
 
     /// Sets `instances[k]` to `view` (the same instance, seen again), keeping the index.
@@ -68,6 +74,27 @@ public struct FleetIndex: Sendable, Equatable {
             instanceAt[moved.id] = k
         }
         instances.removeLast()
+    }
+
+    /// Sets an agent seen again (`agents[k]` already) or appends a new one, keeping the index; agents
+    /// are unique by name here (the cache's rows).
+    public mutating func set(_ agent: AgentView, in agents: inout [AgentView]) {
+        if let k = agentAt[agent.name] { agents[k] = agent; return }
+        agentAt[agent.name] = agents.count
+        agents.append(agent)
+        if instanceOfAgent[agent.name] == nil { unbound.insert(agent.name) }
+    }
+
+    /// Removes the agent named `name`, the last one taking its place, keeping the index.
+    public mutating func removeAgent(_ name: String, from agents: inout [AgentView]) {
+        guard let k = agentAt.removeValue(forKey: name) else { return }
+        unbound.remove(name)
+        let last = agents.count - 1
+        if k != last {
+            agents.swapAt(k, last)
+            agentAt[agents[k].name] = k
+        }
+        agents.removeLast()
     }
 
     /// The positions of `keys` in the order of the array (`keys` not in it are skipped): a scoped

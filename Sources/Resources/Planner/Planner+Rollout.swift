@@ -14,22 +14,27 @@ extension Planner {
         let policy = pool.spec.rollout ?? RolloutPolicy()
         // Agents a rollout may move: claimed, configured, not tainted or waiting, not being deleted,
         // not pinned. Positions first, in the agents' order: views are copied only for what is planned.
-        let positions = input.instances.indices.filter { k in
+        let undo = pool.rollout?.undo ?? false
+        let mayMove = { (k: Int) -> Bool in
             let i = input.instances[k]
             guard i.pool == pool.name, i.state == .claimed, i.configured, i.acceptance == nil, let name = i.agent, let a = agentAt[name] else { return false }
             return !input.agents[a].deleting && input.agents[a].spec.runtimeImage == nil
         }
-        let inFlightAt = positions.filter { input.instances[$0].upgradePhase != nil }
+        // Those upgrading, and those that would move (asked to, or behind the digest): a steady
+        // fleet has none, and its agents are not looked up one by one.
+        var inFlightAt: [Int] = [], behindAt: [Int] = []
+        for k in input.instances.indices {
+            let i = input.instances[k]
+            guard i.state == .claimed, i.pool == pool.name else { continue }
+            let inFlight = i.upgradePhase != nil
+            guard inFlight || i.upgradeRequested || i.digest != digest || undo, mayMove(k) else { continue }
+            if inFlight { inFlightAt.append(k) } else { behindAt.append(k) }
+        }
         var actions: [Action] = []
         let version = inFlightAt.isEmpty ? nil : targetVersion(pool, digest: pool.rollout?.goal ?? digest, input: input.instances)
         for k in Self.ordered(inFlightAt, input.instances) { actions += follow(input.instances[k], input: input, image: imageOf, targetVersion: version) }
-        let idleAt = positions.filter { input.instances[$0].upgradePhase == nil }
-        let claimedCount = positions.count
-        // Only the agents that may move are copied and sorted; a steady fleet has none.
-        let idle = Self.ordered(idleAt.filter { k in
-            let i = input.instances[k]
-            return i.upgradeRequested || i.digest != digest || (pool.rollout?.undo ?? false)
-        }, input.instances).map { input.instances[$0] }
+        // Only the agents that may move are copied and sorted.
+        let idle = Self.ordered(behindAt, input.instances).map { input.instances[$0] }
         // `self-upgrade`: the runtime asked for its pool's digest now, through the same gates.
         for i in idle where i.upgradeRequested && i.digest != digest {
             actions.append(.upgradeInstance(instance: i.id, agent: i.agent!, digest: digest, image: imageOf(digest)))
@@ -53,6 +58,11 @@ extension Planner {
             }
             return i.digest == digest || i.upgradeRequested ? nil : (i, digest)
         }
+        guard !moves.isEmpty else { return actions }
+        // Every agent a rollout may move, on the target or not: the room and the canaries count them.
+        let positions = input.instances.indices.filter(mayMove)
+        let idleAt = positions.filter { input.instances[$0].upgradePhase == nil }
+        let claimedCount = positions.count
         let inFlight = inFlightAt.count
         var room = policy.unavailable(of: claimedCount) - inFlight
         if policy.canaries > 0, !rollout.undo {

@@ -28,7 +28,8 @@ public enum Planner {
         }
 
         // Agents: bound, equipped, synced, cloned; deleted ones torn down then removed.
-        let waiting = input.agents.filter { !$0.deleting && index.instanceOfAgent[$0.name] == nil }.sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
+        let waiting = index.unbound.compactMap { index.agentAt[$0].map { input.agents[$0] } }.filter { !$0.deleting }
+            .sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
         let fallback = defaultPool(input.pools)?.name
         var idleLeft: [String: Int] = [:]
         for instance in input.instances where instance.state == .idle && !instance.deployFailed { idleLeft[instance.pool, default: 0] += 1 }
@@ -180,26 +181,34 @@ public enum Planner {
 
     static func planPool(_ pool: PoolView, input: PlannerInput, waitingForThisPool: Int) -> [Action] {
         guard let digest = pool.digest else { return [] }
-        // One pass, keeping only what is sorted below: ticks see thousands of instances.
-        var active = 0, provisioning = 0, startingOnDigest = 0, provenOnDigest = false
-        var freshIdle: [(id: String, createdAt: Date)] = [], staleIdle: [(id: String, createdAt: Date)] = []
+        // One pass of counts; the idle instances are listed (and sorted) below only when some are to
+        // go: a steady pool of tens of thousands lists none.
+        var active = 0, provisioning = 0, startingOnDigest = 0, provenOnDigest = false, freshIdle = 0, staleIdle = 0
         for i in input.instances where i.pool == pool.name {
-            if i.state != .deleting { active += 1 }
-            if i.state == .provisioning { provisioning += 1 }
-            if i.digest == digest {
-                if i.state == .provisioning { startingOnDigest += 1 }
-                if i.state == .claimed || (i.state == .idle && !i.deployFailed) { provenOnDigest = true }
+            switch i.state {
+            case .deleting: continue
+            case .provisioning:
+                provisioning += 1
+                if i.digest == digest { startingOnDigest += 1 }
+            case .claimed:
+                if !provenOnDigest && i.digest == digest { provenOnDigest = true }
+            case .idle where !i.deployFailed:
+                if i.digest == digest { freshIdle += 1; provenOnDigest = true } else { staleIdle += 1 }
+            case .idle, .failed: break
             }
-            if i.state == .idle && !i.deployFailed {
-                if i.digest == digest { freshIdle.append((i.id, i.createdAt)) } else { staleIdle.append((i.id, i.createdAt)) }
-            }
+            active += 1
+        }
+        /// The pool's usable idle instances on the digest (`fresh`) or not, by age.
+        func idle(fresh: Bool, newestFirst: Bool) -> [(id: String, createdAt: Date)] {
+            input.instances.lazy.filter { $0.pool == pool.name && $0.state == .idle && !$0.deployFailed && ($0.digest == digest) == fresh }
+                .map { ($0.id, $0.createdAt) }.sorted { newestFirst ? $0.createdAt > $1.createdAt : $0.createdAt < $1.createdAt }
         }
         var actions: [Action] = []
 
         // Waiting agents take idle instances (those bound this tick no longer count as idle):
         // keep minIdle on top of what they take.
         let wanted = pool.spec.minIdle + waitingForThisPool
-        let deficit = wanted - (freshIdle.count + provisioning)
+        let deficit = wanted - (freshIdle + provisioning)
         let room = pool.spec.maxInstances - active
         let budget = input.settings.createBudget[pool.name] ?? 1
         // A digest that keeps failing is not fed more projects (`CrashLoop`).
@@ -208,15 +217,15 @@ public enum Planner {
         if count > 0 { actions.append(.createInstances(pool: pool.name, count: count, digest: digest)) }
 
         // Old digest: replace a few at a time, only while fresh idle ones keep the pool at minIdle.
-        if freshIdle.count >= pool.spec.minIdle {
-            for instance in staleIdle.sorted(by: { $0.createdAt < $1.createdAt }).prefix(input.settings.replaceBatch) {
+        if freshIdle >= pool.spec.minIdle && staleIdle > 0 {
+            for instance in idle(fresh: false, newestFirst: false).prefix(input.settings.replaceBatch) {
                 actions.append(.teardown(instance: instance.id, reason: "ImageOutdated"))
             }
         }
         // minIdle lowered: the newest surplus idle instances go.
-        let surplus = freshIdle.count - pool.spec.minIdle - waitingForThisPool
+        let surplus = freshIdle - pool.spec.minIdle - waitingForThisPool
         if surplus > 0, waitingForThisPool == 0 {
-            for instance in freshIdle.sorted(by: { $0.createdAt > $1.createdAt }).prefix(surplus) {
+            for instance in idle(fresh: true, newestFirst: true).prefix(surplus) {
                 actions.append(.teardown(instance: instance.id, reason: "ScaledDown"))
             }
         }
