@@ -57,6 +57,8 @@ package actor FleetCache {
     /// Kept as instances and agent statuses change, not counted over the fleet each tick.
     private var instanceCounts: [String: [InstanceState: Int]] = [:]
     private var agentPhases: [String: Int] = [:]
+    /// The instances not `steady` as last seen, kept as views change: asked about every tick.
+    private var unsteady = Set<String>()
 
     package init(db: PostgresPool, services: any ServicesClient) {
         self.db = db
@@ -120,8 +122,8 @@ package actor FleetCache {
         // asked even when its pool row is the same), what the plan watches, whatever is not steady.
         var ask = changed.instances.union(watched.instances)
         if read.changed != nil { ask.formUnion(instanceKeys) }
-        var unsteady = 0
-        for instance in input.instances where !Self.steady(instance) { ask.insert(instance.id); unsteady += 1 }
+        ask.formUnion(unsteady)
+        let unsteadyAsked = unsteady.count
         ask = ask.filter { stored[$0] != nil }
         let rowsDone = ContinuousClock.now
         let batch = try await services.statusBatch(ask.sorted())
@@ -134,9 +136,11 @@ package actor FleetCache {
                     count(input.instances[k], -1)
                     index.remove(k, from: &input.instances)
                 }
+                unsteady.remove(id)
                 continue
             }
             let view = Self.observe(row, observedStatus[id], storedHealth: storedHealth[id])
+            if Self.steady(view) { unsteady.remove(id) } else { unsteady.insert(id) }
             if let k = index.instanceAt[id] {
                 if input.instances[k] != view { changed.instances.insert(id) }
                 count(input.instances[k], -1)
@@ -159,6 +163,7 @@ package actor FleetCache {
                                   instanceAt: index.instanceAt)
         // The index kept by hand equals the one built from the arrays (checked in debug builds: tests).
         assert(index == FleetIndex(input), "FleetCache's index differs from its input's")
+        assert(unsteady == Set(input.instances.lazy.filter { !Self.steady($0) }.map(\.id)), "FleetCache's unsteady set differs from its views'")
         input.index = index
         var state = TickState(input: input, agentMeta: agentMeta, poolMeta: poolMeta, templateMeta: templateMeta,
                               orphanNames: (batch.orphans ?? []).map { String($0.dropFirst("convos-agent-".count)) }, storedHealth: storedHealth,
@@ -170,7 +175,7 @@ package actor FleetCache {
                             "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone,
                             // Why they were asked (counts, as `read.asked`): the phases say where a slow batch came from.
                             "read.asked.changed": .milliseconds(changed.instances.count), "read.asked.watched": .milliseconds(watched.instances.count),
-                            "read.asked.unsteady": .milliseconds(unsteady)]
+                            "read.asked.unsteady": .milliseconds(unsteadyAsked)]
         return state
     }
 

@@ -43,6 +43,35 @@ public enum JSONValue: Sendable, Equatable, Codable {
     public var stringValue: String? { if case .string(let s) = self { return s }; return nil }
     public var intValue: Int? { if case .int(let i) = self { return i }; return nil }
 
+    /// Parses JSON text, as decoding it would (`JSONDecoder().decode(JSONValue.self, from:)`), through
+    /// Foundation's `JSONSerialization`: decoding tries each type in turn and builds an error for
+    /// each miss, which made a page of a hundred Railway projects, or a tick's thousands of stored
+    /// statuses, cost milliseconds each. Numbers keep the decoder's split: a number that is a whole
+    /// `Int` (`2`, `2.0`, `1e3`) is `int`, the rest `double`. For text from Postgres and providers
+    /// only: it is laxer than the decoder on malformed text (a trailing comma passes), so request
+    /// bodies keep the decoder.
+    public static func parse(_ data: Data) throws -> JSONValue {
+        convert(try JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]))
+    }
+
+    private static func convert(_ object: Any) -> JSONValue {
+        switch object {
+        case is NSNull: return .null
+        case let s as String: return .string(s)
+        case let n as NSNumber:
+            // JSONSerialization makes `true`/`false` booleans (type "c") and whole numbers integers.
+            switch UInt8(bitPattern: n.objCType.pointee) {
+            case UInt8(ascii: "c"), UInt8(ascii: "B"): return .bool(n.boolValue)
+            case UInt8(ascii: "d"), UInt8(ascii: "f"): return Int(exactly: n.doubleValue).map(JSONValue.int) ?? .double(n.doubleValue)
+            case UInt8(ascii: "Q"): return n.uint64Value <= UInt64(Int.max) ? .int(Int(n.uint64Value)) : .double(n.doubleValue)
+            default: return .int(n.intValue)
+            }
+        case let a as [Any]: return .array(a.map(convert))
+        case let o as [String: Any]: return .object(o.mapValues(convert))
+        default: return .null
+        }
+    }
+
     /// Converts any Encodable value (a spec, a status) through JSON.
     /// Dates become RFC 3339 text with milliseconds, as every API field shows them.
     public static func from<T: Encodable>(_ value: T) throws -> JSONValue {

@@ -82,7 +82,7 @@ public struct StoredObject: Sendable, Encodable, Equatable {
 
 extension JSONValue {
     package static func decodeText(_ text: JSONText) throws -> JSONValue {
-        try JSONDecoder().decode(JSONValue.self, from: text.data)
+        try JSONValue.parse(text.data)
     }
 
     package var jsonText: JSONText { JSONText(data: canonicalData()) }

@@ -88,9 +88,12 @@ package enum StoredState {
             return (" WHERE \(column) = ANY($1::text[])", [textArray(keys.sorted())])
         }
         let (tw, tp) = filter("name", only?.templates), (aw, ap) = filter("name", only?.agents), (iw, ip) = filter("i.instance_id", only?.instances)
-        let templateRows = try await query("SELECT name, spec, generation, status FROM pool.agent_templates" + tw, tp)
-        let agentRows = try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents" + aw, ap)
-        var stored = Rows(instanceRows: try await query("""
+        // Nothing of a kind changed (a quiet tick): no round trip for it.
+        let none = PostgresRows(columns: [], values: [], affectedRows: 0)
+        let templateRows = only?.templates.isEmpty == true ? none : try await query("SELECT name, spec, generation, status FROM pool.agent_templates" + tw, tp)
+        let agentRows = only?.agents.isEmpty == true ? none
+            : try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents" + aw, ap)
+        var stored = Rows(instanceRows: only?.instances.isEmpty == true ? none : try await query("""
             SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
                    clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
                    runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type,

@@ -194,7 +194,7 @@ public final class RailwayClient: Sendable {
 
 extension JSONValue {
     public init?(jsonBody: Data) {
-        guard let value = try? JSONDecoder().decode(JSONValue.self, from: jsonBody) else { return nil }
+        guard let value = try? JSONValue.parse(jsonBody) else { return nil }
         self = value
     }
 }
