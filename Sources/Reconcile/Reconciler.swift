@@ -56,7 +56,7 @@ public struct ReconcilerSnapshot: Sendable {
     public var lastTick: Date?
     public var lastTickDuration: Duration?
     /// Where the last tick's time went: `read` (rows and the status batch), `plan`, `submit`,
-    /// `statuses` (computed and written), `prune` (events and logs, once a minute).
+    /// `statuses` (computed and written); pruning runs beside the ticks, not in them.
     public var lastTickPhases: [String: Duration] = [:]
     public var lastActions: Int
     public var queueDepth: Int
@@ -113,6 +113,8 @@ public actor Reconciler {
     private var persistedBackoffs: [String: WorkQueue.KeyState]?
     /// When events were last pruned (`settings.eventRetention`); nil: at the first tick.
     private var prunedAt: Date?
+    /// A prune runs (`pruneIfDue`).
+    private var pruning = false
     private var snapshotValue = ReconcilerSnapshot(isLeader: false, fencingToken: nil, ticks: 0, lastTick: nil, lastTickDuration: nil, lastActions: 0, queueDepth: 0)
 
     public init(db: PostgresPool, services: any ServicesClient, ghcr: GHCRClient, logger: Logger, holder: String,
@@ -306,7 +308,9 @@ public actor Reconciler {
             // Digests from the pools this tick already read; a stale one is looked up beside the
             // ticks (GHCR answers in 200 ms: no tick waits on it).
             refreshDigests(state.input.pools)
-            for i in state.input.pools.indices { state.input.pools[i].digest = digests[state.input.pools[i].name]?.digest }
+            for i in state.input.pools.indices {
+                state.input.pools[i].digest = digests[state.input.pools[i].name].map { state.digestTexts[$0.digest] ?? $0.digest }
+            }
             for name in state.orphanNames where orphansSeen[name] == nil { orphansSeen[name] = now }
             orphansSeen = orphansSeen.filter { state.orphanNames.contains($0.key) }
             state.input.orphans = orphansSeen.map { OrphanView(instanceID: $0.key, firstSeen: $0.value) }
@@ -325,8 +329,9 @@ public actor Reconciler {
             lap("submit")
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             lap("statuses")
-            try await pruneEvents(fence: fence, now: now)
-            lap("prune")
+            pruneIfDue(fence: fence, now: now)
+            // A whole read's rows and statuses are garbage now: their memory goes back to the system.
+            if state.changed == nil { FreedMemory.release() }
             snapshotValue.lastActions = actions.count
             // Counts the cache keeps as rows change: every pool and phase named, with zeros.
             var counts: [String: [String: Int]] = [:]
@@ -351,10 +356,26 @@ public actor Reconciler {
         metrics.observe("convos_reconcile_tick_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
     }
 
-    /// Events kept by age and by count (the newest), checked once every `pruneEvery`.
-    private func pruneEvents(fence: Fence, now: Date) async throws {
+    /// Starts the pruning of events and logs once every `pruneEvery`, beside the ticks: its deletes
+    /// took a tick tens of milliseconds once a minute, at every fleet size. One at a time.
+    private func pruneIfDue(fence: Fence, now: Date) {
+        if pruning { return }
         if let prunedAt, now.timeIntervalSince(prunedAt) < WorkQueue.seconds(settings.pruneEvery) { return }
         prunedAt = now
+        pruning = true
+        _ = supervisor.spawn("prune") { [weak self] in
+            await self?.prune(fence: fence)
+        }
+    }
+
+    private func prune(fence: Fence) async {
+        defer { pruning = false }
+        do { try await pruneEvents(fence: fence) } catch { logger.warning("pruning failed", ["error": Redacted.message(error)]) }
+    }
+
+    /// Events kept by age and by count (the newest), superseded changes compacted, and the dirty log
+    /// cut below the cache's last mark.
+    private func pruneEvents(fence: Fence) async throws {
         let deleted = try await StatusWriter.pruneEvents(fence, age: settings.eventRetention.timeInterval, limit: settings.eventLimit)
         if deleted > 0 { logger.info("events pruned", ["count": String(deleted)]) }
         let compacted = try await StatusWriter.compactChanges(fence, retention: settings.changeRetention)

@@ -29,6 +29,8 @@ package struct TickState: Sendable {
     /// Instances by pool and state, and agents by the phase their stored status says (`/status`).
     package var instanceCounts: [String: [InstanceState: Int]] = [:]
     package var agentPhases: [String: Int] = [:]
+    /// The cache's one copy of each digest's text, for the pools' digests to share (`FleetCache.interned`).
+    package var digestTexts: [String: String] = [:]
 }
 
 /// The leader's copy of desired state and of each instance's row and last observed status: what a
@@ -59,6 +61,10 @@ package actor FleetCache {
     private var agentPhases: [String: Int] = [:]
     /// The instances not `steady` as last seen, kept as views change: asked about every tick.
     private var unsteady = Set<String>()
+    /// One copy of each image digest's text: instances and pools on one digest share its storage,
+    /// so the planner's comparisons of them (a few for each of 50,000 instances every tick) are
+    /// settled by identity, not by comparing 71 bytes. Digests are few: one per image version.
+    private var digestTexts: [String: String] = [:]
 
     package init(db: PostgresPool, services: any ServicesClient) {
         self.db = db
@@ -106,7 +112,8 @@ package actor FleetCache {
         // Instance rows: as read; on a whole read, only those that differ count as changed.
         var rowsRead: [String: (InstanceView, StatusWriter.Health?)] = [:]
         for row in read.rows.instanceRows.rows {
-            guard let decoded = try Self.storedInstance(row) else { continue }
+            guard var decoded = try Self.storedInstance(row) else { continue }
+            decoded.0.digest = interned(decoded.0.digest)
             rowsRead[decoded.0.id] = decoded
         }
         let instanceKeys = read.changed == nil ? Set(stored.keys).union(rowsRead.keys) : changed.instances
@@ -170,6 +177,7 @@ package actor FleetCache {
                               changed: scope, changedTemplates: changed.templates, asked: Set(batch.statuses.keys))
         state.observed = batch.observed ?? [:]
         state.instanceCounts = instanceCounts
+        state.digestTexts = digestTexts
         state.agentPhases = agentPhases
         state.readPhases = ["read.rows": rowsDone - started, "read.batch": batchDone - rowsDone,
                             "read.asked": .milliseconds(ask.count), "read.merge": ContinuousClock.now - batchDone,
@@ -194,6 +202,14 @@ package actor FleetCache {
     package static func steady(_ i: InstanceView) -> Bool {
         i.setup == .created && i.healthy && (i.deployStatus?.isRunning ?? false) && !i.envPending && i.quotaWaitUntil == nil
             && i.tools.values.allSatisfy { $0.state == .ready || $0.state == .deleted }
+    }
+
+    /// The one copy of `digest`'s text.
+    private func interned(_ digest: String?) -> String? {
+        guard let digest else { return nil }
+        if let held = digestTexts[digest] { return held }
+        digestTexts[digest] = digest
+        return digest
     }
 
     /// An agent's generation and stored status, with the phase counts kept.
