@@ -80,7 +80,7 @@ public enum JSONValue: Sendable, Equatable, Codable {
             var c = encoder.singleValueContainer()
             try c.encode(ISO8601.format(date))
         }
-        return try JSONDecoder().decode(JSONValue.self, from: try encoder.encode(value))
+        return try parse(try encoder.encode(value))
     }
 
     /// Decodes a typed value from this JSON; dates are RFC 3339 text (or, as older rows hold them,

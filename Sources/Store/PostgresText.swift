@@ -28,12 +28,22 @@ package enum ServiceInstanceState: String, PostgresText {
 
 /// A Postgres text array literal, each element quoted: binds a list to `= ANY($1::text[])`.
 package func textArray(_ values: [String]) -> String {
-    func quoted(_ v: String) -> String {
-        // Ids and names (the usual content) have nothing to escape: no search through Foundation.
-        guard v.utf8.contains(where: { $0 == UInt8(ascii: "\\") || $0 == UInt8(ascii: "\"") }) else { return "\"" + v + "\"" }
-        return "\"" + v.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    // Built byte by byte: statuses (JSON, a quote in every key) are escaped by the thousand after a
+    // burst of claims, and Foundation's search-and-replace made that tens of milliseconds on a
+    // cooperative thread the claims needed.
+    var bytes: [UInt8] = [UInt8(ascii: "{")]
+    bytes.reserveCapacity(values.reduce(2) { $0 + $1.utf8.count + 3 })
+    for (k, v) in values.enumerated() {
+        if k > 0 { bytes.append(UInt8(ascii: ",")) }
+        bytes.append(UInt8(ascii: "\""))
+        for b in v.utf8 {
+            if b == UInt8(ascii: "\\") || b == UInt8(ascii: "\"") { bytes.append(UInt8(ascii: "\\")) }
+            bytes.append(b)
+        }
+        bytes.append(UInt8(ascii: "\""))
     }
-    return "{" + values.map(quoted).joined(separator: ",") + "}"
+    bytes.append(UInt8(ascii: "}"))
+    return String(decoding: bytes, as: UTF8.self)
 }
 
 /// A Postgres text array literal with NULL elements for nils.
