@@ -4,7 +4,8 @@ import Testing
 
 /// The index the reconciler's cache keeps by hand, change by change, equals the one built from the
 /// arrays: over random appends, rebinds and removals of instances and of agents (the last one
-/// moving into the gap), with agents that two instances claim at once and instances whose agent is gone. Seeded, so a failing case prints its seed to replay.
+/// moving into the gap), with agents that two instances claim at once and instances whose agent is
+/// gone. Seeded, so a failing case prints its seed to replay.
 @Suite struct FleetIndexTests {
     @Test func anIndexKeptChangeByChangeEqualsOneBuiltFromTheArrays() {
         var failures: [String] = []
@@ -55,18 +56,4 @@ import Testing
             #expect(index.instanceOfAgent["x"].map { instances[$0].id } == "i1")
         }
     }
-}
-
-/// A small seeded generator (SplitMix64).
-private struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
 }

@@ -71,17 +71,11 @@ private struct Gen {
     static let d1 = "sha256:" + String(repeating: "1", count: 64)
     static let d2 = "sha256:" + String(repeating: "2", count: 64)
     static let image = "ghcr.io/xmtplabs/convos-runtime:production"
-    var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x9E37_79B9_7F4A_7C15 }
+    var random: SplitMix
+    init(seed: UInt64) { random = SplitMix(seed: seed &* 0x9E37_79B9_7F4A_7C15) }
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func next() -> UInt64 { random.next() }
+    mutating func int(_ n: Int) -> Int { random.int(n) }
     mutating func bool(_ p: Double = 0.5) -> Bool { Double(next() % 10_000) / 10_000 < p }
     mutating func pick<T>(_ xs: [T]) -> T { xs[int(xs.count)] }
     mutating func maybe<T>(_ x: T, _ p: Double = 0.5) -> T? { bool(p) ? x : nil }
