@@ -426,17 +426,20 @@ public actor Reconciler {
         // fleet for what a scope names.
         let index = input.index ?? FleetIndex(input)
         let instanceOfAgent = { (agent: String) in index.instanceOfAgent[agent].map { input.instances[$0] } }
-        var agentWrites: [(String, JSONValue)] = []
+        var agentWrites: [(String, JSONValue)] = [], agentsWritten: [(String, AgentStatus)] = []
         for k in scope.map({ FleetIndex.positions(of: $0.agents, in: index.agentAt) }) ?? Array(input.agents.indices) {
             let agent = input.agents[k]
             // A template's counts read every agent of it: recomputed when the template changes, and at
             // most every `templateStatusEvery` when only its agents do.
             if let template = agent.spec.template { templatesDue.insert(template) }
             guard let meta = state.agentMeta[agent.name] else { continue }
-            let previous = try? meta.status.decode(AgentStatus.self)
+            let previous = meta.status
             let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent(agent.name),
                                              templates: input.templates, now: now, backoffs: backoffs)
-            if status != previous { agentWrites.append((agent.name, try JSONValue.from(status))) }
+            if status != previous {
+                agentWrites.append((agent.name, try JSONValue.from(status)))
+                agentsWritten.append((agent.name, status))
+            }
         }
         var poolWrites: [(String, JSONValue)] = []
         // Agents a rollout skips; only a pool with a rollout asks.
@@ -484,7 +487,7 @@ public actor Reconciler {
                 removed: backoffsGone, keep: backoffs.keys.sorted())
         }
         try await StatusWriter.write(fence, writes)
-        await cache.wrote(agents: agentWrites, health: healthWrites)
+        await cache.wrote(agents: agentsWritten, health: healthWrites)
         persistedBackoffs = backoffs
     }
 }

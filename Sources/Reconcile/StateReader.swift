@@ -4,12 +4,18 @@ import Resources
 import Services
 import Store
 
+/// An agent's generation and its status as stored (nil: none yet, or not readable as one).
+package struct AgentMeta: Sendable {
+    package var generation: Int
+    package var status: AgentStatus?
+}
+
 /// One tick's view: the planner's input (the whole fleet, from `FleetCache`), what changed since
 /// the last tick, and what the tick needs to write statuses only when they change.
 package struct TickState: Sendable {
     package var input: PlannerInput
     /// Per agent: generation and stored status, to write status only when it changed.
-    package var agentMeta: [String: (generation: Int, status: JSONValue)]
+    package var agentMeta: [String: AgentMeta]
     package var poolMeta: [String: (generation: Int, status: JSONValue)]
     package var templateMeta: [String: JSONValue]
     package var orphanNames: [String]
@@ -52,7 +58,9 @@ package actor FleetCache {
     private var stored: [String: InstanceView] = [:]
     /// What the batch last said of each instance.
     private var observedStatus: [String: InstanceStatus] = [:]
-    private var agentMeta: [String: (generation: Int, status: JSONValue)] = [:]
+    /// Each agent's status kept typed: 40,000 of them as `JSONValue` trees (a dictionary per
+    /// condition) were a large part of the cache at 50,000 instances.
+    private var agentMeta: [String: AgentMeta] = [:]
     private var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
     private var templateMeta: [String: JSONValue] = [:]
     private var storedHealth: [String: StatusWriter.Health] = [:]
@@ -103,7 +111,7 @@ package actor FleetCache {
         for name in changed.agents {
             if let agent = agentsRead[name] {
                 index.set(agent, in: &input.agents)
-                setMeta(name, read.rows.agentMeta[name])
+                setMeta(name, read.rows.agentMeta[name].map { AgentMeta(generation: $0.generation, status: try? $0.status.decode(AgentStatus.self)) })
             } else if index.agentAt[name] != nil {
                 index.removeAgent(name, from: &input.agents)
                 setMeta(name, nil)
@@ -188,7 +196,7 @@ package actor FleetCache {
     }
 
     /// The tick wrote these statuses: the copy keeps them, so the next tick compares with them.
-    package func wrote(agents: [(String, JSONValue)], health: [StatusWriter.Health]) {
+    package func wrote(agents: [(String, AgentStatus)], health: [StatusWriter.Health]) {
         for (name, status) in agents {
             guard var meta = agentMeta[name] else { continue }
             meta.status = status
@@ -213,13 +221,13 @@ package actor FleetCache {
     }
 
     /// An agent's generation and stored status, with the phase counts kept.
-    private func setMeta(_ name: String, _ meta: (generation: Int, status: JSONValue)?) {
+    private func setMeta(_ name: String, _ meta: AgentMeta?) {
         if let old = agentMeta[name] { agentPhases[Self.phase(old.status), default: 0] -= 1 }
         if let meta { agentPhases[Self.phase(meta.status), default: 0] += 1 }
         agentMeta[name] = meta
     }
 
-    private static func phase(_ status: JSONValue) -> String { status["phase"]?.stringValue ?? AgentPhase.pending.rawValue }
+    private static func phase(_ status: AgentStatus?) -> String { (status?.phase ?? .pending).rawValue }
 
     /// Counts an instance in (1) or out (-1) of its pool's state.
     private func count(_ i: InstanceView, _ by: Int) {
