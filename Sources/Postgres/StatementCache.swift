@@ -19,7 +19,6 @@ struct StatementCache {
             || word.hasPrefix("DELETE") || word.hasPrefix("WITH")
     }
 
-    var count: Int { entries.count }
     var isFull: Bool { entries.count >= Self.capacity }
 
     /// The prepared name of `sql`, marking it used.

@@ -62,10 +62,8 @@ q -c "VACUUM ANALYZE" 2>/dev/null
 until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; s=json.load(sys.stdin); print(s["pools"]["default"]["idle"] if s.get("isLeader") else 0)' 2>/dev/null || echo 0)" -ge "$seeded" ]; do sleep 0.5; done
 # Then until a tick asks about fewer than 1% of them: the first ask of the new instances (each one
 # pinged, tens of seconds at 40,000) is over, as in a fleet that has run a while (up to 15 minutes).
-settle0=$(date +%s)
-until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["lastTick"]["phasesMs"].get("read.asked", 1e9)))')" -lt $((seeded / 100)) ] \
-      || [ $(( $(date +%s) - settle0 )) -gt 900 ]; do sleep 1; done
-echo "the fleet settled $(( $(date +%s) - settle0 )) s after the rows were seen (a tick asking < 1% of it)"
+wait_settled "$seeded"
+echo "the fleet settled $settled s after the rows were seen (a tick asking < 1% of it)"
 sleep 6  # a quiet tick or two
 cpu0=$(awk '{print $14 + $15}' /proc/$server/stat)
 # CLAIMS_PERF=1: a CPU profile of the controller over the claims (perf report -i /tmp/convos-claims.perf).

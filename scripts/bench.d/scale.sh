@@ -39,10 +39,7 @@ for size in $sizes; do
     # Then the first tick that asked about fewer than 1% of the fleet: the wave of whole-fleet ticks
     # after a new term (its resync, the rows it rewrites) has passed. Up to 15 minutes; how long it
     # took is printed.
-    settle0=$(date +%s)
-    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["lastTick"]["phasesMs"].get("read.asked", 1e9)))')" -lt $((size / 100)) ] \
-          || [ $(( $(date +%s) - settle0 )) -gt 900 ]; do sleep 1; done
-    settled=$(( $(date +%s) - settle0 ))
+    wait_settled "$size"
     sleep 10
     before=$(curl -fs "$sim/_sim/stats")
     # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).

@@ -146,6 +146,18 @@ bench_exit() {
     if [ -n "${bench_pgdir:-}" ]; then pg_stop "$bench_pgdir"; rm -rf "$bench_pgdir"; fi
 }
 
+# wait_settled FLEET: waits (up to 15 minutes) for the first tick at $CONTROLLER_URL that asked the
+# status batch about fewer than 1% of FLEET instances: a new term's whole-fleet rounds (its first
+# look at every instance, its resync) are over, as in a fleet that has run a while. Sets $settled to
+# the seconds it took (over 900: it gave up).
+wait_settled() {
+    local fleet=$1 start
+    start=$(date +%s)
+    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(int(json.load(sys.stdin)["lastTick"]["phasesMs"].get("read.asked", 1e9)))')" -lt $((fleet / 100)) ] \
+          || [ $(( $(date +%s) - start )) -gt 900 ]; do sleep 1; done
+    settled=$(( $(date +%s) - start ))
+}
+
 # stop_server: ends the controller the script started ($server), if it started one. Never
 # `kill 0`, which would signal the script's whole process group.
 stop_server() {
