@@ -330,8 +330,6 @@ public actor Reconciler {
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             lap("statuses")
             pruneIfDue(fence: fence, now: now)
-            // A whole read's rows and statuses are garbage now: their memory goes back to the system.
-            if state.changed == nil { FreedMemory.release() }
             snapshotValue.lastActions = actions.count
             // Counts the cache keeps as rows change: every pool and phase named, with zeros.
             var counts: [String: [String: Int]] = [:]

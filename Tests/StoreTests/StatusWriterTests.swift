@@ -1,0 +1,29 @@
+import Foundation
+import Testing
+import Postgres
+import Resources
+import Store
+import AppTestSupport
+import TestSupport
+
+/// The tick's status writes go a hundred rows to a statement: every one of 250 lands, each on its
+/// own row, across the statements' boundaries.
+@Suite struct StatusWriterTests {
+    @Test func everyStatusOfAChunkedWriteLandsOnItsRow() async throws {
+        let t = try await TestController.start(reconciler: TestController.noReconciler)
+        let db = t.controller.db
+        let names = (0..<250).map { String(format: "agent%03d", $0) }
+        #expect(try await t.apply(([Specs.template()] + names.map { Specs.agent($0) }).joined(separator: "\n---\n")).status == 200)
+        let lease = LeaderLease(db: db, holder: "test")
+        #expect(await lease.tryAcquire())
+        let fence = try #require(await lease.fence())
+        var writes = StatusWriter.Writes()
+        // Shuffled: the writer orders them itself.
+        writes.agents = names.shuffled().map { ($0, .object(["phase": .string("Ready"), "instanceId": .string("i-" + $0)])) }
+        try await StatusWriter.write(fence, writes)
+        let rows = try await db.query("SELECT name, status->>'instanceId' AS i FROM pool.agents ORDER BY name")
+        #expect(try rows.rows.map { try $0.decode("name", as: String.self) } == names)
+        #expect(try rows.rows.allSatisfy { try $0.decode("i", as: String?.self) == "i-" + $0.decode("name", as: String.self) })
+        await t.stop()
+    }
+}
