@@ -147,10 +147,13 @@ extension InProcessServices {
             await observer.retain(Set(stored.keys))
             let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
             let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
-            // A name with two projects: the recorded one is the instance's, the other a stray.
+            // A name with two projects: the recorded one is the instance's, the other a stray. So is
+            // a second service in the instance's project (a deposed leader's create answered late).
             var named: [String: Int] = [:]
             for project in all { named[project.name, default: 0] += 1 }
-            strays = stored.keys.filter { (named[externalName(instanceID: $0)] ?? 0) > 1 }.sorted()
+            let twoProjects = Set(stored.keys.filter { (named[externalName(instanceID: $0)] ?? 0) > 1 })
+            let twoServices = stored.keys.filter { id in (projects[id].flatMap { byID[$0] }?.serviceIDs.count ?? 0) > 1 }
+            strays = twoProjects.union(twoServices).sorted()
             for id in stored.keys {
                 let project = projects[id].flatMap { byID[$0] } ?? byName[externalName(instanceID: id)]
                 seen[id] = project == nil ? .missing : project?.deploymentStatus ?? stored[id]
@@ -166,7 +169,7 @@ extension InProcessServices {
             // Projects of our naming with no instance standing: kept for the batches to check again
             // (a row made since), not the whole listing (each batch would look all of it up).
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") && stored[String($0.dropFirst(13))] == nil }.sorted()
-            await observer.resynced(orphans: orphans, now: now)
+            await observer.resynced(orphans: orphans, namedTwice: twoProjects, now: now)
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)
@@ -189,15 +192,26 @@ extension InProcessServices {
             """, [textArray(ids), textArray(ids.map { deployStatuses[$0]!.rawValue })])
     }
 
-    /// `POST /remove-strays/INSTANCE`: every project of the instance's name but the recorded one
-    /// goes (one listing; a resync names the instances that have one).
+    /// `POST /remove-strays/INSTANCE`: every service of the instance's project but the recorded one
+    /// goes (one look at the project), and every project of its name but the recorded one (one
+    /// listing of the workspace: only when the last resync saw the name twice, or none has run here).
     public func removeStrays(_ instanceID: String) async throws {
         guard validInstanceID(instanceID) else { throw ServicesError.invalid("instanceId must be 6-32 lowercase letters and digits") }
-        guard let recorded: String = try await db.query("SELECT railway_project_id FROM services.instances WHERE instance_id = $1 AND state = 'ready'",
-                                                         [instanceID]).first?.decode("railway_project_id") else { return }
+        guard let row = try await db.query("""
+            SELECT railway_project_id, railway_service_id FROM services.instances
+            WHERE instance_id = $1 AND state = 'ready' AND railway_project_id IS NOT NULL AND railway_service_id IS NOT NULL
+            """, [instanceID]).first else { return }
+        let recorded: String = try row.decode("railway_project_id"), service: String = try row.decode("railway_service_id")
+        let listWorkspace = await observer.namedTwice(instanceID)
         let railway = providers.railway, name = externalName(instanceID: instanceID)
         try ServicesDB.checkFence()
         try await provider { () async throws(ProviderError) in
+            if let project = try await railway.project(id: recorded) {
+                for stray in project.serviceIDs where stray != service {
+                    try await railway.deleteService(id: stray, environmentID: project.environmentID)
+                }
+            }
+            guard listWorkspace else { return }
             for stray in try await railway.projects() where stray.name == name && stray.id != recorded {
                 try await railway.deleteProject(id: stray.id)
             }

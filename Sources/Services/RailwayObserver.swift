@@ -99,10 +99,18 @@ package actor RailwayObserver {
     package private(set) var resyncing = false
     package func setResyncing(_ on: Bool) { resyncing = on }
 
-    package func resynced(orphans: [String], now: Date) {
+    /// Instances whose name the last resync saw on two projects.
+    private var twice: Set<String> = []
+
+    /// Whether removing an instance's strays must list the workspace: its name was seen on two
+    /// projects, or no resync has run in this process to say it was not.
+    package func namedTwice(_ instanceID: String) -> Bool { lastResync == nil || twice.contains(instanceID) }
+
+    package func resynced(orphans: [String], namedTwice: Set<String> = [], now: Date) {
         resyncing = false
         lastResync = now
         self.orphans = orphans
+        twice = namedTwice
         hinted = []
         report.lastResync = now
     }

@@ -126,6 +126,20 @@ extension SimCloud {
             projects[id] = project
             record("railway", "delete", "project", id: id, name: project.name)
             return data(["projectDelete": true])
+        case "ServiceDelete":
+            guard let id = v["id"] as? String, let service = services[id], var project = projects[service.projectID] else {
+                return railwayError("Service not found")
+            }
+            project.serviceIDs.removeAll { $0 == id }
+            projects[project.id] = project
+            services[id] = nil
+            record("railway", "delete", "service", id: id, name: project.name)
+            // Its volume goes with it, as Railway deletes a service's attached volume.
+            for volume in volumes.values where volume.serviceID == id {
+                volumes[volume.id] = nil
+                record("railway", "delete", "volume", id: volume.id, name: project.name)
+            }
+            return data(["serviceDelete": true])
         case "Project":
             guard let id = v["id"] as? String, let project = projects[id], !project.deleted else { return railwayError("Project not found") }
             return data(["project": projectNode(project)])

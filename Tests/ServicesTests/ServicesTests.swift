@@ -105,6 +105,33 @@ import TestSupport
         await t.stop()
     }
 
+    /// A second service in an instance's project (a deposed leader's `serviceCreate`, sent before
+    /// it froze and answered after the next leader made the instance's own) is named by the next
+    /// resync and deleted; the recorded service, deployed, stays and stays the one observed.
+    @Test func aSecondServiceInTheProjectIsFoundByTheResyncAndRemoved() async throws {
+        let t = try await TestController.start(simulate: true, reconciler: TestController.noReconciler)
+        let s = services(t)
+        _ = try await s.createInstance("stray00002", image: Self.image)
+        let railway = t.controller.providers.railway
+        let row = try #require(try await t.controller.db.query(
+            "SELECT railway_project_id, railway_environment_id, railway_service_id FROM services.instances WHERE instance_id = 'stray00002'").first)
+        let (projectID, environmentID, recorded): (String, String, String) = (try row.decode("railway_project_id"),
+                                                                              try row.decode("railway_environment_id"), try row.decode("railway_service_id"))
+        let stray = try await railway.createService(projectID: projectID, environmentID: environmentID, name: "convos-agent-stray00002",
+                                                    registryCredentials: nil)
+        let both = try #require(try await railway.project(id: projectID))
+        #expect(Set(both.serviceIDs) == [recorded, stray])
+        #expect(both.serviceID == recorded, "the deployed service is the instance's, whichever is listed first")
+        try await eventually("a resync names the instance") { try await s.observe(["stray00002"]).strays == ["stray00002"] }
+        try await s.removeStrays("stray00002")
+        #expect(try await railway.project(id: projectID)?.serviceIDs == [recorded], "the recorded service stays, \(stray) goes")
+        try await eventually("the next resync names nothing") {
+            let batch = try await s.observe(["stray00002"])
+            return batch.resynced == true && batch.strays == []
+        }
+        await t.stop()
+    }
+
     /// Production's sequence: project, volume, domain, then one commit: exactly one deployment,
     /// carrying every variable of CONTRACT section 6, the start command and the registry credentials.
     @Test func createMakesExactlyOneDeploymentAfterVolumeAndDomain() async throws {

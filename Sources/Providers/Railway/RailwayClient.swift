@@ -6,7 +6,11 @@ public struct RailwayProject: Sendable, Equatable {
     public var id: String
     public var name: String
     public var environmentID: String?
+    /// The service the instance runs: the one with a deployment, else the first.
     public var serviceID: String?
+    /// Every service of the project. More than one is a stray: a deposed leader's `serviceCreate`
+    /// answered after the next leader made the instance's own.
+    public var serviceIDs: [String] = []
     /// The generated public domain, taken as an opaque string.
     public var domain: String?
     /// The latest deployment's `DeploymentStatus` (`SUCCESS`, `DEPLOYING`, `FAILED`, ...); nil before the first.
@@ -90,6 +94,15 @@ public final class RailwayClient: Sendable {
     public func deleteProject(id: String) async throws(ProviderError) {
         do {
             _ = try await call(.projectDelete, ["id": .string(id)])
+        } catch where error.kind == .notFound {
+            return
+        }
+    }
+
+    /// Deletes one service of a project (a stray); one already gone counts as deleted.
+    public func deleteService(id: String, environmentID: String?) async throws(ProviderError) {
+        do {
+            _ = try await call(.serviceDelete, ["id": .string(id), "environmentId": environmentID.map(JSONValue.string) ?? .null])
         } catch where error.kind == .notFound {
             return
         }
@@ -182,13 +195,18 @@ public final class RailwayClient: Sendable {
 
     static func project(_ node: JSONValue) -> RailwayProject {
         let environment = node["environments"]?["edges"]?.arrayValue?.first?["node"]
-        let service = node["services"]?["edges"]?.arrayValue?.first?["node"]
-        let instance = service?["serviceInstances"]?["edges"]?.arrayValue?.first?["node"]
-        return RailwayProject(
+        let services = (node["services"]?["edges"]?.arrayValue ?? []).compactMap { $0["node"] }
+        func instance(_ service: JSONValue?) -> JSONValue? { service?["serviceInstances"]?["edges"]?.arrayValue?.first?["node"] }
+        // A stray service never deployed (nothing commits to it): the deployed one is the instance's.
+        let service = services.first { (instance($0)?["latestDeployment"]).map { $0 != .null } ?? false } ?? services.first
+        let running = instance(service)
+        var project = RailwayProject(
             id: node["id"]?.stringValue ?? "", name: node["name"]?.stringValue ?? "",
             environmentID: environment?["id"]?.stringValue, serviceID: service?["id"]?.stringValue,
-            domain: instance?["domains"]?["serviceDomains"]?.arrayValue?.first?["domain"]?.stringValue,
-            deploymentStatus: instance?["latestDeployment"]?["status"]?.stringValue.map(DeployStatus.init(rawValue:)))
+            domain: running?["domains"]?["serviceDomains"]?.arrayValue?.first?["domain"]?.stringValue,
+            deploymentStatus: running?["latestDeployment"]?["status"]?.stringValue.map(DeployStatus.init(rawValue:)))
+        project.serviceIDs = services.compactMap { $0["id"]?.stringValue }
+        return project
     }
 }
 

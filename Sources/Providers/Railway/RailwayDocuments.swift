@@ -10,6 +10,7 @@ enum RailwayDocument: String, CaseIterable, Sendable {
     case project = "Project"
     case projects = "Projects"
     case projectDelete = "ProjectDelete"
+    case serviceDelete = "ServiceDelete"
     case notificationRules = "NotificationRules"
     case notificationRuleCreate = "NotificationRuleCreate"
     case variables = "Variables"
@@ -26,6 +27,7 @@ enum RailwayDocument: String, CaseIterable, Sendable {
         case .project: bytes = PackageResources.Project_graphql
         case .projects: bytes = PackageResources.Projects_graphql
         case .projectDelete: bytes = PackageResources.ProjectDelete_graphql
+        case .serviceDelete: bytes = PackageResources.ServiceDelete_graphql
         case .notificationRules: bytes = PackageResources.NotificationRules_graphql
         case .notificationRuleCreate: bytes = PackageResources.NotificationRuleCreate_graphql
         case .variables: bytes = PackageResources.Variables_graphql
