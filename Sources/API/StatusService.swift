@@ -100,8 +100,8 @@ public actor StatusService {
     }
 
     private func observeReport() async -> Report.Observe? {
-        guard let (report, settings) = await observe?() else { return nil }
-        return Report.Observe(mode: report.mode, lastResync: report.lastResync.map(ISO8601.format), resyncIntervalSeconds: settings.resyncInterval,
+        guard let (report, _) = await observe?() else { return nil }
+        return Report.Observe(mode: report.mode, lastResync: report.lastResync.map(ISO8601.format), resyncIntervalSeconds: report.resyncIntervalSeconds,
                               pollIntervalSeconds: report.pollIntervalSeconds, inTransition: report.inTransition)
     }
 

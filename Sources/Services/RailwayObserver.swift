@@ -17,7 +17,20 @@ public struct ObserveSettings: Sendable {
     public var hintedFallback: TimeInterval = 60
     /// The share of the Railway quota the observing may spend; the rest is for creating.
     public var quotaShare = 0.5
+    /// With webhooks, the listing is the net under lost events, not the way changes are seen: it
+    /// takes at most this many pages (100 projects each) an hour, so a large fleet is listed less
+    /// often than `resyncInterval` (50,000 instances: every 50 minutes). 600 is 60% of an hour of
+    /// Railway's Hobby quota, the smallest a workspace that runs a fleet has.
+    public var webhookListingPagesPerHour = 600.0
     public init() {}
+
+    /// How often a fleet of this many instances is listed: `resyncInterval`, or longer with
+    /// webhooks when the listing would take more than its pages an hour.
+    public func resyncInterval(fleet: Int) -> TimeInterval {
+        guard webhooks else { return resyncInterval }
+        let pages = Double((fleet + 99) / 100)
+        return max(resyncInterval, pages * 3600 / webhookListingPagesPerHour)
+    }
 }
 
 /// One batch's decision: list the fleet, or poll these instances one by one.
@@ -65,6 +78,7 @@ package actor RailwayObserver {
     package struct Report: Sendable, Encodable {
         package var mode: String
         package var lastResync: Date?
+        package var resyncIntervalSeconds: Double
         package var pollIntervalSeconds: Double
         package var inTransition: Int
     }
@@ -73,7 +87,7 @@ package actor RailwayObserver {
     package init(settings: ObserveSettings) {
         self.settings = settings
         self.report = Report(mode: settings.webhooks ? "webhooks" : "polling", lastResync: nil,
-                             pollIntervalSeconds: settings.minPollInterval, inTransition: 0)
+                             resyncIntervalSeconds: settings.resyncInterval, pollIntervalSeconds: settings.minPollInterval, inTransition: 0)
     }
 
     /// An event named this instance: poll it at the next batch.
@@ -87,6 +101,7 @@ package actor RailwayObserver {
         let plan = Self.plan(transitioning: transitioning, fleet: fleet, quota: quota, now: now, lastResync: lastResync,
                              lastPolled: lastPolled, hinted: hinted, settings: settings)
         report.pollIntervalSeconds = plan.pollInterval
+        report.resyncIntervalSeconds = settings.resyncInterval(fleet: fleet)
         report.inTransition = transitioning.count
         return plan
     }
@@ -154,9 +169,10 @@ package actor RailwayObserver {
     /// (or of the hourly limit), never less than `minPollInterval`.
     package static func plan(transitioning: [String], fleet: Int, quota: [QuotaGate.Snapshot], now: Date, lastResync: Date?,
                      lastPolled: [String: Date], hinted: Set<String>, settings: ObserveSettings) -> ObservePlan {
-        let resync = lastResync.map { now.timeIntervalSince($0) >= settings.resyncInterval } ?? true
+        let resyncInterval = settings.resyncInterval(fleet: fleet)
+        let resync = lastResync.map { now.timeIntervalSince($0) >= resyncInterval } ?? true
         // Requests an hour the observing may spend, after the resync's own pages.
-        let resyncPerHour = Double((fleet + 99) / 100) * 3600 / settings.resyncInterval
+        let resyncPerHour = Double((fleet + 99) / 100) * 3600 / resyncInterval
         var perHour = 0.0
         for q in quota {
             if let remaining = q.remaining, let reset = q.resetAt, reset > now {

@@ -43,6 +43,20 @@ import Services
         #expect(plan((0..<1000).map { "i\($0)" }, quota: [.init(), .init()]).pollInterval < 400)
     }
 
+    /// With webhooks the listing is a net under lost events: at most 600 pages an hour, so 50,000
+    /// instances (500 pages) are listed every 50 minutes, not every 10; a small fleet still every 10,
+    /// and without webhooks (the listing is how changes are seen) the interval holds at any size.
+    @Test func withWebhooksALargeFleetIsListedWithinItsPagesAnHour() {
+        #expect(plan([], fleet: 50_000, lastResync: 2999, webhooks: true).resync == false)
+        #expect(plan([], fleet: 50_000, lastResync: 3000, webhooks: true).resync)
+        #expect(plan([], fleet: 5_000, lastResync: 600, webhooks: true).resync)
+        #expect(plan([], fleet: 50_000, lastResync: 600).resync, "polling: every RESYNC_INTERVAL")
+        var settings = ObserveSettings()
+        settings.webhooks = true
+        #expect(settings.resyncInterval(fleet: 50_000) == 3000)
+        #expect(settings.resyncInterval(fleet: 1_000) == 600)
+    }
+
     @Test func withWebhooksTransitionsWaitForTheirEventOrTheFallback() {
         let p = plan(["a", "b", "c"], polled: ["a": 5, "b": 61, "c": 5], hinted: ["c", "steady"], webhooks: true)
         #expect(p.poll == ["b", "c", "steady"], "b by fallback, c and a steady instance by their events")

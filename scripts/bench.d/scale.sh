@@ -3,10 +3,12 @@
 # (seed_fleet.py: 80% claimed agents with a conversation, 20% idle; building it through Railway's
 # pace would take days), then `serve` leading as in production against `simulate --profile
 # realistic` running as its own process, so the controller's memory is its own
-# (5 s tick, webhooks off, so Railway is polled; RESYNC_INTERVAL 10 minutes, its default). After
+# (5 s tick; webhooks on, as deployed with PUBLIC_URL: the simulator posts deployment events to the
+# controller; RESYNC_INTERVAL 10 minutes, its default, stretched by the listing's pages an hour). After
 # the first ticks (a whole read, and the resync every leader starts with), 60 s of quiet ticks are
 # sampled from /status, and Railway's requests in them counted by the simulator; an hour's are
-# those at that pace plus six listings of the fleet (100 projects a page). Prints each figure
+# those at that pace plus the listings of the fleet an hour (100 projects a page, at the resync
+# interval /status reports). Prints each figure
 # beside its bound.
 # Called by scripts/bench, or alone: bash scripts/bench.d/scale.sh [SIZE...]   (default 1000 10000 50000)
 set -euo pipefail
@@ -21,7 +23,7 @@ for size in $sizes; do
     db=bench_scale_$size
     command psql "postgresql://postgres@127.0.0.1:$pgport/postgres" -qAt -c "DROP DATABASE IF EXISTS $db" -c "CREATE DATABASE $db" 2>/dev/null
     export DATABASE_URL="postgresql://postgres@127.0.0.1:$pgport/$db" PORT=$(free_port) BIND_ADDRESS=127.0.0.1 LOG_LEVEL=info LOG_FORMAT=json
-    export CONTROLLER_URL="http://127.0.0.1:$PORT"
+    export CONTROLLER_URL="http://127.0.0.1:$PORT" PUBLIC_URL="http://127.0.0.1:$PORT"
     q() { command psql "$DATABASE_URL" -qAt "$@"; }
     log=/tmp/convos-bench-scale-$size.log
     serve_beside_simulator realistic "$log"
@@ -46,13 +48,14 @@ for size in $sizes; do
     if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep 50 >/dev/null 2>&1 & fi
     samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
     after=$(curl -fs "$sim/_sim/stats")
+    interval=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"]["resyncIntervalSeconds"])')
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" <<PY "$samples"
 import json, sys
 size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
-settled = int(sys.argv[6])
+settled, interval = int(sys.argv[6]), float(sys.argv[7])
 seen, phases = {}, {}
 for line in """$samples""".splitlines():
     c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
@@ -63,11 +66,12 @@ slowest = max(seen, key=seen.get)
 median = sorted(seen, key=seen.get)[len(seen) // 2]
 print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[median].items()))
       + "; of the slowest: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[slowest].items())))
-hourly = railway * 60 + 6 * ((size + 99) // 100)
+listings = 3600 / interval
+hourly = round(railway * 60 + listings * ((size + 99) // 100))
 print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): settled (a tick asking < 1% of the fleet) {settled} s "
       f"after the queue emptied{' (not settled: gave up at 900 s)' if settled > 900 else ''}; quiet ticks sampled {len(d)} over 60 s: "
       f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory (its own process) "
-      f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, so {hourly:,} an hour with six listings of the fleet (bound 1,000 with webhooks)")
+      f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, webhooks on, so {hourly:,} an hour with {listings:g} listings of the fleet (every {interval / 60:g} min) (bound 1,000 with webhooks)")
 PY
     stop_server
     stop_simulator
