@@ -424,7 +424,7 @@ public actor Reconciler {
         // fleet for what a scope names.
         let index = input.index ?? FleetIndex(input)
         let instanceOfAgent = { (agent: String) in index.instanceOfAgent[agent].map { input.instances[$0] } }
-        var agentWrites: [(String, JSONValue)] = [], agentsWritten: [(String, AgentStatus)] = []
+        var agentWrites: [(String, JSONText)] = [], agentsWritten: [(String, AgentStatus)] = []
         for k in scope.map({ FleetIndex.positions(of: $0.agents, in: index.agentAt) }) ?? Array(input.agents.indices) {
             let agent = input.agents[k]
             // A template's counts read every agent of it: recomputed when the template changes, and at
@@ -435,11 +435,11 @@ public actor Reconciler {
             let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent(agent.name),
                                              templates: input.templates, now: now, backoffs: backoffs)
             if status != previous {
-                agentWrites.append((agent.name, try JSONValue.from(status)))
+                agentWrites.append((agent.name, JSONText(data: try JSONValue.encoded(status))))
                 agentsWritten.append((agent.name, status))
             }
         }
-        var poolWrites: [(String, JSONValue)] = []
+        var poolWrites: [(String, JSONText)] = []
         // Agents a rollout skips; only a pool with a rollout asks.
         let pinned = input.pools.contains { $0.rollout != nil }
             ? Set(input.agents.lazy.filter { $0.spec.runtimeImage != nil || $0.deleting }.map(\.name)) : []
@@ -449,16 +449,16 @@ public actor Reconciler {
             var status = StatusBuilder.pool(pool, generation: meta.generation, previous: previous, instances: input.instances,
                                             settings: input.settings, now: now, backoffs: backoffs)
             StatusBuilder.rollout(pool, into: &status, previous: previous, instances: input.instances, skipped: pinned, now: now)
-            if status != previous { poolWrites.append((pool.name, try JSONValue.from(status))) }
+            if status != previous { poolWrites.append((pool.name, JSONText(data: try JSONValue.encoded(status)))) }
         }
-        var templateWrites: [(String, JSONValue)] = []
+        var templateWrites: [(String, JSONText)] = []
         let countsDue = templatesCountedAt.map { now.timeIntervalSince($0) >= WorkQueue.seconds(settings.templateStatusEvery) } ?? true
         let templatesToWrite = state.changedTemplates.union(countsDue ? templatesDue : [])
         if countsDue { templatesDue = []; templatesCountedAt = now }
         for (name, template) in input.templates where scope == nil || templatesToWrite.contains(name) {
             let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
             let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
-            if status != previous { templateWrites.append((name, try JSONValue.from(status))) }
+            if status != previous { templateWrites.append((name, JSONText(data: try JSONValue.encoded(status)))) }
         }
         // Health as the batch saw it, for `GET /v1/instances`; only what changed.
         let healthWrites = state.asked.sorted().compactMap { id -> StatusWriter.Health? in

@@ -8,9 +8,10 @@ import Sync
 package enum StatusWriter {
     /// One tick's writes: only what changed.
     package struct Writes: Sendable {
-        package var pools: [(name: String, status: JSONValue)] = []
-        package var templates: [(name: String, status: JSONValue)] = []
-        package var agents: [(name: String, status: JSONValue)] = []
+        /// Each status as JSON text (`JSONValue.encoded`), stored as it is.
+        package var pools: [(name: String, status: JSONText)] = []
+        package var templates: [(name: String, status: JSONText)] = []
+        package var agents: [(name: String, status: JSONText)] = []
         /// Health as the status batch saw it, for `GET /v1/instances`.
         package var health: [Health] = []
         /// The failing keys, for every replica's `/status`: nil when unchanged.
@@ -51,8 +52,8 @@ package enum StatusWriter {
 
     package static func write(_ fence: Fence, _ w: Writes) async throws {
         guard !w.isEmpty else { return }
-        // Parameters made before the transaction opens: thousands of statuses take a while to
-        // encode, and the server ends a transaction left idle that long.
+        // Sorted before the transaction opens; the statuses come encoded (thousands take a while
+        // to encode, and the server ends a transaction left idle that long).
         let pools = StatusRows(w.pools), templates = StatusRows(w.templates), agents = StatusRows(w.agents)
         try await fence.transaction { c in
             if let b = w.backoffs {
@@ -94,24 +95,23 @@ package enum StatusWriter {
     /// statement a row took seconds of round trips.
     private static func setStatuses(_ c: PostgresConnection, _ table: String, _ rows: StatusRows) async throws {
         for chunk in rows.chunks {
-            _ = try await c.query("SELECT 1 FROM \(table) WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [chunk.names])
+            // Each chunk's arrays made as it goes (a hundred rows: quick): the whole burst's, made
+            // at once, doubled the statuses' memory.
+            let names = textArray(chunk.map(\.name))
+            _ = try await c.query("SELECT 1 FROM \(table) WHERE name = ANY($1::text[]) ORDER BY name FOR UPDATE", [names])
             _ = try await c.query("""
                 UPDATE \(table) t SET status = u.status::jsonb, observed_generation = t.generation
                 FROM unnest($1::text[], $2::text[]) AS u(name, status) WHERE t.name = u.name
-                """, [chunk.names, chunk.statuses])
+                """, [names, textArray(chunk.map(\.status.text))])
         }
     }
 
-    /// Names and statuses in name order, as pairs of text arrays of at most a hundred: the
-    /// parameters of `setStatuses`, made before its transaction opens.
+    /// Names and statuses in name order, in chunks of at most a hundred: one statement each.
     private struct StatusRows {
-        let chunks: [(names: String, statuses: String)]
-        init(_ writes: [(name: String, status: JSONValue)]) {
+        let chunks: [ArraySlice<(name: String, status: JSONText)>]
+        init(_ writes: [(name: String, status: JSONText)]) {
             let sorted = writes.sorted { $0.name < $1.name }
-            chunks = stride(from: 0, to: sorted.count, by: 100).map { start in
-                let part = sorted[start..<min(start + 100, sorted.count)]
-                return (textArray(part.map(\.name)), textArray(part.map(\.status.jsonText.text)))
-            }
+            chunks = stride(from: 0, to: sorted.count, by: 100).map { sorted[$0..<min($0 + 100, sorted.count)] }
         }
     }
 

@@ -57,8 +57,8 @@ import TestSupport
         #expect(await lease.tryAcquire())
         let fence = try #require(await lease.fence())
         var writes = StatusWriter.Writes()
-        writes.agents = [("alice", .object(["phase": .string("Ready")]))]
-        writes.templates = [("concierge", .object(["agents": .int(1)]))]
+        writes.agents = [("alice", JSONValue.object(["phase": .string("Ready")]).jsonText)]
+        writes.templates = [("concierge", JSONValue.object(["agents": .int(1)]).jsonText)]
         try await StatusWriter.write(fence, writes)
         #expect(try await db.query("SELECT status->>'phase' AS p FROM pool.agents WHERE name = 'alice'").first?.decode("p") == "Ready")
         let after = (try await logged("alice"), try await logged("concierge"))

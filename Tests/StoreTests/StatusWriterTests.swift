@@ -19,7 +19,7 @@ import TestSupport
         let fence = try #require(await lease.fence())
         var writes = StatusWriter.Writes()
         // Shuffled: the writer orders them itself.
-        writes.agents = names.shuffled().map { ($0, .object(["phase": .string("Ready"), "instanceId": .string("i-" + $0)])) }
+        writes.agents = names.shuffled().map { ($0, JSONValue.object(["phase": .string("Ready"), "instanceId": .string("i-" + $0)]).jsonText) }
         try await StatusWriter.write(fence, writes)
         let rows = try await db.query("SELECT name, status->>'instanceId' AS i FROM pool.agents ORDER BY name")
         #expect(try rows.rows.map { try $0.decode("name", as: String.self) } == names)
