@@ -5,7 +5,8 @@ import Testing
 /// The index the reconciler's cache keeps by hand, change by change, equals the one built from the
 /// arrays: over random appends, rebinds and removals of instances and of agents (the last one
 /// moving into the gap), with agents that two instances claim at once and instances whose agent is
-/// gone. Seeded, so a failing case prints its seed to replay.
+/// gone, and instances that change pool, state, digest, health, pending variables and upgrade (the
+/// tally and its sets). Seeded, so a failing case prints its seed to replay.
 @Suite struct FleetIndexTests {
     @Test func anIndexKeptChangeByChangeEqualsOneBuiltFromTheArrays() {
         var failures: [String] = []
@@ -19,8 +20,9 @@ import Testing
                 switch input.instances.isEmpty ? 0 : rng.int(5) {
                 case 0:
                     // Ids out of order, so the smallest-id rule is not the array's order.
-                    let view = InstanceView(id: "i\(String(format: "%03d", (nextID * 37) % 1000))", pool: "p", state: agent == nil ? .idle : .claimed,
+                    var view = InstanceView(id: "i\(String(format: "%03d", (nextID * 37) % 1000))", pool: "p", state: agent == nil ? .idle : .claimed,
                                             agent: agent, createdAt: Date(timeIntervalSince1970: 0))
+                    vary(&view, &rng)
                     nextID += 1
                     index.append(view, to: &input.instances)
                 case 3:
@@ -32,6 +34,7 @@ import Testing
                     let k = rng.int(input.instances.count)
                     var view = input.instances[k]
                     view.agent = agent
+                    if rng.int(2) == 0 { vary(&view, &rng) }
                     index.replace(k, with: view, in: &input.instances)
                 default:
                     index.remove(rng.int(input.instances.count), from: &input.instances)
@@ -43,6 +46,17 @@ import Testing
             }
         }
         #expect(failures.isEmpty, "\(failures.count) of 1000 cases differ; first: \(failures.first ?? "")")
+    }
+
+    /// What the tally counts and its sets hold, at random.
+    func vary(_ view: inout InstanceView, _ rng: inout SplitMix) {
+        view.pool = ["p", "q"][rng.int(2)]
+        view.state = [.provisioning, .idle, .claimed, .failed, .deleting][rng.int(5)]
+        view.digest = ["sha256:a", "sha256:b", nil][rng.int(3)]
+        view.health = [.healthy, .deployFailed, nil][rng.int(3)]
+        view.envPending = rng.int(3) == 0
+        view.upgradePhase = rng.int(4) == 0 ? .upgrading : nil
+        view.upgradeRequested = rng.int(4) == 0
     }
 
     /// Of two instances bound to one agent, the one with the smaller id is its instance, wherever

@@ -26,6 +26,8 @@ public enum DryRunPlan {
             input.instances[i].agent = agent
             bound.insert(agent)
         }
+        // Changed behind the index's back: the next plan builds its own.
+        input.index = nil
         guard !bound.isEmpty else { return first }
         let next = Planner.plan(input).filter { action in
             action.object.kind == "agent" && bound.contains(action.object.name) && !first.contains(action)

@@ -15,6 +15,21 @@ public struct FleetIndex: Sendable, Equatable {
     /// The agents with no instance (waiting for one, or being removed): the planner binds the
     /// waiting ones without looking at every agent.
     public var unbound: Set<String> = []
+    /// Instances by pool, state, digest and whether their deploy failed: the pool passes' counts
+    /// (idle left to bind, refill, the digest proven) without a pass over the fleet.
+    public var tally: [TallyKey: Int] = [:]
+    /// Instances whose variables wait to be handed to their runtime.
+    public var envPending: Set<String> = []
+    /// Instances with an upgrade under way or asked for (`self-upgrade`): a rollout's followers.
+    public var upgrading: Set<String> = []
+
+    /// One cell of `tally`.
+    public struct TallyKey: Hashable, Sendable {
+        public var pool: String
+        public var state: InstanceState
+        public var digest: String?
+        public var deployFailed: Bool
+    }
 
     public init() {}
 
@@ -25,9 +40,25 @@ public struct FleetIndex: Sendable, Equatable {
         for (k, i) in input.instances.enumerated() {
             instanceAt[i.id] = k
             if let agent = i.agent { bind(agent, at: k, in: input.instances) }
+            count(i, 1)
         }
         for (k, agent) in input.agents.enumerated() where agentAt[agent.name] == nil { agentAt[agent.name] = k }
         unbound = Set(agentAt.keys.filter { instanceOfAgent[$0] == nil })
+    }
+
+    /// Adds (`by` 1) or takes away (-1) an instance's share of the tally and of the sets.
+    mutating func count(_ i: InstanceView, _ by: Int) {
+        let key = TallyKey(pool: i.pool, state: i.state, digest: i.digest, deployFailed: i.deployFailed)
+        let n = (tally[key] ?? 0) + by
+        tally[key] = n == 0 ? nil : n
+        let on = by > 0
+        if i.envPending { if on { envPending.insert(i.id) } else { envPending.remove(i.id) } }
+        if i.upgradePhase != nil || i.upgradeRequested { if on { upgrading.insert(i.id) } else { upgrading.remove(i.id) } }
+    }
+
+    /// The pool's instances as `tally` counts them, each cell once.
+    public func tally(of pool: String) -> some Sequence<(key: TallyKey, value: Int)> {
+        tally.lazy.filter { $0.key.pool == pool }
     }
 
     /// `instances[k]` is bound to `agent`: it becomes the agent's instance unless one with a smaller id is.
@@ -49,6 +80,8 @@ public struct FleetIndex: Sendable, Equatable {
     /// Sets `instances[k]` to `view` (the same instance, seen again), keeping the index.
     public mutating func replace(_ k: Int, with view: InstanceView, in instances: inout [InstanceView]) {
         let was = instances[k].agent
+        count(instances[k], -1)
+        count(view, 1)
         instances[k] = view
         guard was != view.agent else { return }
         if let was { unbind(was, at: k, in: instances) }
@@ -58,6 +91,7 @@ public struct FleetIndex: Sendable, Equatable {
     /// Appends a new instance, keeping the index.
     public mutating func append(_ view: InstanceView, to instances: inout [InstanceView]) {
         instanceAt[view.id] = instances.count
+        count(view, 1)
         instances.append(view)
         if let agent = view.agent { bind(agent, at: instances.count - 1, in: instances) }
     }
@@ -66,6 +100,7 @@ public struct FleetIndex: Sendable, Equatable {
     public mutating func remove(_ k: Int, from instances: inout [InstanceView]) {
         let gone = instances[k], last = instances.count - 1
         instanceAt[gone.id] = nil
+        count(gone, -1)
         if let agent = gone.agent { unbind(agent, at: k, in: instances) }
         if k != last {
             let moved = instances[last]

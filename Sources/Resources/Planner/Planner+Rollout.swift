@@ -8,13 +8,14 @@ extension Planner {
     /// How long an upgraded runtime has to come back ready before it is rolled back.
     public static let upgradeTimeout: TimeInterval = 300
 
-    static func planRollout(_ pool: PoolView, input: PlannerInput, agentAt: [String: Int]) -> [Action] {
+    static func planRollout(_ pool: PoolView, input: PlannerInput, index: FleetIndex) -> [Action] {
         guard let digest = pool.digest, let image = ImageReference(pool.spec.image) else { return [] }
         let imageOf = { (d: String) in "\(image.registry)/\(image.repository)@\(d)" }
         let policy = pool.spec.rollout ?? RolloutPolicy()
         // Agents a rollout may move: claimed, configured, not tainted or waiting, not being deleted,
         // not pinned. Positions first, in the agents' order: views are copied only for what is planned.
         let undo = pool.rollout?.undo ?? false
+        let agentAt = index.agentAt
         let mayMove = { (k: Int) -> Bool in
             let i = input.instances[k]
             guard i.pool == pool.name, i.state == .claimed, i.configured, i.acceptance == nil, let name = i.agent, let a = agentAt[name] else { return false }
@@ -23,7 +24,11 @@ extension Planner {
         // Those upgrading, and those that would move (asked to, or behind the digest): a steady
         // fleet has none, and its agents are not looked up one by one.
         var inFlightAt: [Int] = [], behindAt: [Int] = []
-        for k in input.instances.indices {
+        // With every claimed instance of the pool on its digest and nothing undone, only those
+        // upgrading or asking to can move: the index names them, no pass over the fleet.
+        let offDigest = index.tally(of: pool.name).contains { $0.key.state == .claimed && $0.key.digest != digest && $0.value > 0 }
+        let candidates = undo || offDigest ? Array(input.instances.indices) : FleetIndex.positions(of: index.upgrading, in: index.instanceAt)
+        for k in candidates {
             let i = input.instances[k]
             guard i.state == .claimed, i.pool == pool.name else { continue }
             let inFlight = i.upgradePhase != nil

@@ -32,7 +32,7 @@ public enum Planner {
             .sorted { ($0.createdAt, $0.name) < ($1.createdAt, $1.name) }
         let fallback = defaultPool(input.pools)?.name
         var idleLeft: [String: Int] = [:]
-        for instance in input.instances where instance.state == .idle && !instance.deployFailed { idleLeft[instance.pool, default: 0] += 1 }
+        for (key, n) in index.tally where key.state == .idle && !key.deployFailed { idleLeft[key.pool, default: 0] += n }
         var waitingFor: [String: Int] = [:]
         for agent in waiting {
             // An agent whose template is missing waits: apply refuses that, so it is a race with a delete.
@@ -54,7 +54,7 @@ public enum Planner {
 
         // Pools: refill to minIdle within maxInstances; replace instances on an old digest.
         for pool in input.pools {
-            actions += planPool(pool, input: input, waitingForThisPool: waitingFor[pool.name] ?? 0)
+            actions += planPool(pool, input: input, tally: index.tally(of: pool.name), waitingForThisPool: waitingFor[pool.name] ?? 0)
         }
 
         for orphan in input.orphans where input.now.timeIntervalSince(orphan.firstSeen) >= input.settings.orphanGrace {
@@ -62,19 +62,21 @@ public enum Planner {
         }
 
         // What the status batch found to do: variables a running runtime lacks, and the audit.
-        for instance in input.instances where instance.envPending && instance.setup == .created && instance.health == .healthy {
-            actions.append(.handOver(instance: instance.id))
+        for k in FleetIndex.positions(of: index.envPending, in: index.instanceAt) {
+            let instance = input.instances[k]
+            if instance.setup == .created && instance.health == .healthy { actions.append(.handOver(instance: instance.id)) }
         }
         if input.auditDue { actions.append(.auditTools) }
         if input.numberStockDue { actions.append(.stockNumbers) }
         // At a resync, each instance made before its variables were held to the contract, once.
-        for instance in input.instances where input.auditDue && instance.variablesUnchecked && instance.healthy
-            && (instance.state == .idle || instance.state == .claimed) {
-            actions.append(.pruneVariables(instance: instance.id))
+        if input.auditDue {
+            for instance in input.instances where instance.variablesUnchecked && instance.healthy && (instance.state == .idle || instance.state == .claimed) {
+                actions.append(.pruneVariables(instance: instance.id))
+            }
         }
         for instance in input.strays { actions.append(.removeStrays(instance: instance)) }
         // Claimed agents onto their pool's digest (Planner+Rollout).
-        for pool in input.pools { actions += planRollout(pool, input: input, agentAt: index.agentAt) }
+        for pool in input.pools { actions += planRollout(pool, input: input, index: index) }
         return ScopedPlan(actions: actions, watch: watch)
     }
 
@@ -179,24 +181,25 @@ public enum Planner {
         return actions
     }
 
-    static func planPool(_ pool: PoolView, input: PlannerInput, waitingForThisPool: Int) -> [Action] {
+    static func planPool(_ pool: PoolView, input: PlannerInput, tally: some Sequence<(key: FleetIndex.TallyKey, value: Int)>,
+                         waitingForThisPool: Int) -> [Action] {
         guard let digest = pool.digest else { return [] }
-        // One pass of counts; the idle instances are listed (and sorted) below only when some are to
-        // go: a steady pool of tens of thousands lists none.
+        // Counts from the index's tally; the idle instances are listed (and sorted) below only when
+        // some are to go: a steady pool of tens of thousands lists none.
         var active = 0, provisioning = 0, startingOnDigest = 0, provenOnDigest = false, freshIdle = 0, staleIdle = 0
-        for i in input.instances where i.pool == pool.name {
-            switch i.state {
+        for (key, n) in tally {
+            switch key.state {
             case .deleting: continue
             case .provisioning:
-                provisioning += 1
-                if i.digest == digest { startingOnDigest += 1 }
+                provisioning += n
+                if key.digest == digest { startingOnDigest += n }
             case .claimed:
-                if !provenOnDigest && i.digest == digest { provenOnDigest = true }
-            case .idle where !i.deployFailed:
-                if i.digest == digest { freshIdle += 1; provenOnDigest = true } else { staleIdle += 1 }
+                if key.digest == digest { provenOnDigest = true }
+            case .idle where !key.deployFailed:
+                if key.digest == digest { freshIdle += n; provenOnDigest = true } else { staleIdle += n }
             case .idle, .failed: break
             }
-            active += 1
+            active += n
         }
         /// The pool's usable idle instances on the digest (`fresh`) or not, by age.
         func idle(fresh: Bool, newestFirst: Bool) -> [(id: String, createdAt: Date)] {
