@@ -37,6 +37,9 @@ public struct ReconcilerSettings: Sendable {
     /// fleet took a core from the claims. At 1, ticks take at most half a core; a small fleet's
     /// ticks of milliseconds are not held back noticeably.
     public var tickGap = 1
+    /// Agents' statuses written to a transaction when a tick writes many (a new term writes every
+    /// agent's): their encoded texts are never all held at once.
+    public var statusWritesPerTransaction = 1000
     /// Off: the replica serves the API only and never competes for the lease.
     public var enabled = true
     /// Events older than this, or beyond the newest `eventLimit`, are deleted, once every `pruneEvery`.
@@ -437,6 +440,18 @@ public actor Reconciler {
             if status != previous {
                 agentWrites.append((agent.name, JSONText(data: try JSONValue.encoded(status))))
                 agentsWritten.append((agent.name, status))
+            }
+            // A new term writes every agent's status: a thousand at a time, each in its own
+            // transaction, so the encoded texts of 40,000 are never held at once (50 MB at 50,000
+            // instances, the controller's peak). Each status stands alone; only the order of the
+            // locks matters (agents alone here, by name, as in every writer).
+            if agentWrites.count >= settings.statusWritesPerTransaction {
+                var part = StatusWriter.Writes()
+                part.agents = agentWrites
+                try await StatusWriter.write(fence, part)
+                await cache.wrote(agents: agentsWritten, health: [])
+                agentWrites.removeAll(keepingCapacity: true)
+                agentsWritten.removeAll(keepingCapacity: true)
             }
         }
         var poolWrites: [(String, JSONText)] = []

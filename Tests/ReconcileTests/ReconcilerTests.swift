@@ -73,6 +73,28 @@ import TestSupport
         await t.stop()
     }
 
+    /// A tick that writes many agents' statuses writes them a few to a transaction (a new term's
+    /// 40,000 at once held 50 MB of encoded text): every one lands.
+    @Test func statusesWrittenInPartsAllLand() async throws {
+        var settings = TestController.fastReconciler
+        settings.statusWritesPerTransaction = 3
+        settings.fullReadEvery = .seconds(1)
+        let t = try await TestController.start(simulate: true, reconciler: settings)
+        _ = try await t.apply(Specs.join(Specs.poolSized(8, max: 10), Specs.conciergeTemplate))
+        try await eventually("8 idle", timeout: .seconds(60)) { try await t.idle() == 8 }
+        for i in 0..<8 { _ = try await t.claim("concierge", owner: "user\(i)") }
+        func ready() async throws -> Int {
+            try await t.count("SELECT count(*)::int AS n FROM pool.agents WHERE status->>'phase' = 'Ready'")
+        }
+        try await eventually("8 ready", timeout: .seconds(60)) { try await ready() == 8 }
+        // Changed behind the tick's back (a status write is no change it is told of): the next
+        // whole read finds all eight differ from what it computes, and writes them again.
+        _ = try await t.controller.db.query("UPDATE pool.agents SET status = jsonb_set(status, '{phase}', '\"Pending\"')")
+        #expect(try await ready() == 0)
+        try await eventually("8 ready again", timeout: .seconds(30)) { try await ready() == 8 }
+        await t.stop()
+    }
+
     @Test func emptyPoolClaimWaitsThenBinds() async throws {
         let t = try await TestController.start(simulate: true)
         _ = try await t.apply(Specs.join(Specs.poolSized(0), Specs.conciergeTemplate))
