@@ -169,7 +169,7 @@ extension InProcessServices {
             // Projects of our naming with no instance standing: kept for the batches to check again
             // (a row made since), not the whole listing (each batch would look all of it up).
             let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") && stored[String($0.dropFirst(13))] == nil }.sorted()
-            await observer.resynced(orphans: orphans, namedTwice: twoProjects, now: now)
+            await observer.resynced(orphans: orphans, namedTwice: twoProjects, listed: all.count, now: now)
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)

@@ -96,6 +96,8 @@ package actor RailwayObserver {
     /// Which instances to look at now. `transitioning` are those whose deployment is under way;
     /// `fleet` is every instance with a project; `quota` is what Railway's tokens have left.
     package func plan(transitioning: [String], fleet: Int, quota: [QuotaGate.Snapshot], now: Date) -> ObservePlan {
+        // A batch names part of the fleet (what changed): the last listing says how large it is.
+        let fleet = max(fleet, listed)
         // With webhooks, an instance starts its fallback clock when first seen in transition.
         if settings.webhooks { for id in transitioning where lastPolled[id] == nil { lastPolled[id] = now } }
         let plan = Self.plan(transitioning: transitioning, fleet: fleet, quota: quota, now: now, lastResync: lastResync,
@@ -116,13 +118,16 @@ package actor RailwayObserver {
 
     /// Instances whose name the last resync saw on two projects.
     private var twice: Set<String> = []
+    /// Projects the last listing held: the fleet's size, for the listing's own pace.
+    private var listed = 0
 
     /// Whether removing an instance's strays must list the workspace: its name was seen on two
     /// projects, or no resync has run in this process to say it was not.
     package func namedTwice(_ instanceID: String) -> Bool { lastResync == nil || twice.contains(instanceID) }
 
-    package func resynced(orphans: [String], namedTwice: Set<String> = [], now: Date) {
+    package func resynced(orphans: [String], namedTwice: Set<String> = [], listed: Int = 0, now: Date) {
         resyncing = false
+        self.listed = listed
         lastResync = now
         self.orphans = orphans
         twice = namedTwice

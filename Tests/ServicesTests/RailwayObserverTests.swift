@@ -57,6 +57,18 @@ import Services
         #expect(settings.resyncInterval(fleet: 1_000) == 600)
     }
 
+    /// A batch names only what changed (none, in a quiet tick): the fleet's size for the listing's
+    /// pace is what the last listing held.
+    @Test func theListingsPaceCountsTheFleetTheLastListingHeld() async {
+        var settings = ObserveSettings()
+        settings.webhooks = true
+        let observer = RailwayObserver(settings: settings)
+        await observer.resynced(orphans: [], listed: 50_000, now: now)
+        #expect(await observer.plan(transitioning: [], fleet: 0, quota: [QuotaGate.Snapshot()], now: now + 601).resync == false)
+        #expect(await observer.report.resyncIntervalSeconds == 3000)
+        #expect(await observer.plan(transitioning: [], fleet: 0, quota: [QuotaGate.Snapshot()], now: now + 3000).resync)
+    }
+
     @Test func withWebhooksTransitionsWaitForTheirEventOrTheFallback() {
         let p = plan(["a", "b", "c"], polled: ["a": 5, "b": 61, "c": 5], hinted: ["c", "steady"], webhooks: true)
         #expect(p.poll == ["b", "c", "steady"], "b by fallback, c and a steady instance by their events")
