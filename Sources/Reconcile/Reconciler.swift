@@ -28,8 +28,8 @@ public struct ReconcilerSettings: Sendable {
     /// The whole of desired state and the instance rows is read again this often; between, a tick
     /// reads only the rows written since the last one (`FleetCache`).
     public var fullReadEvery: Duration = .seconds(600)
-    /// A template's status counts its agents (how many are in sync): counted again when the template
-    /// changes, and at most this often when only its agents do.
+    /// A template's status counts its agents (how many are in sync, kept as they change): written
+    /// when the template changes, and at most this often when only its agents do.
     public var templateStatusEvery: Duration = .seconds(5)
     /// A tick never starts sooner after the last one ended than this many times what the last one
     /// took. Every accepted write wakes the loop; under a stream of claims (hundreds a second, each
@@ -98,6 +98,8 @@ public actor Reconciler {
     private var watched = PlanScope()
     /// Templates whose agents changed since their statuses were last counted, and when that was.
     private var templatesDue = Set<String>()
+    /// Each template's agents and those synced, kept as agents change.
+    private var templateTally = TemplateTally()
     private var templatesCountedAt: Date?
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
     /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
@@ -428,10 +430,23 @@ public actor Reconciler {
         let index = input.index ?? FleetIndex(input)
         let instanceOfAgent = { (agent: String) in index.instanceOfAgent[agent].map { input.instances[$0] } }
         var agentWrites: [(String, JSONText)] = [], agentsWritten: [(String, AgentStatus)] = []
+        // The templates' counts: whole at a whole read, else the parts of the agents in scope
+        // (of a changed template, all of its agents are), those gone taken out.
+        if let scope {
+            for name in scope.agents where index.agentAt[name] == nil {
+                if let template = templateTally.set(name, nil) { templatesDue.insert(template) }
+            }
+        } else {
+            templateTally.reset()
+        }
         for k in scope.map({ FleetIndex.positions(of: $0.agents, in: index.agentAt) }) ?? Array(input.agents.indices) {
             let agent = input.agents[k]
-            // A template's counts read every agent of it: recomputed when the template changes, and at
-            // most every `templateStatusEvery` when only its agents do.
+            if let before = templateTally.set(agent.name, StatusBuilder.templatePart(agent, instance: instanceOfAgent(agent.name),
+                                                                                     templates: input.templates)) {
+                templatesDue.insert(before)
+            }
+            // A template's status is written when the template changes, and at most every
+            // `templateStatusEvery` when only its agents do.
             if let template = agent.spec.template { templatesDue.insert(template) }
             guard let meta = state.agentMeta[agent.name] else { continue }
             let previous = meta.status
@@ -471,7 +486,7 @@ public actor Reconciler {
         let templatesToWrite = state.changedTemplates.union(countsDue ? templatesDue : [])
         if countsDue { templatesDue = []; templatesCountedAt = now }
         for (name, template) in input.templates where scope == nil || templatesToWrite.contains(name) {
-            let status = StatusBuilder.template(name, template, agents: input.agents, instances: instanceOfAgent, templates: input.templates)
+            let status = StatusBuilder.template(template, counts: templateTally.counts[name])
             let previous = try? state.templateMeta[name]?.decode(AgentTemplateStatus.self)
             if status != previous { templateWrites.append((name, JSONText(data: try JSONValue.encoded(status)))) }
         }

@@ -237,22 +237,26 @@ package enum StatusBuilder {
                                          lastTransitionTime: since, observedGeneration: status.observedGeneration)
     }
 
-    /// A template's agents, and how many run its current configuration: its runtime settings,
+    /// An agent's part in its template's counts (`TemplateTally`): nil without a template or while
+    /// it is deleted. Synced: it runs the template's current configuration, its runtime settings,
     /// every declared tool in hand (the key at its limit), none it no longer declares.
-    package static func template(_ name: String, _ template: TemplateView, agents: [AgentView], instances: (String) -> InstanceView?,
-                         templates: [String: TemplateView]) -> AgentTemplateStatus {
-        let users = agents.filter { $0.spec.template == name && !$0.deleting }
+    package static func templatePart(_ agent: AgentView, instance: InstanceView?, templates: [String: TemplateView]) -> TemplateTally.Part? {
+        guard let name = agent.spec.template, !agent.deleting else { return nil }
+        guard let instance else { return (name, false) }
+        let config = agent.config(templates)
+        // What the current generation asks for, compared field by field: a change of tools
+        // alone pushes nothing to the runtime, so the generation it was configured at may be older.
+        let synced = instance.runtimeConfig == RuntimeConfig(config)
+            && config.missingTools(instance.tools).isEmpty && config.extraTools(instance.tools).isEmpty
+        return (name, synced)
+    }
+
+    /// A template's status from its counts.
+    package static func template(_ template: TemplateView, counts: (agents: Int, synced: Int)?) -> AgentTemplateStatus {
         var status = AgentTemplateStatus()
         status.observedGeneration = template.generation
-        status.agents = users.count
-        status.agentsSynced = users.filter { agent in
-            guard let instance = instances(agent.name) else { return false }
-            let config = agent.config(templates)
-            // What the current generation asks for, compared field by field: a change of tools
-            // alone pushes nothing to the runtime, so the generation it was configured at may be older.
-            return instance.runtimeConfig == RuntimeConfig(config)
-                && config.missingTools(instance.tools).isEmpty && config.extraTools(instance.tools).isEmpty
-        }.count
+        status.agents = counts?.agents ?? 0
+        status.agentsSynced = counts?.synced ?? 0
         return status
     }
 }
