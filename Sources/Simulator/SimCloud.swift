@@ -57,7 +57,10 @@ actor SimCloud {
     /// One deployment: it reaches SUCCESS (or FAILED) `deployDelay` after it starts.
     struct Deployment { var id: String; var startedAt: ContinuousClock.Instant; var failed: Bool; var crashed = false }
     struct Volume { var id, projectID, serviceID, mountPath: String }
-    var projects: [String: Project] = [:]
+    var projects: [String: Project] = [:] { didSet { liveProjectIDs = nil } }
+    /// The live projects' ids in listing order, made once per change of `projects`: sorting 50,000
+    /// for each page of a listing made the simulator's listing a second a page.
+    var liveProjectIDs: [String]?
     var services: [String: Service] = [:]
     var volumes: [String: Volume] = [:]
     /// Per token: the hour's window and its requests, the last project and volume creates.

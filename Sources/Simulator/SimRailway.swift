@@ -144,12 +144,20 @@ extension SimCloud {
             guard let id = v["id"] as? String, let project = projects[id], !project.deleted else { return railwayError("Project not found") }
             return data(["project": projectNode(project)])
         case "Projects":
-            let live = projects.values.filter { !$0.deleted }.sorted { $0.id < $1.id }
+            let live = liveProjectIDs ?? projects.values.filter { !$0.deleted }.map(\.id).sorted()
+            liveProjectIDs = live
             let first = v["first"] as? Int ?? 100
-            let start = (v["after"] as? String).flatMap { cursor in live.firstIndex { $0.id == cursor }.map { $0 + 1 } } ?? 0
-            let page = Array(live.dropFirst(start).prefix(first))
+            // The cursor is the last id of the page before: found by bisection in the sorted ids.
+            let start = (v["after"] as? String).map { cursor in
+                var low = 0, high = live.count
+                while low < high { let mid = (low + high) / 2; if live[mid] <= cursor { low = mid + 1 } else { high = mid } }
+                return low
+            } ?? 0
+            let page = live.dropFirst(start).prefix(first).compactMap { projects[$0] }
+            let onPage = Set(page.map(\.id))
+            let volumesOf = Dictionary(grouping: volumes.values.filter { onPage.contains($0.projectID) }, by: \.projectID)
             return data(["projects": [
-                "edges": page.map { ["node": projectNode($0)] },
+                "edges": page.map { ["node": projectNode($0, volumes: volumesOf[$0.id] ?? [])] },
                 "pageInfo": ["hasNextPage": start + page.count < live.count, "endCursor": page.last?.id as Any? ?? NSNull()],
             ]])
         default:
@@ -263,7 +271,7 @@ extension SimCloud {
         return latest.crashed ? "CRASHED" : latest.failed ? "FAILED" : "SUCCESS"
     }
 
-    private func projectNode(_ p: Project) -> [String: Any] {
+    private func projectNode(_ p: Project, volumes projectVolumes: [Volume]? = nil) -> [String: Any] {
         let serviceEdges: [[String: Any]] = p.serviceIDs.compactMap { services[$0] }.map { s in
             let latest: Any = s.deployments.last.map { ["id": $0.id, "status": deploymentStatus(s) ?? "QUEUED"] as [String: Any] } ?? NSNull()
             return ["node": ["id": s.id, "name": s.name, "serviceInstances": ["edges": [["node": [
@@ -272,7 +280,7 @@ extension SimCloud {
                 "domains": ["serviceDomains": s.domain.map { [["domain": $0]] } ?? []],
             ] as [String: Any]]]]] as [String: Any]]
         }
-        let volumeEdges: [[String: Any]] = volumes.values.filter { $0.projectID == p.id }.sorted { $0.id < $1.id }.map { v in
+        let volumeEdges: [[String: Any]] = (projectVolumes ?? volumes.values.filter { $0.projectID == p.id }).sorted { $0.id < $1.id }.map { v in
             ["node": ["id": v.id, "volumeInstances": ["edges": [["node": ["mountPath": v.mountPath, "serviceId": v.serviceID]]]]]]
         }
         return ["id": p.id, "name": p.name,

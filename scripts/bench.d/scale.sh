@@ -31,6 +31,10 @@ for size in $sizes; do
     python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size * 4 / 5)) "$digest" claimed >/dev/null
     SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" $((size / 5)) "$digest" idle >/dev/null
     q -c "VACUUM ANALYZE" 2>/dev/null
+    # A new term over the seeded fleet, as a controller restarted (a deploy) over a fleet that has
+    # run a while: its first read and its first listing at Railway hold the whole fleet.
+    stop_server
+    serve_against_simulator "$log"
     # The first tick after the seed reads and plans the whole fleet; then the steady state.
     until [ "$(q -c "SELECT count(*) FROM pool.agents WHERE status->>'phase' = 'Ready'")" -ge $((size * 4 / 5)) ]; do
         kill -0 $server 2>/dev/null || { echo "the controller stopped; its log: $log" >&2; exit 1; }

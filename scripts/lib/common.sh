@@ -99,6 +99,13 @@ serve_beside_simulator() {
     "$bin" simulate --profile "$profile" --port "$simport" >"$log.sim" 2>&1 & simulator=$!
     sim="http://127.0.0.1:$simport"
     until curl -fs "$sim/_sim/stats" >/dev/null 2>&1; do sleep 0.1; done
+    serve_against_simulator "$log"
+}
+
+# serve_against_simulator LOG: `serve` (pid in $server) pointed at the simulator at $sim, as
+# serve_beside_simulator starts it; again after stop_server, a new term over the same cloud.
+serve_against_simulator() {
+    local log=$1
     RAILWAY_API_URL="$sim/railway/graphql/v2" GHCR_URL="$sim/ghcr" OPENROUTER_API_URL="$sim/openrouter/api/v1" \
         TELNYX_API_URL="$sim/telnyx/v2" AGENTMAIL_API_URL="$sim/agentmail" BANKR_API_URL="$sim/bankr" INSTANCE_URL_SCHEME=http \
         RAILWAY_API_TOKENS=sim-railway-token-1,sim-railway-token-2,sim-railway-token-3 RAILWAY_WORKSPACE_ID=sim-workspace \
