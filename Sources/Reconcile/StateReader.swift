@@ -111,7 +111,7 @@ package actor FleetCache {
         for name in changed.agents {
             if let agent = agentsRead[name] {
                 index.set(agent, in: &input.agents)
-                setMeta(name, read.rows.agentMeta[name].map { AgentMeta(generation: $0.generation, status: try? $0.status.decode(AgentStatus.self)) })
+                setMeta(name, read.rows.agentMeta[name].map { AgentMeta(generation: $0.generation, status: try? JSONValue.decode(AgentStatus.self, from: $0.status.data)) })
             } else if index.agentAt[name] != nil {
                 index.removeAgent(name, from: &input.agents)
                 setMeta(name, nil)

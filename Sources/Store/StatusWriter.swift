@@ -55,6 +55,9 @@ package enum StatusWriter {
         // Sorted before the transaction opens; the statuses come encoded (thousands take a while
         // to encode, and the server ends a transaction left idle that long).
         let pools = StatusRows(w.pools), templates = StatusRows(w.templates), agents = StatusRows(w.agents)
+        // The health rows' arrays too: a new term's are the whole fleet's.
+        let health = [textArray(w.health.map(\.instance)), textArray(w.health.map(\.health)),
+                      textArray(w.health.map(\.version)), textArray(w.health.map(\.runtime))]
         try await fence.transaction { c in
             if let b = w.backoffs {
                 if let gone = b.removed {
@@ -83,8 +86,7 @@ package enum StatusWriter {
                     WHERE EXISTS (SELECT 1 FROM pool.instances i WHERE i.instance_id = u.id)
                     ON CONFLICT (instance_id) DO UPDATE SET health = excluded.health, runtime_version = excluded.runtime_version,
                         runtime_type = excluded.runtime_type, observed_at = now()
-                    """, [textArray(w.health.map(\.instance)), textArray(w.health.map(\.health)),
-                          textArray(w.health.map(\.version)), textArray(w.health.map(\.runtime))])
+                    """, health)
             }
         }
     }

@@ -62,7 +62,8 @@ package enum StoredState {
         package var templates: [String: TemplateView] = [:]
         package var templateMeta: [String: JSONValue] = [:]
         package var agents: [AgentView] = []
-        package var agentMeta: [String: (generation: Int, status: JSONValue)] = [:]
+        /// Each agent's status as stored text: typed by the reader (no tree for 40,000 of them).
+        package var agentMeta: [String: (generation: Int, status: JSONText)] = [:]
         package var instanceRows: PostgresRows
     }
 
@@ -121,7 +122,7 @@ package enum StoredState {
             let name: String = try row.decode("name")
             stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
                                            deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
-            stored.agentMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
+            stored.agentMeta[name] = (try row.decode("generation"), try row.decode("status", as: JSONText.self))
         }
         return stored
     }
