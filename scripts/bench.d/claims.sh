@@ -57,6 +57,11 @@ echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonl
 # --- HTTP, the reconciler on
 start_controller
 sim=$(sim_url "$log")
+# This controller's simulated registry gives the pool's image a digest of its own: the fleet is
+# seeded on it (on the first one's, every claimed agent was behind its pool, and a rollout upgraded
+# thousands of them while claims were measured).
+first=$digest
+until digest=$(q -c "SELECT status->>'imageDigest' FROM pool.pools WHERE name = 'default'"); [ -n "$digest" ] && [ "$digest" != "$first" ]; do sleep 0.5; done
 seeded=$(SEED_HOLD=1 python3 scripts/bench.d/seed_fleet.py "$sim" "$DATABASE_URL" "${CLAIMS_FLEET:-40000}" "$digest" idle)
 q -c "VACUUM ANALYZE" 2>/dev/null
 # Until a tick has looked at them all.

@@ -49,7 +49,7 @@ for size in $sizes; do
     wait_settled "$size"
     # The term's first listing at Railway done (at 50,000, 500 pages: minutes), and the ticks after it
     # quiet again: its pages and the audit it starts are the term's start, not the steady state.
-    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"]["lastResync"] is not None)')" = True ]; do sleep 2; done
+    until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"].get("lastResync") is not None)')" = True ]; do sleep 2; done
     until [ "$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["queueDepth"])')" -lt 5 ]; do sleep 1; done
     wait_settled "$size"
     settled=$(( $(date +%s) - t0 ))
