@@ -192,6 +192,8 @@ package actor FleetCache {
                             // Why they were asked (counts, as `read.asked`): the phases say where a slow batch came from.
                             "read.asked.changed": .milliseconds(changed.instances.count), "read.asked.watched": .milliseconds(watched.instances.count),
                             "read.asked.unsteady": .milliseconds(unsteadyAsked)]
+        // The batch's own steps (its rows, the look at Railway taken, the health, ...).
+        for (step, ms) in batch.phasesMs ?? [:] { state.readPhases["read.batch." + step] = .microseconds(Int64(ms * 1000)) }
         return state
     }
 

@@ -14,6 +14,7 @@ import Store
 /// variables to a runtime that lacks them, the tools' audit after a resync) the planner plans.
 extension InProcessServices {
     public func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch {
+        var phases = BatchPhases()
         // And the steady runtimes whose sweep ping disagreed with ready: answered for as well.
         let services = self
         let swept = await sweep.take(now: clock.now) { after, limit in await services.sweepStep(after: after, limit: limit) }
@@ -30,6 +31,7 @@ extension InProcessServices {
                              FROM services.tool_resources t WHERE t.instance_id = i.instance_id), '{}') AS tools
             FROM services.instances i WHERE i.instance_id = ANY($1::text[])
             """, [textArray(ids)])
+        phases.mark("rows")
         var deployStatus: [String: DeployStatus] = [:]
         var projectOf: [String: String] = [:]
         for row in rows.rows where try row.decode("state", as: ServiceInstanceState.self) == .ready {
@@ -40,6 +42,7 @@ extension InProcessServices {
         // What the last look at Railway saw; the next starts now, beside this batch, never in its way.
         let stored = deployStatus, projects = projectOf
         let look = await observer.take { await services.observeRailway(stored, projects: projects) } ?? .none
+        phases.mark("look")
         // The batch may name part of the fleet (the reconciler asks about what changed): what the
         // look saw of the rest is compared with the rows as they stand now.
         var current = deployStatus
@@ -85,6 +88,7 @@ extension InProcessServices {
             }
             statuses[id] = instance
         }
+        phases.mark("statuses")
         // The steady fleet was ready lately: only the rest is pinged now.
         let fresh = await health.fresh(probes.map(\.id), now: clock.now)
         let answers = await ping(probes.filter { !fresh.contains($0.id) })
@@ -96,6 +100,7 @@ extension InProcessServices {
             statuses[id]?.runtimeVersion = said.version
             statuses[id]?.runtimeType = said.runtime
         }
+        phases.mark("health")
         // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
         let done = answers.filter { $0.value?.ready == true && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
         for id in done {
@@ -111,8 +116,12 @@ extension InProcessServices {
                 .map { try $0.decode("instance_id", as: String.self) })
             orphans = named.filter { !known.contains(String($0.dropFirst(13))) }
         }
-        return StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays,
-                           numberStock: try await numberStock())
+        phases.mark("orphans")
+        let stock = try await numberStock()
+        phases.mark("stock")
+        var batch = StatusBatch(statuses: statuses, orphans: orphans, observed: changed, resynced: resynced, strays: strays, numberStock: stock)
+        batch.phasesMs = phases.ms
+        return batch
     }
 
     /// Railway's word on the deployments that may have changed, as the observer plans it: the
@@ -337,5 +346,18 @@ extension InProcessServices {
         // deployment running. The ping decides, as after a SUCCESS.
         if deployStatus.isRunning { return .unreachable }
         return deployStatus.isFailure ? .deployFailed : .deploying
+    }
+}
+
+/// The steps of one status batch, timed: each `mark` closes the step since the last one.
+struct BatchPhases {
+    private var last = ContinuousClock.now
+    private(set) var ms: [String: Double] = [:]
+
+    mutating func mark(_ step: String) {
+        let now = ContinuousClock.now
+        let d = (now - last).components
+        ms[step, default: 0] += Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15
+        last = now
     }
 }

@@ -161,11 +161,14 @@ public struct StatusBatch: Codable, Sendable, Equatable {
     public var observed: [String: DeployStatus]?
     /// True when this batch listed the whole fleet (a resync): the tools' audit is due.
     public var resynced: Bool?
-    /// Instances with a second Railway project of their name (a deposed leader's create that left
-    /// just before it froze, answered after the next leader made the instance's): to remove.
+    /// Instances with a second Railway project of their name, or a second service in their project
+    /// (a deposed leader's create that left just before it froze, answered after the next leader
+    /// made the instance's): to remove.
     public var strays: [String]?
     /// Numbers to order ahead or orders to follow (`TELNYX_SPARE_NUMBERS`); nil when none.
     public var numberStock: NumberStock?
+    /// Where the batch's time went, in milliseconds by step: `/status` shows them among the tick's phases.
+    public var phasesMs: [String: Double]?
 
     public init(statuses: [String: InstanceStatus], orphans: [String]? = nil, observed: [String: DeployStatus]? = nil, resynced: Bool? = nil,
                 strays: [String]? = nil, numberStock: NumberStock? = nil) {
