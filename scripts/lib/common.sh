@@ -55,7 +55,8 @@ pg_start() {
         return 0
     fi
     log "starting Postgres on 127.0.0.1:$port"
-    as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -w -t 30 start >/dev/null
+    # The port given wins over the one the cluster was made with (a folder kept from another run).
+    as_postgres "$bin/pg_ctl" -D "$dir" -l "$dir/server.log" -o "-p $port" -w -t 30 start >/dev/null
 }
 
 pg_stop() {
