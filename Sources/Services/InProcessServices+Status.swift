@@ -3,6 +3,7 @@ import Postgres
 import Providers
 import Resources
 import Store
+import Sync
 
 /// `POST /status/batch`: the fleet's state from one SQL query, Railway observed as
 /// `RailwayObserver` decides (the instances in transition polled one by one, the whole fleet
@@ -356,8 +357,7 @@ struct BatchPhases {
 
     mutating func mark(_ step: String) {
         let now = ContinuousClock.now
-        let d = (now - last).components
-        ms[step, default: 0] += Double(d.seconds) * 1000 + Double(d.attoseconds) / 1e15
+        ms[step, default: 0] += (now - last).timeInterval * 1000
         last = now
     }
 }
