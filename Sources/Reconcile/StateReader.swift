@@ -111,7 +111,7 @@ package actor FleetCache {
         for name in changed.agents {
             if let agent = agentsRead[name] {
                 index.set(agent, in: &input.agents)
-                setMeta(name, read.rows.agentMeta[name].map { AgentMeta(generation: $0.generation, status: try? JSONValue.decode(AgentStatus.self, from: $0.status.data)) })
+                setMeta(name, read.rows.agentMeta[name].map { AgentMeta(generation: $0.generation, status: $0.status) })
             } else if index.agentAt[name] != nil {
                 index.removeAgent(name, from: &input.agents)
                 setMeta(name, nil)
@@ -119,10 +119,9 @@ package actor FleetCache {
         }
         // Instance rows: as read; on a whole read, only those that differ count as changed.
         var rowsRead: [String: (InstanceView, StatusWriter.Health?)] = [:]
-        for row in read.rows.instanceRows.rows {
-            guard var decoded = try Self.storedInstance(row) else { continue }
-            decoded.0.digest = interned(decoded.0.digest)
-            rowsRead[decoded.0.id] = decoded
+        for var decoded in read.rows.instances {
+            decoded.view.digest = interned(decoded.view.digest)
+            rowsRead[decoded.view.id] = decoded
         }
         let instanceKeys = read.changed == nil ? Set(stored.keys).union(rowsRead.keys) : changed.instances
         changed.instances = []
@@ -234,34 +233,6 @@ package actor FleetCache {
     /// Counts an instance in (1) or out (-1) of its pool's state.
     private func count(_ i: InstanceView, _ by: Int) {
         instanceCounts[i.pool, default: [:]][i.state, default: 0] += by
-    }
-
-    /// An instance as its rows say (the batch's fields empty), and the health its row recorded.
-    static func storedInstance(_ row: PostgresRows.Row) throws -> (InstanceView, StatusWriter.Health?)? {
-        let id: String = try row.decode("instance_id")
-        guard let state = InstanceState(rawValue: try row.decode("state")) else { return nil }
-        var health: StatusWriter.Health?
-        if let h: String = try row.decode("health") {
-            health = StatusWriter.Health(instance: id, health: h, version: try row.decode("runtime_version"), runtime: try row.decode("runtime_type"))
-        }
-        var i = InstanceView(
-            id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
-            url: try row.decode("url", as: String?.self), agent: try row.decode("agent"),
-            createdAt: try row.decode("created_at"), setup: .missing, health: nil, deployStatus: nil, tools: [:], envPending: false,
-            conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
-            runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
-            templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
-            parentInstance: try row.decode("parent_instance"))
-        i.acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
-        i.acceptanceMessage = try row.decode("acceptance_message")
-        i.upgradePhase = try row.decode("upgrade_phase", as: String?.self).flatMap(UpgradePhase.init(rawValue:))
-        i.upgradeTo = try row.decode("upgrade_to")
-        i.upgradeStartedAt = try row.decode("upgrade_started_at")
-        i.upgradeError = try row.decode("upgrade_error")
-        i.previousDigest = try row.decode("previous_digest")
-        i.upgradedAt = try row.decode("upgraded_at")
-        i.upgradeRequested = try row.decode("upgrade_requested_at", as: Date?.self) != nil
-        return (i, health)
     }
 
     /// The instance with the batch's word on it (nil: the batch never answered for it).

@@ -62,10 +62,15 @@ package enum StoredState {
         package var templates: [String: TemplateView] = [:]
         package var templateMeta: [String: JSONValue] = [:]
         package var agents: [AgentView] = []
-        /// Each agent's status as stored text: typed by the reader (no tree for 40,000 of them).
-        package var agentMeta: [String: (generation: Int, status: JSONText)] = [:]
-        package var instanceRows: PostgresRows
+        /// Each agent's generation and stored status, typed as read (nil: not readable as one).
+        package var agentMeta: [String: (generation: Int, status: AgentStatus?)] = [:]
+        /// Each instance as its rows say (the batch's fields empty), with the health its row recorded.
+        package var instances: [(view: InstanceView, health: StatusWriter.Health?)] = []
     }
+
+    /// Rows a whole read takes in one statement: the text of 50,000 instance rows held at once was
+    /// 114 MB of the controller's peak; a page is decoded and let go before the next is read.
+    package static let pageRows = 5_000
 
     /// `query` runs one statement: on the pool for a tick, on the transaction's connection for a dry run.
     /// `only`: just the templates, agents and instances named there (the pools always).
@@ -84,23 +89,32 @@ package enum StoredState {
             failures[try row.decode("pool"), default: []].append(PoolFailure(
                 digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
         }
-        let filter = { (column: String, keys: Set<String>?) -> (String, [any PostgresEncodable]) in
-            guard let keys else { return ("", []) }
-            return (" WHERE \(column) = ANY($1::text[])", [textArray(keys.sorted())])
-        }
-        let (tw, tp) = filter("name", only?.templates), (aw, ap) = filter("name", only?.agents), (iw, ip) = filter("i.instance_id", only?.instances)
+        let (tw, tp) = only.map { (" WHERE name = ANY($1::text[])", [textArray($0.templates.sorted())] as [any PostgresEncodable]) } ?? ("", [])
         // Nothing of a kind changed (a quiet tick): no round trip for it.
         let none = PostgresRows(columns: [], values: [], affectedRows: 0)
         let templateRows = only?.templates.isEmpty == true ? none : try await query("SELECT name, spec, generation, status FROM pool.agent_templates" + tw, tp)
-        let agentRows = only?.agents.isEmpty == true ? none
-            : try await query("SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents" + aw, ap)
-        var stored = Rows(instanceRows: only?.instances.isEmpty == true ? none : try await query("""
-            SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
-                   clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
-                   runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type,
-                   upgrade_phase, upgrade_to, upgrade_started_at, upgrade_error, previous_digest, upgraded_at, upgrade_requested_at
-            FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
-            """ + iw, ip))
+        var stored = Rows()
+        if only?.agents.isEmpty != true {
+            try await pages(query, "SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents", key: "name",
+                            only: only?.agents) { row in
+                let name: String = try row.decode("name")
+                stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
+                                               deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
+                // Typed straight from its text: no tree for each of 40,000 statuses.
+                stored.agentMeta[name] = (try row.decode("generation"), try? JSONValue.decode(AgentStatus.self, from: try row.decode("status", as: JSONText.self).data))
+            }
+        }
+        if only?.instances.isEmpty != true {
+            try await pages(query, """
+                SELECT i.instance_id, pool, state, image_digest, url, agent, created_at, template_generation, h.health,
+                       clone_summary_result IS NOT NULL AS clone_done, parent_instance, conversation_id, invite_url, joined,
+                       runtime_config, refused_config, acceptance, acceptance_message, h.runtime_version, h.runtime_type,
+                       upgrade_phase, upgrade_to, upgrade_started_at, upgrade_error, previous_digest, upgraded_at, upgrade_requested_at
+                FROM pool.instances i LEFT JOIN pool.instance_health h USING (instance_id)
+                """, key: "i.instance_id", only: only?.instances) { row in
+                if let decoded = try instance(row) { stored.instances.append(decoded) }
+            }
+        }
         for row in poolRows.rows {
             let name: String = try row.decode("name")
             stored.pools.append(PoolView(name: name, spec: try Self.spec(row, PoolSpec.self), digest: digests[name],
@@ -118,13 +132,54 @@ package enum StoredState {
             stored.templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
             stored.templateMeta[name] = try Self.json(row, "status")
         }
-        for row in agentRows.rows {
-            let name: String = try row.decode("name")
-            stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
-                                           deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
-            stored.agentMeta[name] = (try row.decode("generation"), try row.decode("status", as: JSONText.self))
-        }
         return stored
+    }
+
+    /// Runs `select` for the rows named in `only` (one statement), or for all of them in pages of
+    /// `pageRows` by `key` (the table's primary key), calling `row` for each. In a transaction the
+    /// pages share its snapshot.
+    private static func pages(_ query: (String, [any PostgresEncodable]) async throws -> PostgresRows, _ select: String, key: String,
+                              only: Set<String>?, row: (PostgresRows.Row) throws -> Void) async throws {
+        if let only {
+            for r in try await query(select + " WHERE \(key) = ANY($1::text[])", [textArray(only.sorted())]).rows { try row(r) }
+            return
+        }
+        var after = ""
+        while true {
+            let page = try await query(select + " WHERE \(key) > $1 ORDER BY \(key) LIMIT \(pageRows)", [after])
+            for r in page.rows { try row(r) }
+            guard page.count == pageRows, let last = page.rows.last else { return }
+            after = try last.decode(String(key.split(separator: ".").last!))
+        }
+    }
+
+    /// An instance as its rows say (the batch's fields empty), and the health its row recorded;
+    /// nil for a state this build does not know.
+    package static func instance(_ row: PostgresRows.Row) throws -> (view: InstanceView, health: StatusWriter.Health?)? {
+        let id: String = try row.decode("instance_id")
+        guard let state = InstanceState(rawValue: try row.decode("state")) else { return nil }
+        var health: StatusWriter.Health?
+        if let h: String = try row.decode("health") {
+            health = StatusWriter.Health(instance: id, health: h, version: try row.decode("runtime_version"), runtime: try row.decode("runtime_type"))
+        }
+        var i = InstanceView(
+            id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"),
+            url: try row.decode("url", as: String?.self), agent: try row.decode("agent"),
+            createdAt: try row.decode("created_at"), setup: .missing, health: nil, deployStatus: nil, tools: [:], envPending: false,
+            conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
+            runtimeConfig: try config(row, "runtime_config"), refusedConfig: try config(row, "refused_config"),
+            templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
+            parentInstance: try row.decode("parent_instance"))
+        i.acceptance = try row.decode("acceptance", as: String?.self).flatMap(RuntimeAcceptance.init(rawValue:))
+        i.acceptanceMessage = try row.decode("acceptance_message")
+        i.upgradePhase = try row.decode("upgrade_phase", as: String?.self).flatMap(UpgradePhase.init(rawValue:))
+        i.upgradeTo = try row.decode("upgrade_to")
+        i.upgradeStartedAt = try row.decode("upgrade_started_at")
+        i.upgradeError = try row.decode("upgrade_error")
+        i.previousDigest = try row.decode("previous_digest")
+        i.upgradedAt = try row.decode("upgraded_at")
+        i.upgradeRequested = try row.decode("upgrade_requested_at", as: Date?.self) != nil
+        return (i, health)
     }
 
     package static func spec<S: Decodable>(_ row: PostgresRows.Row, _ type: S.Type) throws -> S {

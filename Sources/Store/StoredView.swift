@@ -22,19 +22,14 @@ package enum StoredView {
         }
         var instances: [InstanceView] = []
         var newest: [String: (Date, String)] = [:]
-        for row in stored.instanceRows.rows {
-            let id: String = try row.decode("instance_id")
-            guard let state = InstanceState(rawValue: try row.decode("state")) else { continue }
-            let health = (try row.decode("health", as: String?.self)).flatMap(InstanceHealth.init(rawValue:))
-                ?? (state == .idle || state == .claimed ? .healthy : .deploying)
-            var view = InstanceView(
-                id: id, pool: try row.decode("pool"), state: state, digest: try row.decode("image_digest"), url: try row.decode("url"),
-                agent: try row.decode("agent"), createdAt: try row.decode("created_at"), setup: state == .provisioning ? .creating : .created,
-                health: health, deployStatus: health == .deployFailed ? .failed : .success, tools: tools[id] ?? [:],
-                conversationId: try row.decode("conversation_id"), inviteUrl: try row.decode("invite_url"), joined: try row.decode("joined"),
-                runtimeConfig: try StoredState.config(row, "runtime_config"), refusedConfig: try StoredState.config(row, "refused_config"),
-                templateGeneration: try row.decode("template_generation"), cloneSummaryDone: try row.decode("clone_done"),
-                parentInstance: try row.decode("parent_instance"))
+        for (stored, recorded) in stored.instances {
+            var view = stored
+            let health = recorded.flatMap { InstanceHealth(rawValue: $0.health) }
+                ?? (view.state == .idle || view.state == .claimed ? .healthy : .deploying)
+            view.setup = view.state == .provisioning ? .creating : .created
+            view.health = health
+            view.deployStatus = health == .deployFailed ? .failed : .success
+            view.tools = tools[view.id] ?? [:]
             // A dry run never waits for a stuck timer: instances starting are taken as just deployed.
             view.deployedAt = now
             instances.append(view)
