@@ -29,6 +29,8 @@ let package = Package(
         // Ed25519 and SHA-256 for agents' attestations: Nettle, which GnuTLS (under libmicrohttpd) uses too.
         .systemLibrary(name: "CNettle", pkgConfig: "hogweed", providers: [.apt(["nettle-dev"])]),
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd", providers: [.apt(["libmicrohttpd-dev"])]),
+        // glibc's own <malloc.h> (arenas, trimming): no library beyond libc.
+        .systemLibrary(name: "CMalloc"),
 
         // One lock type shared by the modules that meet foreign threads.
         .target(name: "Sync", swiftSettings: strict),
@@ -76,7 +78,7 @@ let package = Package(
         .target(name: "CLI", dependencies: ["Resources", "YAML", "Sync"], swiftSettings: strict),
         // The composition root (serve, simulate, migrate): the only importer of Simulator.
         .target(name: "App", dependencies: ["API", "RuntimeAPI", "CLI", "Reconcile", "Services", "Store", "Providers", "Simulator",
-                                            "Postgres", "HTTPServer", "Resources", "YAML", "Sync", "Telemetry"], swiftSettings: strict),
+                                            "Postgres", "HTTPServer", "Resources", "YAML", "Sync", "Telemetry", "CMalloc"], swiftSettings: strict),
         .executableTarget(name: "convos-controller", dependencies: ["App"], swiftSettings: strict),
 
         // Test helpers: a fresh database per test on the cluster scripts/test starts.

@@ -35,6 +35,8 @@ package enum ServeCommand {
             configuration.simulatedRailwayTokens = count
         }
         let logger = Logger(level: configuration.logLevel, json: configuration.logJSON, secrets: configuration.secrets)
+        // Before the connections' threads start allocating (`Allocator`).
+        Allocator.limitArenas()
         let controller: Controller
         do {
             controller = try await Controller.start(configuration, logger: logger, environment: environment,
@@ -43,6 +45,10 @@ package enum ServeCommand {
             logger.error("cannot start", ["error": "\(error)"])
             Logger.flush()
             return CLIFailure.Code.failure.rawValue
+        }
+        // A whole read, a listing, a burst of claims: their freed pages go back within a minute.
+        _ = controller.supervisor.spawn("heap release") {
+            while (try? await Task.sleep(for: .seconds(60))) != nil { Allocator.release() }
         }
         let signal = await Signals.waitForTermination()
         logger.info("signal received", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
