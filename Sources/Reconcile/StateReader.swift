@@ -56,8 +56,6 @@ package actor FleetCache {
     private var index = FleetIndex()
     /// Each instance as its rows say, before the batch's word.
     private var stored: [String: InstanceView] = [:]
-    /// What the batch last said of each instance.
-    private var observedStatus: [String: InstanceStatus] = [:]
     /// Each agent's status kept typed: 40,000 of them as `JSONValue` trees (a dictionary per
     /// condition) were a large part of the cache at 50,000 instances.
     private var agentMeta: [String: AgentMeta] = [:]
@@ -130,7 +128,6 @@ package actor FleetCache {
             if row?.0 != stored[id] || row?.1 != storedHealth[id] { changed.instances.insert(id) }
             stored[id] = row?.0
             storedHealth[id] = row?.1
-            if row == nil { observedStatus[id] = nil }
         }
         // The batch: what changed (a key in the log may be a services row, a tool, a variable:
         // asked even when its pool row is the same), what the plan watches, whatever is not steady.
@@ -142,7 +139,6 @@ package actor FleetCache {
         let rowsDone = ContinuousClock.now
         let batch = try await services.statusBatch(ask.sorted())
         let batchDone = ContinuousClock.now
-        for (id, status) in batch.statuses where stored[id] != nil { observedStatus[id] = status }
         // Every instance the rows or the batch touched is seen again.
         for id in changed.instances.union(batch.statuses.keys) {
             guard let row = stored[id] else {
@@ -153,7 +149,9 @@ package actor FleetCache {
                 unsteady.remove(id)
                 continue
             }
-            let view = Self.observe(row, observedStatus[id], storedHealth: storedHealth[id])
+            // Every instance seen again was asked (a changed row is always asked), and the batch
+            // answers for each id it is given: its word is kept in the view alone, not beside it.
+            let view = Self.observe(row, batch.statuses[id], storedHealth: storedHealth[id])
             if Self.steady(view) { unsteady.remove(id) } else { unsteady.insert(id) }
             if let k = index.instanceAt[id] {
                 if input.instances[k] != view { changed.instances.insert(id) }

@@ -15,6 +15,7 @@ public protocol ServicesClient: Sendable {
     /// confirmed gone. Idempotent; resumes where it stopped.
     func destroy(_ instanceID: String) async throws
     /// The whole fleet in one call: one Railway query, one SQL query, health pings 40 at a time.
+    /// Answers for every id given (one it has no row for: deploying, not created).
     func statusBatch(_ instanceIDs: [String]) async throws -> StatusBatch
     /// Deploys another image (a digest) on the instance.
     func redeploy(_ instanceID: String, image: String?) async throws
