@@ -54,8 +54,8 @@ package actor FleetCache {
     private var input = PlannerInput(now: .distantPast, pools: [], templates: [:], agents: [], instances: [])
     /// Positions in `input`, kept as rows come and go (handed to the planner as `input.index`).
     private var index = FleetIndex()
-    /// Each instance as its rows say, before the batch's word.
-    private var stored: [String: InstanceView] = [:]
+    /// The instances whose row has no URL (being created): a view's URL is then the batch's.
+    private var rowWithoutURL = Set<String>()
     /// Each agent's status kept typed: 40,000 of them as `JSONValue` trees (a dictionary per
     /// condition) were a large part of the cache at 50,000 instances.
     private var agentMeta: [String: AgentMeta] = [:]
@@ -115,33 +115,38 @@ package actor FleetCache {
                 setMeta(name, nil)
             }
         }
-        // Instance rows: as read; on a whole read, only those that differ count as changed.
-        var rowsRead: [String: (InstanceView, StatusWriter.Health?)] = [:]
+        // Instance rows: as read; on a whole read, only those that differ count as changed. The
+        // row an instance had is its view without the batch's word (`unobserved`): no second copy.
+        var rowsRead: [String: (view: InstanceView, health: StatusWriter.Health?)] = [:]
         for var decoded in read.rows.instances {
             decoded.view.digest = interned(decoded.view.digest)
             rowsRead[decoded.view.id] = decoded
         }
-        let instanceKeys = read.changed == nil ? Set(stored.keys).union(rowsRead.keys) : changed.instances
+        let instanceKeys = read.changed == nil ? Set(index.instanceAt.keys).union(rowsRead.keys) : changed.instances
         changed.instances = []
+        var gone = Set<String>()
         for id in instanceKeys {
             let row = rowsRead[id]
-            if row?.0 != stored[id] || row?.1 != storedHealth[id] { changed.instances.insert(id) }
-            stored[id] = row?.0
-            storedHealth[id] = row?.1
+            if row?.view != storedRow(id) || row?.health != storedHealth[id] { changed.instances.insert(id) }
+            if row == nil { gone.insert(id) }
+            if let row, row.view.url == nil { rowWithoutURL.insert(id) } else { rowWithoutURL.remove(id) }
+            storedHealth[id] = row?.health
         }
+        // The row each instance has now: as just read, else as its view says; nil: gone.
+        let rowNow = { (id: String) -> InstanceView? in gone.contains(id) ? nil : rowsRead[id]?.view ?? self.storedRow(id) }
         // The batch: what changed (a key in the log may be a services row, a tool, a variable:
         // asked even when its pool row is the same), what the plan watches, whatever is not steady.
         var ask = changed.instances.union(watched.instances)
         if read.changed != nil { ask.formUnion(instanceKeys) }
         ask.formUnion(unsteady)
         let unsteadyAsked = unsteady.count
-        ask = ask.filter { stored[$0] != nil }
+        ask = ask.filter { rowNow($0) != nil }
         let rowsDone = ContinuousClock.now
         let batch = try await services.statusBatch(ask.sorted())
         let batchDone = ContinuousClock.now
         // Every instance the rows or the batch touched is seen again.
         for id in changed.instances.union(batch.statuses.keys) {
-            guard let row = stored[id] else {
+            guard let row = rowNow(id) else {
                 if let k = index.instanceAt[id] {
                     count(input.instances[k], -1)
                     index.remove(k, from: &input.instances)
@@ -248,6 +253,29 @@ package actor FleetCache {
         i.variablesUnchecked = observed?.variablesUnchecked ?? false
         i.runtimeVersion = observed?.runtimeVersion ?? storedHealth?.version
         i.runtimeType = observed?.runtimeType ?? storedHealth?.runtime
+        return i
+    }
+
+    /// The instance's row as last read: its view without the batch's word; nil when it has no view.
+    private func storedRow(_ id: String) -> InstanceView? {
+        index.instanceAt[id].map { Self.unobserved(input.instances[$0], rowHasURL: !rowWithoutURL.contains(id)) }
+    }
+
+    /// `observe`'s inverse: the view with every field the batch set back as a row leaves it.
+    static func unobserved(_ view: InstanceView, rowHasURL: Bool) -> InstanceView {
+        var i = view
+        if !rowHasURL { i.url = nil }
+        i.setup = .missing
+        i.health = nil
+        i.deployStatus = nil
+        i.tools = [:]
+        i.envPending = false
+        i.deployedAt = nil
+        i.quotaWaitUntil = nil
+        i.lastError = nil
+        i.variablesUnchecked = false
+        i.runtimeVersion = nil
+        i.runtimeType = nil
         return i
     }
 
