@@ -141,9 +141,24 @@ extension InProcessServices {
         var stored = stored, projects = projects
         if plan.resync {
             await observer.setResyncing(true)
-            guard let all = try? await railway.projects(),
-                  let fleet = try? await db.query("SELECT instance_id, deploy_status, railway_project_id FROM services.instances WHERE state = 'ready'")
-            else {
+            // Of each project only what the resync looks at, page by page (the whole listing as
+            // projects was a large part of the controller's peak at 50,000).
+            var byID: [String: Listed] = [:], idByName: [String: String] = [:], named: [String: Int] = [:]
+            var listed = 0
+            do {
+                try await railway.eachProjectPage { page in
+                    for project in page {
+                        listed += 1
+                        byID[project.id] = Listed(status: project.deploymentStatus, services: project.serviceIDs.count)
+                        named[project.name, default: 0] += 1
+                        if idByName[project.name] == nil { idByName[project.name] = project.id }
+                    }
+                }
+            } catch {
+                await observer.setResyncing(false)
+                return .none
+            }
+            guard let fleet = try? await db.query("SELECT instance_id, deploy_status, railway_project_id FROM services.instances WHERE state = 'ready'") else {
                 await observer.setResyncing(false)
                 return .none
             }
@@ -155,18 +170,14 @@ extension InProcessServices {
             // The caches keep only the fleet that stands.
             await health.retain(Set(stored.keys))
             await observer.retain(Set(stored.keys))
-            let byName = Dictionary(all.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-            let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
             // A name with two projects: the recorded one is the instance's, the other a stray. So is
             // a second service in the instance's project (a deposed leader's create answered late).
-            var named: [String: Int] = [:]
-            for project in all { named[project.name, default: 0] += 1 }
             let twoProjects = Set(stored.keys.filter { (named[externalName(instanceID: $0)] ?? 0) > 1 })
-            let twoServices = stored.keys.filter { id in (projects[id].flatMap { byID[$0] }?.serviceIDs.count ?? 0) > 1 }
+            let twoServices = stored.keys.filter { id in (projects[id].flatMap { byID[$0] }?.services ?? 0) > 1 }
             strays = twoProjects.union(twoServices).sorted()
             for id in stored.keys {
-                let project = projects[id].flatMap { byID[$0] } ?? byName[externalName(instanceID: id)]
-                seen[id] = project == nil ? .missing : project?.deploymentStatus ?? stored[id]
+                let project = projects[id].flatMap { byID[$0] } ?? idByName[externalName(instanceID: id)].flatMap { byID[$0] }
+                seen[id] = project == nil ? .missing : project?.status ?? stored[id]
             }
             // A project newly missing from the listing is asked for by id before it counts: a
             // lost project rebinds its agent (a new conversation), so a short or inconsistent
@@ -178,14 +189,20 @@ extension InProcessServices {
             }
             // Projects of our naming with no instance standing: kept for the batches to check again
             // (a row made since), not the whole listing (each batch would look all of it up).
-            let orphans = all.map(\.name).filter { $0.hasPrefix("convos-agent-") && stored[String($0.dropFirst(13))] == nil }.sorted()
-            await observer.resynced(orphans: orphans, namedTwice: twoProjects, listed: all.count, now: now)
+            let orphans = named.keys.filter { $0.hasPrefix("convos-agent-") && stored[String($0.dropFirst(13))] == nil }.sorted()
+            await observer.resynced(orphans: orphans, namedTwice: twoProjects, listed: listed, now: now)
         } else if !plan.poll.isEmpty {
             let polled = await poll(plan.poll, projects: projects)
             await observer.polled(Array(polled.keys), now: now)
             seen = polled
         }
         return RailwayLook(basis: stored, seen: seen, resynced: plan.resync, strays: strays)
+    }
+
+    /// A project as a resync keeps it: its latest deployment's status and how many services it has.
+    private struct Listed {
+        var status: DeployStatus?
+        var services: Int
     }
 
     /// `POST /status/observed`: keeps what a batch saw, so the next one polls only what is in

@@ -56,18 +56,21 @@ public final class RailwayClient: Sendable {
     /// Every project of the workspace, in one paged query: the batch status call.
     public func projects() async throws(ProviderError) -> [RailwayProject] {
         var all: [RailwayProject] = []
+        try await eachProjectPage { all.append(contentsOf: $0) }
+        return all
+    }
+
+    /// Every project of the workspace, a page (100) at a time: `page` takes each as it arrives, so
+    /// a caller that keeps less than the projects (a resync of 50,000) never holds them all.
+    public func eachProjectPage(_ page: ([RailwayProject]) -> Void) async throws(ProviderError) {
         var after: JSONValue = .null
         repeat {
             let data = try await call(.projects, ["workspaceId": workspaceID.map(JSONValue.string) ?? .null, "first": .int(100), "after": after])
             let connection = data["projects"]
-            for edge in connection?["edges"]?.arrayValue ?? [] {
-                guard let node = edge["node"] else { continue }
-                all.append(Self.project(node))
-            }
-            let page = connection?["pageInfo"]
-            after = page?["hasNextPage"] == .bool(true) ? (page?["endCursor"] ?? .null) : .null
+            page((connection?["edges"]?.arrayValue ?? []).compactMap { edge in edge["node"].map(Self.project) })
+            let info = connection?["pageInfo"]
+            after = info?["hasNextPage"] == .bool(true) ? (info?["endCursor"] ?? .null) : .null
         } while after != .null
-        return all
     }
 
     public func project(named name: String) async throws(ProviderError) -> RailwayProject? {
