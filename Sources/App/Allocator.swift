@@ -3,7 +3,7 @@ import Sync
 import CMalloc
 
 /// glibc's allocator, set for a long-lived server on few cores. `serve` calls `limitArenas` first
-/// thing and owns the loop that calls `release`.
+/// thing; the reconciler calls `release` after a tick that read or listed the whole fleet.
 ///
 /// Why: every libpq connection runs on a thread of its own (`ThreadExecutor`), and glibc gives a
 /// thread that contends for the heap an arena of its own, up to eight per core. A whole read's
@@ -20,12 +20,15 @@ public enum Allocator {
     private static let releasing = Locked(false)
 
     /// Gives freed pages back to the system (`malloc_trim`), on a thread of its own: it walks every
-    /// arena, which is not work for the cooperative pool. A call while one runs does nothing.
-    public static func release() {
+    /// arena, which is not work for the cooperative pool. A call while one runs does nothing;
+    /// `then` is told how long it took (it holds each arena's lock while it walks it).
+    public static func release(then: @escaping @Sendable (Duration) -> Void = { _ in }) {
         guard releasing.withLock({ busy in defer { busy = true }; return !busy }) else { return }
         Thread.detachNewThread {
+            let started = ContinuousClock.now
             _ = malloc_trim(0)
             releasing.withLock { $0 = false }
+            then(ContinuousClock.now - started)
         }
     }
 }

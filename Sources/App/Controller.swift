@@ -85,6 +85,9 @@ public final class Controller: Sendable {
         }
         var settings = reconcilerSettings ?? ReconcilerSettings()
         if reconcilerSettings == nil {
+            settings.afterWholeRead = {
+                Allocator.release { took in logger.info("heap released", ["ms": String(format: "%.1f", took.timeInterval * 1000)]) }
+            }
             settings.interval = configuration.reconcileInterval
             settings.leaseDuration = configuration.leaseDuration
             settings.renewEvery = configuration.leaseDuration / 3

@@ -46,10 +46,6 @@ package enum ServeCommand {
             Logger.flush()
             return CLIFailure.Code.failure.rawValue
         }
-        // A whole read, a listing, a burst of claims: their freed pages go back within a minute.
-        _ = controller.supervisor.spawn("heap release") {
-            while (try? await Task.sleep(for: .seconds(60))) != nil { Allocator.release() }
-        }
         let signal = await Signals.waitForTermination()
         logger.info("signal received", ["signal": signal == SIGTERM ? "SIGTERM" : "SIGINT"])
         await controller.shutdown()

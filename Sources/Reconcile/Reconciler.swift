@@ -48,6 +48,9 @@ public struct ReconcilerSettings: Sendable {
     /// Superseded changes older than this leave the change log (`CHANGE_RETENTION`).
     public var changeRetention: Duration = .seconds(3600)
     public var pruneEvery: Duration = .seconds(60)
+    /// Called after a tick that read the whole fleet or listed it at Railway, the two that make and
+    /// free the most: `serve` gives what they freed back to the system (`Allocator.release`).
+    public var afterWholeRead: @Sendable () -> Void = {}
     public init() {}
 }
 
@@ -334,6 +337,7 @@ public actor Reconciler {
             lap("submit")
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             lap("statuses")
+            if state.changed == nil || state.input.auditDue { settings.afterWholeRead() }
             pruneIfDue(fence: fence, now: now)
             snapshotValue.lastActions = actions.count
             // Counts the cache keeps as rows change: every pool and phase named, with zeros.
