@@ -97,7 +97,7 @@ private func handle(
     MHD_suspend_connection(connection)
     let handle = ConnectionHandle(pointer: connection)
     let responder = state.responder
-    Task(executorPreference: state.executor) {
+    Task {
         let response = await responder.respond(to: request)
         context.response = response
         MHD_resume_connection(handle.pointer)

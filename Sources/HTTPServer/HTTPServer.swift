@@ -8,10 +8,8 @@ public struct HTTPServerConfiguration: Sendable {
     public var port: Int = 8080
     /// Bodies over this are answered 413 without being read whole.
     public var maxBodyBytes: Int = 1 << 20
-    /// libmicrohttpd's polling threads; handlers run on their own (`handlerThreads`), so few are needed.
+    /// libmicrohttpd's polling threads; handlers run on Swift's pool, so few are needed.
     public var threads: Int = 2
-    /// The threads request handlers run on (`RequestExecutor`), apart from Swift's shared pool.
-    public var handlerThreads: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)
     /// Connections over this are refused at accept.
     public var connectionLimit: Int = 1024
     /// A whole request must arrive within this time (see `ConnectionDeadlines`).
@@ -67,8 +65,7 @@ public enum HTTPServerError: Error, CustomStringConvertible {
 /// An HTTP/1.1 server on libmicrohttpd.
 ///
 /// libmicrohttpd's threads read requests; when one is complete its connection is suspended and the
-/// responder runs in a Task on the server's handler threads (`RequestExecutor`); the response is
-/// queued when the connection resumes.
+/// responder runs in a Task on Swift's pool; the response is queued when the connection resumes.
 /// No libmicrohttpd thread ever waits for a handler, and no handler ever blocks a libmicrohttpd thread.
 public final class HTTPServer: Sendable {
     public let port: Int
@@ -106,7 +103,6 @@ public final class HTTPServer: Sendable {
         else {
             close(fd)
             state.deadlines.stop()
-            state.executor.shutdown()
             throw HTTPServerError.start
         }
         self.port = port
@@ -126,7 +122,6 @@ public final class HTTPServer: Sendable {
             MHD_stop_daemon(daemon)
             close(listenFD)
             state.deadlines.stop()
-            state.executor.shutdown()
         } else {
             _ = Unmanaged.passRetained(state)
         }
@@ -159,7 +154,6 @@ public final class HTTPServer: Sendable {
             close(fd)
         }
         state.deadlines.stop()
-        state.executor.shutdown()
     }
 
     /// Binds and listens ourselves, so port 0 works and the chosen port is known before start.

@@ -8,8 +8,6 @@ final class ServerState: @unchecked Sendable {
     let configuration: HTTPServerConfiguration
     let responder: any HTTPResponder
     let deadlines: ConnectionDeadlines
-    /// Where handlers run: their own threads, not Swift's shared pool.
-    let executor: RequestExecutor
     let inFlight = Locked(0)
     /// Set by `shutdown` under `inFlight`'s lock: a request completed after it is answered at once,
     /// never suspended. (A keep-alive connection can still send one after the quiesce; suspended
@@ -23,7 +21,6 @@ final class ServerState: @unchecked Sendable {
         self.configuration = configuration
         self.responder = responder
         self.deadlines = ConnectionDeadlines(timeout: configuration.requestTimeout)
-        self.executor = RequestExecutor(threads: configuration.handlerThreads)
     }
 
     /// Counts a request in unless the server is stopping; atomic with `stop()`.
