@@ -49,6 +49,12 @@ public actor StatusService {
         package struct Observe: Encodable {
             package let mode: String; let lastResync: String?; let resyncIntervalSeconds: Double; let pollIntervalSeconds: Double; let inTransition: Int
         }
+        /// This replica's connection pool: its size, connections borrowed now, and the checkouts that
+        /// waited for one (since start).
+        package struct Database: Encodable {
+            package let connections: Int; let borrowed: Int; let checkouts: Int; let checkoutWaits: Int; let checkoutWaitedMs: Double
+            package let longestCheckoutWaitMs: Double
+        }
         package let leader: Leader?
         package let thisReplica: String
         package let isLeader: Bool
@@ -59,6 +65,7 @@ public actor StatusService {
         package let backoffs: [Backoff]
         package let providers: [Provider]
         package let railway: Observe?
+        package let database: Database
     }
 
     /// The services' observing of Railway, when they run in this process.
@@ -82,6 +89,7 @@ public actor StatusService {
         let snapshot = await reconciler.snapshot
         let observed = try await observed(snapshot)
         let railway = await observeReport()
+        let pool = await db.checkoutStats
         return Report(
             leader: observed.leader, thisReplica: reconciler.lease.holder, isLeader: snapshot.isLeader,
             pools: observed.instances, agents: observed.agents,
@@ -96,7 +104,9 @@ public actor StatusService {
                 .init(name: name, breaker: breaker.state.rawValue, breakerOpens: breaker.opens, calls: stats.total,
                       errors: stats.total - stats.count(outcome: "ok"), retries: stats.retries, quota: quotas(name))
             },
-            railway: railway)
+            railway: railway,
+            database: .init(connections: pool.size, borrowed: pool.borrowed, checkouts: pool.checkouts, checkoutWaits: pool.waits,
+                            checkoutWaitedMs: Metrics.seconds(pool.waited) * 1000, longestCheckoutWaitMs: Metrics.seconds(pool.longestWait) * 1000))
     }
 
     private func observeReport() async -> Report.Observe? {

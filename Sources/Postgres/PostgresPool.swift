@@ -11,6 +11,29 @@ public actor PostgresPool {
     private var opened = 0
     private var waiters: [CheckedContinuation<PostgresConnection, any Error>] = []
     private var closed = false
+    private var stats = CheckoutStats()
+
+    /// How busy the pool has been: checkouts that found every connection borrowed, and how long
+    /// they waited (`/status`). A slow query that Postgres never saw as slow waited here or for a core.
+    public struct CheckoutStats: Sendable, Equatable {
+        public var checkouts = 0
+        public var waits = 0
+        public var waited: Duration = .zero
+        public var longestWait: Duration = .zero
+        public var borrowed = 0
+        public var size = 0
+        public init() {}
+    }
+
+    /// Checkouts waiting for a connection now.
+    public var queuedCheckouts: Int { waiters.count }
+
+    public var checkoutStats: CheckoutStats {
+        var s = stats
+        s.borrowed = opened - idle.count
+        s.size = size
+        return s
+    }
 
     public init(url: String, size: Int = 4, settings: SessionSettings = SessionSettings()) {
         self.url = url
@@ -84,8 +107,14 @@ public actor PostgresPool {
             opened += 1
             connection = PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)")
         } else {
+            let started = ContinuousClock.now
             connection = try await withCheckedThrowingContinuation { waiters.append($0) }
+            let waited = ContinuousClock.now - started
+            stats.waits += 1
+            stats.waited += waited
+            stats.longestWait = max(stats.longestWait, waited)
         }
+        stats.checkouts += 1
         do {
             try await connection.reconnectIfNeeded()
             return connection

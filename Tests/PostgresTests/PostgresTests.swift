@@ -50,6 +50,34 @@ import TestSupport
         #expect(Set(results.map(\.2)).count <= 4, "never more server sessions than the pool size")
     }
 
+    /// A checkout that finds every connection borrowed is counted with how long it waited; one
+    /// that finds a free connection is not.
+    @Test func aCheckoutThatWaitsIsCounted() async throws {
+        let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
+        _ = try await pool.query("SELECT 1")
+        #expect(await pool.checkoutStats.waits == 0)
+        let (held, hold) = AsyncStream<Void>.makeStream()
+        let (gate, open) = AsyncStream<Void>.makeStream()
+        let holder = Task {
+            try await pool.withConnection { _ in
+                hold.yield()
+                for await _ in gate { break }
+            }
+        }
+        for await _ in held { break }
+        #expect(await pool.checkoutStats.borrowed == 1)
+        let waiter = Task { try await pool.query("SELECT 2") }
+        // The waiter is queued once the pool has it: then the holder lets go.
+        while await pool.queuedCheckouts == 0 { await Task.yield() }
+        open.yield()
+        try await holder.value
+        _ = try await waiter.value
+        let stats = await pool.checkoutStats
+        #expect(stats.checkouts == 3 && stats.waits == 1 && stats.borrowed == 0 && stats.size == 1)
+        #expect(stats.waited > .zero && stats.longestWait == stats.waited)
+        await pool.close()
+    }
+
     @Test func injectionTextStaysData() async throws {
         let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
         _ = try await pool.query("CREATE TABLE victims (name text)")

@@ -55,18 +55,21 @@ for size in $sizes; do
     settled=$(( $(date +%s) - t0 ))
     sleep 10
     before=$(curl -fs "$sim/_sim/stats")
+    dbbefore=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["database"]))')
     # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).
     if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep 50 >/dev/null 2>&1 & fi
     samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
     after=$(curl -fs "$sim/_sim/stats")
+    dbafter=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["database"]))')
     interval=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"]["resyncIntervalSeconds"])')
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" "$dbbefore" "$dbafter" <<PY "$samples"
 import json, sys
 size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
 settled, interval = int(sys.argv[6]), float(sys.argv[7])
+db0, db1 = json.loads(sys.argv[8]), json.loads(sys.argv[9])
 seen, phases = {}, {}
 for line in """$samples""".splitlines():
     c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
@@ -77,6 +80,9 @@ slowest = max(seen, key=seen.get)
 median = sorted(seen, key=seen.get)[len(seen) // 2]
 print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[median].items()))
       + "; of the slowest: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(phases[slowest].items())))
+# A query that Postgres never saw as slow waited for a connection here, or for a core.
+print(f"  connection checkouts in the window {db1['checkouts'] - db0['checkouts']:,}, of which {db1['checkoutWaits'] - db0['checkoutWaits']} waited for a connection "
+      f"({db1['checkoutWaitedMs'] - db0['checkoutWaitedMs']:.1f} ms in all; the longest since start {db1['longestCheckoutWaitMs']:.1f} ms)")
 listings = 3600 / interval
 hourly = round(railway * 60 + listings * ((size + 99) // 100))
 print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): settled (its first listing done, then a tick asking < 1% of the fleet) {settled} s "
