@@ -21,16 +21,16 @@ public actor PostgresPool {
         public var waited: Duration = .zero
         public var longestWait: Duration = .zero
         public var borrowed = 0
+        /// Checkouts waiting for a connection now.
+        public var queued = 0
         public var size = 0
         public init() {}
     }
 
-    /// Checkouts waiting for a connection now.
-    public var queuedCheckouts: Int { waiters.count }
-
     public var checkoutStats: CheckoutStats {
         var s = stats
         s.borrowed = opened - idle.count
+        s.queued = waiters.count
         s.size = size
         return s
     }

@@ -89,11 +89,15 @@ package enum StoredState {
             failures[try row.decode("pool"), default: []].append(PoolFailure(
                 digest: try row.decode("digest"), generation: try row.decode("generation"), reason: try row.decode("reason"), at: try row.decode("at")))
         }
-        let (tw, tp) = only.map { (" WHERE name = ANY($1::text[])", [textArray($0.templates.sorted())] as [any PostgresEncodable]) } ?? ("", [])
-        // Nothing of a kind changed (a quiet tick): no round trip for it.
-        let none = PostgresRows(columns: [], values: [], affectedRows: 0)
-        let templateRows = only?.templates.isEmpty == true ? none : try await query("SELECT name, spec, generation, status FROM pool.agent_templates" + tw, tp)
         var stored = Rows()
+        // Nothing of a kind changed (a quiet tick): no round trip for it.
+        if only?.templates.isEmpty != true {
+            try await pages(query, "SELECT name, spec, generation, status FROM pool.agent_templates", key: "name", only: only?.templates) { row in
+                let name: String = try row.decode("name")
+                stored.templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
+                stored.templateMeta[name] = try Self.json(row, "status")
+            }
+        }
         if only?.agents.isEmpty != true {
             try await pages(query, "SELECT name, spec, generation, status, deletion_requested_at, created_at FROM pool.agents", key: "name",
                             only: only?.agents) { row in
@@ -126,11 +130,6 @@ package enum StoredState {
                     undo: try row.decode("undo"))
             }
             stored.poolMeta[name] = (try row.decode("generation"), try Self.json(row, "status"))
-        }
-        for row in templateRows.rows {
-            let name: String = try row.decode("name")
-            stored.templates[name] = TemplateView(name: name, spec: try Self.spec(row, AgentTemplateSpec.self), generation: try row.decode("generation"))
-            stored.templateMeta[name] = try Self.json(row, "status")
         }
         return stored
     }

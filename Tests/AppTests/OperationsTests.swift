@@ -21,6 +21,10 @@ import TestSupport
         #expect(((s["lastTick"] as? [String: Any])?["count"] as? Int ?? 0) > 0)
         let providers = (s["providers"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
         #expect(providers == ["railway", "ghcr", "openrouter", "agentmail", "telnyx", "bankr"])
+        // This replica's connection pool: its size and the checkouts the ticks made.
+        let database = s["database"] as? [String: Any]
+        #expect(database?["connections"] as? Int == 24 && (database?["checkouts"] as? Int ?? 0) > 0)
+        #expect(database?["checkoutWaits"] as? Int != nil && database?["longestCheckoutWaitMs"] != nil)
         await t.stop()
     }
 

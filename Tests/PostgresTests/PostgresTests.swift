@@ -68,12 +68,12 @@ import TestSupport
         #expect(await pool.checkoutStats.borrowed == 1)
         let waiter = Task { try await pool.query("SELECT 2") }
         // The waiter is queued once the pool has it: then the holder lets go.
-        while await pool.queuedCheckouts == 0 { await Task.yield() }
+        while await pool.checkoutStats.queued == 0 { await Task.yield() }
         open.yield()
         try await holder.value
         _ = try await waiter.value
         let stats = await pool.checkoutStats
-        #expect(stats.checkouts == 3 && stats.waits == 1 && stats.borrowed == 0 && stats.size == 1)
+        #expect(stats.checkouts == 3 && stats.waits == 1 && stats.borrowed == 0 && stats.queued == 0 && stats.size == 1)
         #expect(stats.waited > .zero && stats.longestWait == stats.waited)
         await pool.close()
     }

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import AppTestSupport
 import TestSupport
+import Sync
 
 @Suite struct QuietTickTests {
     /// Every row's version (xmin) in both schemas, and the event count; the lease's heartbeat aside.
@@ -13,6 +14,18 @@ import TestSupport
           UNION ALL SELECT 'r' || instance_id || tool || xmin::text FROM services.tool_resources
           UNION ALL SELECT 'e' || count(*)::text FROM pool.events) x
         """
+
+    /// The heap is given back after the ticks that read the whole fleet (`afterWholeRead`), not
+    /// after every tick: the first tick of a term reads the whole, the quiet ones after it do not.
+    @Test func onlyAWholeReadReleasesTheHeap() async throws {
+        let calls = Locked(0)
+        var settings = TestController.fastReconciler
+        settings.afterWholeRead = { calls.withLock { $0 += 1 } }
+        let t = try await TestController.start(reconciler: settings)
+        try await eventually("ten ticks") { await t.controller.reconciler.snapshot.ticks >= 10 }
+        #expect(calls.withLock { $0 } == 1, "one whole read (the term's first tick); no listing without Railway")
+        await t.stop()
+    }
 
     @Test func aQuietTickWritesNothing() async throws {
         let t = try await TestController.start(simulate: true)
