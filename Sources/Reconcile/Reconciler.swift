@@ -453,10 +453,9 @@ public actor Reconciler {
             // `templateStatusEvery` when only its agents do.
             if let template = agent.spec.template { templatesDue.insert(template) }
             guard let meta = state.agentMeta[agent.name] else { continue }
-            let previous = meta.status
-            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: previous, instance: instanceOfAgent(agent.name),
-                                             templates: input.templates, now: now, backoffs: backoffs)
-            if status != previous {
+            let status = StatusBuilder.agent(agent, generation: meta.generation, previous: meta.status?.previous,
+                                             instance: instanceOfAgent(agent.name), templates: input.templates, now: now, backoffs: backoffs)
+            if meta.status?.same(as: status) != true {
                 agentWrites.append((agent.name, JSONText(data: try JSONValue.encoded(status))))
                 agentsWritten.append((agent.name, status))
             }

@@ -4,10 +4,10 @@ import Resources
 import Services
 import Store
 
-/// An agent's generation and its status as stored (nil: none yet, or not readable as one).
+/// An agent's generation and its status as stored, remembered (nil: none yet, or not readable as one).
 package struct AgentMeta: Sendable {
     package var generation: Int
-    package var status: AgentStatus?
+    package var status: StatusMemo?
 }
 
 /// One tick's view: the planner's input (the whole fleet, from `FleetCache`), what changed since
@@ -56,8 +56,8 @@ package actor FleetCache {
     private var index = FleetIndex()
     /// The instances whose row has no URL (being created): a view's URL is then the batch's.
     private var rowWithoutURL = Set<String>()
-    /// Each agent's status kept typed: 40,000 of them as `JSONValue` trees (a dictionary per
-    /// condition) were a large part of the cache at 50,000 instances.
+    /// Each agent's status as a memo: 40,000 of them as `JSONValue` trees (a dictionary per
+    /// condition), then as whole `AgentStatus` values, were a large part of the cache at 50,000 instances.
     private var agentMeta: [String: AgentMeta] = [:]
     private var poolMeta: [String: (generation: Int, status: JSONValue)] = [:]
     private var templateMeta: [String: JSONValue] = [:]
@@ -203,7 +203,7 @@ package actor FleetCache {
     package func wrote(agents: [(String, AgentStatus)], health: [StatusWriter.Health]) {
         for (name, status) in agents {
             guard var meta = agentMeta[name] else { continue }
-            meta.status = status
+            meta.status = StatusMemo(status)
             setMeta(name, meta)
         }
         for h in health { storedHealth[h.instance] = h }
@@ -231,7 +231,7 @@ package actor FleetCache {
         agentMeta[name] = meta
     }
 
-    private static func phase(_ status: AgentStatus?) -> String { (status?.phase ?? .pending).rawValue }
+    private static func phase(_ status: StatusMemo?) -> String { (status?.phase ?? .pending).rawValue }
 
     /// Counts an instance in (1) or out (-1) of its pool's state.
     private func count(_ i: InstanceView, _ by: Int) {

@@ -75,7 +75,7 @@ public enum AgentPhase: String, WireEnum {
 }
 
 /// A Kubernetes-style condition: one aspect of an object's state and when it last changed.
-public struct Condition: Codable, Sendable, Equatable {
+public struct Condition: Codable, Sendable, Hashable {
     public var type: String
     /// "True", "False" or "Unknown".
     public var status: String
@@ -103,7 +103,7 @@ public enum AgentConditionType: String, Sendable, CaseIterable {
     case ready = "Ready"
 }
 
-public struct AgentStatus: Codable, Sendable, Equatable {
+public struct AgentStatus: Codable, Sendable, Hashable {
     public var phase: AgentPhase = .pending
     public var instanceId: String?
     public var url: String?

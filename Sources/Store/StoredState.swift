@@ -62,8 +62,8 @@ package enum StoredState {
         package var templates: [String: TemplateView] = [:]
         package var templateMeta: [String: JSONValue] = [:]
         package var agents: [AgentView] = []
-        /// Each agent's generation and stored status, typed as read (nil: not readable as one).
-        package var agentMeta: [String: (generation: Int, status: AgentStatus?)] = [:]
+        /// Each agent's generation and stored status, remembered as read (nil: not readable as one).
+        package var agentMeta: [String: (generation: Int, status: StatusMemo?)] = [:]
         /// Each instance as its rows say (the batch's fields empty), with the health its row recorded.
         package var instances: [(view: InstanceView, health: StatusWriter.Health?)] = []
     }
@@ -104,8 +104,9 @@ package enum StoredState {
                 let name: String = try row.decode("name")
                 stored.agents.append(AgentView(name: name, spec: try Self.spec(row, AgentSpec.self),
                                                deleting: try row.decode("deletion_requested_at", as: Date?.self) != nil, createdAt: try row.decode("created_at")))
-                // Typed straight from its text: no tree for each of 40,000 statuses.
-                stored.agentMeta[name] = (try row.decode("generation"), try? JSONValue.decode(AgentStatus.self, from: try row.decode("status", as: JSONText.self).data))
+                // Typed straight from its text (no tree for each of 40,000 statuses), kept as a memo.
+                let status = try? JSONValue.decode(AgentStatus.self, from: try row.decode("status", as: JSONText.self).data)
+                stored.agentMeta[name] = (try row.decode("generation"), status.map(StatusMemo.init))
             }
         }
         if only?.instances.isEmpty != true {
