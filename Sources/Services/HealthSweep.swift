@@ -1,4 +1,5 @@
 import Foundation
+import Sync
 
 /// The steady fleet's health, looked at beside the ticks. The reconciler asks the status batch
 /// only about instances that changed or are in transition; a ready runtime that dies without
@@ -7,7 +8,8 @@ import Foundation
 /// few ready runtimes in id order. Every ready runtime is pinged about once a `period`:
 /// `HealthCache.ttl` for a small fleet, longer for a large one so that at most `rate` pings a
 /// second go out (50,000 instances at 100 a second: every 500 s).
-/// Called by the status batch only; owns its one step in flight, awaited by `shutdown`.
+/// Called by the status batch only; owns its one step in flight (its pings paced at `rate`,
+/// so it lasts about a tick), cancelled and awaited by `shutdown`.
 package actor HealthSweep {
     package let ttl: TimeInterval
     package let rate: Double
@@ -62,8 +64,31 @@ package actor HealthSweep {
     /// Waits for the step in flight (tests: what the sweep found, now).
     package func stepFinished() async { await running?.value }
 
+    /// Ends the step in flight (its paced pings stop) and starts no other.
     package func shutdown() async {
         stopped = true
+        running?.cancel()
         await running?.value
+    }
+}
+
+extension HealthSweep {
+    /// `body` over `items` at most `rate` a second by `clock`, a tenth of a second's worth at a
+    /// time, so a step's pings last about until the next tick instead of landing in one burst;
+    /// the answers merged. Stops early when cancelled (`shutdown`).
+    package static func paced<Item, Answer>(_ items: [Item], rate: Double, clock: any Clock,
+                                            _ body: ([Item]) async -> [String: Answer]) async -> [String: Answer] {
+        let slice = max(1, Int(rate / 10)), tenth = Duration.milliseconds(100)
+        var answers: [String: Answer] = [:]
+        var start = items.startIndex
+        while start < items.endIndex, !Task.isCancelled {
+            let begun = clock.monotonic
+            let end = min(start + slice, items.endIndex)
+            answers.merge(await body(Array(items[start..<end]))) { first, _ in first }
+            start = end
+            let left = tenth - (clock.monotonic - begun)
+            if left > .zero, items.endIndex > start { try? await clock.sleep(for: left) }
+        }
+        return answers
     }
 }

@@ -32,4 +32,26 @@ import Sync
         await sweep.stepFinished()
         #expect(await sweep.take(now: t0 + 2, step: step) == ["down1"], "found again by the next step, not kept from the last")
     }
+
+    /// A step's pings go out a tenth of a second's worth at a time (10 at 100 a second), the next
+    /// slice only once the clock has moved on: never the whole step in one burst.
+    @Test func aStepsPingsArePacedAtTheRate() async throws {
+        let clock = ManualClock()
+        let pinged = Locked<[Int]>([])
+        let items = Array(0..<25)
+        let run = Task {
+            await HealthSweep.paced(items, rate: 100, clock: clock) { slice in
+                pinged.withLock { $0.append(contentsOf: slice) }
+                return Dictionary(uniqueKeysWithValues: slice.map { ("i\($0)", true) })
+            }
+        }
+        for expected in [10, 20] {
+            while clock.sleepers == 0 { await Task.yield() }
+            #expect(pinged.withLock { $0.count } == expected, "one slice, then a wait")
+            clock.advance(by: .milliseconds(100))
+        }
+        let answers = await run.value
+        #expect(pinged.withLock { $0 } == items && answers.count == 25)
+    }
 }
+
