@@ -214,7 +214,10 @@ public struct InstanceView: Sendable, Equatable {
     @inlinable public var lost: Bool { box.fields.setup == .created && box.fields.deployStatus == .missing }
 }
 
-/// An instance's fields, held by `InstanceView` behind one reference.
+/// An instance's fields, held by `InstanceView` behind one reference. What few instances hold at
+/// once (an upgrade under way, a refused configuration, a quota wait, a join waiting for
+/// acceptance, a clone's parent) sits behind one more, nil while all of it is unset: inline, those
+/// fields were a third of each of 50,000 views.
 public struct InstanceFields: Sendable, Equatable {
     public var id: String
     public var pool: String
@@ -235,36 +238,22 @@ public struct InstanceFields: Sendable, Equatable {
     public var conversationId: String?
     public var inviteUrl: String?
     public var joined: Bool?
-    /// What the runtime was last configured with, and a configuration it refused (no `/pool/update-template`).
+    /// What the runtime was last configured with.
     public var runtimeConfig: RuntimeConfig?
-    public var refusedConfig: RuntimeConfig?
     public var templateGeneration: Int?
     /// The clone summary reached the parent, or the parent's runtime does not take one.
     public var cloneSummaryDone: Bool
-    public var parentInstance: String?
     /// When its one deployment was committed: the stuck timeout counts from here, so time spent
     /// waiting for a provider's quota before it never does.
     public var deployedAt: Date?
-    /// Its create waits for a provider's quota until then, with the provider's last word.
-    public var quotaWaitUntil: Date?
-    public var lastError: String?
-    /// Made before its variables were held to the contract, not looked at since.
-    public var variablesUnchecked = false
-    /// A join waiting for acceptance, or a tainted runtime; nil otherwise.
-    public var acceptance: RuntimeAcceptance?
-    public var acceptanceMessage: String?
     /// What the runtime's `/pool/health` last said it runs.
     public var runtimeVersion: String?
     public var runtimeType: String?
-    /// An upgrade in flight: its phase, the digest it moves to, since when; the digest it ran before
-    /// (kept after a success, for `rollout undo`), when it last finished one, and a `self-upgrade` asked.
-    public var upgradePhase: UpgradePhase?
-    public var upgradeTo: String?
-    public var upgradeStartedAt: Date?
-    public var upgradeError: String?
+    /// The digest it ran before its last upgrade (kept after a success, for `rollout undo`), and
+    /// when it last finished one: after a rollout, every instance has them.
     public var previousDigest: String?
     public var upgradedAt: Date?
-    public var upgradeRequested = false
+    @usableFromInline var rare: RareBox?
 
     public init(id: String, pool: String, state: InstanceState, digest: String? = nil, url: String? = nil, agent: String? = nil,
                 createdAt: Date, setup: InstanceSetup = .created, health: InstanceHealth? = .healthy, deployStatus: DeployStatus? = .success,
@@ -287,12 +276,61 @@ public struct InstanceFields: Sendable, Equatable {
         self.inviteUrl = inviteUrl
         self.joined = joined
         self.runtimeConfig = runtimeConfig
-        self.refusedConfig = refusedConfig
         self.templateGeneration = templateGeneration
         self.cloneSummaryDone = cloneSummaryDone
+        self.refusedConfig = refusedConfig
         self.parentInstance = parentInstance
     }
 
+    /// The fields few instances set (see the type's comment).
+    public struct Rare: Sendable, Equatable {
+        /// A configuration the runtime refused (no `/pool/update-template`).
+        public var refusedConfig: RuntimeConfig?
+        public var parentInstance: String?
+        /// Its create waits for a provider's quota until then, with the provider's last word.
+        public var quotaWaitUntil: Date?
+        public var lastError: String?
+        /// Made before its variables were held to the contract, not looked at since.
+        public var variablesUnchecked = false
+        /// A join waiting for acceptance, or a tainted runtime; nil otherwise.
+        public var acceptance: RuntimeAcceptance?
+        public var acceptanceMessage: String?
+        /// An upgrade in flight: its phase, the digest it moves to, since when, why it failed; and
+        /// a `self-upgrade` asked.
+        public var upgradePhase: UpgradePhase?
+        public var upgradeTo: String?
+        public var upgradeStartedAt: Date?
+        public var upgradeError: String?
+        public var upgradeRequested = false
+        public init() {}
+    }
+
+    /// `Rare` behind a reference, replaced (never written in place) when a field changes, so
+    /// copies of an instance never share a change.
+    @usableFromInline final class RareBox: Sendable, Equatable {
+        @usableFromInline let fields: Rare
+        @usableFromInline init(_ fields: Rare) { self.fields = fields }
+        @usableFromInline static func == (a: RareBox, b: RareBox) -> Bool { a === b || a.fields == b.fields }
+    }
+
+    @usableFromInline mutating func setRare<T>(_ key: WritableKeyPath<Rare, T>, _ value: T) {
+        var fields = rare?.fields ?? Rare()
+        fields[keyPath: key] = value
+        rare = fields == Rare() ? nil : RareBox(fields)
+    }
+
+    @inlinable public var refusedConfig: RuntimeConfig? { get { rare?.fields.refusedConfig } set { setRare(\.refusedConfig, newValue) } }
+    @inlinable public var parentInstance: String? { get { rare?.fields.parentInstance } set { setRare(\.parentInstance, newValue) } }
+    @inlinable public var quotaWaitUntil: Date? { get { rare?.fields.quotaWaitUntil } set { setRare(\.quotaWaitUntil, newValue) } }
+    @inlinable public var lastError: String? { get { rare?.fields.lastError } set { setRare(\.lastError, newValue) } }
+    @inlinable public var variablesUnchecked: Bool { get { rare?.fields.variablesUnchecked ?? false } set { setRare(\.variablesUnchecked, newValue) } }
+    @inlinable public var acceptance: RuntimeAcceptance? { get { rare?.fields.acceptance } set { setRare(\.acceptance, newValue) } }
+    @inlinable public var acceptanceMessage: String? { get { rare?.fields.acceptanceMessage } set { setRare(\.acceptanceMessage, newValue) } }
+    @inlinable public var upgradePhase: UpgradePhase? { get { rare?.fields.upgradePhase } set { setRare(\.upgradePhase, newValue) } }
+    @inlinable public var upgradeTo: String? { get { rare?.fields.upgradeTo } set { setRare(\.upgradeTo, newValue) } }
+    @inlinable public var upgradeStartedAt: Date? { get { rare?.fields.upgradeStartedAt } set { setRare(\.upgradeStartedAt, newValue) } }
+    @inlinable public var upgradeError: String? { get { rare?.fields.upgradeError } set { setRare(\.upgradeError, newValue) } }
+    @inlinable public var upgradeRequested: Bool { get { rare?.fields.upgradeRequested ?? false } set { setRare(\.upgradeRequested, newValue) } }
 }
 
 /// The part of an agent's configuration its running runtime holds: what `/pool/provision` and
