@@ -85,7 +85,7 @@ public final class Controller: Sendable {
         }
         var settings = reconcilerSettings ?? ReconcilerSettings()
         if reconcilerSettings == nil {
-            settings.afterWholeRead = {
+            settings.releaseHeap = {
                 Allocator.release { took in logger.info("heap released", ["ms": String(format: "%.1f", took.timeInterval * 1000)]) }
             }
             settings.interval = configuration.reconcileInterval

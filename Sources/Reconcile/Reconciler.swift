@@ -48,9 +48,12 @@ public struct ReconcilerSettings: Sendable {
     /// Superseded changes older than this leave the change log (`CHANGE_RETENTION`).
     public var changeRetention: Duration = .seconds(3600)
     public var pruneEvery: Duration = .seconds(60)
-    /// Called after a tick that read the whole fleet or listed it at Railway, the two that make and
-    /// free the most: `serve` gives what they freed back to the system (`Allocator.release`).
-    public var afterWholeRead: @Sendable () -> Void = {}
+    /// Called after a tick that read the whole fleet or listed it at Railway, and after one that
+    /// found the work queue drained of `releaseAfterActions` actions or more since the last call (a
+    /// new term's look at every runtime: 40,000 actions): the work that makes and frees the most.
+    /// `serve` gives what it freed back to the system (`Allocator.release`).
+    public var releaseHeap: @Sendable () -> Void = {}
+    public var releaseAfterActions = 1_000
     public init() {}
 }
 
@@ -104,6 +107,8 @@ public actor Reconciler {
     /// Each template's agents and those synced, kept as agents change.
     private var templateTally = TemplateTally()
     private var templatesCountedAt: Date?
+    /// The term's queue's `finished` when the heap was last released (`releaseAfterActions`).
+    private var finishedAtRelease = 0
     /// Renews the lease every `renewEvery` while leading, apart from the ticks: a slow tick (a
     /// large fleet, a loaded machine) never lets the lease run out. A child of `supervisor`,
     /// cancelled when the term ends.
@@ -167,6 +172,13 @@ public actor Reconciler {
     }
 
     public var snapshot: ReconcilerSnapshot { snapshotValue }
+
+    /// Whether a tick gives the freed heap back (`ReconcilerSettings.releaseHeap`): after it read
+    /// the whole fleet or listed it, or once the queue has drained of `every` actions or more
+    /// since the last release; never while actions run (they would fill it again).
+    static func releasesHeap(wholeRead: Bool, listed: Bool, drained: Bool, actions: Int, every: Int) -> Bool {
+        wholeRead || listed || (drained && actions >= every)
+    }
 
     /// The loop; returns after `stop()`, with in-flight actions drained and the lease released.
     public func run() async {
@@ -239,6 +251,7 @@ public actor Reconciler {
                                 crashLoop: (settings.planner.failureLimit, settings.planner.failureWindow))
         self.executor = executor
         cache = FleetCache(db: db, services: services)
+        finishedAtRelease = 0
         watched = PlanScope()
         let log = logger
         let metrics = self.metrics
@@ -337,7 +350,12 @@ public actor Reconciler {
             lap("submit")
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             lap("statuses")
-            if state.changed == nil || state.input.auditDue { settings.afterWholeRead() }
+            let finished = await queue.finished
+            if Self.releasesHeap(wholeRead: state.changed == nil, listed: state.input.auditDue, drained: await queue.depth == 0,
+                                 actions: finished - finishedAtRelease, every: settings.releaseAfterActions) {
+                finishedAtRelease = finished
+                settings.releaseHeap()
+            }
             pruneIfDue(fence: fence, now: now)
             snapshotValue.lastActions = actions.count
             // Counts the cache keeps as rows change: every pool and phase named, with zeros.

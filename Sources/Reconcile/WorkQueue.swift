@@ -97,6 +97,7 @@ public actor WorkQueue {
     private func finish(_ action: Action, _ outcome: ReconcileOutcome) {
         let key = action.key
         running[key] = nil
+        finished += 1
         var state = keys[key] ?? KeyState()
         state.action = action.kind
         switch outcome {
@@ -141,6 +142,8 @@ public actor WorkQueue {
     }
 
     public var depth: Int { running.count }
+    /// Actions finished since the queue was made, whatever their outcome.
+    public private(set) var finished = 0
     /// The earliest time a waiting key may run again, if any key waits.
     public var nextDue: Date? { keys.values.compactMap(\.nextAttempt).min() }
     public var backingOff: [String: KeyState] { keys.filter { $0.value.failures > 0 } }

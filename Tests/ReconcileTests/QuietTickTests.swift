@@ -3,6 +3,7 @@ import Testing
 import AppTestSupport
 import TestSupport
 import Sync
+@testable import Reconcile
 
 @Suite struct QuietTickTests {
     /// Every row's version (xmin) in both schemas, and the event count; the lease's heartbeat aside.
@@ -15,16 +16,27 @@ import Sync
           UNION ALL SELECT 'e' || count(*)::text FROM pool.events) x
         """
 
-    /// The heap is given back after the ticks that read the whole fleet (`afterWholeRead`), not
+    /// The heap is given back after the ticks that read the whole fleet (`releaseHeap`), not
     /// after every tick: the first tick of a term reads the whole, the quiet ones after it do not.
     @Test func onlyAWholeReadReleasesTheHeap() async throws {
         let calls = Locked(0)
         var settings = TestController.fastReconciler
-        settings.afterWholeRead = { calls.withLock { $0 += 1 } }
+        settings.releaseHeap = { calls.withLock { $0 += 1 } }
         let t = try await TestController.start(reconciler: settings)
         try await eventually("ten ticks") { await t.controller.reconciler.snapshot.ticks >= 10 }
         #expect(calls.withLock { $0 } == 1, "one whole read (the term's first tick); no listing without Railway")
         await t.stop()
+    }
+
+    /// After a whole read or a listing, or once a burst of actions has drained; not while actions
+    /// run, nor after a few.
+    @Test(arguments: [
+        (true, false, false, 0, true), (false, true, false, 0, true),
+        (false, false, true, 1_000, true), (false, false, true, 5_000, true),
+        (false, false, false, 5_000, false), (false, false, true, 999, false), (false, false, true, 0, false),
+    ])
+    func theHeapIsReleasedAfterTheWorkThatFreesMost(_ c: (wholeRead: Bool, listed: Bool, drained: Bool, actions: Int, releases: Bool)) {
+        #expect(Reconciler.releasesHeap(wholeRead: c.wholeRead, listed: c.listed, drained: c.drained, actions: c.actions, every: 1_000) == c.releases)
     }
 
     @Test func aQuietTickWritesNothing() async throws {
