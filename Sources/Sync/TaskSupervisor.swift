@@ -27,7 +27,9 @@ public final class TaskSupervisor: Sendable {
                 for await job in stream {
                     group.addTask {
                         await Self.run(job)
+                        // Off the list before its waiters resume: whoever awaited `value()` sees it gone.
                         _ = running.withLock { $0.removeValue(forKey: ObjectIdentifier(job.child)) }
+                        job.child.finish()
                     }
                 }
             }
@@ -69,7 +71,6 @@ public final class TaskSupervisor: Sendable {
             _ = await inner.next()
             inner.cancelAll()
         }
-        job.child.finish()
     }
 
     /// One spawned task: cancel it, or wait for it.
