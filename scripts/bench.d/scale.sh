@@ -5,7 +5,7 @@
 # realistic` running as its own process, so the controller's memory is its own
 # (5 s tick; webhooks on, as deployed with PUBLIC_URL: the simulator posts deployment events to the
 # controller; RESYNC_INTERVAL 10 minutes, its default, stretched by the listing's pages an hour). After
-# the first ticks (a whole read, and the resync every leader starts with), 60 s of quiet ticks are
+# the first ticks (a whole read, and the resync every leader starts with), SCALE_WINDOW seconds (180) of quiet ticks are
 # sampled from /status, and Railway's requests in them counted by the simulator; an hour's are
 # those at that pace plus the listings of the fleet an hour (100 projects a page, at the resync
 # interval /status reports). Prints each figure
@@ -56,20 +56,22 @@ for size in $sizes; do
     sleep 10
     before=$(curl -fs "$sim/_sim/stats")
     dbbefore=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["database"]))')
+    window=${SCALE_WINDOW:-180}   # long enough that p99 is a percentile, not the one slowest tick
     # SCALE_PERF=1: a CPU profile of the controller over the window (perf report -i /tmp/convos-scale-SIZE.perf).
-    if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep 50 >/dev/null 2>&1 & fi
-    samples=$(for _ in $(seq 1 120); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
+    if [ "${SCALE_PERF:-0}" = 1 ]; then perf record -F 199 -g -p $server -o /tmp/convos-scale-$size.perf -- sleep $((window - 10)) >/dev/null 2>&1 & fi
+    samples=$(for _ in $(seq 1 $((window * 2))); do curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; t=json.load(sys.stdin)["lastTick"]; print(t["count"], t["durationMs"], json.dumps(t.get("phasesMs", {}), separators=(",", ":")))'; sleep 0.5; done)
     after=$(curl -fs "$sim/_sim/stats")
     dbafter=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.dumps(json.load(sys.stdin)["database"]))')
     interval=$(curl -fs "$CONTROLLER_URL/status" | python3 -c 'import json,sys; print(json.load(sys.stdin)["railway"]["resyncIntervalSeconds"])')
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" "$dbbefore" "$dbafter" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" "$dbbefore" "$dbafter" "$window" <<PY "$samples"
 import json, sys
 size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
 settled, interval = int(sys.argv[6]), float(sys.argv[7])
 db0, db1 = json.loads(sys.argv[8]), json.loads(sys.argv[9])
+window = int(sys.argv[10])
 seen, phases = {}, {}
 for line in """$samples""".splitlines():
     c, d, ph = line.split(" ", 2); seen[int(c)] = float(d); phases[int(c)] = json.loads(ph)
@@ -84,11 +86,11 @@ print(f"  phases (ms) of the median tick: " + ", ".join(f"{k} {v:.1f}" for k, v 
 print(f"  connection checkouts in the window {db1['checkouts'] - db0['checkouts']:,}, of which {db1['checkoutWaits'] - db0['checkoutWaits']} waited for a connection "
       f"({db1['checkoutWaitedMs'] - db0['checkoutWaitedMs']:.1f} ms in all; the longest since start {db1['longestCheckoutWaitMs']:.1f} ms)")
 listings = 3600 / interval
-hourly = round(railway * 60 + listings * ((size + 99) // 100))
+hourly = round(railway * 3600 / window + listings * ((size + 99) // 100))
 print(f"fleet of {size:,} ({size * 4 // 5:,} claimed agents, {size // 5:,} idle): settled (its first listing done, then a tick asking < 1% of the fleet) {settled} s "
-      f"after the queue emptied{' (not settled: gave up at 900 s)' if settled > 900 else ''}; quiet ticks sampled {len(d)} over 60 s: "
+      f"after the queue emptied{' (not settled: gave up at 900 s)' if settled > 900 else ''}; quiet ticks sampled {len(d)} over {window} s: "
       f"p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {d[-1]:.1f} ms (bound at 50,000: p99 <= 20 ms); controller memory (its own process) "
-      f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the minute {railway}, webhooks on, so {hourly:,} an hour with {listings:g} listings of the fleet (every {interval / 60:g} min) (bound 1,000 with webhooks)")
+      f"{rss:.0f} MiB (bound 256 MiB; the simulated cloud's process {simrss:.0f} MiB); Railway requests in the window {railway}, webhooks on, so {hourly:,} an hour with {listings:g} listings of the fleet (every {interval / 60:g} min) (bound 1,000 with webhooks)")
 PY
     stop_server
     stop_simulator
