@@ -66,7 +66,7 @@ for size in $sizes; do
     rss=$(awk '/VmRSS/ {print $2}' /proc/$server/status)
     simrss=$(awk '/VmRSS/ {print $2}' /proc/$simulator/status)
     resyncs=$(grep -c '"action":"auditTools".*"action done"' "$log" || true)
-    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" "$dbbefore" "$dbafter" "$window" <<PY "$samples"
+    python3 - "$size" "$before" "$after" "$rss" "$simrss" "$settled" "$interval" "$dbbefore" "$dbafter" "$window" <<PY
 import json, sys
 size, before, after, rss, simrss = int(sys.argv[1]), json.loads(sys.argv[2]), json.loads(sys.argv[3]), int(sys.argv[4]) / 1024, int(sys.argv[5]) / 1024
 settled, interval = int(sys.argv[6]), float(sys.argv[7])
