@@ -103,7 +103,9 @@ extension InProcessServices {
         }
         phases.mark("health")
         // Ready while Railway was last seen deploying: the deploy is done; no poll needed for it.
-        let done = answers.filter { $0.value?.ready == true && !(statuses[$0.key]?.deployStatus ?? .success).isSettled }.keys.sorted()
+        // Ready by this batch's ping or by a recent one (the sweep's may have come first).
+        let readyNow = Set(answers.filter { $0.value?.ready == true }.keys).union(fresh)
+        let done = readyNow.filter { !(statuses[$0]?.deployStatus ?? .success).isSettled }.sorted()
         for id in done {
             statuses[id]?.deployStatus = .success
             changed[id] = .success
