@@ -46,7 +46,7 @@ extension ControllerAPI {
 
     package func addClaimRoutes(_ router: inout Router) {
         let store = self.store, metrics = self.metrics, services = self.services
-        let waiters = self.claimWaiters, defaultWait = self.claimWait, waker = self.waker, claims = self.claims
+        let waiters = self.claimWaiters, defaultWait = self.claimWait, waker = self.waker, claims = self.claims, claimDB = self.claimDB
         router.add("POST", "/api/pool/claim") { request in
             let started = ContinuousClock.now, waitFrom = waiters.clock.monotonic
             let body = try Self.body(ClaimRequest.self, request, expected: "{\"templateId\"?, \"ownerId\"?, \"agentName\"?, \"instructions\"?, ...}")
@@ -67,7 +67,7 @@ extension ControllerAPI {
                     stored = true
                 }
             }
-            let claim = try await Claims.claimNew(store.db, agent: name, spec: spec, userConfigChecked: !userConfig.isEmpty)
+            let claim = try await Claims.claimNew(claimDB, agent: name, spec: spec, userConfigChecked: !userConfig.isEmpty)
             if let refusal = claim.refusal {
                 if stored { try? await services?.forgetUserConfig(agent: name) }
                 throw try await Self.refusal(refusal, claim, spec, store: store)

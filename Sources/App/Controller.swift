@@ -18,6 +18,8 @@ public final class Controller: Sendable {
     public let configuration: ServeConfiguration
     public let logger: Logger
     public let db: PostgresPool
+    /// The claims' own connections (`ControllerAPI.claimDB`).
+    private let claimDB: PostgresPool
     public let store: ResourceStore
     public let server: HTTPServer
     /// The routes `server` serves, for in-process callers that skip the socket (the apply fuzzer).
@@ -139,6 +141,8 @@ public final class Controller: Sendable {
         var api = ControllerAPI(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches), status: status, metrics: metrics,
                       claimWait: configuration.claimWait, claimWaiters: claimWaiters, servesServices: local != nil, claims: reconciler)
+        let claimDB = PostgresPoolFactory.make(configuration.databaseURL, size: configuration.claimPoolSize)
+        api.claimDB = claimDB
         api.planner = settings.planner
         api.watches = watches
         api.clock = clock
@@ -209,13 +213,13 @@ public final class Controller: Sendable {
         logger.info("listening", ["address": "\(configuration.bindAddress):\(server.port)", "scheme": server.isTLS ? "https" : "http",
                                   "auth": configuration.apiToken == nil ? "none (loopback only)" : "bearer token"])
         let loop = supervisor.spawn("reconciler") { await reconciler.run() }
-        return Controller(configuration: configuration, logger: logger, db: db, store: store, server: server, router: router,
+        return Controller(configuration: configuration, logger: logger, db: db, claimDB: claimDB, store: store, server: server, router: router,
                           services: services, providers: providers, simulator: simulator, reconciler: reconciler,
                           supervisor: supervisor, loop: loop,
                           listener: listener, localServices: local, registration: registration, watches: watches)
     }
 
-    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
+    private init(configuration: ServeConfiguration, logger: Logger, db: PostgresPool, claimDB: PostgresPool, store: ResourceStore, server: HTTPServer, router: Router,
                  services: any ServicesClient, providers: ProviderSet, simulator: Simulator?, reconciler: Reconciler, supervisor: TaskSupervisor, loop: TaskSupervisor.Child,
                  listener: PostgresListener?, localServices: InProcessServices?, registration: WebhookRegistration?, watches: KubeWatches) {
         self.registration = registration
@@ -231,6 +235,7 @@ public final class Controller: Sendable {
         self.configuration = configuration
         self.logger = logger
         self.db = db
+        self.claimDB = claimDB
         self.store = store
         self.server = server
         self.router = router
@@ -249,6 +254,7 @@ public final class Controller: Sendable {
         await supervisor.shutdown()
         listener?.stop()
         await simulator?.shutdown()
+        await claimDB.close()
         await db.close()
         logger.info("stopped")
     }

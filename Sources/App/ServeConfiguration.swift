@@ -13,6 +13,9 @@ public struct ServeConfiguration: Sendable {
     /// `DATABASE_POOL_SIZE`: connections this replica opens at most. Fifty claims at once wait on
     /// far fewer at 8 (measured: their tools started up to a second late).
     public var databasePoolSize = 24
+    /// `DATABASE_CLAIM_POOL_SIZE`: connections kept for `POST /api/pool/claim` alone, beside
+    /// `databasePoolSize`, so no claim waits for a connection behind the reconciler's work.
+    public var claimPoolSize = 16
     public var port: Int = 8080
     public var bindAddress: String = "0.0.0.0"
     public var apiToken: String?
@@ -95,6 +98,10 @@ public struct ServeConfiguration: Sendable {
         if let n = value("DATABASE_POOL_SIZE") {
             guard let size = Int(n), (2...200).contains(size) else { throw Invalid(description: "DATABASE_POOL_SIZE must be a number from 2 to 200, got \(n)") }
             c.databasePoolSize = size
+        }
+        if let n = value("DATABASE_CLAIM_POOL_SIZE") {
+            guard let size = Int(n), (1...64).contains(size) else { throw Invalid(description: "DATABASE_CLAIM_POOL_SIZE must be a number from 1 to 64, got \(n)") }
+            c.claimPoolSize = size
         }
         if let p = value("PORT") {
             guard let port = Int(p), (0...65535).contains(port) else { throw Invalid(description: "PORT must be a number from 0 to 65535, got \(p)") }

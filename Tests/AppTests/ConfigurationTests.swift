@@ -20,7 +20,8 @@ import AppTestSupport
         for (name, value) in [("PORT", "eighty"), ("RECONCILE_INTERVAL", "soon"), ("POOL_MIN_IDLE", "-1"), ("LOG_LEVEL", "loud"),
                               ("POOL_STUCK_TIMEOUT", "never"), ("CLAIM_WAIT", "301s"), ("RUNTIME_CPU", "lots"), ("RUNTIME_MEMORY_GB", "0"),
                               ("OPENROUTER_KEY_LIMIT", "-5"), ("OPENROUTER_KEY_LIMIT_RESET", "yearly"), ("AGENT_IMAGE", "no image"),
-                              ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many"), ("POOL_FAILURE_LIMIT", "-1"),
+                              ("DATABASE_POOL_SIZE", "1"), ("DATABASE_POOL_SIZE", "many"), ("DATABASE_CLAIM_POOL_SIZE", "0"),
+                              ("DATABASE_CLAIM_POOL_SIZE", "65"), ("POOL_FAILURE_LIMIT", "-1"),
                               ("POOL_FAILURE_WINDOW", "2d"), ("EVENT_RETENTION", "10s"), ("EVENT_LIMIT", "5"),
                               ("DRAIN_TIMEOUT", "61s"), ("DRAIN_TIMEOUT", "soon")] {
             do {
@@ -59,6 +60,7 @@ import AppTestSupport
         #expect(production.stuckTimeout == .seconds(900) && production.claimWait == .seconds(60))
         #expect(production.databasePoolSize == 24)
         #expect(try ServeConfiguration.fromEnvironment(loopback.merging(["DATABASE_POOL_SIZE": "40"]) { $1 }).databasePoolSize == 40)
+        #expect(try ServeConfiguration.fromEnvironment(loopback.merging(["DATABASE_CLAIM_POOL_SIZE": "2"]) { $1 }).claimPoolSize == 2)
         let staging = try ServeConfiguration.fromEnvironment(loopback.merging([
             "RAILWAY_ENVIRONMENT_NAME": "staging", "PUBLIC_URL": "https://pool.example", "GHCR_TOKEN": "ghp_x",
             "RUNTIME_START_COMMAND": "node convos-platform/pool-server/dist/index.js", "OPENROUTER_KEY_LIMIT": "7.5", "CLAIM_WAIT": "0s"]) { $1 })

@@ -26,4 +26,29 @@ import TestSupport
         #expect(try rows.rows.allSatisfy { try $0.decode("i", as: String?.self) == "i-" + $0.decode("name", as: String.self) })
         await t.stop()
     }
+
+    /// A claim, whose new agent's foreign key takes `KEY SHARE` on its template, goes through while
+    /// a status write holds that template's row (with `FOR UPDATE` it waited for the whole write,
+    /// and here ran into its 3 s statement timeout).
+    @Test func aClaimGoesThroughWhileAStatusWriteHoldsItsTemplate() async throws {
+        let t = try await TestController.start(reconciler: TestController.noReconciler)
+        let db = t.controller.db
+        #expect(try await t.apply(Specs.join(Specs.pool, Specs.template())).status == 200)
+        _ = try await db.query("""
+            INSERT INTO pool.instances (instance_id, pool, state, image_digest, url, ready_at)
+            VALUES ('inst000001', 'default', 'idle', 'sha256:seeded', 'http://runtime/1', now())
+            """)
+        var settings = SessionSettings()
+        settings.statementTimeoutMs = 3_000
+        let claims = PostgresPool(url: await db.url, size: 1, settings: settings)
+        let claim = try await db.transaction { c in
+            try await StatusWriter.lockRows(c, "pool.agent_templates", ["concierge"])
+            return try await Claims.claimNew(claims, agent: "agent-held", spec: AgentSpec(template: "concierge", owner: "user_1"),
+                                             userConfigChecked: false)
+        }
+        #expect(claim.refusal == nil)
+        #expect(claim.instanceID == "inst000001")
+        await claims.close()
+        await t.stop()
+    }
 }
