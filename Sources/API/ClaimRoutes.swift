@@ -75,10 +75,14 @@ extension ControllerAPI {
             metrics.increment("convos_claims_total", ["result": claim.instanceID == nil ? "waiting" : "bound"])
             metrics.observe("convos_claim_duration_seconds", seconds: Metrics.seconds(ContinuousClock.now - started))
             guard let instance = claim.instanceID else { return .json(["agent": name], status: 202) }
-            // The reconciler configures the runtime: start it now (on the leader). A claim that waits
-            // also wakes the loop now (a leader elsewhere, through NOTIFY); one that does not leaves
-            // that to the wake-up after every accepted write.
-            claims.claimed(agent: name, instance: instance)
+            // The reconciler configures the runtime and provisions its tools: start them now (on the
+            // leader). A claim that waits also wakes the loop now (a leader elsewhere, through
+            // NOTIFY); one that does not leaves that to the wake-up after every accepted write.
+            // The tools follow from the template the claim read (a template that does not decode,
+            // never stored by apply, leaves them to the tick).
+            let template = claim.templateSpec.flatMap { try? JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
+            let tools = claim.templateSpec != nil && template == nil ? [] : AgentConfig.resolve(spec, template: template).toolsToProvision([:])
+            claims.claimed(agent: name, instance: instance, tools: tools)
             if wait > .zero { waker.wake() }
             let db = store.db
             let conversation = wait > .zero

@@ -152,21 +152,19 @@ public actor Reconciler {
     public nonisolated func wake() { Task { await wakeup.fire() } }
 
     /// A claim on this replica just bound `agent` to an idle (so ready) instance: configure its
-    /// runtime and provision its tools now, without waiting for a tick to plan them (under fifty
-    /// claims at once a tick came up to 4 s later, and the last tool's order with it). On a
-    /// follower this does nothing; the leader's next tick plans them as always. Each action looks
-    /// again before it calls.
-    public nonisolated func claimed(agent: String, instance: String) {
+    /// runtime and provision `tools` (what its configuration declares, from the claim's own
+    /// statement) now, without waiting for a tick to plan them (under fifty claims at once a tick
+    /// came up to 4 s later, and the last tool's order with it). On a follower this does nothing;
+    /// the leader's next tick plans them as always. Each action looks again before it calls.
+    public nonisolated func claimed(agent: String, instance: String, tools: [ToolName]) {
         guard leading.withLock({ $0 }) else { return }
-        Task { await self.startClaimed(agent: agent, instance: instance) }
+        Task { await self.startClaimed(agent: agent, instance: instance, tools: tools) }
     }
 
-    private func startClaimed(agent: String, instance: String) async {
-        guard let queue, let executor else { return }
+    private func startClaimed(agent: String, instance: String, tools: [ToolName]) async {
+        guard let queue else { return }
         await queue.submit(.configure(agent: agent, instance: instance))
-        // What the tick would plan for an agent whose tools are all still to make.
-        guard let bound = try? await executor.bound(agent: agent, instance: instance) else { return }
-        for tool in bound.config.toolsToProvision([:]) {
+        for tool in tools {
             await queue.submit(.provisionTool(agent: agent, instance: instance, tool: tool))
         }
     }
@@ -548,7 +546,7 @@ public protocol Waker: Sendable {
 
 /// Told of each agent a claim bound at once, so its runtime is configured without waiting for a tick.
 public protocol ClaimNotifier: Sendable {
-    func claimed(agent: String, instance: String)
+    func claimed(agent: String, instance: String, tools: [ToolName])
 }
 
 /// Hears nothing: a reconciler made alone (tests) tells no one.
@@ -556,7 +554,7 @@ public struct NoListener: ConversationListener, Waker, ClaimNotifier {
     public init() {}
     public func configured(agent: String) {}
     public func wake() {}
-    public func claimed(agent: String, instance: String) {}
+    public func claimed(agent: String, instance: String, tools: [ToolName]) {}
 }
 
 extension Reconciler: Waker, ClaimNotifier {}

@@ -51,6 +51,9 @@ extension Claims {
         package let parentOwner: String?
         package let instanceID: String?
         package let url: String?
+        /// The template as the claim read it, nil without one: the tools to provision follow from
+        /// it with no read of their own.
+        package let templateSpec: JSONText?
     }
 
     /// `POST /api/pool/claim` in one statement, so one round trip: check the template (it exists,
@@ -64,7 +67,8 @@ extension Claims {
         let rows = try await db.query(claimNewStatement, [spec.template, spec.owner, spec.cloneFrom, agent, specJSON, spec.model, userConfigChecked])
         let row = rows.first!
         return NewClaim(refusal: try row.decode("refusal", as: String?.self).flatMap(Refusal.init(rawValue:)),
-                        parentOwner: try row.decode("parent_owner"), instanceID: try row.decode("instance_id"), url: try row.decode("url"))
+                        parentOwner: try row.decode("parent_owner"), instanceID: try row.decode("instance_id"), url: try row.decode("url"),
+                        templateSpec: try row.decode("template_spec"))
     }
 
     /// `claimNew`'s statement, prepared once per connection: it plans in longer than it runs
@@ -105,7 +109,8 @@ extension Claims {
             SELECT 'Agent', name, CASE WHEN EXISTS (SELECT 1 FROM target) THEN 'Claimed' ELSE 'Waiting' END,
                    coalesce('bound to ' || (SELECT instance_id FROM target), 'no idle instance; the agent binds when one is ready')
             FROM agent)
-        SELECT (SELECT refusal FROM checks) AS refusal, (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url
+        SELECT (SELECT refusal FROM checks) AS refusal, (SELECT owner_id FROM parent) AS parent_owner, c.instance_id, c.url,
+               (SELECT spec FROM tpl) AS template_spec
         FROM (SELECT 1) one LEFT JOIN claimed c ON true
         """)
 
