@@ -75,7 +75,9 @@ extension Claims {
     /// (pgbench: 1,590 claims/s planned each time, 3,749/s prepared).
     package static let claimNewStatement = PreparedStatement("claims_claim_new", """
         WITH tpl AS (SELECT name, spec FROM pool.agent_templates WHERE name = $1),
-        parent AS (SELECT owner_id FROM pool.agents WHERE name = $3 AND deletion_requested_at IS NULL),
+        -- Gated on a clone being asked for: no plan, generic or not, reads agents for a claim that
+        -- clones nothing (a one-time filter).
+        parent AS (SELECT owner_id FROM pool.agents WHERE $3::text IS NOT NULL AND name = $3 AND deletion_requested_at IS NULL),
         checks AS (SELECT CASE
             WHEN $1::text IS NOT NULL AND NOT EXISTS (SELECT 1 FROM tpl) THEN 'template'
             WHEN EXISTS (SELECT 1 FROM tpl WHERE spec->>'visibility' = 'private' AND spec->>'creator' IS NOT NULL
