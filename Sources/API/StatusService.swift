@@ -12,6 +12,8 @@ import Telemetry
 /// on a follower from one small read, cached for a second. Either way, cheap to poll every second.
 public actor StatusService {
     package let db: PostgresPool
+    /// The claims' own connections, reported beside `db`'s.
+    package let claimDB: PostgresPool?
     package let reconciler: Reconciler
     package let providers: ProviderSet
     private var cache: (at: ContinuousClock.Instant, value: Observed)?
@@ -49,8 +51,8 @@ public actor StatusService {
         package struct Observe: Encodable {
             package let mode: String; let lastResync: String?; let resyncIntervalSeconds: Double; let pollIntervalSeconds: Double; let inTransition: Int
         }
-        /// This replica's connection pool: its size, connections borrowed now, and the checkouts that
-        /// waited for one (since start).
+        /// A connection pool of this replica: its size, connections borrowed now, and the checkouts
+        /// that waited for one (since start).
         package struct Database: Encodable {
             package let connections: Int; let borrowed: Int; let checkouts: Int; let checkoutWaits: Int; let checkoutWaitedMs: Double
             package let longestCheckoutWaitMs: Double
@@ -65,13 +67,15 @@ public actor StatusService {
         package let backoffs: [Backoff]
         package let providers: [Provider]
         package let railway: Observe?
+        /// The shared pool, and the claims' own (`DATABASE_CLAIM_POOL_SIZE`; nil when claims share it).
         package let database: Database
+        package let claimDatabase: Database?
     }
 
     /// The services' observing of Railway, when they run in this process.
     package let observe: (@Sendable () async -> (RailwayObserver.Report, ObserveSettings))?
 
-    public init(db: PostgresPool, reconciler: Reconciler, providers: ProviderSet, services: InProcessServices? = nil, clock: any Clock = SystemClock()) {
+    public init(db: PostgresPool, claimDB: PostgresPool? = nil, reconciler: Reconciler, providers: ProviderSet, services: InProcessServices? = nil, clock: any Clock = SystemClock()) {
         self.clock = clock
         if let local = services {
             self.observe = { @Sendable () async -> (RailwayObserver.Report, ObserveSettings) in
@@ -81,6 +85,7 @@ public actor StatusService {
             self.observe = nil
         }
         self.db = db
+        self.claimDB = claimDB
         self.reconciler = reconciler
         self.providers = providers
     }
@@ -90,6 +95,7 @@ public actor StatusService {
         let observed = try await observed(snapshot)
         let railway = await observeReport()
         let pool = await db.checkoutStats
+        let claimPool = await claimDB?.checkoutStats
         return Report(
             leader: observed.leader, thisReplica: reconciler.lease.holder, isLeader: snapshot.isLeader,
             pools: observed.instances, agents: observed.agents,
@@ -105,8 +111,12 @@ public actor StatusService {
                       errors: stats.total - stats.count(outcome: "ok"), retries: stats.retries, quota: quotas(name))
             },
             railway: railway,
-            database: .init(connections: pool.size, borrowed: pool.borrowed, checkouts: pool.checkouts, checkoutWaits: pool.waits,
-                            checkoutWaitedMs: Metrics.seconds(pool.waited) * 1000, longestCheckoutWaitMs: Metrics.seconds(pool.longestWait) * 1000))
+            database: Self.database(pool), claimDatabase: claimPool.map(Self.database))
+    }
+
+    private static func database(_ pool: PostgresPool.CheckoutStats) -> Report.Database {
+        .init(connections: pool.size, borrowed: pool.borrowed, checkouts: pool.checkouts, checkoutWaits: pool.waits,
+              checkoutWaitedMs: Metrics.seconds(pool.waited) * 1000, longestCheckoutWaitMs: Metrics.seconds(pool.longestWait) * 1000)
     }
 
     private func observeReport() async -> Report.Observe? {

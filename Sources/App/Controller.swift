@@ -107,7 +107,8 @@ public final class Controller: Sendable {
         let configuredBroadcast = ConfiguredBroadcast(db: db, local: claimWaiters)
         let reconciler = Reconciler(db: db, services: services, ghcr: providers.ghcr, logger: logger, holder: holder, settings: settings,
                                     metrics: metrics, clock: clock, supervisor: supervisor, wakeup: wakeup, listener: configuredBroadcast)
-        let status = StatusService(db: db, reconciler: reconciler, providers: providers, services: local, clock: clock)
+        let claimDB = PostgresPoolFactory.make(configuration.databaseURL, size: configuration.claimPoolSize)
+        let status = StatusService(db: db, claimDB: claimDB, reconciler: reconciler, providers: providers, services: local, clock: clock)
         // The Kubernetes API's watches: one reader of the change log for all of them, woken by NOTIFY.
         let watches = KubeWatches(db: db, clock: clock)
         await watches.start(in: supervisor)
@@ -141,7 +142,6 @@ public final class Controller: Sendable {
         var api = ControllerAPI(store: store, health: Health(db: db), services: services, auth: auth, logger: logger,
                       waker: WriteWaker(reconciler: reconciler, notifier: notifier, watches: watches), status: status, metrics: metrics,
                       claimWait: configuration.claimWait, claimWaiters: claimWaiters, servesServices: local != nil, claims: reconciler)
-        let claimDB = PostgresPoolFactory.make(configuration.databaseURL, size: configuration.claimPoolSize)
         api.claimDB = claimDB
         api.planner = settings.planner
         api.watches = watches

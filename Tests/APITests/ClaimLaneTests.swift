@@ -37,6 +37,9 @@ import TestSupport
         for holder in holders { try await holder.value }
         #expect(claim.status == 200)
         #expect(try claim.json()["instanceId"] as? String == "inst000001")
+        // It went through the claims' pool, which `/status` reports beside the shared one.
+        let status = try await t.client.get("/status").json()
+        #expect((status["claimDatabase"] as? [String: Any])?["checkouts"] as? Int == 1)
         await t.stop()
     }
 }
