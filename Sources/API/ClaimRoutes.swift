@@ -78,11 +78,7 @@ extension ControllerAPI {
             // The reconciler configures the runtime and provisions its tools: start them now (on the
             // leader). A claim that waits also wakes the loop now (a leader elsewhere, through
             // NOTIFY); one that does not leaves that to the wake-up after every accepted write.
-            // The tools follow from the template the claim read (a template that does not decode,
-            // never stored by apply, leaves them to the tick).
-            let template = claim.templateSpec.flatMap { try? JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
-            let tools = claim.templateSpec != nil && template == nil ? [] : AgentConfig.resolve(spec, template: template).toolsToProvision([:])
-            claims.claimed(agent: name, instance: instance, tools: tools)
+            claims.claimed(agent: name, instance: instance, tools: claim.toolsToStart(spec))
             if wait > .zero { waker.wake() }
             let db = store.db
             let conversation = wait > .zero

@@ -54,6 +54,15 @@ extension Claims {
         /// The template as the claim read it, nil without one: the tools to provision follow from
         /// it with no read of their own.
         package let templateSpec: JSONText?
+
+        /// The tools `spec`'s agent starts with, all still to make: what the reconciler would plan
+        /// from the bound agent's row. A template that does not decode (apply never stores one)
+        /// leaves them to the tick.
+        package func toolsToStart(_ spec: AgentSpec) -> [ToolName] {
+            let template = templateSpec.flatMap { try? JSONDecoder().decode(AgentTemplateSpec.self, from: $0.data) }
+            if templateSpec != nil && template == nil { return [] }
+            return AgentConfig.resolve(spec, template: template).toolsToProvision([:])
+        }
     }
 
     /// `POST /api/pool/claim` in one statement, so one round trip: check the template (it exists,
