@@ -38,6 +38,7 @@ extension InProcessServices {
             let live: Set<String>
             do { live = try await resource.inventory() } catch { continue }
             for (instance, id) in held where !live.contains(id) {
+                if Task.isCancelled { return }
                 // A listing paged while others change can skip one: only a lookup by id says gone.
                 guard (try? await resource.isGone(ToolTarget(instanceID: instance), externalID: id)) == true else { continue }
                 _ = try? await db.query("""

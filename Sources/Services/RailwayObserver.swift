@@ -157,9 +157,11 @@ package actor RailwayObserver {
     /// Waits for the look under way, if any (tests: what Railway says now, not a tick ago).
     package func lookFinished() async { await looking?.value }
 
-    /// Waits for the look under way; none starts after.
+    /// Stops the look under way (its listing sends no more pages) and waits for it; none starts
+    /// after. A resync of 50,000 is 500 pages: a shutdown must not wait for them.
     package func shutdown() async {
         stopped = true
+        looking?.cancel()
         await looking?.value
     }
 

@@ -116,6 +116,26 @@ import Simulator
         await cloud.sim.shutdown()
     }
 
+    /// A cancelled caller (shutdown, a stopped audit) sends no more requests: a listing ends at
+    /// the page it is on, with an error, and the breaker does not count it against the provider.
+    @Test func aCancelledCallerSendsNothingMore() async throws {
+        let cloud = try await SimulatedCloud.start()
+        let breaker = CircuitBreaker()
+        let router = cloud.openRouter(cloud.http("openrouter", breaker: breaker))
+        _ = try await router.create(name: "convos-agent-ccc333", options: ToolOptions())
+        #expect(try await router.keys().count == 1, "listed while not cancelled")
+        let listing = Task { () async -> ProviderError? in
+            withUnsafeCurrentTask { $0?.cancel() }
+            do throws(ProviderError) { _ = try await router.keys(); return nil } catch { return error }
+        }
+        let error = await listing.value
+        #expect(error?.kind == .retryable)
+        #expect(router.stats.count(outcome: "cancelled") == 1)
+        #expect(router.stats.count(outcome: "ok") == 2, "the create and the first listing only")
+        #expect(breaker.state == .closed)
+        await cloud.sim.shutdown()
+    }
+
     @Test func faultsEndpointRefusesBadValues() async throws {
         let cloud = try await SimulatedCloud.start()
         var request = URLRequest(url: URL(string: cloud.sim.baseURL + "/_sim/faults")!)

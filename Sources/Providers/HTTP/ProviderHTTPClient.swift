@@ -100,6 +100,13 @@ public final class ProviderHTTPClient: Sendable {
         budget.recordAttempt()
         var attempt = 0
         while true {
+            // A cancelled caller (the process shutting down, an audit stopped) sends nothing more:
+            // a listing of 400 pages stops at the page it is on. Not a sign of an unhealthy
+            // provider, so not the breaker's business.
+            if Task.isCancelled {
+                stats.record(request.operation, outcome: "cancelled", latency: .zero)
+                throw ProviderError(.retryable, provider: provider, message: "cancelled before sending: the caller stopped")
+            }
             let started = ContinuousClock.now
             let result = await perform(request, classify: classify, gate: gate)
             let latency = ContinuousClock.now - started
