@@ -55,9 +55,14 @@ public enum JSONValue: Sendable, Equatable, Codable {
     }
 
     private static func convert(_ object: Any) -> JSONValue {
+        // Swift's own types first: testing a dictionary or an array against a class (`is NSNull`,
+        // `as NSNumber`) bridges it to an NSDictionary or NSArray first, at every node (a page of
+        // 100 Railway projects took 39 ms to convert in a debug build, 2.9 ms in this order).
         switch object {
-        case is NSNull: return .null
         case let s as String: return .string(s)
+        case let o as [String: Any]: return .object(o.mapValues(convert))
+        case let a as [Any]: return .array(a.map(convert))
+        case is NSNull: return .null
         case let n as NSNumber:
             // JSONSerialization makes `true`/`false` booleans (type "c") and whole numbers integers.
             switch UInt8(bitPattern: n.objCType.pointee) {
@@ -66,8 +71,6 @@ public enum JSONValue: Sendable, Equatable, Codable {
             case UInt8(ascii: "Q"): return n.uint64Value <= UInt64(Int.max) ? .int(Int(n.uint64Value)) : .double(n.doubleValue)
             default: return .int(n.intValue)
             }
-        case let a as [Any]: return .array(a.map(convert))
-        case let o as [String: Any]: return .object(o.mapValues(convert))
         default: return .null
         }
     }
