@@ -12,9 +12,14 @@ import CMalloc
 /// 50,000 instances).
 public enum Allocator {
     /// Caps the arenas (glibc's `M_ARENA_MAX`) at one per core, at least two: threads share them,
-    /// and memory one frees is memory the next can use.
+    /// and memory one frees is memory the next can use. Also fixes the size from which a block is
+    /// mapped on its own (`M_MMAP_THRESHOLD`, 128 KiB, glibc's starting value): left to itself glibc
+    /// raises it to 32 MiB after the first large block is freed, and from then on a whole read's
+    /// arrays and a listing's JSON land inside the heap, where what they free lies between what is
+    /// kept and is not given back.
     public static func limitArenas(_ count: Int = max(2, ProcessInfo.processInfo.activeProcessorCount)) {
         _ = mallopt(M_ARENA_MAX, Int32(count))
+        _ = mallopt(M_MMAP_THRESHOLD, 128 * 1024)
     }
 
     private static let releasing = Locked(false)
