@@ -23,6 +23,7 @@ package enum Migrations {
         Migration(version: 17, name: "dirty_log", sql: text(PackageResources.v0017_dirty_log_sql)),
         Migration(version: 18, name: "health_not_dirty", sql: text(PackageResources.v0018_health_not_dirty_sql)),
         Migration(version: 19, name: "status_not_dirty", sql: text(PackageResources.v0019_status_not_dirty_sql)),
+        Migration(version: 20, name: "one_agent_index", sql: text(PackageResources.v0020_one_agent_index_sql)),
     ]
 
     package static let migrator = Migrator(all)
