@@ -113,17 +113,22 @@ public actor PostgresConnection {
 
     /// Runs a prepared statement with bound parameters, preparing it on this session first if needed.
     public func query(_ statement: PreparedStatement, _ parameters: [any PostgresEncodable] = []) throws -> PostgresRows {
-        guard let handle, !isBroken else { throw PostgresError.connectionLost("connection is not open") }
-        if !prepared.contains(statement.name) {
-            // Parameter types are left to the server, as PQexecParams leaves them.
-            let result = PQprepare(handle, statement.name, statement.sql, Int32(parameters.count), nil)
-            defer { if let result { PQclear(result) } }
-            guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else { try fail(handle, result) }
-            prepared.insert(statement.name)
-        }
+        try prepare(statement)
         return try execute(parameters) { handle, count, values in
             PQexecPrepared(handle, statement.name, count, values, nil, nil, 0)
         }
+    }
+
+    /// Prepares `statement` on this session unless it is already (`PostgresPool.warm` does it
+    /// ahead of the first request).
+    public func prepare(_ statement: PreparedStatement) throws {
+        guard let handle, !isBroken else { throw PostgresError.connectionLost("connection is not open") }
+        guard !prepared.contains(statement.name) else { return }
+        // Parameter types are left to the server, as PQexecParams leaves them.
+        let result = PQprepare(handle, statement.name, statement.sql, 0, nil)
+        defer { if let result { PQclear(result) } }
+        guard let result, PQresultStatus(result) == PGRES_COMMAND_OK else { try fail(handle, result) }
+        prepared.insert(statement.name)
     }
 
     /// Runs a script of several statements with no parameters (`PQexec`): migrations and session

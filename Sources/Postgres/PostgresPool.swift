@@ -86,6 +86,27 @@ public actor PostgresPool {
         try await withConnection { try await $0.query(statement, parameters) }
     }
 
+    /// Opens connections until `count` are open (at most `size`), each with `statements` prepared,
+    /// and leaves them idle: the first requests after a start pay for no connecting. Used for the
+    /// claims' pool, whose first claims at 200/s waited up to 171 ms for connections being opened.
+    /// A connection that fails is dropped; its slot opens again on demand.
+    public func warm(_ count: Int, preparing statements: [PreparedStatement] = []) async {
+        var made: [PostgresConnection] = []
+        while opened < min(count, size), !closed {
+            opened += 1
+            made.append(PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)"))
+        }
+        for connection in made {
+            do {
+                try await connection.reconnectIfNeeded()
+                for statement in statements { try await connection.prepare(statement) }
+                checkin(connection)
+            } catch {
+                opened -= 1
+            }
+        }
+    }
+
     private func invalidateIdle() async {
         for connection in idle { await connection.markBroken() }
     }

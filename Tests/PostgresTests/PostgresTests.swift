@@ -78,6 +78,43 @@ import TestSupport
         await pool.close()
     }
 
+    /// `warm` opens the connections before any checkout, each with the statements prepared: the
+    /// sessions exist in Postgres, and every one of them holds the statement.
+    @Test func warmOpensConnectionsWithTheirStatementsPrepared() async throws {
+        let url = try await TestDatabase.create()
+        let pool = PostgresPool(url: url, size: 4)
+        let statement = PreparedStatement("warm_test_statement", "SELECT $1::int + 1 AS next")
+        await pool.warm(3, preparing: [statement])
+        #expect(await pool.checkoutStats.checkouts == 0)
+        let observer = PostgresPool(url: url, size: 1)
+        let sessions: Int = try await observer.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").first!.decode("n")
+        #expect(sessions == 3)
+        // Three borrowed at once are the three warmed ones, each with the statement prepared.
+        let (held, hold) = AsyncStream<Void>.makeStream()
+        let gates = (0..<3).map { _ in AsyncStream<Void>.makeStream() }
+        let holders = gates.map { gate in
+            Task { () -> Int in
+                try await pool.withConnection { c in
+                    let n: Int = try await c.query("SELECT count(*)::int AS n FROM pg_prepared_statements WHERE name = 'warm_test_statement'").first!.decode("n")
+                    hold.yield()
+                    for await _ in gate.stream { break }
+                    return n
+                }
+            }
+        }
+        var borrowed = 0
+        for await _ in held { borrowed += 1; if borrowed == 3 { break } }
+        #expect(try await observer.query(
+            "SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()").first!.decode("n", as: Int.self) == 3,
+            "no connection was opened for them")
+        for gate in gates { gate.continuation.yield() }
+        for holder in holders { #expect(try await holder.value == 1) }
+        #expect(try await pool.query(statement, [41]).first!.decode("next", as: Int.self) == 42)
+        await pool.close()
+        await observer.close()
+    }
+
     @Test func injectionTextStaysData() async throws {
         let pool = PostgresPool(url: try await TestDatabase.create(), size: 1)
         _ = try await pool.query("CREATE TABLE victims (name text)")
