@@ -40,19 +40,30 @@ add_rows() {
           SELECT substr(md5(random()::text || g::text || clock_timestamp()::text), 1, 20), 'default', 'idle', '$digest', 'http://pgbench/' || g, now()
           FROM generate_series(1, $1) g"
 }
-pgb() {  # pgb FILE: claims/s of FILE, prepared, 16 clients, 10 s
-    as_postgres pgbench -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 16 -j 2 -T 10 -f "$1" "$db" 2>/dev/null | awk '/^tps/ {print $3; exit}'
+# The machine's busy CPU time (every process: Postgres, the load's client, the controller), in
+# clock ticks: what a claim costs in CPU, whoever spends it, is the difference over a run / claims.
+busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
+cpu_ms() {  # cpu_ms TICKS RATE SECONDS: milliseconds of one core a claim
+    python3 -c "import os; t, r, s = float('$1'), float('$2'), float('$3'); print(f'{t / os.sysconf(\"SC_CLK_TCK\") * 1000 / (r * s):.2f}' if r > 0 else 'n/a')"
+}
+pgb() {  # pgb FILE: claims/s of FILE, prepared, 16 clients, 10 s; sets pgb_cpu (ms of CPU a claim)
+    local b0 b1 tps
+    b0=$(busy)
+    tps=$(as_postgres pgbench -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 16 -j 2 -T 10 -f "$1" "$db" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    b1=$(busy)
+    pgb_cpu=$(cpu_ms $((b1 - b0)) "$tps" 10)
+    echo "$tps"
 }
 add_rows 150000
-minimal=$(pgb scripts/bench.d/claim.minimal.pgbench.sql)
+pgb scripts/bench.d/claim.minimal.pgbench.sql >/tmp/convos-bench-pgb.out; minimal=$(cat /tmp/convos-bench-pgb.out); minimal_cpu=$pgb_cpu
 q -c "UPDATE pool.instances SET state = 'idle', last_error = NULL WHERE state = 'failed'"
 q -c "VACUUM ANALYZE pool.instances" 2>/dev/null
 sed "s/'concierge'/'plain'/g" scripts/bench.d/claim.pgbench.sql >/tmp/convos-bench-claim-plain.sql
-sqlonly=$(pgb /tmp/convos-bench-claim-plain.sql)
+pgb /tmp/convos-bench-claim-plain.sql >/tmp/convos-bench-pgb.out; sqlonly=$(cat /tmp/convos-bench-pgb.out); sqlonly_cpu=$pgb_cpu
 if [ "$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")" = 0 ]; then echo "the claim statement claimed nothing under pgbench" >&2; exit 1; fi
 q -c "TRUNCATE pool.instances, pool.agents, pool.events, pool.dirty CASCADE" -c "VACUUM ANALYZE"
-echo "physical limit: the minimal claim (one UPDATE ... FOR UPDATE SKIP LOCKED), pgbench prepared, 16 clients: ${minimal}/s"
-echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonly}/s"
+echo "physical limit: the minimal claim (one UPDATE ... FOR UPDATE SKIP LOCKED), pgbench prepared, 16 clients: ${minimal}/s; machine CPU ${minimal_cpu} ms a claim"
+echo "the HTTP claim's statement through pgbench, prepared, 16 clients: ${sqlonly}/s; machine CPU ${sqlonly_cpu} ms a claim"
 
 # --- HTTP, the reconciler on
 start_controller
@@ -76,17 +87,17 @@ sleep 6  # a quiet tick or two
 echo "claims at a fixed 200/s for 15 s from a settled fleet, the reconciler on: $(python3 scripts/bench.d/fixed_rate.py 127.0.0.1 $PORT '/api/pool/claim?wait=0' 200 15 '{"templateId":"plain","ownerId":"bench"}' 16) (bound p99 <= 15 ms)"
 wait_settled "$seeded"
 sleep 6
-cpu0=$(awk '{print $14 + $15}' /proc/$server/stat)
+cpu0=$(awk '{print $14 + $15}' /proc/$server/stat); b0=$(busy)
 # CLAIMS_PERF=1: a CPU profile of the controller over the claims (perf report -i /tmp/convos-claims.perf).
 if [ "${CLAIMS_PERF:-0}" = 1 ]; then perf record -F 499 -g -p $server -o /tmp/convos-claims.perf -- sleep 10 >/dev/null 2>&1 & fi
 sed 's/concierge/plain/' scripts/bench.d/claim.lua >/tmp/convos-bench-claim-plain.lua
 out=$(wrk -t2 -c16 -d10s -s /tmp/convos-bench-claim-plain.lua "$CONTROLLER_URL/api/pool/claim?wait=0")
-cpu1=$(awk '{print $14 + $15}' /proc/$server/stat)
+cpu1=$(awk '{print $14 + $15}' /proc/$server/stat); b1=$(busy)
 http=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
 bad=$(awk '/Non-2xx or 3xx responses/ {print $NF}' <<<"$out"); bad=${bad:-0}
 errors=$(awk '/Socket errors/ {print}' <<<"$out")
 claimed=$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")
 configured=$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed' AND conversation_id IS NOT NULL")
-echo "HTTP claims, 16 keep-alive connections, 10 s, the reconciler on: ${http}/s; answers other than 2xx: $bad${errors:+; $errors}; rows claimed $claimed, configured by the end $configured; controller CPU $(python3 -c "import os; print(f'{($cpu1 - $cpu0) / os.sysconf(\"SC_CLK_TCK\") / 10 * 100:.0f}%')") of one core"
+echo "HTTP claims, 16 keep-alive connections, 10 s, the reconciler on: ${http}/s; answers other than 2xx: $bad${errors:+; $errors}; rows claimed $claimed, configured by the end $configured; controller CPU $(python3 -c "import os; print(f'{($cpu1 - $cpu0) / os.sysconf(\"SC_CLK_TCK\") / 10 * 100:.0f}%')") of one core; machine CPU $(cpu_ms $((b1 - b0)) "$http" 10) ms a claim"
 python3 -c "h, m = float('$http'), float('$minimal'); print(f'HTTP claims reach {100 * h / m:.0f}% of the physical limit (bound >= 50%)')"
 echo "claims at a fixed 200/s for 15 s right after the burst, the reconciler configuring it: $(python3 scripts/bench.d/fixed_rate.py 127.0.0.1 $PORT '/api/pool/claim?wait=0' 200 15 '{"templateId":"plain","ownerId":"bench"}' 16) (reported)"
