@@ -44,6 +44,10 @@ import TestSupport
         #expect(!stored.values.contains("ctl-token") && !stored.values.contains("pool-admin-key"))
         #expect(stored["GATEWAY_TOKEN"] != nil && stored["INSTANCE_ID"] == instance, "the contract's variables kept")
         #expect(try await t.runtimeRecord(instance)["deployments"] as? Int == deployments + 1, "one redeploy")
+        // The event is written after the services mark the instance checked (a write of its own).
+        try await eventually("the VariablesRemoved event") {
+            try await t.count("SELECT count(*)::int AS n FROM pool.events WHERE name = $1 AND reason = 'VariablesRemoved'", [instance]) == 1
+        }
         let event = try await t.controller.db.query("SELECT message FROM pool.events WHERE name = $1 AND reason = 'VariablesRemoved'", [instance]).first
         let message = try #require(try event?.decode("message", as: String.self))
         #expect(message.contains("AGENTMAIL_API_KEY") && !message.contains("am-account-key"), "names, never values")
