@@ -342,9 +342,11 @@ public actor Reconciler {
             let actions = plan.actions
             lap("plan")
             // A full queue takes what claims wait for first.
+            // Planned from the read that began at `now`: keys that converged since are not run again.
             for action in actions.enumerated().sorted(by: { ($0.element.priority, $0.offset) < ($1.element.priority, $1.offset) }).map(\.element) {
-                await queue.submit(action)
+                await queue.submit(action, plannedAt: now)
             }
+            await queue.forgetConverged(before: now)
             lap("submit")
             try await writeStatuses(state, scope: scope, cache: cache, fence: fence, now: now, backoffs: await queue.backingOff)
             lap("statuses")

@@ -51,6 +51,9 @@ public actor WorkQueue {
     /// Requeued actions that follow themselves (`Action.followsItself`), waiting for their time.
     private var followUps: [String: Task<Void, Never>] = [:]
     public private(set) var keys: [String: KeyState] = [:]
+    /// When each key last converged, kept until no plan can be older (`forgetConverged`): a plan
+    /// read before then is stale for that key.
+    private var convergedAt: [String: Date] = [:]
     private var drainWaiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter = 0
     private var stopped = false
@@ -76,13 +79,18 @@ public actor WorkQueue {
         self.onDone = onDone
     }
 
-    /// Starts the action unless its key is running, backing off, or the queue is full.
+    /// Starts the action unless its key is running, backing off, or the queue is full; or unless
+    /// it was planned from a read taken at `plannedAt` and the key converged after that read: the
+    /// plan is stale for it. (A claim starts its configure at once; the tick that read the
+    /// instance before that configure committed planned it again, for every claim.) The next
+    /// plan reads what the action did.
     @discardableResult
-    public func submit(_ action: Action) -> Bool {
+    public func submit(_ action: Action, plannedAt: Date? = nil) -> Bool {
         let key = action.key
         let now = clock.now
         guard !stopped, running[key] == nil, running.count < (action.isClaimPath ? limit : backgroundLimit) else { return false }
         if let next = keys[key]?.nextAttempt, next > now { return false }
+        if let plannedAt, let done = convergedAt[key], done > plannedAt { return false }
         let child = supervisor.spawn("action \(action.kind)") { [run] in
             let outcome = await run(action)
             await self.finish(action, outcome)
@@ -104,6 +112,7 @@ public actor WorkQueue {
         case .converged:
             keys[key] = nil
             state = KeyState()
+            convergedAt[key] = clock.now
         case .requeue(let after):
             state.nextAttempt = clock.now.addingTimeInterval(Self.seconds(after))
             keys[key] = state
@@ -139,6 +148,11 @@ public actor WorkQueue {
     private func followedUp(_ action: Action) {
         followUps[action.key] = nil
         submit(action)
+    }
+
+    /// Forgets convergences before `date`: the reconciler's reads from then on see them.
+    public func forgetConverged(before date: Date) {
+        convergedAt = convergedAt.filter { $0.value > date }
     }
 
     public var depth: Int { running.count }

@@ -86,6 +86,24 @@ import Sync
         #expect(await h.queue.keys[Self.start.key] == nil)
     }
 
+    /// A plan read before its key converged is stale for it: not run again. One read after the
+    /// convergence runs it; a submit that names no plan is not held back.
+    @Test func aPlanReadBeforeItsKeyConvergedDoesNotRunItAgain() async throws {
+        let h = Harness { _ in .converged }
+        var ended = h.done.stream.makeAsyncIterator()
+        let readBefore = h.clock.now
+        h.clock.advance(by: .milliseconds(10))
+        #expect(try await h.runOnce(Self.start, &ended) == .converged)
+        #expect(await h.queue.submit(Self.start, plannedAt: readBefore) == false, "planned from a read older than the convergence")
+        h.clock.advance(by: .milliseconds(10))
+        let readAfter = h.clock.now
+        #expect(try await h.queue.submit(Self.start, plannedAt: readAfter), "a read after it")
+        #expect(try await ended.next() == .converged)
+        await h.queue.forgetConverged(before: h.clock.now)
+        #expect(try await h.queue.submit(Self.start, plannedAt: readBefore), "forgotten once every read is newer")
+        #expect(try await ended.next() == .converged)
+    }
+
     /// A failure no retry fixes waits the long delay, jittered like the rest.
     @Test func aTerminalFailureWaitsTheFailedDelay() async throws {
         let h = Harness(jitter: 0.5) { _ in .failed("agentmail: limit exceeded") }
