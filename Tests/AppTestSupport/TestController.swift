@@ -66,6 +66,9 @@ package struct TestController {
         configuration.claimWait = .seconds(20)
         // Tests see changes behind the controller's back (orphans, lost projects) within a second.
         configuration.resyncInterval = .seconds(1)
+        // The claims' pool is opened at start (16 sessions by default); a few serve a test's claims,
+        // and hundreds of controllers started by the suite do not each open sixteen.
+        configuration.claimPoolSize = 4
         configure(&configuration)
         let options = cloud
         let controller = try await Controller.start(configuration, logger: Logger(level: ProcessInfo.processInfo.environment["TEST_LOG"] == "1" ? .info : .error, json: true),

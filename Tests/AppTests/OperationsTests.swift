@@ -30,9 +30,9 @@ import TestSupport
         let database = s["database"] as? [String: Any]
         #expect(database?["connections"] as? Int == 24 && (database?["checkouts"] as? Int ?? 0) > 0)
         #expect(database?["checkoutWaits"] as? Int != nil && database?["longestCheckoutWaitMs"] != nil)
-        // The claims' own pool beside it: opened as claims come, none yet.
+        // The claims' own pool beside it (TestController's size): none used yet.
         let claims = s["claimDatabase"] as? [String: Any]
-        #expect(claims?["connections"] as? Int == 16 && claims?["checkouts"] as? Int == 0)
+        #expect(claims?["connections"] as? Int == 4 && claims?["checkouts"] as? Int == 0)
         await t.stop()
     }
 
