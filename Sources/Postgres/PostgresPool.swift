@@ -93,8 +93,7 @@ public actor PostgresPool {
     public func warm(_ count: Int, preparing statements: [PreparedStatement] = []) async {
         var made: [PostgresConnection] = []
         while opened < min(count, size), !closed {
-            opened += 1
-            made.append(PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)"))
+            made.append(openSlot())
         }
         for connection in made {
             do {
@@ -125,8 +124,7 @@ public actor PostgresPool {
         if let free = idle.popLast() {
             connection = free
         } else if opened < size {
-            opened += 1
-            connection = PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)")
+            connection = openSlot()
         } else {
             let started = ContinuousClock.now
             connection = try await withCheckedThrowingContinuation { waiters.append($0) }
@@ -144,6 +142,12 @@ public actor PostgresPool {
             checkin(connection)
             throw error
         }
+    }
+
+    /// A new connection in a free slot (connected by its first use).
+    private func openSlot() -> PostgresConnection {
+        opened += 1
+        return PostgresConnection(url: url, settings: settings, name: "postgres-\(opened)")
     }
 
     private func checkin(_ connection: PostgresConnection) {

@@ -4,8 +4,8 @@ import FoundationNetworking
 #endif
 
 extension URLSession {
-    /// `data(for:)`, shielded from the caller's cancellation: the request runs in a task of its
-    /// own to its end (its timeout bounds it), and a cancelled caller simply stops waiting for it.
+    /// `data(for:)`, shielded from the caller's cancellation: the request runs to its end (its
+    /// timeout bounds it) whether or not the caller was cancelled meanwhile.
     ///
     /// Why: on Linux, cancelling a task that awaits `URLSession.data(for:)` can deadlock
     /// FoundationNetworking. The runtime calls URLSession's cancel handler while it holds the

@@ -46,20 +46,18 @@ busy() { awk '/^cpu / {print $2 + $3 + $4 + $7 + $8 + $9}' /proc/stat; }
 cpu_ms() {  # cpu_ms TICKS RATE SECONDS: milliseconds of one core a claim
     python3 -c "import os; t, r, s = float('$1'), float('$2'), float('$3'); print(f'{t / os.sysconf(\"SC_CLK_TCK\") * 1000 / (r * s):.2f}' if r > 0 else 'n/a')"
 }
-pgb() {  # pgb FILE: claims/s of FILE, prepared, 16 clients, 10 s; sets pgb_cpu (ms of CPU a claim)
-    local b0 b1 tps
+pgb() {  # pgb FILE: sets pgb_rate (claims/s of FILE, prepared, 16 clients, 10 s) and pgb_cpu (ms of CPU a claim)
+    local b0
     b0=$(busy)
-    tps=$(as_postgres pgbench -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 16 -j 2 -T 10 -f "$1" "$db" 2>/dev/null | awk '/^tps/ {print $3; exit}')
-    b1=$(busy)
-    pgb_cpu=$(cpu_ms $((b1 - b0)) "$tps" 10)
-    echo "$tps"
+    pgb_rate=$(as_postgres pgbench -h 127.0.0.1 -p "$pgport" -U postgres -n -M prepared -c 16 -j 2 -T 10 -f "$1" "$db" 2>/dev/null | awk '/^tps/ {print $3; exit}')
+    pgb_cpu=$(cpu_ms $(($(busy) - b0)) "$pgb_rate" 10)
 }
 add_rows 150000
-pgb scripts/bench.d/claim.minimal.pgbench.sql >/tmp/convos-bench-pgb.out; minimal=$(cat /tmp/convos-bench-pgb.out); minimal_cpu=$pgb_cpu
+pgb scripts/bench.d/claim.minimal.pgbench.sql; minimal=$pgb_rate minimal_cpu=$pgb_cpu
 q -c "UPDATE pool.instances SET state = 'idle', last_error = NULL WHERE state = 'failed'"
 q -c "VACUUM ANALYZE pool.instances" 2>/dev/null
 sed "s/'concierge'/'plain'/g" scripts/bench.d/claim.pgbench.sql >/tmp/convos-bench-claim-plain.sql
-pgb /tmp/convos-bench-claim-plain.sql >/tmp/convos-bench-pgb.out; sqlonly=$(cat /tmp/convos-bench-pgb.out); sqlonly_cpu=$pgb_cpu
+pgb /tmp/convos-bench-claim-plain.sql; sqlonly=$pgb_rate sqlonly_cpu=$pgb_cpu
 if [ "$(q -c "SELECT count(*) FROM pool.instances WHERE state = 'claimed'")" = 0 ]; then echo "the claim statement claimed nothing under pgbench" >&2; exit 1; fi
 q -c "TRUNCATE pool.instances, pool.agents, pool.events, pool.dirty CASCADE" -c "VACUUM ANALYZE"
 echo "physical limit: the minimal claim (one UPDATE ... FOR UPDATE SKIP LOCKED), pgbench prepared, 16 clients: ${minimal}/s; machine CPU ${minimal_cpu} ms a claim"
